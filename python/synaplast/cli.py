@@ -1,0 +1,93 @@
+"""The ``synaplast`` command line.
+
+``synaplast info`` prints the version, threads and build; ``synaplast demo``
+runs the main demonstration; ``synaplast bench NAME`` runs a benchmark
+(``synaplast bench --help`` lists them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import platform
+import sys
+
+import numpy as np
+
+import synaplast
+from synaplast import _core
+
+# name -> (module, help). Each module defines ``add_arguments(parser)`` and
+# ``run(args)``; later capabilities add their benchmarks here.
+BENCHMARKS: dict[str, tuple[str, str]] = {
+    "synapses": (
+        "synaplast.benchmarks.synapses",
+        "sparse products against scipy.sparse, 1 and 2 threads",
+    ),
+}
+
+
+def _info(_args) -> int:
+    print(f"synaplast {synaplast.__version__}")
+    print(f"  core build      {_core.build_profile} (Rust, rayon)")
+    print(f"  threads         {synaplast.get_num_threads()}")
+    print(f"  python          {platform.python_version()} ({sys.executable})")
+    print(f"  numpy           {np.__version__}")
+    try:
+        import sklearn
+
+        print(f"  scikit-learn    {sklearn.__version__}")
+    except ImportError:  # pragma: no cover
+        print("  scikit-learn    missing")
+    for opt in ("scipy", "matplotlib"):
+        try:
+            mod = importlib.import_module(opt)
+            print(f"  {opt:<15} {mod.__version__}")
+        except ImportError:
+            print(f"  {opt:<15} not installed (optional)")
+    print(f"  MNIST offline   {synaplast.datasets.mnist_available()}")
+    return 0
+
+
+def _demo(args) -> int:
+    from synaplast import demo
+
+    demo.main(dataset=args.dataset, verbose=not args.quiet)
+    return 0
+
+
+def _bench(args) -> int:
+    module = importlib.import_module(BENCHMARKS[args.bench_name][0])
+    return int(module.run(args) or 0)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="synaplast",
+        description="Biologically inspired, energy-aware learning (Rust core).",
+    )
+    p.add_argument("--threads", type=int, default=None, help="kernel threads (default: all cores)")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("info", help="version, threads and build features").set_defaults(func=_info)
+    d = sub.add_parser("demo", help="run the main demonstration")
+    d.add_argument("--dataset", choices=("auto", "mnist", "digits"), default="auto")
+    d.add_argument("--quiet", action="store_true", help="no progress bar")
+    d.set_defaults(func=_demo)
+    b = sub.add_parser("bench", help="run a benchmark")
+    bsub = b.add_subparsers(dest="bench_name", required=True)
+    for name, (module, help_text) in BENCHMARKS.items():
+        bp = bsub.add_parser(name, help=help_text)
+        importlib.import_module(module).add_arguments(bp)
+        bp.set_defaults(func=_bench)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.threads is not None:
+        synaplast.set_num_threads(args.threads)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,32 @@
+//! Errors of the core. The binding layer maps them onto Python exceptions
+//! (`Shape`/`Value`/`Index` → `ValueError`, `Type` → `TypeError`).
+
+use thiserror::Error as ThisError;
+
+#[derive(Debug, Clone, PartialEq, ThisError)]
+pub enum Error {
+    /// Array dimensions that do not fit together.
+    #[error("shape mismatch: {0}")]
+    Shape(String),
+    /// A value outside its allowed range (rates, fractions, counts).
+    #[error("invalid value: {0}")]
+    Value(String),
+    /// A neuron or synapse index outside the matrix.
+    #[error("index out of range: {0}")]
+    Index(String),
+    /// An operation that does not exist for this kind of storage.
+    #[error("unsupported operation: {0}")]
+    Type(String),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Check that a dense row-major buffer holds `rows × cols` values.
+pub(crate) fn check_len(name: &str, len: usize, rows: usize, cols: usize) -> Result<()> {
+    match rows.checked_mul(cols) {
+        Some(n) if n == len => Ok(()),
+        _ => Err(Error::Shape(format!(
+            "{name} has {len} values, expected {rows} x {cols}"
+        ))),
+    }
+}

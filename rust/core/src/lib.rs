@@ -1,0 +1,28 @@
+//! # synaplast-core
+//!
+//! The pure-Rust core of synaplast: sparse synapse storage with structural
+//! plasticity, the kernels that read and write it, and the energy accounting
+//! every plasticity rule reports. No Python here: the binding crate
+//! (`rust/python`) is a thin layer over this one.
+//!
+//! Conventions used throughout:
+//! * matrices of synapses are stored **by postsynaptic neuron** (one compressed
+//!   row per neuron, sorted unique presynaptic indices);
+//! * dense activity arrays are row-major `(batch, units)` `f32` slices;
+//! * every parallel kernel sums in an order that does not depend on the number
+//!   of threads, so results are bit-identical for 1 and N threads;
+//! * randomness comes from [`rng::stream_rng`], a seeded ChaCha stream per
+//!   independent unit of work (row, sample), again independent of threads.
+
+// Index loops mirror the equations (w_ij, x_bj) and are kept on purpose.
+#![allow(clippy::needless_range_loop)]
+
+pub mod energy;
+pub mod error;
+pub mod rng;
+pub mod synapses;
+pub mod winners;
+
+pub use energy::EnergyCounters;
+pub use error::{Error, Result};
+pub use synapses::{Clamp, GrowInit, SynapseMatrix};

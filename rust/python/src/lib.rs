@@ -1,0 +1,32 @@
+//! `synaplast._core`: the thin PyO3 layer over `synaplast-core`.
+//!
+//! Each function takes owned copies of its NumPy inputs, releases the GIL
+//! (`Python::detach`) and runs the core kernel inside the thread pool chosen
+//! with `set_num_threads`. Input validation that needs NumPy semantics
+//! (dtype, finiteness, binarity) is done in the Python package; shapes and
+//! ranges are checked again in the core, whose errors map to Python
+//! exceptions in `errors.rs`.
+
+use pyo3::prelude::*;
+
+mod errors;
+mod synapses;
+mod threads;
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add(
+        "build_profile",
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
+    )?;
+    m.add_class::<synapses::SynapseMatrix>()?;
+    m.add_function(wrap_pyfunction!(synapses::kwta_mask, m)?)?;
+    m.add_function(wrap_pyfunction!(threads::set_num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(threads::get_num_threads, m)?)?;
+    Ok(())
+}

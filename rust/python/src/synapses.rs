@@ -1,0 +1,405 @@
+//! `_core.SynapseMatrix`: sparse synapses with structural plasticity.
+
+use crate::errors::IntoPyResult;
+use crate::threads;
+use numpy::{
+    PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
+};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use synaplast_core::synapses::{Clamp, GrowInit};
+use synaplast_core::{EnergyCounters, SynapseMatrix as Core};
+
+fn to_u32(v: &[i64], what: &str) -> PyResult<Vec<u32>> {
+    v.iter()
+        .map(|&x| {
+            u32::try_from(x)
+                .map_err(|_| PyValueError::new_err(format!("{what} index {x} is out of range")))
+        })
+        .collect()
+}
+
+fn owned<T: numpy::Element + Copy>(a: &PyReadonlyArray1<'_, T>) -> PyResult<Vec<T>> {
+    Ok(a.as_slice()?.to_vec())
+}
+
+fn owned2(a: &PyReadonlyArray2<'_, f32>) -> PyResult<(Vec<f32>, usize, usize)> {
+    let s = a.shape();
+    Ok((a.as_slice()?.to_vec(), s[0], s[1]))
+}
+
+fn matrix<'py>(
+    py: Python<'py>,
+    v: Vec<f32>,
+    rows: usize,
+    cols: usize,
+) -> PyResult<Bound<'py, PyArray2<f32>>> {
+    PyArray1::from_vec(py, v).reshape([rows, cols])
+}
+
+#[pyclass(module = "synaplast._core")]
+pub struct SynapseMatrix {
+    pub inner: Core,
+}
+
+#[pymethods]
+impl SynapseMatrix {
+    #[new]
+    #[pyo3(signature = (n_post, n_pre, binary = false))]
+    fn new(n_post: usize, n_pre: usize, binary: bool) -> PyResult<Self> {
+        Ok(Self {
+            inner: Core::empty(n_post, n_pre, binary).py()?,
+        })
+    }
+
+    #[staticmethod]
+    #[pyo3(signature = (dense, binary = false))]
+    fn from_dense(
+        py: Python<'_>,
+        dense: PyReadonlyArray2<'_, f32>,
+        binary: bool,
+    ) -> PyResult<Self> {
+        let (d, r, c) = owned2(&dense)?;
+        let inner = py.detach(|| Core::from_dense(&d, r, c, binary)).py()?;
+        Ok(Self { inner })
+    }
+
+    #[staticmethod]
+    #[pyo3(signature = (n_post, n_pre, post, pre, weights = None, binary = false))]
+    fn from_coo(
+        py: Python<'_>,
+        n_post: usize,
+        n_pre: usize,
+        post: PyReadonlyArray1<'_, i64>,
+        pre: PyReadonlyArray1<'_, i64>,
+        weights: Option<PyReadonlyArray1<'_, f32>>,
+        binary: bool,
+    ) -> PyResult<Self> {
+        let post = to_u32(post.as_slice()?, "postsynaptic")?;
+        let pre = to_u32(pre.as_slice()?, "presynaptic")?;
+        let w = weights.as_ref().map(owned).transpose()?;
+        let inner = py
+            .detach(|| Core::from_coo(n_post, n_pre, &post, &pre, w.as_deref(), binary))
+            .py()?;
+        Ok(Self { inner })
+    }
+
+    #[staticmethod]
+    #[pyo3(signature = (n_post, n_pre, indptr, indices, weights = None, binary = false))]
+    fn from_csr(
+        py: Python<'_>,
+        n_post: usize,
+        n_pre: usize,
+        indptr: PyReadonlyArray1<'_, i64>,
+        indices: PyReadonlyArray1<'_, i64>,
+        weights: Option<PyReadonlyArray1<'_, f32>>,
+        binary: bool,
+    ) -> PyResult<Self> {
+        let indptr: Vec<usize> = indptr
+            .as_slice()?
+            .iter()
+            .map(|&x| {
+                usize::try_from(x).map_err(|_| PyValueError::new_err("indptr has a negative entry"))
+            })
+            .collect::<PyResult<_>>()?;
+        let indices = to_u32(indices.as_slice()?, "presynaptic")?;
+        let w = weights.as_ref().map(owned).transpose()?;
+        let inner = py
+            .detach(|| Core::from_csr(n_post, n_pre, &indptr, &indices, w.as_deref(), binary))
+            .py()?;
+        Ok(Self { inner })
+    }
+
+    #[getter]
+    fn shape(&self) -> (usize, usize) {
+        (self.inner.n_post(), self.inner.n_pre())
+    }
+    #[getter]
+    fn nnz(&self) -> usize {
+        self.inner.nnz()
+    }
+    #[getter]
+    fn binary(&self) -> bool {
+        self.inner.is_binary()
+    }
+    #[getter]
+    fn density(&self) -> f64 {
+        self.inner.density()
+    }
+    fn memory_bytes(&self) -> usize {
+        self.inner.memory_bytes()
+    }
+    #[getter]
+    fn indptr<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
+        PyArray1::from_iter(py, self.inner.indptr().iter().map(|&x| x as i64))
+    }
+    #[getter]
+    fn indices<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<u32>> {
+        PyArray1::from_slice(py, self.inner.indices())
+    }
+    #[getter]
+    fn weights<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyArray1<f32>>> {
+        self.inner.weights().map(|w| PyArray1::from_slice(py, w))
+    }
+    fn set_weights(&mut self, weights: PyReadonlyArray1<'_, f32>) -> PyResult<()> {
+        self.inner.set_weights(weights.as_slice()?).py()
+    }
+    fn to_dense<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f32>>> {
+        let d = py.detach(|| self.inner.to_dense());
+        matrix(py, d, self.inner.n_post(), self.inner.n_pre())
+    }
+    fn row_sums<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f32>> {
+        PyArray1::from_vec(py, py.detach(|| threads::run(|| self.inner.row_sums())))
+    }
+    fn row_counts<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
+        PyArray1::from_iter(py, self.inner.row_counts().into_iter().map(|c| c as i64))
+    }
+    fn check_invariants(&self) -> PyResult<()> {
+        self.inner.check_invariants().py()
+    }
+    fn copy(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+
+    fn forward<'py>(
+        &self,
+        py: Python<'py>,
+        x: PyReadonlyArray2<'_, f32>,
+    ) -> PyResult<Bound<'py, PyArray2<f32>>> {
+        let (x, batch, _) = owned2(&x)?;
+        let y = py
+            .detach(|| threads::run(|| self.inner.forward(&x, batch)))
+            .py()?;
+        matrix(py, y, batch, self.inner.n_post())
+    }
+
+    fn backward<'py>(
+        &self,
+        py: Python<'py>,
+        g: PyReadonlyArray2<'_, f32>,
+    ) -> PyResult<Bound<'py, PyArray2<f32>>> {
+        let (g, batch, _) = owned2(&g)?;
+        let x = py
+            .detach(|| threads::run(|| self.inner.backward(&g, batch)))
+            .py()?;
+        matrix(py, x, batch, self.inner.n_pre())
+    }
+
+    fn prune_below(&mut self, threshold: f32) -> PyResult<usize> {
+        self.inner.prune_below(threshold).py()
+    }
+    fn prune_weakest(&mut self, py: Python<'_>, fraction: f64) -> PyResult<usize> {
+        let inner = &mut self.inner;
+        py.detach(|| threads::run(|| inner.prune_weakest(fraction)))
+            .py()
+    }
+    fn prune_mask(&mut self, mask: PyReadonlyArray1<'_, bool>) -> PyResult<usize> {
+        self.inner.prune_mask(mask.as_slice()?).py()
+    }
+
+    #[pyo3(signature = (post, pre, weights = None, low = 0.0, high = 0.0, seed = 0))]
+    #[allow(clippy::too_many_arguments)]
+    fn grow(
+        &mut self,
+        py: Python<'_>,
+        post: PyReadonlyArray1<'_, i64>,
+        pre: PyReadonlyArray1<'_, i64>,
+        weights: Option<PyReadonlyArray1<'_, f32>>,
+        low: f32,
+        high: f32,
+        seed: u64,
+    ) -> PyResult<usize> {
+        let post = to_u32(post.as_slice()?, "postsynaptic candidate")?;
+        let pre = to_u32(pre.as_slice()?, "presynaptic candidate")?;
+        let w = weights.as_ref().map(owned).transpose()?;
+        let inner = &mut self.inner;
+        py.detach(|| {
+            threads::run(|| {
+                inner.grow(
+                    &post,
+                    &pre,
+                    w.as_deref(),
+                    GrowInit::Uniform(low, high),
+                    seed,
+                )
+            })
+        })
+        .py()
+    }
+
+    #[pyo3(signature = (per_row, low = 0.0, high = 0.0, seed = 0))]
+    fn grow_random(
+        &mut self,
+        py: Python<'_>,
+        per_row: usize,
+        low: f32,
+        high: f32,
+        seed: u64,
+    ) -> PyResult<usize> {
+        let inner = &mut self.inner;
+        py.detach(|| {
+            threads::run(|| inner.grow_random(per_row, GrowInit::Uniform(low, high), seed))
+        })
+        .py()
+    }
+
+    #[pyo3(signature = (delta, w_min = f32::NEG_INFINITY, w_max = f32::INFINITY))]
+    fn apply_delta(
+        &mut self,
+        py: Python<'_>,
+        delta: PyReadonlyArray1<'_, f32>,
+        w_min: f32,
+        w_max: f32,
+    ) -> PyResult<(u64, f64)> {
+        let d = owned(&delta)?;
+        let inner = &mut self.inner;
+        py.detach(|| {
+            threads::run(|| {
+                inner.apply_delta(
+                    &d,
+                    Clamp {
+                        min: w_min,
+                        max: w_max,
+                    },
+                )
+            })
+        })
+        .py()
+    }
+
+    #[pyo3(signature = (post, pre, rate, w_min = f32::NEG_INFINITY, w_max = f32::INFINITY))]
+    fn hebbian_update(
+        &mut self,
+        py: Python<'_>,
+        post: PyReadonlyArray2<'_, f32>,
+        pre: PyReadonlyArray2<'_, f32>,
+        rate: f32,
+        w_min: f32,
+        w_max: f32,
+    ) -> PyResult<(u64, f64)> {
+        let (post, batch, _) = owned2(&post)?;
+        let (pre, batch_pre, _) = owned2(&pre)?;
+        if batch != batch_pre {
+            return Err(PyValueError::new_err(format!(
+                "post has {batch} samples but pre has {batch_pre}"
+            )));
+        }
+        let inner = &mut self.inner;
+        py.detach(|| {
+            threads::run(|| {
+                inner.hebbian_update(
+                    &post,
+                    &pre,
+                    batch,
+                    rate,
+                    Clamp {
+                        min: w_min,
+                        max: w_max,
+                    },
+                )
+            })
+        })
+        .py()
+    }
+
+    /// `(M0_min, M1_min)` from `initial` to this matrix.
+    fn minimal_energy_from(&self, initial: &SynapseMatrix) -> PyResult<(u64, f64)> {
+        let m = self.inner.minimal_energy_from(&initial.inner).py()?;
+        Ok((m.writes, m.abs_change))
+    }
+
+    /// `(writes, abs_change, grown, pruned)` since construction or reset.
+    #[getter]
+    fn counters(&self) -> (u64, f64, u64, u64) {
+        let c = self.inner.counters();
+        (c.writes, c.abs_change, c.grown, c.pruned)
+    }
+    fn reset_counters(&mut self) {
+        self.inner.reset_counters();
+    }
+
+    fn __getnewargs__(&self) -> (usize, usize, bool) {
+        (
+            self.inner.n_post(),
+            self.inner.n_pre(),
+            self.inner.is_binary(),
+        )
+    }
+
+    fn __getstate__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("version", 1)?;
+        d.set_item("indptr", self.indptr(py))?;
+        d.set_item("indices", self.indices(py))?;
+        d.set_item("weights", self.weights(py))?;
+        d.set_item("counters", self.counters())?;
+        Ok(d)
+    }
+
+    fn __setstate__(&mut self, state: &Bound<'_, PyDict>) -> PyResult<()> {
+        let get = |k: &str| {
+            state
+                .get_item(k)?
+                .ok_or_else(|| PyValueError::new_err(format!("pickled SynapseMatrix lacks '{k}'")))
+        };
+        let indptr: Vec<i64> = get("indptr")?
+            .extract::<PyReadonlyArray1<i64>>()?
+            .as_slice()?
+            .to_vec();
+        let indices: Vec<u32> = get("indices")?
+            .extract::<PyReadonlyArray1<u32>>()?
+            .as_slice()?
+            .to_vec();
+        let weights: Option<Vec<f32>> = get("weights")?
+            .extract::<Option<PyReadonlyArray1<f32>>>()?
+            .map(|w| w.as_slice().map(|s| s.to_vec()))
+            .transpose()?;
+        let (writes, abs_change, grown, pruned): (u64, f64, u64, u64) =
+            get("counters")?.extract()?;
+        let indptr: Vec<usize> = indptr.into_iter().map(|x| x.max(0) as usize).collect();
+        let mut inner = Core::from_csr(
+            self.inner.n_post(),
+            self.inner.n_pre(),
+            &indptr,
+            &indices,
+            weights.as_deref(),
+            self.inner.is_binary(),
+        )
+        .py()?;
+        inner.set_counters(EnergyCounters {
+            writes,
+            abs_change,
+            grown,
+            pruned,
+        });
+        self.inner = inner;
+        Ok(())
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "SynapseMatrix(shape=({}, {}), nnz={}, binary={})",
+            self.inner.n_post(),
+            self.inner.n_pre(),
+            self.inner.nnz(),
+            self.inner.is_binary()
+        )
+    }
+}
+
+/// Winner mask (uint8) of the `k` largest entries of each row.
+#[pyfunction]
+pub fn kwta_mask<'py>(
+    py: Python<'py>,
+    x: PyReadonlyArray2<'_, f32>,
+    k: usize,
+) -> PyResult<Bound<'py, PyArray2<u8>>> {
+    let (x, r, c) = owned2(&x)?;
+    let m = py
+        .detach(|| threads::run(|| synaplast_core::winners::kwta_mask(&x, r, c, k)))
+        .py()?;
+    PyArray1::from_vec(py, m).reshape([r, c])
+}
