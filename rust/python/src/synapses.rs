@@ -38,6 +38,15 @@ fn matrix<'py>(
     PyArray1::from_vec(py, v).reshape([rows, cols])
 }
 
+/// Products with fewer multiply-adds than this run without releasing the GIL
+/// and read the caller's array in place: copying it would cost more than the
+/// product, and with the GIL held no Python thread can change it meanwhile.
+const SMALL_WORK: usize = 1 << 20;
+
+fn is_small(batch: usize, n_in: usize, nnz: usize) -> bool {
+    batch.saturating_mul(nnz.saturating_add(n_in)) < SMALL_WORK
+}
+
 #[pyclass(module = "synaplast._core")]
 pub struct SynapseMatrix {
     pub inner: Core,
@@ -169,10 +178,15 @@ impl SynapseMatrix {
         py: Python<'py>,
         x: PyReadonlyArray2<'_, f32>,
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
-        let (x, batch, _) = owned2(&x)?;
-        let y = py
-            .detach(|| threads::run(|| self.inner.forward(&x, batch)))
-            .py()?;
+        let batch = x.shape()[0];
+        let y = if is_small(batch, self.inner.n_pre(), self.inner.nnz()) {
+            let xs = x.as_slice()?;
+            threads::run(|| self.inner.forward(xs, batch)).py()?
+        } else {
+            let (x, _, _) = owned2(&x)?;
+            py.detach(|| threads::run(|| self.inner.forward(&x, batch)))
+                .py()?
+        };
         matrix(py, y, batch, self.inner.n_post())
     }
 
@@ -181,10 +195,15 @@ impl SynapseMatrix {
         py: Python<'py>,
         g: PyReadonlyArray2<'_, f32>,
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
-        let (g, batch, _) = owned2(&g)?;
-        let x = py
-            .detach(|| threads::run(|| self.inner.backward(&g, batch)))
-            .py()?;
+        let batch = g.shape()[0];
+        let x = if is_small(batch, self.inner.n_post(), self.inner.nnz()) {
+            let gs = g.as_slice()?;
+            threads::run(|| self.inner.backward(gs, batch)).py()?
+        } else {
+            let (g, _, _) = owned2(&g)?;
+            py.detach(|| threads::run(|| self.inner.backward(&g, batch)))
+                .py()?
+        };
         matrix(py, x, batch, self.inner.n_pre())
     }
 

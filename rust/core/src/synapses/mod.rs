@@ -21,11 +21,12 @@ pub use update::Clamp;
 
 use crate::energy::{EnergyCounters, MinimalEnergy};
 use crate::error::{check_len, Error, Result};
+use std::sync::OnceLock;
 
 /// Largest supported neuron count per side (indices are stored as `u32`).
 pub const MAX_NEURONS: usize = u32::MAX as usize;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct SynapseMatrix {
     n_post: usize,
     n_pre: usize,
@@ -34,6 +35,22 @@ pub struct SynapseMatrix {
     /// `None` for binary synapses (every existing synapse has weight 1).
     weights: Option<Vec<f32>>,
     counters: EnergyCounters,
+    /// Presynaptic-major index for `backward`, built on demand; it depends
+    /// only on which synapses exist, so weight updates keep it valid and
+    /// structural changes drop it.
+    transposed: OnceLock<products::Transposed>,
+}
+
+/// Equal synapses and counters (the cached index is not part of the value).
+impl PartialEq for SynapseMatrix {
+    fn eq(&self, other: &Self) -> bool {
+        self.n_post == other.n_post
+            && self.n_pre == other.n_pre
+            && self.indptr == other.indptr
+            && self.indices == other.indices
+            && self.weights == other.weights
+            && self.counters == other.counters
+    }
 }
 
 fn check_dims(n_post: usize, n_pre: usize) -> Result<()> {
@@ -56,6 +73,7 @@ impl SynapseMatrix {
             indices: Vec::new(),
             weights: if binary { None } else { Some(Vec::new()) },
             counters: EnergyCounters::default(),
+            transposed: OnceLock::new(),
         })
     }
 
@@ -170,6 +188,11 @@ impl SynapseMatrix {
         Self::from_coo(n_post, n_pre, &post, indices, weights, binary)
     }
 
+    /// Called by every operation that changes which synapses exist.
+    pub(crate) fn structure_changed(&mut self) {
+        self.transposed = OnceLock::new();
+    }
+
     pub(crate) fn shrink(&mut self) {
         self.indices.shrink_to_fit();
         if let Some(w) = self.weights.as_mut() {
@@ -211,6 +234,7 @@ impl SynapseMatrix {
                 .weights
                 .as_ref()
                 .map_or(0, |w| w.capacity() * std::mem::size_of::<f32>())
+            + self.transposed.get().map_or(0, |t| t.memory_bytes())
     }
     pub fn indptr(&self) -> &[usize] {
         &self.indptr

@@ -63,6 +63,9 @@ impl SynapseMatrix {
             start = end;
             self.indptr[i + 1] = out;
         }
+        if out != before {
+            self.structure_changed();
+        }
         self.indices.truncate(out);
         if let Some(ws) = self.weights.as_mut() {
             ws.truncate(out);
@@ -273,6 +276,7 @@ impl SynapseMatrix {
             }
             indptr.push(indices.len());
         }
+        self.structure_changed();
         self.indptr = indptr;
         self.indices = indices;
         self.weights = weights;

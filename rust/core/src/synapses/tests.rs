@@ -216,3 +216,54 @@ fn binary_prune_weakest_prefers_low_indices() {
     m.prune_weakest(0.5).unwrap();
     assert_eq!(m.indices(), &[2, 3]);
 }
+
+#[test]
+fn products_span_several_sample_blocks() {
+    // More samples than one block (256) and more rows than one task (32).
+    let (r, c, batch) = (70, 45, 600);
+    let d: Vec<f32> = (0..r * c)
+        .map(|k| {
+            if k % 7 == 0 {
+                (k % 11) as f32 - 5.0
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let m = SynapseMatrix::from_dense(&d, r, c, false).unwrap();
+    let x: Vec<f32> = (0..batch * c).map(|k| (k % 13) as f32 * 0.1).collect();
+    let y = m.forward(&x, batch).unwrap();
+    assert!(close(&y, &dense_product(&d, r, c, &x, batch)));
+    let g: Vec<f32> = (0..batch * r).map(|k| (k % 5) as f32 - 2.0).collect();
+    let mut dt = vec![0.0f32; r * c];
+    for i in 0..r {
+        for j in 0..c {
+            dt[j * r + i] = d[i * c + j];
+        }
+    }
+    assert!(close(
+        &m.backward(&g, batch).unwrap(),
+        &dense_product(&dt, c, r, &g, batch)
+    ));
+    assert_eq!(
+        in_pool(1, || m.forward(&x, batch).unwrap()),
+        in_pool(4, || m.forward(&x, batch).unwrap())
+    );
+    assert_eq!(
+        in_pool(1, || m.backward(&g, batch).unwrap()),
+        in_pool(4, || m.backward(&g, batch).unwrap())
+    );
+}
+
+#[test]
+fn backward_index_follows_structural_changes() {
+    let mut m = SynapseMatrix::from_dense(&[1.0, 2.0, 0.0, 3.0], 2, 2, false).unwrap();
+    assert_eq!(m.backward(&[1.0, 1.0], 1).unwrap(), vec![1.0, 5.0]);
+    m.prune_below(1.5).unwrap();
+    assert_eq!(m.backward(&[1.0, 1.0], 1).unwrap(), vec![0.0, 5.0]);
+    m.grow(&[1], &[0], None, GrowInit::Constant(4.0), 0)
+        .unwrap();
+    assert_eq!(m.backward(&[1.0, 1.0], 1).unwrap(), vec![4.0, 5.0]);
+    m.apply_delta(&[1.0, 1.0, 1.0], Clamp::default()).unwrap();
+    assert_eq!(m.backward(&[1.0, 1.0], 1).unwrap(), vec![5.0, 7.0]);
+}
