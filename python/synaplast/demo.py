@@ -28,10 +28,10 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 
 def sparse_layer_demo(
     dataset: str = "auto",
-    density: float = 0.2,
-    epochs: int = 5,
+    density: float = 0.4,
+    epochs: int = 8,
     rewire: float = 0.2,
-    rate: float = 0.05,
+    rate: float = 0.2,
     batch_size: int = 32,
     random_state: int = 0,
     verbose: bool = True,
