@@ -43,8 +43,9 @@ test-python: install
 
 test: lint test-rust test-python
 
-bench-rust:
+bench-rust: install
 	cargo bench --bench synapses
+	$(PY) benches/criterion_table.py target/criterion
 
 bench-python: install
 	$(PY) benches/bench_synapses.py

@@ -9,6 +9,7 @@ use ndarray::Array2;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::hint::black_box;
+use std::time::Duration;
 use synaplast_core::{GrowInit, SynapseMatrix};
 
 const N_POST: usize = 1000;
@@ -99,5 +100,12 @@ fn structural(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, products, structural);
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    targets = products, structural
+}
 criterion_main!(benches);

@@ -13,8 +13,18 @@ use super::SynapseMatrix;
 use crate::error::{check_len, Result};
 use rayon::prelude::*;
 
-/// Samples per block: the transposed tile is `n × SAMPLE_BLOCK` floats.
+/// Most samples per block (the transposed tile is `n_in × block` floats).
 const SAMPLE_BLOCK: usize = 256;
+/// Tile size aimed at: well inside a core's L2, so the synapses of a row
+/// read their presynaptic activity from cache.
+const TILE_BYTES: usize = 768 * 1024;
+
+/// Samples per block for `n_in` presynaptic units: a multiple of 32 lanes
+/// whose tile fits `TILE_BYTES`, between 32 and `SAMPLE_BLOCK`.
+fn sample_block(n_in: usize, batch: usize) -> usize {
+    let fit = TILE_BYTES / (4 * n_in.max(1)) / 32 * 32;
+    fit.clamp(32, SAMPLE_BLOCK).min(batch)
+}
 /// Postsynaptic rows per parallel task.
 const ROWS_PER_TASK: usize = 32;
 
@@ -35,9 +45,106 @@ impl Transposed {
     }
 }
 
+/// Copy the transpose of a `rows × cols` block of `src` (row stride
+/// `src_stride`) to `dst` (row stride `dst_stride`): `dst[c][r] = src[r][c]`.
+/// 8×8 tiles go through AVX2 shuffles when available; it only moves values,
+/// so the result is the same either way.
+///
+/// # Safety
+/// `dst` must be valid for writes of `cols` rows of `dst_stride` floats
+/// (the last `rows` long), not aliased by `src`.
+unsafe fn transpose_into(
+    src: &[f32],
+    rows: usize,
+    cols: usize,
+    src_stride: usize,
+    dst: *mut f32,
+    dst_stride: usize,
+) {
+    let (mut r8, mut c8) = (0, 0);
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        r8 = rows / 8 * 8;
+        c8 = cols / 8 * 8;
+        for r in (0..r8).step_by(8) {
+            for c in (0..c8).step_by(8) {
+                // SAFETY: the 8×8 tile is inside both blocks; AVX2 checked.
+                unsafe {
+                    avx2::transpose8x8(
+                        src.as_ptr().add(r * src_stride + c),
+                        src_stride,
+                        dst.add(c * dst_stride + r),
+                        dst_stride,
+                    )
+                };
+            }
+        }
+    }
+    let write = |r: usize, c: usize| {
+        // SAFETY: (c, r) is inside the destination block (caller contract).
+        unsafe { *dst.add(c * dst_stride + r) = src[r * src_stride + c] };
+    };
+    // Whatever the tiles did not cover: the right strip and the bottom strip.
+    for r in 0..r8 {
+        for c in c8..cols {
+            write(r, c);
+        }
+    }
+    for r in r8..rows {
+        for c in 0..cols {
+            write(r, c);
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::*;
+
+    /// Transpose one 8×8 tile of f32.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn transpose8x8(src: *const f32, ss: usize, dst: *mut f32, ds: usize) {
+        // SAFETY: the caller guarantees 8 readable rows of 8 floats at `src`
+        // and 8 writable rows of 8 floats at `dst`.
+        unsafe {
+            let r0 = _mm256_loadu_ps(src);
+            let r1 = _mm256_loadu_ps(src.add(ss));
+            let r2 = _mm256_loadu_ps(src.add(2 * ss));
+            let r3 = _mm256_loadu_ps(src.add(3 * ss));
+            let r4 = _mm256_loadu_ps(src.add(4 * ss));
+            let r5 = _mm256_loadu_ps(src.add(5 * ss));
+            let r6 = _mm256_loadu_ps(src.add(6 * ss));
+            let r7 = _mm256_loadu_ps(src.add(7 * ss));
+            let t0 = _mm256_unpacklo_ps(r0, r1);
+            let t1 = _mm256_unpackhi_ps(r0, r1);
+            let t2 = _mm256_unpacklo_ps(r2, r3);
+            let t3 = _mm256_unpackhi_ps(r2, r3);
+            let t4 = _mm256_unpacklo_ps(r4, r5);
+            let t5 = _mm256_unpackhi_ps(r4, r5);
+            let t6 = _mm256_unpacklo_ps(r6, r7);
+            let t7 = _mm256_unpackhi_ps(r6, r7);
+            let s0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+            let s1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+            let s2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+            let s3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+            let s4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+            let s5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+            let s6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+            let s7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+            _mm256_storeu_ps(dst, _mm256_permute2f128_ps::<0x20>(s0, s4));
+            _mm256_storeu_ps(dst.add(ds), _mm256_permute2f128_ps::<0x20>(s1, s5));
+            _mm256_storeu_ps(dst.add(2 * ds), _mm256_permute2f128_ps::<0x20>(s2, s6));
+            _mm256_storeu_ps(dst.add(3 * ds), _mm256_permute2f128_ps::<0x20>(s3, s7));
+            _mm256_storeu_ps(dst.add(4 * ds), _mm256_permute2f128_ps::<0x31>(s0, s4));
+            _mm256_storeu_ps(dst.add(5 * ds), _mm256_permute2f128_ps::<0x31>(s1, s5));
+            _mm256_storeu_ps(dst.add(6 * ds), _mm256_permute2f128_ps::<0x31>(s2, s6));
+            _mm256_storeu_ps(dst.add(7 * ds), _mm256_permute2f128_ps::<0x31>(s3, s7));
+        }
+    }
+}
+
 /// Transpose a row-major `rows × cols` matrix into `out` (`cols × rows`),
-/// in parallel over blocks of output rows; each block reads contiguous runs
-/// of the input and keeps its output lines in L1.
+/// in parallel over blocks of 32 output rows.
 fn transpose(a: &[f32], rows: usize, cols: usize, out: &mut [f32]) {
     const T: usize = 32;
     if rows == 0 || cols == 0 {
@@ -48,12 +155,8 @@ fn transpose(a: &[f32], rows: usize, cols: usize, out: &mut [f32]) {
         .for_each(|(blk, o)| {
             let c0 = blk * T;
             let nc = o.len() / rows;
-            for r in 0..rows {
-                let src = &a[r * cols + c0..r * cols + c0 + nc];
-                for (c, &v) in src.iter().enumerate() {
-                    o[c * rows + r] = v;
-                }
-            }
+            // SAFETY: `o` holds exactly `nc` rows of `rows` floats.
+            unsafe { transpose_into(&a[c0..], rows, nc, cols, o.as_mut_ptr(), rows) };
         });
 }
 
@@ -70,16 +173,32 @@ fn rows_kernel<W: Fn(usize) -> f32>(
     nb: usize,
     tile: &[f32],
 ) {
+    // Lanes of samples kept in registers while a row's synapses are summed.
+    const LANES: usize = 32;
     for (r, o) in out.chunks_exact_mut(nb).enumerate() {
-        let i = i0 + r;
-        o.fill(0.0);
-        for e in indptr[i]..indptr[i + 1] {
-            let j = cols[e] as usize;
-            let w = weight(e);
-            let x = &tile[j * nb..(j + 1) * nb];
-            for (o, &x) in o.iter_mut().zip(x) {
-                *o += w * x;
+        let (a, b) = (indptr[i0 + r], indptr[i0 + r + 1]);
+        for c in (0..nb).step_by(LANES) {
+            let len = LANES.min(nb - c);
+            let mut acc = [0.0f32; LANES];
+            if len == LANES {
+                for e in a..b {
+                    let j = cols[e] as usize * nb + c;
+                    let w = weight(e);
+                    let x: &[f32; LANES] = tile[j..j + LANES].try_into().expect("LANES wide");
+                    for l in 0..LANES {
+                        acc[l] += w * x[l];
+                    }
+                }
+            } else {
+                for e in a..b {
+                    let j = cols[e] as usize * nb + c;
+                    let w = weight(e);
+                    for (acc, &x) in acc.iter_mut().zip(&tile[j..j + len]) {
+                        *acc += w * x;
+                    }
+                }
             }
+            o[c..c + len].copy_from_slice(&acc[..len]);
         }
     }
 }
@@ -151,7 +270,7 @@ fn csr_times_dense<W: Fn(usize) -> f32 + Sync>(
     if batch == 0 || n_out == 0 {
         return y;
     }
-    let sb = SAMPLE_BLOCK.min(batch);
+    let sb = sample_block(n_in, batch);
     let out = Out(y.as_mut_ptr());
     TILE.with_borrow_mut(|tile| {
         if tile.len() < n_in * sb {
@@ -170,17 +289,12 @@ fn csr_times_dense<W: Fn(usize) -> f32 + Sync>(
                     let rows = ROWS_PER_TASK.min(n_out - i0);
                     let acc = &mut acc[..rows * nb];
                     rows_dispatch(indptr, cols, &weight, i0, acc, nb, tile);
-                    let out = out.ptr();
-                    for b in 0..nb {
-                        for r in 0..rows {
-                            // SAFETY: element (b0 + b, i0 + r) is inside `y`
-                            // and written by this task only (its rows, this
-                            // block's samples); `y` outlives the parallel loop.
-                            unsafe {
-                                *out.add((b0 + b) * n_out + i0 + r) = acc[r * nb + b];
-                            }
-                        }
-                    }
+                    // SAFETY: the block (samples b0.., rows i0..i0+rows) is
+                    // inside `y` and written by this task only; `y` outlives
+                    // the parallel loop.
+                    unsafe {
+                        transpose_into(acc, rows, nb, nb, out.ptr().add(b0 * n_out + i0), n_out)
+                    };
                 },
             );
         }
