@@ -9,6 +9,7 @@ import numpy.typing as npt
 
 __version__: str
 build_profile: str
+simd: str
 
 F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]

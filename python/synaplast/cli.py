@@ -29,7 +29,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
 
 def _info(_args) -> int:
     print(f"synaplast {synaplast.__version__}")
-    print(f"  core build      {_core.build_profile} (Rust, rayon)")
+    print(f"  core build      {_core.build_profile} (Rust, rayon), SIMD {_core.simd}")
     print(f"  threads         {synaplast.get_num_threads()}")
     print(f"  python          {platform.python_version()} ({sys.executable})")
     print(f"  numpy           {np.__version__}")

@@ -13,6 +13,15 @@ mod errors;
 mod synapses;
 mod threads;
 
+/// Vector instructions the kernels use on this CPU (chosen at run time).
+fn simd_level() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        return "avx2";
+    }
+    "baseline"
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
@@ -24,6 +33,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
             "release"
         },
     )?;
+    m.add("simd", simd_level())?;
     m.add_class::<synapses::SynapseMatrix>()?;
     m.add_function(wrap_pyfunction!(synapses::kwta_mask, m)?)?;
     m.add_function(wrap_pyfunction!(threads::set_num_threads, m)?)?;
