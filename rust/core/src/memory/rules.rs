@@ -1,0 +1,340 @@
+//! Learning rules: weights and biases computed from the counters.
+//!
+//! With `a = M11(i, j)`, `c = M1(i)` (address unit count), `d = M1(j)`
+//! (content unit count) and `M` stored pairs:
+//!
+//! | rule | weight `w_ij` | bias `θ_j` |
+//! |---|---|---|
+//! | `willshaw` | `1` if `a > 0` else `0` (clipped Hebb) | `0` |
+//! | `hebb` | `a` | `0` |
+//! | `hopfield` | `Σ(2u−1)(2v−1) = 4a − 2c − 2d + M` | `0` |
+//! | `covariance` | `Σ(u−p)(v−q) = a − q·c − p·d + M·p·q` | `0` |
+//! | `bcpnn` | `ln(max(a/M, ε²) / (max(c/M, ε)·max(d/M, ε)))` | `ln max(d/M, ε)` |
+//! | `bayes` | Knoblauch 2011, see [`bayes_weight`] | see [`bayes_bias`] |
+//!
+//! `p` and `q` are the mean address and content activities (fraction of
+//! active units over all stored pairs). BCPNN floors follow ptBCPNN2:
+//! `ε = 1/(M + 1)` for unit probabilities and `ε²` for pair probabilities.
+//! In the Bayesian rule every count-valued term is floored at
+//! [`BAYES_FLOOR`] (in units of stored pairs) before the logarithm, so a
+//! synapse that never saw its two units together (`a = 0`) is strongly
+//! inhibitory when the query noise is small (the inhibitory Willshaw limit)
+//! but never `−∞`.
+//!
+//! Auto-associative memories drop the diagonal (`i = j`) of every weighted
+//! rule, as ptBCPNN2 does; the Willshaw rule keeps it (the clipped Hebb
+//! synapse `A_jj` is potentiated by every pattern that contains `j`).
+
+use super::AssocStore;
+use crate::error::{Error, Result};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+
+/// Floor of the count-valued terms of the Bayesian rule (in stored pairs).
+pub const BAYES_FLOOR: f64 = 1e-4;
+
+/// A learning rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Rule {
+    Willshaw,
+    Bayes,
+    Bcpnn,
+    Covariance,
+    Hebb,
+    Hopfield,
+}
+
+impl Rule {
+    /// Parse a rule name (`"willshaw"`, `"bayes"`, `"bcpnn"`, `"covariance"`, `"hebb"`, `"hopfield"`).
+    pub fn parse(name: &str) -> Result<Rule> {
+        Ok(match name {
+            "willshaw" => Rule::Willshaw,
+            "bayes" => Rule::Bayes,
+            "bcpnn" => Rule::Bcpnn,
+            "covariance" => Rule::Covariance,
+            "hebb" => Rule::Hebb,
+            "hopfield" => Rule::Hopfield,
+            _ => {
+                return Err(Error::Value(format!(
+                    "unknown rule {name:?}: expected willshaw, bayes, bcpnn, covariance, hebb or hopfield"
+                )))
+            }
+        })
+    }
+
+    /// Whether the rule needs the synapse counts (not only potentiated or not).
+    pub fn needs_counts(self) -> bool {
+        !matches!(self, Rule::Willshaw)
+    }
+}
+
+/// The four count-valued terms of the Bayesian rule, floored.
+#[inline]
+fn bayes_terms(a: f64, c: f64, d: f64, m: f64, p01: f64, p10: f64) -> [f64; 4] {
+    let m01 = d - a;
+    let m10 = c - a;
+    let m00 = m - c - d + a;
+    [
+        (a * (1.0 - p01) + m01 * p10).max(BAYES_FLOOR),
+        (m00 * (1.0 - p10) + m10 * p01).max(BAYES_FLOOR),
+        (m10 * (1.0 - p01) + m00 * p10).max(BAYES_FLOOR),
+        (m01 * (1.0 - p10) + a * p01).max(BAYES_FLOOR),
+    ]
+}
+
+/// Bayesian weight `ln{[M11(1−p01)+M01 p10][M00(1−p10)+M10 p01] /
+/// ([M10(1−p01)+M00 p10][M01(1−p10)+M11 p01])}` (Knoblauch 2011), terms floored.
+#[inline]
+pub fn bayes_weight(a: f64, c: f64, d: f64, m: f64, p01: f64, p10: f64) -> f64 {
+    let t = bayes_terms(a, c, d, m, p01, p10);
+    ((t[0] * t[1]) / (t[2] * t[3])).ln()
+}
+
+/// Summand of the Bayesian bias: `ln{[M01(1−p10)+M11 p01] / [M00(1−p10)+M10 p01]}`.
+#[inline]
+fn bayes_g(a: f64, c: f64, d: f64, m: f64, p01: f64, p10: f64) -> f64 {
+    let t = bayes_terms(a, c, d, m, p01, p10);
+    (t[3] / t[1]).ln()
+}
+
+/// Fixed number of row chunks for deterministic parallel column sums.
+const CHUNKS: usize = 64;
+
+/// Bayesian bias `θ_j = (1 − m')·ln(M1/M0) + Σ_i ln{[M01(1−p10)+M11 p01] /
+/// [M00(1−p10)+M10 p01]}` with `m'` inputs per output (`m − 1` in auto).
+///
+/// The sum over all `m` address units is split into the part with
+/// `M11 = 0`, which depends on `i` only through `M1(i)` and is summed over a
+/// histogram of the address counts, plus a correction over the stored
+/// synapses. Parallel over fixed row chunks, summed in chunk order.
+pub fn bayes_bias(store: &AssocStore, p01: f64, p10: f64) -> Vec<f64> {
+    let (m, n) = (store.m(), store.n());
+    let mm = store.n_pairs() as f64;
+    let mu1 = store.address_counts();
+    let mv1 = store.content_counts();
+    let auto = store.is_auto();
+    let mut hist: BTreeMap<u64, u64> = BTreeMap::new();
+    for &c in mu1 {
+        *hist.entry(c).or_insert(0) += 1;
+    }
+    let m_eff = (m - usize::from(auto)) as f64;
+    let mut theta: Vec<f64> = (0..n)
+        .into_par_iter()
+        .map(|j| {
+            let d = mv1[j] as f64;
+            let prior = (d.max(BAYES_FLOOR) / (mm - d).max(BAYES_FLOOR)).ln();
+            let mut t = (1.0 - m_eff) * prior;
+            for (&c, &h) in &hist {
+                t += h as f64 * bayes_g(0.0, c as f64, d, mm, p01, p10);
+            }
+            if auto {
+                t -= bayes_g(0.0, mu1[j] as f64, d, mm, p01, p10);
+            }
+            t
+        })
+        .collect();
+    let chunk = m.div_ceil(CHUNKS).max(1);
+    let parts: Vec<Vec<f64>> = (0..m.div_ceil(chunk))
+        .into_par_iter()
+        .map(|ch| {
+            let mut acc = vec![0.0f64; n];
+            for i in ch * chunk..((ch + 1) * chunk).min(m) {
+                let c = mu1[i] as f64;
+                let row = store.row(i);
+                let cnt = store.row_counts(i);
+                for (t, &j) in row.iter().enumerate() {
+                    let j = j as usize;
+                    if auto && i == j {
+                        continue;
+                    }
+                    let d = mv1[j] as f64;
+                    acc[j] += bayes_g(cnt[t] as f64, c, d, mm, p01, p10)
+                        - bayes_g(0.0, c, d, mm, p01, p10);
+                }
+            }
+            acc
+        })
+        .collect();
+    for part in parts {
+        for (t, a) in theta.iter_mut().zip(part) {
+            *t += a;
+        }
+    }
+    theta
+}
+
+/// A rule bound to a store and one set of query-noise parameters: computes
+/// dendritic potentials `x_j = θ_j + Σ_{i ∈ s} w_ij`.
+pub struct Weights<'a> {
+    store: &'a AssocStore,
+    rule: Rule,
+    p01: f64,
+    p10: f64,
+    bias: Vec<f64>,
+    // Per-unit terms of the separable rules.
+    pre: Vec<f64>,
+    post: Vec<f64>,
+    constant: f64,
+}
+
+impl<'a> Weights<'a> {
+    pub fn new(store: &'a AssocStore, rule: Rule, p01: f64, p10: f64) -> Result<Self> {
+        if rule.needs_counts() && store.is_binary() {
+            return Err(Error::Type(format!(
+                "rule {rule:?} needs synapse counters, but this memory keeps binary synapses only"
+            )));
+        }
+        for (name, p) in [("p01", p01), ("p10", p10)] {
+            if !(0.0..1.0).contains(&p) {
+                return Err(Error::Value(format!("{name} must lie in [0, 1), got {p}")));
+            }
+        }
+        let (m, n) = (store.m(), store.n());
+        let mm = store.n_pairs() as f64;
+        let mu1 = store.address_counts();
+        let mv1 = store.content_counts();
+        let mut w = Weights {
+            store,
+            rule,
+            p01,
+            p10,
+            bias: vec![0.0; n],
+            pre: Vec::new(),
+            post: Vec::new(),
+            constant: 0.0,
+        };
+        match rule {
+            Rule::Willshaw | Rule::Hebb => {}
+            Rule::Hopfield => {
+                w.pre = mu1.iter().map(|&c| -2.0 * c as f64).collect();
+                w.post = mv1.iter().map(|&d| -2.0 * d as f64).collect();
+                w.constant = mm;
+            }
+            Rule::Covariance => {
+                let denom_p = (mm * m as f64).max(1.0);
+                let denom_q = (mm * n as f64).max(1.0);
+                let p = mu1.iter().sum::<u64>() as f64 / denom_p;
+                let q = mv1.iter().sum::<u64>() as f64 / denom_q;
+                w.pre = mu1.iter().map(|&c| -q * c as f64).collect();
+                w.post = mv1.iter().map(|&d| -p * d as f64).collect();
+                w.constant = mm * p * q;
+            }
+            Rule::Bcpnn => {
+                let eps = 1.0 / (mm + 1.0);
+                let total = mm.max(1.0);
+                w.pre = mu1
+                    .iter()
+                    .map(|&c| -(c as f64 / total).max(eps).ln())
+                    .collect();
+                w.post = mv1
+                    .iter()
+                    .map(|&d| -(d as f64 / total).max(eps).ln())
+                    .collect();
+                w.bias = w.post.iter().map(|&x| -x).collect();
+                w.constant = 2.0 * eps.ln();
+            }
+            Rule::Bayes => {
+                w.bias = bayes_bias(store, p01, p10);
+            }
+        }
+        Ok(w)
+    }
+
+    pub fn rule(&self) -> Rule {
+        self.rule
+    }
+
+    pub fn bias(&self) -> &[f64] {
+        &self.bias
+    }
+
+    /// Weight of one synapse from its counter `a = M11(i, j)`.
+    #[inline]
+    fn weight(&self, a: u32, i: usize, j: usize) -> f64 {
+        let a = a as f64;
+        match self.rule {
+            Rule::Willshaw => f64::from(u8::from(a > 0.0)),
+            Rule::Hebb => a,
+            Rule::Hopfield => 4.0 * a + self.pre[i] + self.post[j] + self.constant,
+            Rule::Covariance => a + self.pre[i] + self.post[j] + self.constant,
+            Rule::Bcpnn => {
+                let mm = self.store.n_pairs() as f64;
+                let eps = 1.0 / (mm + 1.0);
+                if a > 0.0 {
+                    (a / mm).max(eps * eps).ln() + self.pre[i] + self.post[j]
+                } else {
+                    self.constant + self.pre[i] + self.post[j]
+                }
+            }
+            Rule::Bayes => bayes_weight(
+                a,
+                self.store.address_counts()[i] as f64,
+                self.store.content_counts()[j] as f64,
+                self.store.n_pairs() as f64,
+                self.p01,
+                self.p10,
+            ),
+        }
+    }
+
+    /// Dendritic potentials of the state `s` (sorted address units) into `x`
+    /// (length `n`, overwritten): `x_j = Σ_{i∈s} w_ij + θ_j`, summed in
+    /// ascending `i`, then the bias.
+    pub fn potentials(&self, s: &[u32], x: &mut [f64]) {
+        let store = self.store;
+        let n = store.n();
+        x.iter_mut().for_each(|v| *v = 0.0);
+        if self.rule == Rule::Willshaw {
+            if store.is_binary() && store.is_inverted() {
+                // Rows list the silent synapses: x_j = |s| − #silent.
+                x.iter_mut().for_each(|v| *v = s.len() as f64);
+                for &i in s {
+                    for &j in store.row(i as usize) {
+                        x[j as usize] -= 1.0;
+                    }
+                }
+            } else {
+                for &i in s {
+                    for &j in store.row(i as usize) {
+                        x[j as usize] += 1.0;
+                    }
+                }
+            }
+            return;
+        }
+        let auto = store.is_auto();
+        for &i in s {
+            let i = i as usize;
+            let row = store.row(i);
+            let cnt = store.row_counts(i);
+            let mut p = 0usize;
+            for j in 0..n {
+                let a = if p < row.len() && row[p] as usize == j {
+                    p += 1;
+                    cnt[p - 1]
+                } else {
+                    0
+                };
+                if auto && i == j {
+                    continue;
+                }
+                x[j] += self.weight(a, i, j);
+            }
+        }
+        for (v, b) in x.iter_mut().zip(&self.bias) {
+            *v += b;
+        }
+    }
+
+    /// Synaptic operations of one potential computation for a state of
+    /// `active` units (one per synapse read).
+    pub fn ops(&self, s: &[u32]) -> u64 {
+        match self.rule {
+            Rule::Willshaw => s
+                .iter()
+                .map(|&i| self.store.row(i as usize).len() as u64)
+                .sum(),
+            _ => s.len() as u64 * self.store.n() as u64,
+        }
+    }
+}
