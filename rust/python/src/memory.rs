@@ -123,7 +123,8 @@ impl AssocStore {
     }
 
     /// One-step dendritic potentials, `(n_queries, n)` float64.
-    #[pyo3(signature = (q_indptr, q_indices, rule, p01 = 0.0, p10 = 0.0))]
+    #[pyo3(signature = (q_indptr, q_indices, rule, p01 = 0.0, p10 = 0.0, n_hypercolumns = 0))]
+    #[allow(clippy::too_many_arguments)]
     fn potentials<'py>(
         &self,
         py: Python<'py>,
@@ -132,12 +133,19 @@ impl AssocStore {
         rule: &str,
         p01: f64,
         p10: f64,
+        n_hypercolumns: usize,
     ) -> PyResult<Bound<'py, numpy::PyArray2<f64>>> {
         let q = patterns(self.inner.m(), &q_indptr, &q_indices)?;
         let rule = Rule::parse(rule).py()?;
         let inner = &self.inner;
+        let mode = if n_hypercolumns > 0 {
+            Mode::Hypercolumn(n_hypercolumns)
+        } else {
+            Mode::Wta(0)
+        };
+        let block = retrieval::self_block(inner, mode);
         let x = py
-            .detach(|| threads::run(|| retrieval::potentials(inner, &q, rule, p01, p10)))
+            .detach(|| threads::run(|| retrieval::potentials(inner, &q, rule, p01, p10, block)))
             .py()?;
         PyArray1::from_vec(py, x).reshape([q.len(), self.inner.n()])
     }

@@ -117,6 +117,16 @@ fn check_params(store: &AssocStore, p: &RetrieveParams) -> Result<()> {
     }
 }
 
+/// Size of the blocks of self-connections dropped in auto-association: the
+/// hypercolumn size with hypercolumn retrieval, else the diagonal (1).
+pub fn self_block(store: &AssocStore, mode: Mode) -> usize {
+    match mode {
+        Mode::Hypercolumn(h) if store.is_auto() && h > 0 => store.n() / h,
+        _ if store.is_auto() => 1,
+        _ => 0,
+    }
+}
+
 /// The active units selected from potentials `x` for a state of `active` units.
 pub fn select(x: &[f64], mode: Mode, rule: Rule, active: usize) -> Vec<u32> {
     let over = |t: f64| -> Vec<u32> {
@@ -208,6 +218,7 @@ pub fn potentials(
     rule: Rule,
     p01: f64,
     p10: f64,
+    block: usize,
 ) -> Result<Vec<f64>> {
     check_queries(store, queries)?;
     let n = store.n();
@@ -215,7 +226,7 @@ pub fn potentials(
         .len()
         .checked_mul(n)
         .ok_or_else(|| Error::Value("too many potentials to return".into()))?;
-    let w = Weights::new(store, rule, p01, p10)?;
+    let w = Weights::new(store, rule, p01, p10, block)?;
     let mut out = vec![0.0f64; queries.len() * n];
     out.par_chunks_mut(n.max(1))
         .enumerate()
@@ -240,10 +251,11 @@ pub fn retrieve(store: &AssocStore, queries: &Patterns, p: &RetrieveParams) -> R
     let mut done = vec![false; nq];
     let mut iterations = vec![0u32; nq];
     let mut ops = 0u64;
+    let block = self_block(store, p.mode);
     let mut cache: BTreeMap<Key, Weights> = BTreeMap::new();
     cache.insert(
         key((p.p01, p.p10)),
-        Weights::new(store, p.rule, p.p01, p.p10)?,
+        Weights::new(store, p.rule, p.p01, p.p10, block)?,
     );
     for _step in 0..p.n_iter {
         if done.iter().all(|&d| d) {
@@ -253,7 +265,10 @@ pub fn retrieve(store: &AssocStore, queries: &Patterns, p: &RetrieveParams) -> R
             for q in 0..nq {
                 let k = key(noise[q]);
                 if !done[q] && !cache.contains_key(&k) {
-                    cache.insert(k, Weights::new(store, p.rule, noise[q].0, noise[q].1)?);
+                    cache.insert(
+                        k,
+                        Weights::new(store, p.rule, noise[q].0, noise[q].1, block)?,
+                    );
                 }
             }
         }

@@ -21,9 +21,14 @@
 //! inhibitory when the query noise is small (the inhibitory Willshaw limit)
 //! but never `−∞`.
 //!
-//! Auto-associative memories drop the diagonal (`i = j`) of every weighted
-//! rule, as ptBCPNN2 does; the Willshaw rule keeps it (the clipped Hebb
-//! synapse `A_jj` is potentiated by every pattern that contains `j`).
+//! Auto-associative memories drop the self-connections of every weighted
+//! rule, as ptBCPNN2 does: the diagonal (`i = j`), or with hypercolumn
+//! retrieval every synapse inside a hypercolumn (the block diagonal; its units
+//! are mutually exclusive, so those synapses would only let the current
+//! winner of a hypercolumn veto its rivals). The Willshaw rule keeps its
+//! diagonal (the clipped Hebb synapse `A_jj` is potentiated by every pattern
+//! that contains `j`) but drops the hypercolumn blocks too. The excluded
+//! block size is the `block` argument of [`Weights::new`] (0: none).
 
 use super::AssocStore;
 use crate::error::{Error, Result};
@@ -107,17 +112,18 @@ const CHUNKS: usize = 64;
 /// `M11 = 0`, which depends on `i` only through `M1(i)` and is summed over a
 /// histogram of the address counts, plus a correction over the stored
 /// synapses. Parallel over fixed row chunks, summed in chunk order.
-pub fn bayes_bias(store: &AssocStore, p01: f64, p10: f64) -> Vec<f64> {
+pub fn bayes_bias(store: &AssocStore, p01: f64, p10: f64, block: usize) -> Vec<f64> {
     let (m, n) = (store.m(), store.n());
     let mm = store.n_pairs() as f64;
     let mu1 = store.address_counts();
     let mv1 = store.content_counts();
-    let auto = store.is_auto();
+    let blk = block.max(1);
+    let excl = store.is_auto() && block > 0;
     let mut hist: BTreeMap<u64, u64> = BTreeMap::new();
     for &c in mu1 {
         *hist.entry(c).or_insert(0) += 1;
     }
-    let m_eff = (m - usize::from(auto)) as f64;
+    let m_eff = (m - if excl { blk } else { 0 }) as f64;
     let mut theta: Vec<f64> = (0..n)
         .into_par_iter()
         .map(|j| {
@@ -127,8 +133,11 @@ pub fn bayes_bias(store: &AssocStore, p01: f64, p10: f64) -> Vec<f64> {
             for (&c, &h) in &hist {
                 t += h as f64 * bayes_g(0.0, c as f64, d, mm, p01, p10);
             }
-            if auto {
-                t -= bayes_g(0.0, mu1[j] as f64, d, mm, p01, p10);
+            if excl {
+                let b0 = (j / blk) * blk;
+                for i in b0..(b0 + blk).min(m) {
+                    t -= bayes_g(0.0, mu1[i] as f64, d, mm, p01, p10);
+                }
             }
             t
         })
@@ -144,7 +153,7 @@ pub fn bayes_bias(store: &AssocStore, p01: f64, p10: f64) -> Vec<f64> {
                 let cnt = store.row_counts(i);
                 for (t, &j) in row.iter().enumerate() {
                     let j = j as usize;
-                    if auto && i == j {
+                    if excl && i / blk == j / blk {
                         continue;
                     }
                     let d = mv1[j] as f64;
@@ -171,14 +180,29 @@ pub struct Weights<'a> {
     p01: f64,
     p10: f64,
     bias: Vec<f64>,
+    /// Size of the excluded self-connection blocks in auto-association (0: none).
+    block: usize,
     // Per-unit terms of the separable rules.
     pre: Vec<f64>,
     post: Vec<f64>,
     constant: f64,
+    // Bayes: weight of an `M11 = 0` synapse for each distinct address count.
+    zero_of: BTreeMap<u64, usize>,
+    zero: Vec<Vec<f64>>,
+    // BCPNN: `ln max(a/M, ε²)` for the counts `a` that occur.
+    ln_pair: Vec<f64>,
 }
 
 impl<'a> Weights<'a> {
-    pub fn new(store: &'a AssocStore, rule: Rule, p01: f64, p10: f64) -> Result<Self> {
+    /// `block`: in auto-association, drop the synapses between units in the
+    /// same block of `block` consecutive units (1: the diagonal; 0: none).
+    pub fn new(
+        store: &'a AssocStore,
+        rule: Rule,
+        p01: f64,
+        p10: f64,
+        block: usize,
+    ) -> Result<Self> {
         if rule.needs_counts() && store.is_binary() {
             return Err(Error::Type(format!(
                 "rule {rule:?} needs synapse counters, but this memory keeps binary synapses only"
@@ -199,9 +223,13 @@ impl<'a> Weights<'a> {
             p01,
             p10,
             bias: vec![0.0; n],
+            block: if store.is_auto() { block } else { 0 },
             pre: Vec::new(),
             post: Vec::new(),
             constant: 0.0,
+            zero_of: BTreeMap::new(),
+            zero: Vec::new(),
+            ln_pair: Vec::new(),
         };
         match rule {
             Rule::Willshaw | Rule::Hebb => {}
@@ -232,9 +260,32 @@ impl<'a> Weights<'a> {
                     .collect();
                 w.bias = w.post.iter().map(|&x| -x).collect();
                 w.constant = 2.0 * eps.ln();
+                let top = (0..m)
+                    .flat_map(|i| store.row_counts(i).iter().copied())
+                    .max()
+                    .unwrap_or(0);
+                w.ln_pair = (0..=top)
+                    .map(|a| (a as f64 / total).max(eps * eps).ln())
+                    .collect();
             }
             Rule::Bayes => {
-                w.bias = bayes_bias(store, p01, p10);
+                w.bias = bayes_bias(store, p01, p10, w.block);
+                let mut distinct: Vec<u64> = mu1.to_vec();
+                distinct.sort_unstable();
+                distinct.dedup();
+                w.zero = distinct
+                    .par_iter()
+                    .map(|&c| {
+                        mv1.iter()
+                            .map(|&d| bayes_weight(0.0, c as f64, d as f64, mm, p01, p10))
+                            .collect()
+                    })
+                    .collect();
+                w.zero_of = distinct
+                    .into_iter()
+                    .enumerate()
+                    .map(|(t, c)| (c, t))
+                    .collect();
             }
         }
         Ok(w)
@@ -284,7 +335,10 @@ impl<'a> Weights<'a> {
         let store = self.store;
         let n = store.n();
         x.iter_mut().for_each(|v| *v = 0.0);
+        let blk = self.block.max(1);
         if self.rule == Rule::Willshaw {
+            // Willshaw keeps the diagonal; only hypercolumn blocks are dropped.
+            let excl = self.block > 1;
             if store.is_binary() && store.is_inverted() {
                 // Rows list the silent synapses: x_j = |s| − #silent.
                 x.iter_mut().for_each(|v| *v = s.len() as f64);
@@ -293,32 +347,88 @@ impl<'a> Weights<'a> {
                         x[j as usize] -= 1.0;
                     }
                 }
+                if excl {
+                    // Remove the potentiated in-block synapses again.
+                    for &i in s {
+                        let i = i as usize;
+                        let b0 = (i / blk) * blk;
+                        for j in b0..(b0 + blk).min(n) {
+                            x[j] -= store.m11(i, j) as f64;
+                        }
+                    }
+                }
             } else {
                 for &i in s {
-                    for &j in store.row(i as usize) {
-                        x[j as usize] += 1.0;
+                    let i = i as usize;
+                    for &j in store.row(i) {
+                        if !(excl && i / blk == j as usize / blk) {
+                            x[j as usize] += 1.0;
+                        }
                     }
                 }
             }
             return;
         }
-        let auto = store.is_auto();
+        let excl = self.block > 0;
+        let mu1 = store.address_counts();
+        // 1. Every synapse as if M11 = 0.
+        match self.rule {
+            Rule::Hebb | Rule::Willshaw => {}
+            Rule::Hopfield | Rule::Covariance | Rule::Bcpnn => {
+                // Separable: w0 = constant + pre_i + post_j.
+                let k = s.len() as f64;
+                let sp: f64 = s.iter().map(|&i| self.pre[i as usize]).sum();
+                for (v, &pj) in x.iter_mut().zip(&self.post) {
+                    *v = k * (self.constant + pj) + sp;
+                }
+            }
+            Rule::Bayes => {
+                for &i in s {
+                    let t = &self.zero[self.zero_of[&mu1[i as usize]]];
+                    for (v, &w0) in x.iter_mut().zip(t) {
+                        *v += w0;
+                    }
+                }
+            }
+        }
+        // 2. Dropped self-connections.
+        if excl {
+            for &i in s {
+                let i = i as usize;
+                let b0 = (i / blk) * blk;
+                for j in b0..(b0 + blk).min(n) {
+                    x[j] -= self.weight(0, i, j);
+                }
+            }
+        }
+        // 3. The stored synapses: w(M11) − w(0).
+        let mm = store.n_pairs() as f64;
+        let mv1 = store.content_counts();
         for &i in s {
             let i = i as usize;
             let row = store.row(i);
             let cnt = store.row_counts(i);
-            let mut p = 0usize;
-            for j in 0..n {
-                let a = if p < row.len() && row[p] as usize == j {
-                    p += 1;
-                    cnt[p - 1]
-                } else {
-                    0
-                };
-                if auto && i == j {
+            let c = mu1[i] as f64;
+            let zero = if self.rule == Rule::Bayes {
+                Some(&self.zero[self.zero_of[&mu1[i]]])
+            } else {
+                None
+            };
+            for (t, &j) in row.iter().enumerate() {
+                let j = j as usize;
+                if excl && i / blk == j / blk {
                     continue;
                 }
-                x[j] += self.weight(a, i, j);
+                let a = cnt[t];
+                x[j] += match self.rule {
+                    Rule::Hebb | Rule::Covariance | Rule::Willshaw => a as f64,
+                    Rule::Hopfield => 4.0 * a as f64,
+                    Rule::Bcpnn => self.ln_pair[a as usize] - self.constant,
+                    Rule::Bayes => {
+                        bayes_weight(a as f64, c, mv1[j] as f64, mm, self.p01, self.p10)
+                            - zero.map_or(0.0, |z| z[j])
+                    }
+                };
             }
         }
         for (v, b) in x.iter_mut().zip(&self.bias) {

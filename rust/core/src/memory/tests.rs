@@ -70,7 +70,7 @@ fn compression_inverts_dense_binary_store_losslessly() {
         p10: 0.0,
     };
     let before = retrieval::retrieve(&b, &q, &params).unwrap();
-    let pot = retrieval::potentials(&b, &q, Rule::Willshaw, 0.0, 0.0).unwrap();
+    let pot = retrieval::potentials(&b, &q, Rule::Willshaw, 0.0, 0.0, 1).unwrap();
     let nnz = b.nonsilent();
     assert!(b.compress());
     assert_eq!(b.nonsilent(), nnz);
@@ -80,7 +80,7 @@ fn compression_inverts_dense_binary_store_losslessly() {
     assert_eq!(after.iterations, before.iterations);
     assert!(before.patterns.indices.len() < 10 * 40);
     assert_eq!(
-        retrieval::potentials(&b, &q, Rule::Willshaw, 0.0, 0.0).unwrap(),
+        retrieval::potentials(&b, &q, Rule::Willshaw, 0.0, 0.0, 1).unwrap(),
         pot
     );
     // Storing more into the inverted store removes silent synapses.
@@ -106,7 +106,7 @@ fn bad_input_is_rejected_without_change() {
     assert!(Patterns::new(5, vec![0, 1], vec![7]).is_err());
     assert!(Patterns::new(5, vec![0, 2], vec![1]).is_err());
     let b = AssocStore::new(10, 8, true, false).unwrap();
-    assert!(retrieval::potentials(&b, &u, Rule::Bayes, 0.0, 0.0).is_err());
+    assert!(retrieval::potentials(&b, &u, Rule::Bayes, 0.0, 0.0, 0).is_err());
     let p = RetrieveParams {
         rule: Rule::Hebb,
         mode: Mode::Threshold(None),
