@@ -24,8 +24,9 @@ _CHUNK = 200_000
 class AssociativeMemory(BaseEstimator):
     """Neural associative memory: Willshaw, optimal Bayesian, BCPNN and linear rules.
 
-    ``fit(U, V)`` stores address/content pairs of binary patterns
-    (hetero-association); ``fit(U)`` stores each pattern as its own content
+    ``fit(U, Y)`` stores address/content pairs ``(u, v)`` of binary patterns
+    (hetero-association; the contents are named ``Y`` as scikit-learn
+    requires); ``fit(U)`` stores each pattern as its own content
     (auto-association). ``predict(Q)`` retrieves the contents addressed by
     the queries, ``decision_function(Q)`` returns the dendritic potentials
     of one retrieval step.
@@ -166,7 +167,7 @@ class AssociativeMemory(BaseEstimator):
             X,
             reset=reset,
             accept_sparse="csr",
-            dtype=None,
+            dtype="numeric",
             ensure_min_samples=1,
         )
         return X, as_rows(X, name, binarize=self.binarize)
@@ -174,27 +175,29 @@ class AssociativeMemory(BaseEstimator):
     def _content_rows(self, V, n_samples, n_out=None):
         from sklearn.utils import check_array
 
-        V = check_array(V, accept_sparse="csr", dtype=None, ensure_2d=False, input_name="V")
-        if not _is_sparse(V) and V.ndim == 1:
+        V = check_array(V, accept_sparse="csr", dtype="numeric", ensure_2d=False, input_name="Y")
+        is_1d = not _is_sparse(V) and V.ndim == 1
+        if is_1d:
             V = V.reshape(-1, 1)
         if V.shape[0] != n_samples:
-            raise ValueError(f"V has {V.shape[0]} patterns, U has {n_samples}")
-        rows = as_rows(V, "V", binarize=self.binarize)
+            raise ValueError(f"Y has {V.shape[0]} patterns, U has {n_samples}")
+        rows = as_rows(V, "Y", binarize=self.binarize)
         if n_out is not None and rows[3] != n_out:
-            raise ValueError(f"V has {rows[3]} units, the memory's contents have {n_out}")
-        return rows
+            raise ValueError(f"Y has {rows[3]} units, the memory's contents have {n_out}")
+        return rows, is_1d
 
     # ------------------------------------------------------------------ fitting
 
-    def fit(self, U, V=None):
-        """Store the pairs ``(U[r], V[r])``, or the patterns ``U`` when ``V`` is None.
+    def fit(self, U, Y=None):
+        """Store the pairs ``(U[r], Y[r])``, or the patterns ``U`` when ``Y`` is None.
 
         Parameters
         ----------
         U : array-like or sparse matrix of shape (n_patterns, m)
-            Binary address patterns.
-        V : array-like or sparse matrix of shape (n_patterns, n), optional
-            Binary content patterns; ``None`` for auto-association.
+            Binary address patterns ``u``.
+        Y : array-like or sparse matrix of shape (n_patterns, n), optional
+            Binary content patterns ``v`` (named ``Y`` for scikit-learn);
+            ``None`` for auto-association. A 1-d array is one content unit.
 
         Returns
         -------
@@ -204,29 +207,30 @@ class AssociativeMemory(BaseEstimator):
         for attr in ("_store", "n_patterns_"):
             if hasattr(self, attr):
                 delattr(self, attr)
-        return self._store_pairs(U, V, reset=True)
+        return self._store_pairs(U, Y, reset=True)
 
-    def partial_fit(self, U, V=None):
+    def partial_fit(self, U, Y=None):
         """Store more pairs without re-storing the old ones (same arguments as :meth:`fit`)."""
         if not hasattr(self, "_store"):
             self._check_params()
-            return self._store_pairs(U, V, reset=True)
+            return self._store_pairs(U, Y, reset=True)
         self._check_params()
-        if (V is None) != self.auto_:
+        if (Y is None) != self.auto_:
             raise ValueError(
                 "partial_fit must keep the kind of memory: "
-                + ("auto-associative (V=None)" if self.auto_ else "hetero-associative (V given)")
+                + ("auto-associative (Y=None)" if self.auto_ else "hetero-associative (Y given)")
             )
-        return self._store_pairs(U, V, reset=False)
+        return self._store_pairs(U, Y, reset=False)
 
     def _store_pairs(self, U, V, reset):
         U, (uptr, uidx, n_rows, m) = self._rows(U, "U", reset)
         auto = V is None
+        y_1d = False
         if reset:
             if auto:
                 vptr, vidx, n = uptr, uidx, m
             else:
-                vptr, vidx, _, n = self._content_rows(V, n_rows)
+                (vptr, vidx, _, n), y_1d = self._content_rows(V, n_rows)
             store = _core.AssocStore(m, n, binary=self.rule == "willshaw", auto=auto)
         else:
             store = self._store
@@ -234,7 +238,9 @@ class AssociativeMemory(BaseEstimator):
             if auto:
                 vptr, vidx = uptr, uidx
             else:
-                vptr, vidx, _, _ = self._content_rows(V, n_rows, n)
+                (vptr, vidx, _, _), y_1d = self._content_rows(V, n_rows, n)
+                if y_1d != self._y_1d:
+                    raise ValueError("Y must keep its number of dimensions between calls")
             if store.n_pairs + n_rows >= 2**32:
                 raise ValueError("at most 2**32 - 1 pairs can be stored (u32 counters)")
             if store.binary != (self.rule == "willshaw"):
@@ -242,8 +248,9 @@ class AssociativeMemory(BaseEstimator):
                     "rule changed between calls: willshaw keeps binary synapses, the other "
                     "rules counters; call fit to start again"
                 )
-            # Work on a copy so that a failure leaves the fitted memory unchanged.
-            store = _core.AssocStore.from_state(**store.to_state())
+        # Everything the core checks per chunk (shapes, sorted in-range units,
+        # the u32 pair limit) is validated above, so no chunk can fail halfway
+        # and a failed call leaves the memory unchanged.
         with Progress(n_rows, "storing", enabled=bool(self.verbose)) as bar:
             for a in range(0, max(n_rows, 1), _CHUNK):
                 b = min(a + _CHUNK, n_rows)
@@ -258,6 +265,7 @@ class AssociativeMemory(BaseEstimator):
         if self.compress:
             store.compress()
         self._store = store
+        self._y_1d = y_1d
         self.auto_ = auto
         self.n_outputs_ = n
         self.n_patterns_ = int(store.n_pairs)
@@ -352,7 +360,7 @@ class AssociativeMemory(BaseEstimator):
                 f"{self.n_outputs_} content units cannot form {self.n_hypercolumns} hypercolumns"
             )
         if self.n_iter > 1 and not self.auto_:
-            raise ValueError("n_iter > 1 needs an auto-associative memory (fit(U) with V=None)")
+            raise ValueError("n_iter > 1 needs an auto-associative memory (fit(U) without Y)")
         ptr, idx, iters, ops = self._store.retrieve(
             qptr,
             qidx,
@@ -366,7 +374,11 @@ class AssociativeMemory(BaseEstimator):
             p01=float(self.p01),
             p10=float(self.p10),
         )
-        out = from_rows(ptr, idx, self.n_outputs_, like=Q if _is_sparse(Q) else None)
+        if getattr(self, "_y_1d", False):
+            # fitted with 1-d contents: return 1-d predictions, as scikit-learn expects
+            out = from_rows(ptr, idx, self.n_outputs_)[:, 0]
+        else:
+            out = from_rows(ptr, idx, self.n_outputs_, like=Q if _is_sparse(Q) else None)
         return out, iters, int(ops)
 
     def predict(self, Q):
@@ -383,9 +395,10 @@ class AssociativeMemory(BaseEstimator):
             raise ValueError(
                 f"{self.n_outputs_} content units cannot form {self.n_hypercolumns} hypercolumns"
             )
-        return self._store.potentials(
+        x = self._store.potentials(
             qptr, qidx, self.rule, float(self.p01), float(self.p10), n_hypercolumns=h
         )
+        return x[:, 0] if getattr(self, "_y_1d", False) else x
 
     # ------------------------------------------------------------------ sklearn plumbing
 
