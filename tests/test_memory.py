@@ -48,15 +48,20 @@ def ref_weights(U, V, rule, p01=0.0, p10=0.0, block=0):
         W = np.log(T1 * T2 / (T3 * T4))
         G = np.log(T4 / T2)
     mask = np.zeros((m, n), bool)
-    if block and not (rule == "willshaw" and block == 1):
+    keep_diag = rule in ("willshaw", "bayes")
+    if block:
         ids = np.arange(n) // block
         mask = ids[:, None] == ids[None, :]
+        if keep_diag:
+            mask &= ~np.eye(n, dtype=bool)
         W = np.where(mask, 0.0, W)
     if rule == "bayes":
-        m_eff = m - (block if block else 0)
+        m_eff = m - mask.sum(0)
         d0 = d[0]
         bias = (1 - m_eff) * np.log(np.maximum(d0, FLOOR) / np.maximum(M - d0, FLOOR))
         bias += np.where(mask, 0.0, G).sum(0)
+        bias[d0 == 0] = -np.inf
+        bias[d0 == M] = np.inf
     return W, bias
 
 
@@ -66,7 +71,8 @@ TIE = 1e-9
 def ref_select(x, retrieval, rule, active, threshold=None, l=None, h=None):  # noqa: E741
     """Selected units and whether the choice is determined (no unit within
     TIE of the decision, so float summation order cannot change it)."""
-    tol = TIE * max(1.0, np.abs(x).max())
+    fin = np.abs(x[np.isfinite(x)])
+    tol = TIE * max(1.0, fin.max() if fin.size else 1.0)
     # Integer-valued rules sum exactly, so their exact ties are reproduced.
     exact = rule in ("willshaw", "hebb", "hopfield")
     if retrieval == "threshold":

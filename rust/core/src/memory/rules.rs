@@ -19,16 +19,21 @@
 //! [`BAYES_FLOOR`] (in units of stored pairs) before the logarithm, so a
 //! synapse that never saw its two units together (`a = 0`) is strongly
 //! inhibitory when the query noise is small (the inhibitory Willshaw limit)
-//! but never `−∞`.
+//! but never `−∞`. A content unit that was never active (`M1(j) = 0`) gets
+//! the bias `−∞` (it cannot be retrieved), one that was always active `+∞`.
 //!
-//! Auto-associative memories drop the self-connections of every weighted
-//! rule, as ptBCPNN2 does: the diagonal (`i = j`), or with hypercolumn
-//! retrieval every synapse inside a hypercolumn (the block diagonal; its units
-//! are mutually exclusive, so those synapses would only let the current
-//! winner of a hypercolumn veto its rivals). The Willshaw rule keeps its
-//! diagonal (the clipped Hebb synapse `A_jj` is potentiated by every pattern
-//! that contains `j`) but drops the hypercolumn blocks too. The excluded
-//! block size is the `block` argument of [`Weights::new`] (0: none).
+//! Self-connections in auto-association: BCPNN and the linear rules drop
+//! the diagonal (`i = j`), as ptBCPNN2 does. The Willshaw and Bayesian rules
+//! keep it: the clipped synapse `A_jj` is potentiated by every pattern that
+//! contains `j`, and the Bayesian self-weight
+//! `ln[(1−p01)(1−p10)/(p01·p10)]` is exactly the evidence of the unit's own
+//! query bit (with `p10 = 0` an active query unit is certainly part of the
+//! pattern; with adaptive noise estimation it measures how far the current
+//! state can be trusted). With hypercolumn retrieval every rule drops the
+//! synapses between different units of one hypercolumn (mutually exclusive
+//! units: they would only let the current winner veto its rivals), as
+//! ptBCPNN2 does. The block size is the `block` argument of
+//! [`Weights::new`] (0: no exclusion, 1: diagonal only).
 
 use super::AssocStore;
 use crate::error::{Error, Result};
@@ -113,17 +118,19 @@ const CHUNKS: usize = 64;
 /// histogram of the address counts, plus a correction over the stored
 /// synapses. Parallel over fixed row chunks, summed in chunk order.
 pub fn bayes_bias(store: &AssocStore, p01: f64, p10: f64, block: usize) -> Vec<f64> {
+    // The Bayesian rule keeps its diagonal (see the module documentation).
+    let keep = usize::from(block > 0);
     let (m, n) = (store.m(), store.n());
     let mm = store.n_pairs() as f64;
     let mu1 = store.address_counts();
     let mv1 = store.content_counts();
     let blk = block.max(1);
-    let excl = store.is_auto() && block > 0;
+    let excl = store.is_auto() && block > 1;
     let mut hist: BTreeMap<u64, u64> = BTreeMap::new();
     for &c in mu1 {
         *hist.entry(c).or_insert(0) += 1;
     }
-    let m_eff = (m - if excl { blk } else { 0 }) as f64;
+    let m_eff = (m - if excl { blk - keep } else { 0 }) as f64;
     let mut theta: Vec<f64> = (0..n)
         .into_par_iter()
         .map(|j| {
@@ -136,7 +143,9 @@ pub fn bayes_bias(store: &AssocStore, p01: f64, p10: f64, block: usize) -> Vec<f
             if excl {
                 let b0 = (j / blk) * blk;
                 for i in b0..(b0 + blk).min(m) {
-                    t -= bayes_g(0.0, mu1[i] as f64, d, mm, p01, p10);
+                    if i != j {
+                        t -= bayes_g(0.0, mu1[i] as f64, d, mm, p01, p10);
+                    }
                 }
             }
             t
@@ -153,7 +162,7 @@ pub fn bayes_bias(store: &AssocStore, p01: f64, p10: f64, block: usize) -> Vec<f
                 let cnt = store.row_counts(i);
                 for (t, &j) in row.iter().enumerate() {
                     let j = j as usize;
-                    if excl && i / blk == j / blk {
+                    if excl && i / blk == j / blk && i != j {
                         continue;
                     }
                     let d = mv1[j] as f64;
@@ -167,6 +176,16 @@ pub fn bayes_bias(store: &AssocStore, p01: f64, p10: f64, block: usize) -> Vec<f
     for part in parts {
         for (t, a) in theta.iter_mut().zip(part) {
             *t += a;
+        }
+    }
+    // A unit never active in a stored content cannot be retrieved (and one
+    // always active always is): the floors above would cancel in the ratios
+    // and leave it driven by the query alone, so its potential is set to ∓∞.
+    for (t, &d) in theta.iter_mut().zip(mv1) {
+        if d == 0 {
+            *t = f64::NEG_INFINITY;
+        } else if d == store.n_pairs() {
+            *t = f64::INFINITY;
         }
     }
     theta
@@ -352,7 +371,7 @@ impl<'a> Weights<'a> {
                     for &i in s {
                         let i = i as usize;
                         let b0 = (i / blk) * blk;
-                        for j in b0..(b0 + blk).min(n) {
+                        for j in (b0..(b0 + blk).min(n)).filter(|&j| j != i) {
                             x[j] -= store.m11(i, j) as f64;
                         }
                     }
@@ -361,7 +380,7 @@ impl<'a> Weights<'a> {
                 for &i in s {
                     let i = i as usize;
                     for &j in store.row(i) {
-                        if !(excl && i / blk == j as usize / blk) {
+                        if !(excl && i / blk == j as usize / blk && i != j as usize) {
                             x[j as usize] += 1.0;
                         }
                     }
@@ -369,7 +388,11 @@ impl<'a> Weights<'a> {
             }
             return;
         }
-        let excl = self.block > 0;
+        // Bayes keeps the diagonal: the self-synapse carries the evidence of
+        // the unit's own query bit (with p10 = 0 an active query unit is
+        // certainly part of the pattern). The other rules drop it.
+        let keep_diag = self.rule == Rule::Bayes;
+        let excl = self.block > 1 || (self.block == 1 && !keep_diag);
         let mu1 = store.address_counts();
         // 1. Every synapse as if M11 = 0.
         match self.rule {
@@ -397,7 +420,9 @@ impl<'a> Weights<'a> {
                 let i = i as usize;
                 let b0 = (i / blk) * blk;
                 for j in b0..(b0 + blk).min(n) {
-                    x[j] -= self.weight(0, i, j);
+                    if !(keep_diag && i == j) {
+                        x[j] -= self.weight(0, i, j);
+                    }
                 }
             }
         }
@@ -416,7 +441,7 @@ impl<'a> Weights<'a> {
             };
             for (t, &j) in row.iter().enumerate() {
                 let j = j as usize;
-                if excl && i / blk == j / blk {
+                if excl && i / blk == j / blk && !(keep_diag && i == j) {
                     continue;
                 }
                 let a = cnt[t];
