@@ -49,7 +49,6 @@ def _rss_gb() -> float:
 
 
 def figure1(seed=0):
-    n = k = None
     n, k, M = 1000, 10, 5083
     U = mem.exact_k_patterns(M, n, k, seed, sparse=True)
     V = mem.exact_k_patterns(M, n, k, seed + 1, sparse=True)
