@@ -5,7 +5,8 @@ and capacity reports (:class:`EnergyReport`, :class:`CapacityReport`) and
 scikit-learn estimators built on them.
 """
 
-from synaplast import datasets, memory
+from synaplast import datasets
+from synaplast import memory as memory
 from synaplast._core import __version__
 from synaplast._threads import get_num_threads, set_num_threads, threads
 from synaplast.associative import AssociativeMemory
