@@ -18,7 +18,7 @@ __all__ = ["AssociativeMemory"]
 
 RULES = ("willshaw", "bayes", "bcpnn", "covariance", "hebb", "hopfield")
 RETRIEVALS = ("threshold", "wta", "hypercolumn")
-_CHUNK = 200_000
+_CHUNK = 1_000_000
 
 
 class AssociativeMemory(BaseEstimator):
