@@ -85,6 +85,10 @@ def test_failed_partial_fit_leaves_model_unchanged(data):
         est.partial_fit(U * 3, V)
     np.testing.assert_array_equal(est.decision_function(U), before)
     assert pickle.dumps(est) == state
+    with pytest.raises(ValueError):
+        est.fit(U[:, :7] * 2, V)
+    assert est.n_features_in_ == 30
+    np.testing.assert_array_equal(est.decision_function(U), before)
 
 
 def test_pickle_clone_pipeline_gridsearch(data):

@@ -204,23 +204,32 @@ class AssociativeMemory(BaseEstimator):
         self
         """
         self._check_params()
-        for attr in ("_store", "n_patterns_"):
-            if hasattr(self, attr):
-                delattr(self, attr)
-        return self._store_pairs(U, Y, reset=True)
+        return self._guarded(U, Y, reset=True)
 
     def partial_fit(self, U, Y=None):
         """Store more pairs without re-storing the old ones (same arguments as :meth:`fit`)."""
         if not hasattr(self, "_store"):
             self._check_params()
-            return self._store_pairs(U, Y, reset=True)
+            return self._guarded(U, Y, reset=True)
         self._check_params()
         if (Y is None) != self.auto_:
             raise ValueError(
                 "partial_fit must keep the kind of memory: "
                 + ("auto-associative (Y=None)" if self.auto_ else "hetero-associative (Y given)")
             )
-        return self._store_pairs(U, Y, reset=False)
+        return self._guarded(U, Y, reset=False)
+
+    def _guarded(self, U, Y, reset):
+        # Validation (scikit-learn's validate_data sets n_features_in_ early)
+        # must not leave a half-updated estimator behind: restore on failure.
+        # The store itself is only written after every check has passed.
+        saved = dict(self.__dict__)
+        try:
+            return self._store_pairs(U, Y, reset=reset)
+        except Exception:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
 
     def _store_pairs(self, U, V, reset):
         U, (uptr, uidx, n_rows, m) = self._rows(U, "U", reset)
