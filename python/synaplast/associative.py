@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -428,7 +426,3 @@ class AssociativeMemory(BaseEstimator):
         if isinstance(state.get("_store"), dict):
             state["_store"] = _core.AssocStore.from_state(**state["_store"])
         self.__dict__.update(state)
-
-
-def _is_int(x) -> bool:
-    return isinstance(x, numbers.Integral) and not isinstance(x, bool)
