@@ -6,12 +6,15 @@ scikit-learn estimators built on them.
 """
 
 from synaplast import datasets
+from synaplast import memory as memory
 from synaplast._core import __version__
 from synaplast._threads import get_num_threads, set_num_threads, threads
+from synaplast.associative import AssociativeMemory
 from synaplast.energy import DEFAULT_COST_TABLE, CapacityReport, EnergyReport
 from synaplast.synapses import SynapseMatrix, kwta
 
 __all__ = [
+    "AssociativeMemory",
     "DEFAULT_COST_TABLE",
     "CapacityReport",
     "EnergyReport",
@@ -20,6 +23,7 @@ __all__ = [
     "datasets",
     "get_num_threads",
     "kwta",
+    "memory",
     "set_num_threads",
     "threads",
 ]

@@ -24,6 +24,10 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
         "synaplast.benchmarks.synapses",
         "sparse products against scipy.sparse, 1 and 2 threads",
     ),
+    "memory": (
+        "synaplast.benchmarks.memory",
+        "associative memories: Willshaw/BCPNN figures, capacity table and plot, scale, speed",
+    ),
 }
 
 

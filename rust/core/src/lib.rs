@@ -19,10 +19,12 @@
 
 pub mod energy;
 pub mod error;
+pub mod memory;
 pub mod rng;
 pub mod synapses;
 pub mod winners;
 
 pub use energy::EnergyCounters;
 pub use error::{Error, Result};
+pub use memory::{AssocStore, Patterns};
 pub use synapses::{Clamp, GrowInit, SynapseMatrix};

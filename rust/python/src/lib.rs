@@ -10,6 +10,7 @@
 use pyo3::prelude::*;
 
 mod errors;
+mod memory;
 mod synapses;
 mod threads;
 
@@ -35,6 +36,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     )?;
     m.add("simd", simd_level())?;
     m.add_class::<synapses::SynapseMatrix>()?;
+    m.add_class::<memory::AssocStore>()?;
     m.add_function(wrap_pyfunction!(synapses::kwta_mask, m)?)?;
     m.add_function(wrap_pyfunction!(threads::set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(threads::get_num_threads, m)?)?;

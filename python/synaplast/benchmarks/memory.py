@@ -1,0 +1,262 @@
+"""Associative memory figures (benches/RESULTS.md, ``## Associative memory``).
+
+``synaplast bench memory`` (or ``python benches/assoc_capacity.py``) runs:
+
+1. Willshaw hetero-association at n = m = 1,000, k = l = 10, M = 5,083:
+   measured ``p1`` and output noise against the theory.
+2. BCPNN auto-association, 32 hypercolumns of 32, 1,775 modular patterns,
+   4 hypercolumns corrupted per cue, 15 iterations, one winner per
+   hypercolumn: fraction of patterns recalled perfectly (several seeds).
+3. Auto-association capacity table (n = 1,000 and 2,000, ``k ≈ log2 n``,
+   half of the active units missing from the cue, iterative retrieval):
+   ``M_eps`` and ``C`` for every rule with and without ANE, and a PNG of
+   capacity against the number of stored patterns with the theory curve.
+4. Scale: hetero Willshaw, n = m = 100,000, k = l = 17, 10^6 pairs stored,
+   10,000 queries: bytes held, peak memory, store and query throughput.
+5. Speed: storing and retrieving against a straightforward dense NumPy
+   implementation of the same rule (float32 BLAS products) at n = 4,000, on
+   the same data in one run, with the thread count given by ``--threads``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import resource
+import time
+
+import numpy as np
+
+import synaplast
+from synaplast import memory as mem
+from synaplast.benchmarks import machine
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--figures", default="1,2,3,4,5", help="comma-separated figures to run (default all)"
+    )
+    p.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000], help="figure 3 sizes")
+    p.add_argument("--queries", type=int, default=1000, help="queries per capacity point")
+    p.add_argument("--seeds", type=int, default=3, help="figure 2 repetitions")
+    p.add_argument("--scale-pairs", type=int, default=1_000_000, help="figure 4 pairs")
+    p.add_argument("--plot", default="benches/assoc_capacity.png", help="PNG path ('' for none)")
+    p.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
+
+
+def _rss_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+
+
+def figure1(seed=0):
+    n, k, M = 1000, 10, 5083
+    U = mem.exact_k_patterns(M, n, k, seed, sparse=True)
+    V = mem.exact_k_patterns(M, n, k, seed + 1, sparse=True)
+    t0 = time.perf_counter()
+    est = synaplast.AssociativeMemory().fit(U, V)
+    t1 = time.perf_counter()
+    Y = est.predict(U)
+    t2 = time.perf_counter()
+    eps = mem.output_noise(Y, V)
+    theory = mem.willshaw_theory(n, n, k, k, 0.01)
+    print("\nFigure 1: Willshaw hetero, n = m = 1000, k = l = 10, M = 5083, clean full queries")
+    print(f"  p1 measured {est.p1_:.4f}  theory {theory['p1']:.4f}")
+    print(f"  output noise measured {eps.mean():.4f}  (target 0.010-0.020; binomial theory 0.01)")
+    print(
+        f"  perfectly recalled {np.mean(eps == 0):.3f}; store {t1 - t0:.3f} s, retrieve {t2 - t1:.3f} s"
+    )
+    return {"p1": est.p1_, "eps": float(eps.mean()), "theory": theory}
+
+
+def figure2(seeds=3):
+    print("\nFigure 2: BCPNN auto, 32 x 32 hypercolumns, 1775 patterns, 4 corrupted, 15 iterations")
+    fr = []
+    for s in range(seeds):
+        P = mem.hypercolumn_patterns(1775, 32, 32, s, sparse=True)
+        Q = mem.corrupt_hypercolumns(P, 32, 4, 1000 + s)
+        est = synaplast.AssociativeMemory(
+            rule="bcpnn", retrieval="hypercolumn", n_hypercolumns=32, n_iter=15
+        ).fit(P)
+        t0 = time.perf_counter()
+        Y, iters, _ = est.retrieve(Q)
+        dt = time.perf_counter() - t0
+        f = float(np.mean(mem.output_noise(Y, P) == 0))
+        fr.append(f)
+        print(
+            f"  seed {s}: {100 * f:.2f}% recalled perfectly ({iters.mean():.1f} steps, {dt:.2f} s)"
+        )
+    print(f"  mean {100 * np.mean(fr):.2f}% (target >= 88%, ptBCPNN2 reference 90.37%)")
+    return fr
+
+
+TABLE_RULES = [
+    ("willshaw", "wta", {}),
+    ("bayes", "wta", {}),
+    ("bayes", "threshold", {}),
+    ("bcpnn", "wta", {}),
+    ("covariance", "wta", {}),
+    ("hebb", "wta", {}),
+    ("hopfield", "wta", {}),
+]
+
+
+def figure3(sizes=(1000, 2000), n_queries=1000, n_iter=5, plot=""):
+    print("\nFigure 3: auto-association capacity (eps = 0.01), cue = half the pattern, iterative")
+    rows = []
+    for n in sizes:
+        k = int(round(np.log2(n)))
+        miss = k // 2
+        task = mem.RecallTask(m=n, k=k, auto=True, miss=miss, n_queries=n_queries)
+        print(f"  n = {n}, k = {k}, cue misses {miss}, n_iter = {n_iter}, {n_queries} queries")
+        print(
+            f"  {'rule':<11}{'retrieval':<10}{'ANE':<5}{'M_eps':>7}{'C':>8}{'C^S':>7}"
+            f"{'p1':>7}{'noise':>8}{'perfect':>8}{'time':>7}"
+        )
+        for rule, retrieval, extra in TABLE_RULES:
+            for ane in (None, "adaptive"):
+                kw = dict(rule=rule, retrieval=retrieval, l=k, n_iter=n_iter, **extra)
+                if rule == "bayes":
+                    kw["p01"] = miss / k
+                est = synaplast.AssociativeMemory(noise_estimation=ane, **kw)
+                t0 = time.perf_counter()
+                r = mem.measure_capacity(est, task, eps=0.01, rtol=0.02, start=256)
+                dt = time.perf_counter() - t0
+                rows.append((n, rule, retrieval, ane, r))
+                print(
+                    f"  {rule:<11}{retrieval:<10}{'yes' if ane else 'no':<5}{r.M_eps:>7}"
+                    f"{r.C:>8.4f}{r.C_S:>7.3f}{r.p1:>7.3f}{r.noise:>8.4f}{r.perfect:>8.3f}"
+                    f"{dt:>6.1f}s",
+                    flush=True,
+                )
+    if plot:
+        plot_capacity(plot)
+    return rows
+
+
+def plot_capacity(path, n=1000, k=10, n_queries=500):
+    """Willshaw hetero: measured capacity C(M) against the theory curve."""
+    Ms = np.unique(np.geomspace(500, 12000, 14).astype(int))
+    meas, theo = [], []
+    for M in Ms:
+        U = mem.exact_k_patterns(M, n, k, 1, sparse=True)
+        V = mem.exact_k_patterns(M, n, k, 2, sparse=True)
+        est = synaplast.AssociativeMemory().fit(U, V)
+        Y = est.predict(U[:n_queries])
+        q, q01, q10 = mem._rates(mem.as_rows(Y, "Y")[:2], mem.as_rows(V[:n_queries], "V")[:2], n)
+        meas.append(M * n * mem.transinformation(q, q01, q10) / (n * n))
+        p1 = 1 - (1 - k * k / (n * n)) ** M
+        theo.append(M * n * mem.transinformation(k / n, 0.0, p1**k) / (n * n))
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:  # pragma: no cover
+        print("  matplotlib not installed: no plot")
+        return Ms, meas, theo
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(Ms, theo, "-", label="theory (binomial approximation)")
+    ax.plot(Ms, meas, "o", label="measured (synaplast)")
+    t = mem.willshaw_theory(n, n, k, k, 0.01)
+    ax.axvline(t["M_eps"], ls=":", color="gray", label="M_eps (eps = 0.01)")
+    ax.set_xlabel("stored pairs M")
+    ax.set_ylabel("capacity C (bit/synapse)")
+    ax.set_title(f"Willshaw hetero-association, n = m = {n}, k = l = {k}")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    print(f"  plot written to {path}")
+    return Ms, meas, theo
+
+
+def figure4(pairs=1_000_000, n=100_000, k=17, n_queries=10_000):
+    print(f"\nFigure 4: scale, Willshaw hetero n = m = {n}, k = l = {k}, {pairs} pairs")
+    U = mem.exact_k_patterns(pairs, n, k, 0, sparse=True)
+    V = mem.exact_k_patterns(pairs, n, k, 1, sparse=True)
+    est = synaplast.AssociativeMemory(compress=True)
+    t0 = time.perf_counter()
+    est.fit(U, V)
+    ts = time.perf_counter() - t0
+    Q = U[:n_queries]
+    t0 = time.perf_counter()
+    Y = est.predict(Q)
+    tq = time.perf_counter() - t0
+    eps = mem.output_noise(Y, V[:n_queries])
+    p1_theory = 1 - (1 - k * k / (n * n)) ** pairs
+    gb = est.capacity_.memory_bytes / 1e9
+    print(f"  p1 {est.p1_:.4f} (theory {p1_theory:.4f}); synapse store {gb:.2f} GB")
+    print(f"  peak process memory {_rss_gb():.2f} GB (limit 4 GB)")
+    print(f"  store {ts:.1f} s = {pairs / ts:,.0f} pairs/s; retrieve {n_queries} queries "
+          f"{tq:.2f} s = {n_queries / tq:,.0f} queries/s; output noise {eps.mean():.2e}")  # fmt: skip
+    return {"store_s": ts, "query_s": tq, "gb": gb, "rss": _rss_gb(), "eps": float(eps.mean())}
+
+
+def figure5(n=4000, k=12, pairs=10_000, n_queries=2000):
+    print(f"\nFigure 5: speed vs dense NumPy, Willshaw hetero n = m = {n}, k = l = {k}, "
+          f"{pairs} pairs, {n_queries} queries (half the address missing), "
+          f"{synaplast.get_num_threads()} threads")  # fmt: skip
+    U = mem.exact_k_patterns(pairs, n, k, 0, sparse=True)
+    V = mem.exact_k_patterns(pairs, n, k, 1, sparse=True)
+    Q = mem.noisy_queries(U[:n_queries], miss=k // 2, random_state=2)
+    Ud, Vd, Qd = (A.toarray().astype(np.float32) for A in (U, V, Q))
+
+    def numpy_store():
+        return (Ud.T @ Vd) > 0
+
+    def numpy_retrieve(W):
+        x = Qd @ W.astype(np.float32)
+        return (x >= Qd.sum(1, keepdims=True)).astype(np.uint8)
+
+    t0 = time.perf_counter()
+    W = numpy_store()
+    np_store = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    Y_np = numpy_retrieve(W)
+    np_ret = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    est = synaplast.AssociativeMemory().fit(U, V)
+    sy_store = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    Y_sy = est.predict(Q)
+    sy_ret = time.perf_counter() - t0
+    same = np.array_equal(Y_sy.toarray(), Y_np)
+    print(
+        f"  store:    numpy {np_store:.3f} s, synaplast {sy_store:.4f} s, ratio {np_store / sy_store:.1f}x"
+    )
+    print(
+        f"  retrieve: numpy {np_ret:.3f} s, synaplast {sy_ret:.4f} s, ratio {np_ret / sy_ret:.1f}x"
+    )
+    print(f"  identical outputs: {same}; p1 {est.p1_:.3f}")
+    return {
+        "np_store": np_store,
+        "sy_store": sy_store,
+        "np_ret": np_ret,
+        "sy_ret": sy_ret,
+        "same": same,
+    }
+
+
+def run(args) -> int:
+    figs = {int(f) for f in str(args.figures).split(",") if f.strip()}
+    print(f"synaplast {synaplast.__version__} associative memory benchmark")
+    print(f"machine: {machine()}; threads {synaplast.get_num_threads()}; "
+          f"date {datetime.date.today().isoformat()}")  # fmt: skip
+    quick = args.quick
+    if 1 in figs:
+        figure1()
+    if 2 in figs:
+        figure2(1 if quick else args.seeds)
+    if 3 in figs:
+        sizes = [300] if quick else args.sizes
+        figure3(sizes, 100 if quick else args.queries, plot=args.plot)
+    if 4 in figs:
+        if quick:
+            figure4(pairs=20_000, n=10_000, k=13, n_queries=1000)
+        else:
+            figure4(pairs=args.scale_pairs)
+    if 5 in figs:
+        if quick:
+            figure5(n=1000, k=10, pairs=2000, n_queries=200)
+        else:
+            figure5()
+    return 0

@@ -1,0 +1,437 @@
+//! The sparse counter store of an associative memory.
+
+use super::Patterns;
+use crate::energy::EnergyCounters;
+use crate::error::{Error, Result};
+use rayon::prelude::*;
+
+/// Synapse counters `M11(i, j)` by address unit, unit counts and pair count.
+///
+/// `rows[i]` lists the content units `j` whose synapse from address unit `i`
+/// has `M11(i, j) > 0` (strictly increasing); `counts[i]` holds those
+/// counts unless the store is binary (Willshaw), in which case only the
+/// list is kept. A binary store that is `inverted` (after [`Self::compress`]
+/// with `p1 > 0.5`) lists the **silent** synapses instead.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssocStore {
+    m: usize,
+    n: usize,
+    binary: bool,
+    auto: bool,
+    inverted: bool,
+    rows: Vec<Vec<u32>>,
+    counts: Vec<Vec<u32>>,
+    mu1: Vec<u64>,
+    mv1: Vec<u64>,
+    n_pairs: u64,
+    counters: EnergyCounters,
+}
+
+/// Merge the sorted multiset `new` into row `(idx, cnt)` (counts) and return
+/// the number of synapses that became non-silent.
+fn merge_counts(idx: &mut Vec<u32>, cnt: &mut Vec<u32>, new: &[u32]) -> u64 {
+    let mut out_i = Vec::with_capacity(idx.len() + new.len());
+    let mut out_c = Vec::with_capacity(idx.len() + new.len());
+    let (mut a, mut b, mut grown) = (0usize, 0usize, 0u64);
+    while a < idx.len() || b < new.len() {
+        let take_old = b >= new.len() || (a < idx.len() && idx[a] <= new[b]);
+        let j = if take_old { idx[a] } else { new[b] };
+        let mut c = 0u32;
+        if a < idx.len() && idx[a] == j {
+            c = cnt[a];
+            a += 1;
+        } else {
+            grown += 1;
+        }
+        while b < new.len() && new[b] == j {
+            c += 1;
+            b += 1;
+        }
+        out_i.push(j);
+        out_c.push(c);
+    }
+    out_i.shrink_to_fit();
+    out_c.shrink_to_fit();
+    *idx = out_i;
+    *cnt = out_c;
+    grown
+}
+
+/// Union of the sorted list `idx` with the sorted multiset `new`; returns the
+/// number of entries added.
+fn merge_union(idx: &mut Vec<u32>, new: &[u32]) -> u64 {
+    let mut out = Vec::with_capacity(idx.len() + new.len());
+    let (mut a, mut b) = (0usize, 0usize);
+    let before = idx.len();
+    while a < idx.len() || b < new.len() {
+        let take_old = b >= new.len() || (a < idx.len() && idx[a] <= new[b]);
+        let j = if take_old { idx[a] } else { new[b] };
+        if a < idx.len() && idx[a] == j {
+            a += 1;
+        }
+        while b < new.len() && new[b] == j {
+            b += 1;
+        }
+        out.push(j);
+    }
+    out.shrink_to_fit();
+    let added = (out.len() - before) as u64;
+    *idx = out;
+    added
+}
+
+/// Remove the sorted multiset `gone` from the sorted list `idx`; returns the
+/// number of entries removed.
+fn remove_sorted(idx: &mut Vec<u32>, gone: &[u32]) -> u64 {
+    let before = idx.len();
+    let mut b = 0usize;
+    idx.retain(|&j| {
+        while b < gone.len() && gone[b] < j {
+            b += 1;
+        }
+        !(b < gone.len() && gone[b] == j)
+    });
+    idx.shrink_to_fit();
+    (before - idx.len()) as u64
+}
+
+impl AssocStore {
+    /// An empty memory from `m` address units to `n` content units.
+    /// `binary`: keep only which synapses are potentiated (Willshaw).
+    /// `auto`: auto-association (`m == n`, every address is its own content).
+    pub fn new(m: usize, n: usize, binary: bool, auto: bool) -> Result<Self> {
+        if m == 0 || n == 0 {
+            return Err(Error::Value(format!(
+                "a memory needs at least one unit per side, got {m} x {n}"
+            )));
+        }
+        if m > u32::MAX as usize || n > u32::MAX as usize {
+            return Err(Error::Value(format!(
+                "at most {} units per side are supported",
+                u32::MAX
+            )));
+        }
+        if auto && m != n {
+            return Err(Error::Shape(format!(
+                "auto-association needs m == n, got {m} and {n}"
+            )));
+        }
+        Ok(AssocStore {
+            m,
+            n,
+            binary,
+            auto,
+            inverted: false,
+            rows: vec![Vec::new(); m],
+            counts: if binary {
+                Vec::new()
+            } else {
+                vec![Vec::new(); m]
+            },
+            mu1: vec![0; m],
+            mv1: vec![0; n],
+            n_pairs: 0,
+            counters: EnergyCounters::default(),
+        })
+    }
+
+    /// Rebuild a store from its parts (the inverse of the accessors); validated.
+    #[allow(clippy::too_many_arguments)]
+    pub fn from_parts(
+        m: usize,
+        n: usize,
+        binary: bool,
+        auto: bool,
+        inverted: bool,
+        indptr: &[usize],
+        indices: &[u32],
+        counts: Option<&[u32]>,
+        mu1: Vec<u64>,
+        mv1: Vec<u64>,
+        n_pairs: u64,
+        counters: EnergyCounters,
+    ) -> Result<Self> {
+        let mut s = Self::new(m, n, binary, auto)?;
+        if inverted && !binary {
+            return Err(Error::Value("only binary stores can be inverted".into()));
+        }
+        if indptr.len() != m + 1 {
+            return Err(Error::Shape(format!(
+                "indptr has {} entries, expected {}",
+                indptr.len(),
+                m + 1
+            )));
+        }
+        let pats = Patterns::new(n, indptr.to_vec(), indices.to_vec())?;
+        if mu1.len() != m || mv1.len() != n {
+            return Err(Error::Shape("unit counts do not match the shape".into()));
+        }
+        if mu1.iter().chain(mv1.iter()).any(|&c| c > n_pairs) {
+            return Err(Error::Value("a unit count exceeds the pair count".into()));
+        }
+        match (binary, counts) {
+            (true, Some(_)) => return Err(Error::Value("binary stores have no counts".into())),
+            (false, None) => return Err(Error::Value("counter stores need counts".into())),
+            (false, Some(c)) => {
+                if c.len() != indices.len() {
+                    return Err(Error::Shape("counts and indices differ in length".into()));
+                }
+                if c.iter().any(|&x| x == 0 || x as u64 > n_pairs) {
+                    return Err(Error::Value(
+                        "counts must lie in [1, number of pairs]".into(),
+                    ));
+                }
+                for i in 0..m {
+                    s.counts[i] = c[indptr[i]..indptr[i + 1]].to_vec();
+                }
+            }
+            (true, None) => {}
+        }
+        for i in 0..m {
+            s.rows[i] = pats.row(i).to_vec();
+        }
+        s.inverted = inverted;
+        s.mu1 = mu1;
+        s.mv1 = mv1;
+        s.n_pairs = n_pairs;
+        s.counters = counters;
+        Ok(s)
+    }
+
+    /// Store the pairs `(u[r], v[r])`. For an auto-associative store pass the
+    /// same patterns twice. Validates everything before changing anything.
+    pub fn store(&mut self, u: &Patterns, v: &Patterns) -> Result<()> {
+        if u.dim != self.m {
+            return Err(Error::Shape(format!(
+                "addresses have {} units, the memory has {}",
+                u.dim, self.m
+            )));
+        }
+        if v.dim != self.n {
+            return Err(Error::Shape(format!(
+                "contents have {} units, the memory has {}",
+                v.dim, self.n
+            )));
+        }
+        if u.len() != v.len() {
+            return Err(Error::Shape(format!(
+                "{} addresses but {} contents",
+                u.len(),
+                v.len()
+            )));
+        }
+        if self.auto && u != v {
+            return Err(Error::Value(
+                "an auto-associative memory stores each pattern as its own content".into(),
+            ));
+        }
+        let p = u.len() as u64;
+        if self.n_pairs + p > u32::MAX as u64 {
+            return Err(Error::Value(format!(
+                "at most {} pairs can be stored (u32 counters)",
+                u32::MAX
+            )));
+        }
+        if p == 0 {
+            return Ok(());
+        }
+        // Inverted index: the patterns in which each address unit is active
+        // (counting sort, so the order within a unit is the pattern order).
+        let mut start = vec![0usize; self.m + 1];
+        for &i in &u.indices {
+            start[i as usize + 1] += 1;
+        }
+        for i in 0..self.m {
+            start[i + 1] += start[i];
+        }
+        let mut fill = start.clone();
+        let mut by_unit = vec![0u32; u.indices.len()];
+        for r in 0..u.len() {
+            for &i in u.row(r) {
+                by_unit[fill[i as usize]] = r as u32;
+                fill[i as usize] += 1;
+            }
+        }
+        let binary = self.binary;
+        let inverted = self.inverted;
+        let gather = |i: usize| -> Vec<u32> {
+            let mut tmp = Vec::new();
+            for &r in &by_unit[start[i]..start[i + 1]] {
+                tmp.extend_from_slice(v.row(r as usize));
+            }
+            tmp.sort_unstable();
+            tmp
+        };
+        // Parallel over address units: each row is independent, so the
+        // result does not depend on the number of threads.
+        let (changed, coact): (u64, u64) = if binary {
+            self.rows
+                .par_iter_mut()
+                .enumerate()
+                .map(|(i, row)| {
+                    let tmp = gather(i);
+                    let c = if inverted {
+                        remove_sorted(row, &tmp)
+                    } else {
+                        merge_union(row, &tmp)
+                    };
+                    (c, tmp.len() as u64)
+                })
+                .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+        } else {
+            self.rows
+                .par_iter_mut()
+                .zip(self.counts.par_iter_mut())
+                .enumerate()
+                .map(|(i, (row, cnt))| {
+                    let tmp = gather(i);
+                    let g = merge_counts(row, cnt, &tmp);
+                    (g, tmp.len() as u64)
+                })
+                .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+        };
+        for &i in &u.indices {
+            self.mu1[i as usize] += 1;
+        }
+        for &j in &v.indices {
+            self.mv1[j as usize] += 1;
+        }
+        self.n_pairs += p;
+        if binary {
+            // A clipped synapse is written only when it switches 0 -> 1.
+            self.counters.record(changed, changed as f64);
+        } else {
+            // Every co-activation increments one counter by one.
+            self.counters.record(coact, coact as f64);
+            self.counters.grown += changed;
+        }
+        Ok(())
+    }
+
+    /// Structural compression of a binary store: keep the potentiated
+    /// synapses while `p1 <= 0.5`, the silent ones when `p1 > 0.5`.
+    /// Returns whether the representation is now inverted. Counter stores
+    /// already keep only the synapses with `M11 > 0` and are left as they are.
+    pub fn compress(&mut self) -> bool {
+        if !self.binary {
+            return false;
+        }
+        let want = self.p1() > 0.5;
+        if want != self.inverted {
+            let n = self.n as u32;
+            self.rows.par_iter_mut().for_each(|row| {
+                let mut out = Vec::with_capacity(n as usize - row.len());
+                let mut a = 0usize;
+                for j in 0..n {
+                    if a < row.len() && row[a] == j {
+                        a += 1;
+                    } else {
+                        out.push(j);
+                    }
+                }
+                *row = out;
+            });
+            self.inverted = want;
+        }
+        self.inverted
+    }
+
+    pub fn m(&self) -> usize {
+        self.m
+    }
+    pub fn n(&self) -> usize {
+        self.n
+    }
+    pub fn is_binary(&self) -> bool {
+        self.binary
+    }
+    pub fn is_auto(&self) -> bool {
+        self.auto
+    }
+    pub fn is_inverted(&self) -> bool {
+        self.inverted
+    }
+    pub fn n_pairs(&self) -> u64 {
+        self.n_pairs
+    }
+    /// Address unit counts `M1(i)`.
+    pub fn address_counts(&self) -> &[u64] {
+        &self.mu1
+    }
+    /// Content unit counts `M1(j)`.
+    pub fn content_counts(&self) -> &[u64] {
+        &self.mv1
+    }
+    pub fn counters(&self) -> &EnergyCounters {
+        &self.counters
+    }
+    /// Sorted content units listed for address unit `i`.
+    pub fn row(&self, i: usize) -> &[u32] {
+        &self.rows[i]
+    }
+    /// Counts of row `i` (empty for binary stores).
+    pub fn row_counts(&self, i: usize) -> &[u32] {
+        if self.binary {
+            &[]
+        } else {
+            &self.counts[i]
+        }
+    }
+    /// Entries held (synapses listed).
+    pub fn stored_entries(&self) -> usize {
+        self.rows.iter().map(|r| r.len()).sum()
+    }
+    /// Synapses with `M11 > 0` (potentiated synapses).
+    pub fn nonsilent(&self) -> u64 {
+        let e = self.stored_entries() as u64;
+        if self.inverted {
+            (self.m as u64) * (self.n as u64) - e
+        } else {
+            e
+        }
+    }
+    /// Matrix load: fraction of synapses with `M11 > 0`.
+    pub fn p1(&self) -> f64 {
+        self.nonsilent() as f64 / (self.m as f64 * self.n as f64)
+    }
+    /// Bytes held by the counters and unit counts.
+    pub fn memory_bytes(&self) -> usize {
+        let rows: usize = self.rows.iter().map(|r| r.capacity() * 4).sum();
+        let cnts: usize = self.counts.iter().map(|r| r.capacity() * 4).sum();
+        let headers = (self.rows.len() + self.counts.len()) * std::mem::size_of::<Vec<u32>>();
+        rows + cnts + headers + (self.mu1.len() + self.mv1.len()) * 8
+    }
+    /// Rows as compressed arrays `(indptr, indices, counts)`.
+    pub fn to_csr(&self) -> (Vec<usize>, Vec<u32>, Option<Vec<u32>>) {
+        let mut indptr = Vec::with_capacity(self.m + 1);
+        indptr.push(0);
+        let mut idx = Vec::with_capacity(self.stored_entries());
+        for r in &self.rows {
+            idx.extend_from_slice(r);
+            indptr.push(idx.len());
+        }
+        let cnt = if self.binary {
+            None
+        } else {
+            Some(self.counts.iter().flatten().copied().collect())
+        };
+        (indptr, idx, cnt)
+    }
+    /// `M11(i, j)` (for binary stores: 1 if potentiated, else 0).
+    pub fn m11(&self, i: usize, j: usize) -> u64 {
+        if i >= self.m || j >= self.n {
+            return 0;
+        }
+        let row = &self.rows[i];
+        match row.binary_search(&(j as u32)) {
+            Ok(p) => {
+                if self.binary {
+                    u64::from(!self.inverted)
+                } else {
+                    self.counts[i][p] as u64
+                }
+            }
+            Err(_) => u64::from(self.binary && self.inverted),
+        }
+    }
+}

@@ -1,0 +1,311 @@
+//! Retrieval: one-step and iterative, with adaptive noise estimation (ANE).
+//!
+//! A batch of queries is one call, parallel over queries. Iterations run in
+//! lock-step over the batch so that the Bayesian weights needed by all
+//! queries at one step can be prepared once (they depend on the query
+//! noise); each query stops as soon as its state is stable.
+//!
+//! Output selection ([`Mode`]):
+//! * `Threshold(Some(θ))`: units with `x_j ≥ θ`; `Threshold(None)` is the
+//!   rule's natural threshold: the number of active query units for Willshaw
+//!   (every active unit of a clean subset query must connect), `0` for the
+//!   Bayesian rule (posterior `> 1/2`); other rules need an explicit `θ`;
+//! * `Wta(l)`: the `l` largest potentials, ties with the `l`-th included
+//!   (the threshold is set to the `l`-th largest potential, as in Willshaw
+//!   l-WTA retrieval), so more than `l` units can fire on ties;
+//! * `Hypercolumn(h)`: units form `h` consecutive equal groups, the largest
+//!   potential of each group fires (ties: lower index).
+//!
+//! **Adaptive noise estimation.** The Bayesian weights are optimal for the
+//! query-noise rates `p01` (miss) and `p10` (add) they were computed for;
+//! after one step of iterative retrieval the state is much less noisy than
+//! the initial cue, so the initial rates are wrong. With ANE the first step
+//! uses the given `p01`, `p10`; at each later step the rates of the current
+//! state `y` (the previous output) are re-estimated from the previous step's
+//! potentials, which for the Bayesian rule are log posterior odds
+//! `x_j = ln P[v_j = 1 | state] / P[v_j = 0 | state]`. With `P_j = σ(x_j)`
+//! the expected numbers of missing and added units of `y` are
+//! `E_miss = Σ_{j ∉ y} P_j` and `E_add = Σ_{j ∈ y} (1 − P_j)`; they are
+//! rounded to half units with a floor of one half (the posterior is
+//! over-confident because the rule treats inputs as independent, and a rate
+//! of exactly 0 would make every unexpected unit veto the output), and
+//! `p01 = E_miss / l̄`, `p10 = E_add / (n − l̄)` with `l̄` the mean stored
+//! pattern activity (both capped at 0.999). Rounding keeps the number of
+//! distinct rate pairs per step small, so their biases are computed once.
+//! ANE changes only the Bayesian rule: the other rules have no noise
+//! parameters.
+
+use super::rules::{Rule, Weights};
+use super::{AssocStore, Patterns};
+use crate::error::{Error, Result};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+
+/// How the output units are selected from the dendritic potentials.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Mode {
+    Threshold(Option<f64>),
+    Wta(usize),
+    Hypercolumn(usize),
+}
+
+/// Parameters of one retrieval call.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetrieveParams {
+    pub rule: Rule,
+    pub mode: Mode,
+    /// Maximum number of steps (`> 1` only for auto-association).
+    pub n_iter: usize,
+    /// Adaptive noise estimation between steps.
+    pub adaptive: bool,
+    pub p01: f64,
+    pub p10: f64,
+}
+
+/// Retrieved patterns, the number of steps each query ran, and the
+/// synaptic operations spent (one per synapse read).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Retrieved {
+    pub patterns: Patterns,
+    pub iterations: Vec<u32>,
+    pub synaptic_ops: u64,
+}
+
+fn check_queries(store: &AssocStore, q: &Patterns) -> Result<()> {
+    if q.dim != store.m() {
+        return Err(Error::Shape(format!(
+            "queries have {} units, the memory's addresses have {}",
+            q.dim,
+            store.m()
+        )));
+    }
+    Ok(())
+}
+
+fn check_params(store: &AssocStore, p: &RetrieveParams) -> Result<()> {
+    let n = store.n();
+    if p.n_iter == 0 {
+        return Err(Error::Value("n_iter must be at least 1".into()));
+    }
+    if p.n_iter > 1 && !store.is_auto() {
+        return Err(Error::Value(
+            "iterative retrieval (n_iter > 1) needs an auto-associative memory".into(),
+        ));
+    }
+    for (name, v) in [("p01", p.p01), ("p10", p.p10)] {
+        if !(0.0..1.0).contains(&v) {
+            return Err(Error::Value(format!("{name} must lie in [0, 1), got {v}")));
+        }
+    }
+    match p.mode {
+        Mode::Threshold(Some(t)) if !t.is_finite() => {
+            Err(Error::Value(format!("threshold must be finite, got {t}")))
+        }
+        Mode::Threshold(None) if !matches!(p.rule, Rule::Willshaw | Rule::Bayes) => {
+            Err(Error::Value(format!(
+                "rule {:?} has no natural threshold: give one, or use wta/hypercolumn retrieval",
+                p.rule
+            )))
+        }
+        Mode::Wta(l) if l > n => Err(Error::Value(format!(
+            "l = {l} winners requested from {n} units"
+        ))),
+        Mode::Hypercolumn(h) if h == 0 || n % h != 0 => Err(Error::Value(format!(
+            "{n} units cannot be split into {h} equal hypercolumns"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Size of the blocks of self-connections dropped in auto-association: the
+/// hypercolumn size with hypercolumn retrieval, else the diagonal (1).
+pub fn self_block(store: &AssocStore, mode: Mode) -> usize {
+    match mode {
+        Mode::Hypercolumn(h) if store.is_auto() && h > 0 => store.n() / h,
+        _ if store.is_auto() => 1,
+        _ => 0,
+    }
+}
+
+/// The active units selected from potentials `x` for a state of `active` units.
+pub fn select(x: &[f64], mode: Mode, rule: Rule, active: usize) -> Vec<u32> {
+    let over = |t: f64| -> Vec<u32> {
+        x.iter()
+            .enumerate()
+            .filter(|(_, &v)| v >= t)
+            .map(|(j, _)| j as u32)
+            .collect()
+    };
+    match mode {
+        Mode::Threshold(Some(t)) => over(t),
+        Mode::Threshold(None) => over(if rule == Rule::Willshaw {
+            active as f64
+        } else {
+            0.0
+        }),
+        Mode::Wta(0) => Vec::new(),
+        Mode::Wta(l) => {
+            let mut v = x.to_vec();
+            let l = l.min(v.len());
+            v.select_nth_unstable_by(l - 1, |a, b| b.total_cmp(a));
+            over(v[l - 1])
+        }
+        Mode::Hypercolumn(h) => {
+            let size = x.len() / h;
+            (0..h)
+                .map(|g| {
+                    let block = &x[g * size..(g + 1) * size];
+                    let mut best = 0usize;
+                    for (t, v) in block.iter().enumerate() {
+                        if *v > block[best] {
+                            best = t;
+                        }
+                    }
+                    (g * size + best) as u32
+                })
+                .collect()
+        }
+    }
+}
+
+#[inline]
+fn sigmoid(x: f64) -> f64 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// ANE: miss and add rates of the new state `y` from the posterior implied by
+/// the Bayesian potentials `x` (see the module documentation).
+fn estimate_noise(x: &[f64], y: &[u32], mean_activity: f64) -> (f64, f64) {
+    let n = x.len() as f64;
+    let mut on = vec![false; x.len()];
+    for &j in y {
+        on[j as usize] = true;
+    }
+    let (mut miss, mut add) = (0.0f64, 0.0f64);
+    for (j, &v) in x.iter().enumerate() {
+        let p = sigmoid(v);
+        if on[j] {
+            add += 1.0 - p;
+        } else {
+            miss += p;
+        }
+    }
+    let half = |e: f64| ((2.0 * e).round().max(1.0)) / 2.0;
+    let l = mean_activity.max(1.0);
+    let p01 = (half(miss) / l).min(0.999);
+    let p10 = (half(add) / (n - mean_activity).max(1.0)).min(0.999);
+    (p01, p10)
+}
+
+type Key = (u64, u64);
+
+/// One query's step: new state, noise estimate for the next step, synaptic ops.
+type Step = (Vec<u32>, (f64, f64), u64);
+
+fn key(p: (f64, f64)) -> Key {
+    (p.0.to_bits(), p.1.to_bits())
+}
+
+/// Dendritic potentials of one step (`batch × n`, row-major), parallel over queries.
+pub fn potentials(
+    store: &AssocStore,
+    queries: &Patterns,
+    rule: Rule,
+    p01: f64,
+    p10: f64,
+    block: usize,
+) -> Result<Vec<f64>> {
+    check_queries(store, queries)?;
+    let n = store.n();
+    queries
+        .len()
+        .checked_mul(n)
+        .ok_or_else(|| Error::Value("too many potentials to return".into()))?;
+    let w = Weights::new(store, rule, p01, p10, block)?;
+    let mut out = vec![0.0f64; queries.len() * n];
+    out.par_chunks_mut(n.max(1))
+        .enumerate()
+        .for_each(|(q, x)| w.potentials(queries.row(q), x));
+    Ok(out)
+}
+
+/// Retrieve the patterns addressed by `queries` (one call for the batch).
+pub fn retrieve(store: &AssocStore, queries: &Patterns, p: &RetrieveParams) -> Result<Retrieved> {
+    check_queries(store, queries)?;
+    check_params(store, p)?;
+    let nq = queries.len();
+    let n = store.n();
+    let adaptive = p.adaptive && p.rule == Rule::Bayes;
+    let mean_activity = if store.n_pairs() > 0 {
+        store.content_counts().iter().sum::<u64>() as f64 / store.n_pairs() as f64
+    } else {
+        0.0
+    };
+    let mut states: Vec<Vec<u32>> = (0..nq).map(|q| queries.row(q).to_vec()).collect();
+    let mut noise = vec![(p.p01, p.p10); nq];
+    let mut done = vec![false; nq];
+    let mut iterations = vec![0u32; nq];
+    let mut ops = 0u64;
+    let block = self_block(store, p.mode);
+    let mut cache: BTreeMap<Key, Weights> = BTreeMap::new();
+    cache.insert(
+        key((p.p01, p.p10)),
+        Weights::new(store, p.rule, p.p01, p.p10, block)?,
+    );
+    for _step in 0..p.n_iter {
+        if done.iter().all(|&d| d) {
+            break;
+        }
+        if adaptive {
+            for q in 0..nq {
+                let k = key(noise[q]);
+                if !done[q] && !cache.contains_key(&k) {
+                    cache.insert(
+                        k,
+                        Weights::new(store, p.rule, noise[q].0, noise[q].1, block)?,
+                    );
+                }
+            }
+        }
+        let results: Vec<Option<Step>> = (0..nq)
+            .into_par_iter()
+            .map(|q| {
+                if done[q] {
+                    return None;
+                }
+                let w = &cache[&key(if adaptive { noise[q] } else { (p.p01, p.p10) })];
+                let mut x = vec![0.0f64; n];
+                w.potentials(&states[q], &mut x);
+                let y = select(&x, p.mode, p.rule, states[q].len());
+                let next = if adaptive {
+                    estimate_noise(&x, &y, mean_activity)
+                } else {
+                    noise[q]
+                };
+                Some((y, next, w.ops(&states[q])))
+            })
+            .collect();
+        for (q, r) in results.into_iter().enumerate() {
+            if let Some((y, nz, o)) = r {
+                iterations[q] += 1;
+                ops += o;
+                if store.is_auto() && y == states[q] {
+                    done[q] = true;
+                }
+                states[q] = y;
+                noise[q] = nz;
+            }
+        }
+    }
+    let patterns = Patterns::from_rows(n, &states)?;
+    Ok(Retrieved {
+        patterns,
+        iterations,
+        synaptic_ops: ops,
+    })
+}

@@ -1,0 +1,179 @@
+use super::*;
+use crate::rng::stream_rng;
+use rand::seq::index::sample;
+
+fn random_patterns(p: usize, n: usize, k: usize, seed: u64) -> Patterns {
+    let rows: Vec<Vec<u32>> = (0..p)
+        .map(|r| {
+            let mut rng = stream_rng(seed, r as u64);
+            let mut v: Vec<u32> = sample(&mut rng, n, k)
+                .into_iter()
+                .map(|x| x as u32)
+                .collect();
+            v.sort_unstable();
+            v
+        })
+        .collect();
+    Patterns::from_rows(n, &rows).unwrap()
+}
+
+fn dense_m11(u: &Patterns, v: &Patterns) -> Vec<u64> {
+    let mut c = vec![0u64; u.dim * v.dim];
+    for r in 0..u.len() {
+        for &i in u.row(r) {
+            for &j in v.row(r) {
+                c[i as usize * v.dim + j as usize] += 1;
+            }
+        }
+    }
+    c
+}
+
+#[test]
+fn counters_match_dense_in_several_batches() {
+    let u = random_patterns(60, 30, 4, 1);
+    let v = random_patterns(60, 20, 3, 2);
+    let mut s = AssocStore::new(30, 20, false, false).unwrap();
+    let mut b = AssocStore::new(30, 20, true, false).unwrap();
+    for (a, z) in [(0, 25), (25, 60)] {
+        let rows = |p: &Patterns| (a..z).map(|r| p.row(r).to_vec()).collect::<Vec<_>>();
+        let uu = Patterns::from_rows(30, &rows(&u)).unwrap();
+        let vv = Patterns::from_rows(20, &rows(&v)).unwrap();
+        s.store(&uu, &vv).unwrap();
+        b.store(&uu, &vv).unwrap();
+    }
+    let d = dense_m11(&u, &v);
+    for i in 0..30 {
+        for j in 0..20 {
+            assert_eq!(s.m11(i, j), d[i * 20 + j]);
+            assert_eq!(b.m11(i, j), u64::from(d[i * 20 + j] > 0));
+        }
+    }
+    assert_eq!(s.n_pairs(), 60);
+    assert_eq!(s.counters().writes, 60 * 4 * 3);
+    assert_eq!(b.counters().writes, b.nonsilent());
+}
+
+#[test]
+fn compression_inverts_dense_binary_store_losslessly() {
+    let u = random_patterns(60, 40, 5, 3);
+    let mut b = AssocStore::new(40, 40, true, true).unwrap();
+    b.store(&u, &u).unwrap();
+    assert!(b.p1() > 0.5);
+    let q = random_patterns(10, 40, 3, 4);
+    let params = RetrieveParams {
+        rule: Rule::Willshaw,
+        mode: Mode::Wta(5),
+        n_iter: 3,
+        adaptive: false,
+        p01: 0.0,
+        p10: 0.0,
+    };
+    let before = retrieval::retrieve(&b, &q, &params).unwrap();
+    let pot = retrieval::potentials(&b, &q, Rule::Willshaw, 0.0, 0.0, 1).unwrap();
+    let nnz = b.nonsilent();
+    assert!(b.compress());
+    assert_eq!(b.nonsilent(), nnz);
+    assert_eq!(b.stored_entries() as u64, 1600 - nnz);
+    let after = retrieval::retrieve(&b, &q, &params).unwrap();
+    assert_eq!(after.patterns, before.patterns);
+    assert_eq!(after.iterations, before.iterations);
+    assert!(before.patterns.indices.len() < 10 * 40);
+    assert_eq!(
+        retrieval::potentials(&b, &q, Rule::Willshaw, 0.0, 0.0, 1).unwrap(),
+        pot
+    );
+    // Storing more into the inverted store removes silent synapses.
+    let more = random_patterns(5, 40, 5, 5);
+    b.store(&more, &more).unwrap();
+    for r in 0..5 {
+        for &i in more.row(r) {
+            for &j in more.row(r) {
+                assert_eq!(b.m11(i as usize, j as usize), 1);
+            }
+        }
+    }
+}
+
+#[test]
+fn bad_input_is_rejected_without_change() {
+    let mut s = AssocStore::new(10, 8, false, false).unwrap();
+    let u = random_patterns(3, 10, 2, 1);
+    let v_bad = random_patterns(3, 9, 2, 1);
+    assert!(s.store(&u, &v_bad).is_err());
+    assert_eq!(s.n_pairs(), 0);
+    assert!(Patterns::new(5, vec![0, 2], vec![3, 1]).is_err());
+    assert!(Patterns::new(5, vec![0, 1], vec![7]).is_err());
+    assert!(Patterns::new(5, vec![0, 2], vec![1]).is_err());
+    let b = AssocStore::new(10, 8, true, false).unwrap();
+    assert!(retrieval::potentials(&b, &u, Rule::Bayes, 0.0, 0.0, 0).is_err());
+    let p = RetrieveParams {
+        rule: Rule::Hebb,
+        mode: Mode::Threshold(None),
+        n_iter: 1,
+        adaptive: false,
+        p01: 0.0,
+        p10: 0.0,
+    };
+    assert!(retrieval::retrieve(&s, &u, &p).is_err());
+    let p2 = RetrieveParams {
+        mode: Mode::Wta(2),
+        n_iter: 2,
+        ..p
+    };
+    assert!(retrieval::retrieve(&s, &u, &p2).is_err());
+    let p3 = RetrieveParams {
+        mode: Mode::Wta(2),
+        p01: 1.0,
+        ..p
+    };
+    assert!(retrieval::retrieve(&s, &u, &p3).is_err());
+}
+
+#[test]
+fn retrieval_is_thread_independent() {
+    let u = random_patterns(300, 64, 6, 7);
+    let mut s = AssocStore::new(64, 64, false, true).unwrap();
+    s.store(&u, &u).unwrap();
+    let q = random_patterns(50, 64, 4, 8);
+    let params = RetrieveParams {
+        rule: Rule::Bayes,
+        mode: Mode::Wta(6),
+        n_iter: 4,
+        adaptive: true,
+        p01: 0.3,
+        p10: 0.01,
+    };
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap()
+        .install(|| retrieval::retrieve(&s, &q, &params).unwrap());
+    let four = rayon::ThreadPoolBuilder::new()
+        .num_threads(4)
+        .build()
+        .unwrap()
+        .install(|| retrieval::retrieve(&s, &q, &params).unwrap());
+    assert_eq!(one, four);
+}
+
+#[test]
+fn willshaw_clean_subset_query_has_no_misses() {
+    let u = random_patterns(100, 200, 8, 11);
+    let v = random_patterns(100, 150, 7, 12);
+    let mut s = AssocStore::new(200, 150, true, false).unwrap();
+    s.store(&u, &v).unwrap();
+    let params = RetrieveParams {
+        rule: Rule::Willshaw,
+        mode: Mode::Threshold(None),
+        n_iter: 1,
+        adaptive: false,
+        p01: 0.0,
+        p10: 0.0,
+    };
+    let out = retrieval::retrieve(&s, &u, &params).unwrap();
+    for r in 0..100 {
+        let got = out.patterns.row(r);
+        assert!(v.row(r).iter().all(|j| got.contains(j)));
+    }
+}
