@@ -149,6 +149,68 @@ def ref_retrieve(U, V, Q, rule, retrieval="threshold", threshold=None, l=None, h
     return np.array(out, dtype=np.uint8), np.array(determined)
 
 
+def ref_anchored(U, Q, retrieval, l=None, n_iter=1, adaptive=False, p01=0.0, p10=0.0):  # noqa: E741
+    """Query-anchored Bayesian retrieval, from the observation model: the
+    potential is the log posterior odds of the query bits (rates p01, p10)
+    plus, from step 2 on, of the state bits of the units outside the query
+    (the added part's rates), each unit's own state bit left out."""
+    U = U.astype(np.float64)
+    M, n = U.shape
+    M11 = U.T @ U
+    c = U.sum(0)[:, None]
+    d = U.sum(0)[None, :]
+    M10, M01, M00 = c - M11, d - M11, M - c - d + M11
+    ln1 = np.log(np.maximum(d, FLOOR))
+    ln0 = np.log(np.maximum(M - d, FLOOR))
+    prior = (ln1 - ln0)[0]
+    mean_act = U.sum() / M
+
+    def lik(a01, a10):
+        L1 = np.log(np.maximum(M11 * (1 - a01) + M01 * a10, FLOOR)) - ln1
+        L1 -= np.log(np.maximum(M10 * (1 - a01) + M00 * a10, FLOOR)) - ln0
+        L0 = np.log(np.maximum(M11 * a01 + M01 * (1 - a10), FLOOR)) - ln1
+        L0 -= np.log(np.maximum(M10 * a01 + M00 * (1 - a10), FLOOR)) - ln0
+        return L1, L0
+
+    def fix(x):
+        x[d[0] == 0] = -np.inf
+        x[d[0] == M] = np.inf
+        return x
+
+    def half(e):
+        return max(np.round(2 * e), 1.0) / 2
+
+    Lq1, Lq0 = lik(p01, p10)
+    out, determined = [], []
+    for q in Q.astype(bool):
+        xq = fix(prior + np.where(q[:, None], Lq1, Lq0).sum(0))
+        x, ok = xq, True
+        y, det = ref_select(x, retrieval, "bayes", q.sum(), None, l)
+        ok &= det
+        rates = (p01, p10)
+        for _ in range(n_iter - 1):
+            if adaptive:
+                P = 1 / (1 + np.exp(-x))
+                rates = (
+                    min(half(P[~y & ~q].sum()) / max(p01 * mean_act, 1), 0.999),
+                    min(half((1 - P[y & ~q]).sum()) / max((n - mean_act) * (1 - p10), 1), 0.999),
+                )
+            L1, L0 = lik(*rates)
+            E = np.where(y[:, None], L1, L0)
+            E[q] = 0.0
+            np.fill_diagonal(E, 0.0)
+            x = fix(xq + E.sum(0))
+            nxt, det = ref_select(x, retrieval, "bayes", y.sum(), None, l)
+            ok &= det
+            stable = np.array_equal(nxt, y)
+            y = nxt
+            if stable:
+                break
+        out.append(y)
+        determined.append(ok)
+    return np.array(out, dtype=np.uint8), np.array(determined)
+
+
 # ----------------------------------------------------------------------------- data
 
 
@@ -403,3 +465,53 @@ def test_threads_do_not_change_results(auto):
     with synaplast.threads(2):
         b = est.predict(Q)
     np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("retrieval", ["wta", "threshold"])
+@pytest.mark.parametrize("adaptive", [False, True])
+def test_anchored_bayes_retrieval_matches_reference(auto, retrieval, adaptive):
+    U, Q = auto
+    kw = dict(rule="bayes", retrieval=retrieval, l=5, n_iter=4, p01=0.4, p10=0.02)
+    est = synaplast.AssociativeMemory(
+        anchor=True, noise_estimation="adaptive" if adaptive else None, **kw
+    ).fit(U)
+    want = ref_anchored(U, Q, retrieval, l=5, n_iter=4, adaptive=adaptive, p01=0.4, p10=0.02)
+    assert_same(est.predict(Q), want)
+    # one step: anchoring changes nothing
+    one = dict(kw, n_iter=1)
+    np.testing.assert_array_equal(
+        synaplast.AssociativeMemory(anchor=True, **one).fit(U).predict(Q),
+        synaplast.AssociativeMemory(**one).fit(U).predict(Q),
+    )
+
+
+def test_anchored_bayes_with_ane_beats_plain_iteration():
+    # Half cues at a load where the iterations matter (n = 300, k = 8).
+    U = mem.exact_k_patterns(420, 300, 8, 11)
+    Q = mem.noisy_queries(U[:200], miss=4, add=0, random_state=12)
+    kw = dict(rule="bayes", retrieval="wta", l=8, n_iter=5, p01=0.5)
+    noise = {}
+    for name, extra in {
+        "plain": {},
+        "plain_ane": dict(noise_estimation="adaptive"),
+        "anchored_ane": dict(anchor=True, noise_estimation="adaptive"),
+    }.items():
+        Y = synaplast.AssociativeMemory(**kw, **extra).fit(U).predict(Q)
+        noise[name] = mem.output_noise(Y, U[:200]).mean()
+    assert noise["anchored_ane"] < noise["plain"]
+    assert noise["anchored_ane"] < noise["plain_ane"]
+
+
+def test_anchor_validation():
+    U = mem.exact_k_patterns(20, 30, 4, 1)
+    with pytest.raises(ValueError, match="anchor"):
+        synaplast.AssociativeMemory(rule="willshaw", anchor=True).fit(U)
+    with pytest.raises(ValueError, match="anchor"):
+        synaplast.AssociativeMemory(
+            rule="bayes", anchor=True, retrieval="hypercolumn", n_hypercolumns=5
+        ).fit(U)
+    with pytest.raises(TypeError, match="anchor"):
+        synaplast.AssociativeMemory(rule="bayes", anchor="yes").fit(U)
+    est = synaplast.AssociativeMemory(rule="bayes", anchor=True).fit(U, U[:, ::-1].copy())
+    with pytest.raises(ValueError, match="anchor"):
+        est.predict(U[:3])

@@ -108,6 +108,7 @@ class AssocStore:
         adaptive: bool = False,
         p01: float = 0.0,
         p10: float = 0.0,
+        anchor: bool = False,
     ) -> tuple[I64, I64, npt.NDArray[np.uint32], int]: ...
     def potentials(
         self,

@@ -64,6 +64,19 @@ class AssociativeMemory(BaseEstimator):
         rates of the current state from the posterior the Bayesian potentials
         imply, and use them for the next step's weights (Bayesian rule only;
         the other rules have no noise parameters).
+    anchor : bool
+        Query-anchored iterative retrieval (Bayesian rule, auto-association,
+        threshold or wta retrieval). The query's bits are the only
+        independent observations; the state after a step is computed from
+        them. So from step 2 on the potential is the query's own Bayesian
+        evidence (rates ``p01``, ``p10``, kept from step 1) plus the evidence
+        of the state's *added* part (its units outside the query, observed
+        with their own miss/add rates, each unit's own state bit left out).
+        Without ANE the added part is given the query's rates; with
+        ``noise_estimation="adaptive"`` its rates are re-estimated from the
+        posterior over the units outside the query (see
+        ``rust/core/src/memory/retrieval.rs``). ``False``: every step treats
+        the current state as a new query.
     p01, p10 : float in [0, 1)
         Query miss and add rates assumed by the Bayesian rule.
     compress : bool
@@ -108,6 +121,7 @@ class AssociativeMemory(BaseEstimator):
         n_hypercolumns=None,
         n_iter=1,
         noise_estimation=None,
+        anchor=False,
         p01=0.0,
         p10=0.0,
         compress=False,
@@ -121,6 +135,7 @@ class AssociativeMemory(BaseEstimator):
         self.n_hypercolumns = n_hypercolumns
         self.n_iter = n_iter
         self.noise_estimation = noise_estimation
+        self.anchor = anchor
         self.p01 = p01
         self.p10 = p10
         self.compress = compress
@@ -151,6 +166,13 @@ class AssociativeMemory(BaseEstimator):
         if self.noise_estimation not in (None, "adaptive"):
             raise ValueError(
                 f"noise_estimation must be None or 'adaptive', got {self.noise_estimation!r}"
+            )
+        if not isinstance(self.anchor, bool | np.bool_):
+            raise TypeError(f"anchor must be a bool, got {type(self.anchor).__name__}")
+        if self.anchor and (self.rule != "bayes" or self.retrieval == "hypercolumn"):
+            raise ValueError(
+                "anchor=True needs rule='bayes' and retrieval='threshold' or 'wta', "
+                f"got rule={self.rule!r}, retrieval={self.retrieval!r}"
             )
         check_real(self.p01, "p01", low=0.0, high=1.0, high_open=True)
         check_real(self.p10, "p10", low=0.0, high=1.0, high_open=True)
@@ -368,6 +390,8 @@ class AssociativeMemory(BaseEstimator):
             )
         if self.n_iter > 1 and not self.auto_:
             raise ValueError("n_iter > 1 needs an auto-associative memory (fit(U) without Y)")
+        if self.anchor and not self.auto_:
+            raise ValueError("anchor=True needs an auto-associative memory (fit(U) without Y)")
         ptr, idx, iters, ops = self._store.retrieve(
             qptr,
             qidx,
@@ -378,6 +402,7 @@ class AssociativeMemory(BaseEstimator):
             n_hypercolumns=int(self.n_hypercolumns or 0),
             n_iter=int(self.n_iter),
             adaptive=self.noise_estimation == "adaptive",
+            anchor=bool(self.anchor),
             p01=float(self.p01),
             p10=float(self.p10),
         )

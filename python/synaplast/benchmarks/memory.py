@@ -93,6 +93,8 @@ TABLE_RULES = [
     ("willshaw", "wta", {}),
     ("bayes", "wta", {}),
     ("bayes", "threshold", {}),
+    ("bayes", "wta", {"anchor": True}),
+    ("bayes", "threshold", {"anchor": True}),
     ("bcpnn", "wta", {}),
     ("covariance", "wta", {}),
     ("hebb", "wta", {}),
@@ -109,7 +111,7 @@ def figure3(sizes=(1000, 2000), n_queries=1000, n_iter=5, plot=""):
         task = mem.RecallTask(m=n, k=k, auto=True, miss=miss, n_queries=n_queries)
         print(f"  n = {n}, k = {k}, cue misses {miss}, n_iter = {n_iter}, {n_queries} queries")
         print(
-            f"  {'rule':<11}{'retrieval':<10}{'ANE':<5}{'M_eps':>7}{'C':>8}{'C^S':>7}"
+            f"  {'rule':<11}{'retrieval':<20}{'ANE':<5}{'M_eps':>7}{'C':>8}{'C^S':>7}"
             f"{'p1':>7}{'noise':>8}{'perfect':>8}{'time':>7}"
         )
         for rule, retrieval, extra in TABLE_RULES:
@@ -123,7 +125,8 @@ def figure3(sizes=(1000, 2000), n_queries=1000, n_iter=5, plot=""):
                 dt = time.perf_counter() - t0
                 rows.append((n, rule, retrieval, ane, r))
                 print(
-                    f"  {rule:<11}{retrieval:<10}{'yes' if ane else 'no':<5}{r.M_eps:>7}"
+                    f"  {rule:<11}{retrieval + (' anchored' if extra.get('anchor') else ''):<20}"
+                    f"{'yes' if ane else 'no':<5}{r.M_eps:>7}"
                     f"{r.C:>8.4f}{r.C_S:>7.3f}{r.p1:>7.3f}{r.noise:>8.4f}{r.perfect:>8.3f}"
                     f"{dt:>6.1f}s",
                     flush=True,

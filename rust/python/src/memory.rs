@@ -79,7 +79,8 @@ impl AssocStore {
 
     /// Retrieve; returns `(indptr, indices, iterations, synaptic_ops)`.
     #[pyo3(signature = (q_indptr, q_indices, rule, retrieval, threshold = None, l = 0,
-                        n_hypercolumns = 0, n_iter = 1, adaptive = false, p01 = 0.0, p10 = 0.0))]
+                        n_hypercolumns = 0, n_iter = 1, adaptive = false, p01 = 0.0, p10 = 0.0,
+                        anchor = false))]
     #[allow(clippy::too_many_arguments, clippy::type_complexity)]
     fn retrieve<'py>(
         &self,
@@ -95,6 +96,7 @@ impl AssocStore {
         adaptive: bool,
         p01: f64,
         p10: f64,
+        anchor: bool,
     ) -> PyResult<(
         Bound<'py, PyArray1<i64>>,
         Bound<'py, PyArray1<i64>>,
@@ -107,6 +109,7 @@ impl AssocStore {
             mode: mode(retrieval, threshold, l, n_hypercolumns)?,
             n_iter,
             adaptive,
+            anchor,
             p01,
             p10,
         };

@@ -34,6 +34,26 @@
 //! distinct rate pairs per step small, so their biases are computed once.
 //! ANE changes only the Bayesian rule: the other rules have no noise
 //! parameters.
+//!
+//! **Query-anchored retrieval** (`anchor`, Bayesian rule, auto-association,
+//! threshold or l-WTA). Plain iteration treats each state as a new,
+//! independent query. It is not: the state is computed from the query, and
+//! its false units are exactly the units best connected to the query, so
+//! the Bayesian weights (which assume independent add noise) trust them too
+//! much, and a unit's own state bit (the self-weight
+//! `ln[(1−p01)(1−p10)/(p01 p10)]`) re-counts the evidence that switched it
+//! on. With `anchor` the query bits stay the only first-hand observations:
+//! step 1 is the ordinary Bayesian step with the query's `p01`, `p10`, and
+//! its potentials `x^q` are kept; each later step computes
+//! `x_j = x^q_j + Σ_{i ∉ query, i ≠ j} ln P[s_i | v_j = 1] / P[s_i | v_j = 0]`,
+//! the evidence of the state's units outside the query, observed with the
+//! miss/add rates of that *added* part (see
+//! [`Weights::added_evidence`](super::rules::Weights::added_evidence)).
+//! Without ANE the added part gets the query's rates; with ANE they are
+//! re-estimated at each step from the posterior over the units outside the
+//! query only ([`estimate_added_noise`]), so the query part (for a
+//! subset cue certainly correct, `p10 = 0`) is never diluted by the
+//! estimate. One step, anchoring changes nothing.
 
 use super::rules::{Rule, Weights};
 use super::{AssocStore, Patterns};
@@ -58,6 +78,10 @@ pub struct RetrieveParams {
     pub n_iter: usize,
     /// Adaptive noise estimation between steps.
     pub adaptive: bool,
+    /// Query-anchored iterative retrieval (Bayesian rule, auto-association):
+    /// later steps add the evidence of the state's added part to the
+    /// query's evidence instead of treating the state as a new query.
+    pub anchor: bool,
     pub p01: f64,
     pub p10: f64,
 }
@@ -96,6 +120,14 @@ fn check_params(store: &AssocStore, p: &RetrieveParams) -> Result<()> {
         if !(0.0..1.0).contains(&v) {
             return Err(Error::Value(format!("{name} must lie in [0, 1), got {v}")));
         }
+    }
+    if p.anchor
+        && (p.rule != Rule::Bayes || !store.is_auto() || matches!(p.mode, Mode::Hypercolumn(_)))
+    {
+        return Err(Error::Value(
+            "anchor needs the Bayesian rule, an auto-associative memory and threshold or wta retrieval"
+                .into(),
+        ));
     }
     match p.mode {
         Mode::Threshold(Some(t)) if !t.is_finite() => {
@@ -202,10 +234,48 @@ fn estimate_noise(x: &[f64], y: &[u32], mean_activity: f64) -> (f64, f64) {
     (p01, p10)
 }
 
+/// Anchored ANE: miss and add rates of the *added* part of the new state `y`
+/// (its units outside the query `q`), from the posterior implied by `x`.
+/// `E_miss = Σ_{j ∉ y ∪ q} P_j`, `E_add = Σ_{j ∈ y \ q} (1 − P_j)`, rounded to
+/// half units with a floor of one half as in [`estimate_noise`]; the miss
+/// rate is relative to the pattern units the query is expected to lack
+/// (`p01·l̄`), the add rate to the non-pattern units outside the query
+/// (`(n − l̄)(1 − p10)`), each denominator at least 1, rates capped at 0.999.
+fn estimate_added_noise(
+    x: &[f64],
+    y: &[u32],
+    q: &[u32],
+    l_bar: f64,
+    p01: f64,
+    p10: f64,
+) -> (f64, f64) {
+    let n = x.len();
+    let mut on = vec![0u8; n];
+    for &j in y {
+        on[j as usize] = 1;
+    }
+    for &j in q {
+        on[j as usize] = 2;
+    }
+    let (mut miss, mut add) = (0.0f64, 0.0f64);
+    for (j, &v) in x.iter().enumerate() {
+        match on[j] {
+            0 => miss += sigmoid(v),
+            1 => add += 1.0 - sigmoid(v),
+            _ => {}
+        }
+    }
+    let half = |e: f64| ((2.0 * e).round().max(1.0)) / 2.0;
+    let a01 = (half(miss) / (p01 * l_bar).max(1.0)).min(0.999);
+    let a10 = (half(add) / ((n as f64 - l_bar) * (1.0 - p10)).max(1.0)).min(0.999);
+    (a01, a10)
+}
+
 type Key = (u64, u64);
 
-/// One query's step: new state, noise estimate for the next step, synaptic ops.
-type Step = (Vec<u32>, (f64, f64), u64);
+/// One query's step: new state, noise estimate for the next step, synaptic
+/// ops, and (query-anchored retrieval, step 1) the potentials to keep.
+type Step = (Vec<u32>, (f64, f64), u64, Vec<f64>);
 
 fn key(p: (f64, f64)) -> Key {
     (p.0.to_bits(), p.1.to_bits())
@@ -257,7 +327,9 @@ pub fn retrieve(store: &AssocStore, queries: &Patterns, p: &RetrieveParams) -> R
         key((p.p01, p.p10)),
         Weights::new(store, p.rule, p.p01, p.p10, block)?,
     );
-    for _step in 0..p.n_iter {
+    // Query-anchored retrieval keeps each query's step-1 potentials.
+    let mut anchored: Vec<Vec<f64>> = vec![Vec::new(); nq];
+    for step in 0..p.n_iter {
         if done.iter().all(|&d| d) {
             break;
         }
@@ -272,7 +344,7 @@ pub fn retrieve(store: &AssocStore, queries: &Patterns, p: &RetrieveParams) -> R
                 }
             }
         }
-        let results: Vec<Option<Step>> = (0..nq)
+        let results: Vec<Option<Result<Step>>> = (0..nq)
             .into_par_iter()
             .map(|q| {
                 if done[q] {
@@ -280,18 +352,43 @@ pub fn retrieve(store: &AssocStore, queries: &Patterns, p: &RetrieveParams) -> R
                 }
                 let w = &cache[&key(if adaptive { noise[q] } else { (p.p01, p.p10) })];
                 let mut x = vec![0.0f64; n];
-                w.potentials(&states[q], &mut x);
-                let y = select(&x, p.mode, p.rule, states[q].len());
-                let next = if adaptive {
-                    estimate_noise(&x, &y, mean_activity)
+                let mut ops = w.ops(&states[q]);
+                let (query, anchored_x) = (queries.row(q), &anchored[q]);
+                if p.anchor && step > 0 {
+                    // Query evidence (kept from step 1) + added-part evidence.
+                    let added: Vec<u32> = states[q]
+                        .iter()
+                        .copied()
+                        .filter(|i| query.binary_search(i).is_err())
+                        .collect();
+                    if let Err(e) = w.added_evidence(query, &added, &mut x) {
+                        return Some(Err(e));
+                    }
+                    for (v, a) in x.iter_mut().zip(anchored_x) {
+                        *v += a;
+                    }
+                    ops = w.ops(&added) + w.ops(query);
                 } else {
-                    noise[q]
+                    w.potentials(&states[q], &mut x);
+                }
+                let y = select(&x, p.mode, p.rule, states[q].len());
+                let next = match (adaptive, p.anchor) {
+                    (false, _) => noise[q],
+                    (true, false) => estimate_noise(&x, &y, mean_activity),
+                    (true, true) => {
+                        estimate_added_noise(&x, &y, query, mean_activity, p.p01, p.p10)
+                    }
                 };
-                Some((y, next, w.ops(&states[q])))
+                let keep = if p.anchor && step == 0 { x } else { Vec::new() };
+                Some(Ok((y, next, ops, keep)))
             })
             .collect();
         for (q, r) in results.into_iter().enumerate() {
-            if let Some((y, nz, o)) = r {
+            if let Some(r) = r {
+                let (y, nz, o, keep) = r?;
+                if p.anchor && step == 0 {
+                    anchored[q] = keep;
+                }
                 iterations[q] += 1;
                 ops += o;
                 if store.is_auto() && y == states[q] {

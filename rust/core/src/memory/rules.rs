@@ -461,6 +461,80 @@ impl<'a> Weights<'a> {
         }
     }
 
+    /// Query-anchored evidence of the *added* part of an auto-associative
+    /// state (Bayesian rule, self-connections only on the diagonal), into `x`
+    /// (length `n`, overwritten).
+    ///
+    /// The units outside the query are observed a second time through the
+    /// state: unit `i ∉ query` reads `1` if `i ∈ added` and `0` otherwise,
+    /// with this rule's miss and add rates (`p01`, `p10`: those of the added
+    /// part). For output unit `j` this returns the log likelihood ratio of
+    /// these observations, `Σ_{i ∉ query, i ≠ j} ln P[s_i | v_j = 1] /
+    /// P[s_i | v_j = 0]`, i.e. `θ_j + Σ_{i ∈ added} w_ij − ln(M1/M0)_j −
+    /// Σ_{i ∈ query} L0_ij − [j ∉ query]·L0_jj − [j ∈ added]·w_jj` with
+    /// `L0_ij = ln{[M01(1−p10)+M11 p01]/[M00(1−p10)+M10 p01]} − ln(M1/M0)_j`
+    /// the evidence of an inactive unit. The unit's own state bit is left
+    /// out: it was computed from the same evidence in the previous step and
+    /// is not an independent observation. `added` must not meet `query`;
+    /// both sorted.
+    pub fn added_evidence(&self, query: &[u32], added: &[u32], x: &mut [f64]) -> Result<()> {
+        let store = self.store;
+        if self.rule != Rule::Bayes || !store.is_auto() || self.block > 1 {
+            return Err(Error::Value(
+                "query-anchored evidence needs the Bayesian rule in auto-association \
+                 without hypercolumns"
+                    .into(),
+            ));
+        }
+        let n = store.n();
+        self.potentials(added, x);
+        let mm = store.n_pairs() as f64;
+        let mu1 = store.address_counts();
+        let mv1 = store.content_counts();
+        let (p01, p10) = (self.p01, self.p10);
+        let prior: Vec<f64> = mv1
+            .iter()
+            .map(|&d| {
+                let d = d as f64;
+                (d.max(BAYES_FLOOR) / (mm - d).max(BAYES_FLOOR)).ln()
+            })
+            .collect();
+        let mut in_query = vec![false; n];
+        for &i in query {
+            let i = i as usize;
+            in_query[i] = true;
+            let c = mu1[i] as f64;
+            // Σ_{i ∈ query} L0_ij: the zero-counter value, then the stored ones.
+            for j in 0..n {
+                x[j] -= bayes_g(0.0, c, mv1[j] as f64, mm, p01, p10) - prior[j];
+            }
+            let row = store.row(i);
+            let cnt = store.row_counts(i);
+            for (t, &j) in row.iter().enumerate() {
+                let j = j as usize;
+                let d = mv1[j] as f64;
+                x[j] -=
+                    bayes_g(cnt[t] as f64, c, d, mm, p01, p10) - bayes_g(0.0, c, d, mm, p01, p10);
+            }
+        }
+        let mut in_added = vec![false; n];
+        for &j in added {
+            in_added[j as usize] = true;
+        }
+        for j in 0..n {
+            x[j] -= prior[j];
+            if in_query[j] {
+                continue;
+            }
+            let (a, c, d) = (store.m11(j, j) as f64, mu1[j] as f64, mv1[j] as f64);
+            x[j] -= bayes_g(a, c, d, mm, p01, p10) - prior[j];
+            if in_added[j] {
+                x[j] -= bayes_weight(a, c, d, mm, p01, p10);
+            }
+        }
+        Ok(())
+    }
+
     /// Synaptic operations of one potential computation for a state of
     /// `active` units (one per synapse read).
     pub fn ops(&self, s: &[u32]) -> u64 {

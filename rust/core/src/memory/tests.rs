@@ -66,6 +66,7 @@ fn compression_inverts_dense_binary_store_losslessly() {
         mode: Mode::Wta(5),
         n_iter: 3,
         adaptive: false,
+        anchor: false,
         p01: 0.0,
         p10: 0.0,
     };
@@ -112,6 +113,7 @@ fn bad_input_is_rejected_without_change() {
         mode: Mode::Threshold(None),
         n_iter: 1,
         adaptive: false,
+        anchor: false,
         p01: 0.0,
         p10: 0.0,
     };
@@ -141,6 +143,7 @@ fn retrieval_is_thread_independent() {
         mode: Mode::Wta(6),
         n_iter: 4,
         adaptive: true,
+        anchor: false,
         p01: 0.3,
         p10: 0.01,
     };
@@ -168,6 +171,7 @@ fn willshaw_clean_subset_query_has_no_misses() {
         mode: Mode::Threshold(None),
         n_iter: 1,
         adaptive: false,
+        anchor: false,
         p01: 0.0,
         p10: 0.0,
     };
@@ -176,4 +180,63 @@ fn willshaw_clean_subset_query_has_no_misses() {
         let got = out.patterns.row(r);
         assert!(v.row(r).iter().all(|j| got.contains(j)));
     }
+}
+
+#[test]
+fn anchored_retrieval_is_validated_and_thread_independent() {
+    let u = random_patterns(300, 64, 6, 7);
+    let mut s = AssocStore::new(64, 64, false, true).unwrap();
+    s.store(&u, &u).unwrap();
+    let q = random_patterns(50, 64, 3, 9);
+    let params = RetrieveParams {
+        rule: Rule::Bayes,
+        mode: Mode::Wta(6),
+        n_iter: 4,
+        adaptive: true,
+        anchor: true,
+        p01: 0.5,
+        p10: 0.0,
+    };
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap()
+        .install(|| retrieval::retrieve(&s, &q, &params).unwrap());
+    let four = rayon::ThreadPoolBuilder::new()
+        .num_threads(4)
+        .build()
+        .unwrap()
+        .install(|| retrieval::retrieve(&s, &q, &params).unwrap());
+    assert_eq!(one, four);
+    // Anchoring differs from plain iteration, and is only defined for Bayes
+    // without hypercolumns.
+    let plain = retrieval::retrieve(
+        &s,
+        &q,
+        &RetrieveParams {
+            anchor: false,
+            ..params
+        },
+    )
+    .unwrap();
+    assert_ne!(plain.patterns, one.patterns);
+    for bad in [
+        RetrieveParams {
+            rule: Rule::Bcpnn,
+            ..params
+        },
+        RetrieveParams {
+            mode: Mode::Hypercolumn(8),
+            ..params
+        },
+    ] {
+        assert!(retrieval::retrieve(&s, &q, &bad).is_err());
+    }
+    let mut h = AssocStore::new(64, 64, false, false).unwrap();
+    h.store(&u, &u).unwrap();
+    let one_step = RetrieveParams {
+        n_iter: 1,
+        ..params
+    };
+    assert!(retrieval::retrieve(&h, &q, &one_step).is_err());
 }
