@@ -24,12 +24,10 @@ fn reduce(acc: [f32; LANES]) -> f32 {
 #[inline(always)]
 fn dot_body(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
+    let (ca, ra) = a[..n].as_chunks::<LANES>();
+    let (cb, rb) = b[..n].as_chunks::<LANES>();
     let mut acc = [0.0f32; LANES];
-    let ca = a.chunks_exact(LANES);
-    let cb = b.chunks_exact(LANES);
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
+    for (x, y) in ca.iter().zip(cb) {
         for k in 0..LANES {
             acc[k] += x[k] * y[k];
         }
@@ -44,45 +42,43 @@ fn dot_body(a: &[f32], b: &[f32]) -> f32 {
 #[inline(always)]
 fn dot4_body(w: &[f32], x: [&[f32]; 4]) -> [f32; 4] {
     let n = x.iter().fold(w.len(), |m, v| m.min(v.len()));
-    let w = &w[..n];
-    let (x0, x1, x2, x3) = (&x[0][..n], &x[1][..n], &x[2][..n], &x[3][..n]);
+    let (cw, rw) = w[..n].as_chunks::<LANES>();
+    let (c0, r0) = x[0][..n].as_chunks::<LANES>();
+    let (c1, r1) = x[1][..n].as_chunks::<LANES>();
+    let (c2, r2) = x[2][..n].as_chunks::<LANES>();
+    let (c3, r3) = x[3][..n].as_chunks::<LANES>();
     let mut acc = [[0.0f32; LANES]; 4];
-    let full = n / LANES * LANES;
-    let mut i = 0;
-    while i < full {
-        let wv = &w[i..i + LANES];
-        let (v0, v1, v2, v3) = (
-            &x0[i..i + LANES],
-            &x1[i..i + LANES],
-            &x2[i..i + LANES],
-            &x3[i..i + LANES],
-        );
+    for ((((wv, v0), v1), v2), v3) in cw.iter().zip(c0).zip(c1).zip(c2).zip(c3) {
         for k in 0..LANES {
             acc[0][k] += wv[k] * v0[k];
             acc[1][k] += wv[k] * v1[k];
             acc[2][k] += wv[k] * v2[k];
             acc[3][k] += wv[k] * v3[k];
         }
-        i += LANES;
     }
-    for (k, j) in (full..n).enumerate() {
-        acc[0][k] += w[j] * x0[j];
-        acc[1][k] += w[j] * x1[j];
-        acc[2][k] += w[j] * x2[j];
-        acc[3][k] += w[j] * x3[j];
+    for (k, ((((wj, a0), a1), a2), a3)) in
+        rw.iter().zip(r0).zip(r1).zip(r2).zip(r3).enumerate()
+    {
+        acc[0][k] += wj * a0;
+        acc[1][k] += wj * a1;
+        acc[2][k] += wj * a2;
+        acc[3][k] += wj * a3;
     }
-    [
-        reduce(acc[0]),
-        reduce(acc[1]),
-        reduce(acc[2]),
-        reduce(acc[3]),
-    ]
+    [reduce(acc[0]), reduce(acc[1]), reduce(acc[2]), reduce(acc[3])]
 }
 
 /// `w[i] += a[i] * u` for every `i` (dense rank-1 row update).
 #[inline(always)]
 fn axpy_body(w: &mut [f32], a: &[f32], u: f32) {
-    for (wi, ai) in w.iter_mut().zip(a) {
+    let n = w.len().min(a.len());
+    let (cw, rw) = w[..n].as_chunks_mut::<LANES>();
+    let (ca, ra) = a[..n].as_chunks::<LANES>();
+    for (wv, av) in cw.iter_mut().zip(ca) {
+        for k in 0..LANES {
+            wv[k] += av[k] * u;
+        }
+    }
+    for (wi, ai) in rw.iter_mut().zip(ra) {
         *wi += ai * u;
     }
 }
@@ -92,14 +88,11 @@ fn axpy_body(w: &mut [f32], a: &[f32], u: f32) {
 #[inline(always)]
 fn axpy_thr_body(w: &mut [f32], a: &[f32], u: f32, thr: f32) -> (u64, f64) {
     let n = w.len().min(a.len());
-    let (w, a) = (&mut w[..n], &a[..n]);
+    let (cw, rw) = w[..n].as_chunks_mut::<LANES>();
+    let (ca, ra) = a[..n].as_chunks::<LANES>();
     let mut cnt = [0u32; LANES];
     let mut sum = [0.0f32; LANES];
-    let full = n / LANES * LANES;
-    let mut i = 0;
-    while i < full {
-        let wv = &mut w[i..i + LANES];
-        let av = &a[i..i + LANES];
+    for (wv, av) in cw.iter_mut().zip(ca) {
         for k in 0..LANES {
             let d = av[k] * u;
             let m = d.abs();
@@ -109,13 +102,12 @@ fn axpy_thr_body(w: &mut [f32], a: &[f32], u: f32, thr: f32) -> (u64, f64) {
             cnt[k] += keep as u32;
             sum[k] += d.abs();
         }
-        i += LANES;
     }
-    for (k, j) in (full..n).enumerate() {
-        let d = a[j] * u;
+    for (k, (wi, ai)) in rw.iter_mut().zip(ra).enumerate() {
+        let d = ai * u;
         let m = d.abs();
         if m >= thr && m > 0.0 {
-            w[j] += d;
+            *wi += d;
             cnt[k] += 1;
             sum[k] += m;
         }
@@ -128,21 +120,158 @@ fn axpy_thr_body(w: &mut [f32], a: &[f32], u: f32, thr: f32) -> (u64, f64) {
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
+    //! The same lane structure as the portable bodies (lane `k` of 16 is
+    //! element `k % 8` of accumulator `k / 8`), multiply then add (no FMA),
+    //! the same final reduction: bit-identical results.
+    use super::{reduce, LANES};
+    use std::arch::x86_64::*;
+
+    #[target_feature(enable = "avx2")]
+    fn store(lo: __m256, hi: __m256) -> [f32; LANES] {
+        let mut out = [0.0f32; LANES];
+        // SAFETY: `out` holds 16 floats.
+        unsafe {
+            _mm256_storeu_ps(out.as_mut_ptr(), lo);
+            _mm256_storeu_ps(out.as_mut_ptr().add(8), hi);
+        }
+        out
+    }
+
     #[target_feature(enable = "avx2")]
     pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-        super::dot_body(a, b)
+        let n = a.len().min(b.len());
+        let full = n / LANES * LANES;
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let (mut lo, mut hi) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+        let mut i = 0;
+        while i < full {
+            // SAFETY: i + 16 <= n <= len of a and b.
+            unsafe {
+                let x0 = _mm256_loadu_ps(pa.add(i));
+                let x1 = _mm256_loadu_ps(pa.add(i + 8));
+                let y0 = _mm256_loadu_ps(pb.add(i));
+                let y1 = _mm256_loadu_ps(pb.add(i + 8));
+                lo = _mm256_add_ps(lo, _mm256_mul_ps(x0, y0));
+                hi = _mm256_add_ps(hi, _mm256_mul_ps(x1, y1));
+            }
+            i += LANES;
+        }
+        let mut acc = store(lo, hi);
+        for (k, j) in (full..n).enumerate() {
+            acc[k] += a[j] * b[j];
+        }
+        reduce(acc)
     }
+
     #[target_feature(enable = "avx2")]
     pub fn dot4(w: &[f32], x: [&[f32]; 4]) -> [f32; 4] {
-        super::dot4_body(w, x)
+        let n = x.iter().fold(w.len(), |m, v| m.min(v.len()));
+        let full = n / LANES * LANES;
+        let pw = w.as_ptr();
+        let px = [x[0].as_ptr(), x[1].as_ptr(), x[2].as_ptr(), x[3].as_ptr()];
+        let mut lo = [_mm256_setzero_ps(); 4];
+        let mut hi = [_mm256_setzero_ps(); 4];
+        let mut i = 0;
+        while i < full {
+            // SAFETY: i + 16 <= n <= every length.
+            unsafe {
+                let w0 = _mm256_loadu_ps(pw.add(i));
+                let w1 = _mm256_loadu_ps(pw.add(i + 8));
+                for b in 0..4 {
+                    let x0 = _mm256_loadu_ps(px[b].add(i));
+                    let x1 = _mm256_loadu_ps(px[b].add(i + 8));
+                    lo[b] = _mm256_add_ps(lo[b], _mm256_mul_ps(w0, x0));
+                    hi[b] = _mm256_add_ps(hi[b], _mm256_mul_ps(w1, x1));
+                }
+            }
+            i += LANES;
+        }
+        let mut out = [0.0f32; 4];
+        for b in 0..4 {
+            let mut acc = store(lo[b], hi[b]);
+            for (k, j) in (full..n).enumerate() {
+                acc[k] += w[j] * x[b][j];
+            }
+            out[b] = reduce(acc);
+        }
+        out
     }
+
     #[target_feature(enable = "avx2")]
     pub fn axpy(w: &mut [f32], a: &[f32], u: f32) {
-        super::axpy_body(w, a, u)
+        let n = w.len().min(a.len());
+        let full = n / 8 * 8;
+        let uv = _mm256_set1_ps(u);
+        let (pw, pa) = (w.as_mut_ptr(), a.as_ptr());
+        let mut i = 0;
+        while i < full {
+            // SAFETY: i + 8 <= n.
+            unsafe {
+                let r = _mm256_add_ps(
+                    _mm256_loadu_ps(pw.add(i)),
+                    _mm256_mul_ps(_mm256_loadu_ps(pa.add(i)), uv),
+                );
+                _mm256_storeu_ps(pw.add(i), r);
+            }
+            i += 8;
+        }
+        for j in full..n {
+            w[j] += a[j] * u;
+        }
     }
+
     #[target_feature(enable = "avx2")]
     pub fn axpy_thr(w: &mut [f32], a: &[f32], u: f32, thr: f32) -> (u64, f64) {
-        super::axpy_thr_body(w, a, u, thr)
+        let n = w.len().min(a.len());
+        let full = n / LANES * LANES;
+        let uv = _mm256_set1_ps(u);
+        let tv = _mm256_set1_ps(thr);
+        let zero = _mm256_setzero_ps();
+        let sign = _mm256_set1_ps(-0.0);
+        let (pw, pa) = (w.as_mut_ptr(), a.as_ptr());
+        let mut cnt = [_mm256_setzero_si256(); 2];
+        let mut sum = [_mm256_setzero_ps(); 2];
+        let mut i = 0;
+        while i < full {
+            for h in 0..2 {
+                let o = i + 8 * h;
+                // SAFETY: o + 8 <= n.
+                unsafe {
+                    let d = _mm256_mul_ps(_mm256_loadu_ps(pa.add(o)), uv);
+                    let m = _mm256_andnot_ps(sign, d);
+                    let keep = _mm256_and_ps(
+                        _mm256_cmp_ps::<_CMP_GE_OQ>(m, tv),
+                        _mm256_cmp_ps::<_CMP_GT_OQ>(m, zero),
+                    );
+                    let d = _mm256_and_ps(d, keep);
+                    _mm256_storeu_ps(pw.add(o), _mm256_add_ps(_mm256_loadu_ps(pw.add(o)), d));
+                    cnt[h] = _mm256_sub_epi32(cnt[h], _mm256_castps_si256(keep));
+                    sum[h] = _mm256_add_ps(sum[h], _mm256_and_ps(m, keep));
+                }
+            }
+            i += LANES;
+        }
+        let sums = store(sum[0], sum[1]);
+        let mut cnts = [0u32; LANES];
+        // SAFETY: `cnts` holds 16 u32.
+        unsafe {
+            _mm256_storeu_si256(cnts.as_mut_ptr() as *mut __m256i, cnt[0]);
+            _mm256_storeu_si256(cnts.as_mut_ptr().add(8) as *mut __m256i, cnt[1]);
+        }
+        let mut sums = sums;
+        for (k, j) in (full..n).enumerate() {
+            let d = a[j] * u;
+            let m = d.abs();
+            if m >= thr && m > 0.0 {
+                w[j] += d;
+                cnts[k] += 1;
+                sums[k] += m;
+            }
+        }
+        (
+            cnts.iter().map(|&c| c as u64).sum(),
+            sums.iter().map(|&s| s as f64).sum(),
+        )
     }
 }
 
@@ -213,6 +342,10 @@ mod tests {
         let c: Vec<f32> = (0..101).map(|i| i as f32 * 0.01).collect();
         let d = dot(&a, &b);
         assert_eq!(d, dot_body(&a, &b));
+        assert_eq!(dot4(&a, [&b, &c, &a, &b]), dot4_body(&a, [&b, &c, &a, &b]));
+        let (mut w1, mut w2) = (c.clone(), c.clone());
+        assert_eq!(axpy_thr(&mut w1, &a, 0.3, 0.1), axpy_thr_body(&mut w2, &a, 0.3, 0.1));
+        assert_eq!(w1, w2);
         let e: f64 = a.iter().zip(&b).map(|(x, y)| *x as f64 * *y as f64).sum();
         assert!((d as f64 - e).abs() < 1e-4);
         let four = dot4(&a, [&b, &c, &a, &b]);

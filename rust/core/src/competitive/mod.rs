@@ -44,6 +44,7 @@ const PAR_MIN: usize = 1 << 17;
 const STREAM_INIT: u64 = 0;
 const STREAM_PATH: u64 = 1 << 20;
 const STREAM_SAMPLE: u64 = 1 << 40;
+const STREAM_SHUFFLE: u64 = 1 << 62;
 
 /// Hidden-unit non-linearity.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -761,31 +762,34 @@ impl Mlp {
     fn train_inner(&mut self, spec: &TrainSpec<'_>, n: usize) -> Result<TrainOutcome> {
         let n_in = self.cfg.sizes[0];
         let bsz = self.cfg.batch_size;
-        let mut rng = stream_rng(spec.seed, STREAM_SAMPLE + self.calls);
         self.calls += 1;
-        let mut order: Vec<u32> = if spec.sampling == Sampling::Shuffle {
-            (0..n as u32).collect()
-        } else {
-            Vec::new()
-        };
-        let mut pos = n; // position in the current permutation
+        // The draw of the t-th training sample (over all calls) depends only
+        // on (seed, t): training in one call or in chunks gives the same result.
+        let mut order: Vec<u32> = Vec::new();
+        let mut order_epoch = u64::MAX;
         let mut out = TrainOutcome::default();
         let mut batch_idx = vec![0usize; bsz];
         while out.samples < spec.max_samples {
             let nb = (spec.max_samples - out.samples).min(bsz as u64) as usize;
-            for slot in batch_idx.iter_mut().take(nb) {
+            for (b, slot) in batch_idx.iter_mut().take(nb).enumerate() {
+                let t = self.samples_seen + b as u64;
                 *slot = match spec.sampling {
-                    Sampling::Replacement => rng.random_range(0..n),
+                    Sampling::Replacement => {
+                        stream_rng(spec.seed, STREAM_SAMPLE + t).random_range(0..n)
+                    }
                     Sampling::Shuffle => {
-                        if pos == n {
+                        let epoch = t / n as u64;
+                        if epoch != order_epoch {
+                            order.clear();
+                            order.extend(0..n as u32);
+                            let mut rng = stream_rng(spec.seed, STREAM_SHUFFLE + epoch);
                             for i in (1..n).rev() {
                                 let j = rng.random_range(0..=i);
                                 order.swap(i, j);
                             }
-                            pos = 0;
+                            order_epoch = epoch;
                         }
-                        pos += 1;
-                        order[pos - 1] as usize
+                        order[(t % n as u64) as usize] as usize
                     }
                 };
             }

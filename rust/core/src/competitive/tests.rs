@@ -231,3 +231,46 @@ fn forward_matches_a_scalar_loop() {
         }
     }
 }
+
+#[test]
+fn chunked_training_equals_one_call() {
+    for sampling in [Sampling::Replacement, Sampling::Shuffle] {
+        let (x, y) = data(23, 6, 3, 9);
+        let mut c = cfg(&[6, 7, 3]);
+        c.fractions = vec![0.3, 1.0];
+        let mut a = Mlp::new(c.clone(), 2).unwrap();
+        let mut s = spec(&x, &y, 60);
+        s.sampling = sampling;
+        a.train(&s).unwrap();
+        let mut b = Mlp::new(c, 2).unwrap();
+        for n in [13, 30, 17] {
+            s.max_samples = n;
+            b.train(&s).unwrap();
+        }
+        assert_eq!(a.layers(), b.layers());
+        assert_eq!(a.samples_seen(), 60);
+    }
+}
+
+#[test]
+#[ignore]
+fn timing_probe() {
+    let a: Vec<f32> = (0..785).map(|i| i as f32 * 0.001).collect();
+    let mut w: Vec<f32> = (0..785).map(|i| i as f32 * 0.002).collect();
+    let t = std::time::Instant::now();
+    let mut s = 0.0;
+    for _ in 0..100_000 {
+        s += kernels::dot(&a, &w);
+    }
+    eprintln!("dot {:?} per call {}", t.elapsed() / 100_000, s);
+    let t = std::time::Instant::now();
+    for _ in 0..100_000 {
+        kernels::axpy(&mut w, &a, 1e-9);
+    }
+    eprintln!("axpy {:?}", t.elapsed() / 100_000);
+    let t = std::time::Instant::now();
+    for i in 0..100_000u64 {
+        s += stream_rng(3, i).random_range(0..60000) as f32;
+    }
+    eprintln!("rng {:?} {}", t.elapsed() / 100_000, s);
+}
