@@ -59,6 +59,7 @@ class RefNet:
         mode="fixed",
         paths=None,
         cache=None,
+        clip=np.inf,
     ):
         self.W = [w.astype(np.float32).copy() for w in weights]
         self.W0 = [w.copy() for w in self.W]
@@ -71,6 +72,7 @@ class RefNet:
         self.mode = mode
         self.paths = [np.asarray(m, bool).copy() for m in (paths or [])]
         self.cache = cache  # (decay, c, theta)
+        self.clip = np.float32(clip)
         if cache is not None:
             self.L = [w.copy() for w in self.W]
             self.S = [np.zeros_like(w) for w in self.W]
@@ -104,11 +106,12 @@ class RefNet:
         out = acts[-1]
         T = np.eye(out.shape[1], dtype=np.float32)[y]
         deltas = [None] * nl
-        deltas[-1] = (T - out).astype(np.float32)
+        deltas[-1] = np.clip(T - out, -self.clip, self.clip).astype(np.float32)
         for layer in range(nl - 1, 0, -1):
             W = self.W[layer][:, :-1]
             h = acts[layer][:, :-1]
-            deltas[layer - 1] = (deltas[layer] @ W * _dact(h, self.activation)).astype(np.float32)
+            d = deltas[layer] @ W * _dact(h, self.activation)
+            deltas[layer - 1] = np.clip(d, -self.clip, self.clip).astype(np.float32)
         if self.plastic is not None and self.mode == "error":
             for h in range(1, nl):
                 score = np.abs(deltas[h - 1]).sum(axis=0)
@@ -214,6 +217,7 @@ def _compare_steps(
         mode=params.get("plastic_mode", "fixed"),
         paths=[np.asarray(q) for q in m.paths()],
         cache=cache,
+        clip=params.get("error_clip", 10.0),
     )
     ref.step(X[:batch], y[:batch])
     for s in range(1, steps):
@@ -249,6 +253,7 @@ def _compare_steps(
 
 def test_plain_backprop_matches_reference():
     clf, ref = _compare_steps({"learning_rate": 0.05})
+    _compare_steps({"learning_rate": 0.05, "error_clip": 0.3})
     # plain: every weight written every step (inputs are non-zero)
     total = sum(w.size for w in ref.W)
     assert clf.energy_.writes == 25 * total

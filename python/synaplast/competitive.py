@@ -148,6 +148,11 @@ class CompetitivePlasticityClassifier(ClassifierMixin, BaseEstimator):
         Held-out fraction when ``target_accuracy`` is set without ``eval_set``.
     max_epochs : float, default=5.0
         At most ``max_epochs · n_samples`` training samples per ``fit``.
+    error_clip : float or None, default=10.0
+        The output error ``onehot − y`` and the backpropagated errors are
+        clipped to ``±error_clip``, a safeguard that keeps plain SGD finite on
+        unscaled inputs. In the reference runs the errors stay far below 10,
+        so it never acts there. ``None``: no clipping.
     random_state : int, RandomState or None, default=None
         Seeds the weights, the path and the sample order.
     verbose : int, default=0
@@ -214,6 +219,7 @@ class CompetitivePlasticityClassifier(ClassifierMixin, BaseEstimator):
         eval_every=2000,
         validation_fraction=0.1,
         max_epochs=5.0,
+        error_clip=10.0,
         random_state=None,
         verbose=0,
     ):
@@ -238,6 +244,7 @@ class CompetitivePlasticityClassifier(ClassifierMixin, BaseEstimator):
         self.eval_every = eval_every
         self.validation_fraction = validation_fraction
         self.max_epochs = max_epochs
+        self.error_clip = error_clip
         self.random_state = random_state
         self.verbose = verbose
 
@@ -323,6 +330,9 @@ class CompetitivePlasticityClassifier(ClassifierMixin, BaseEstimator):
             ),
             "max_epochs": check_real(self.max_epochs, "max_epochs", low=0.0, low_open=True),
             "verbose": check_int(int(self.verbose), "verbose", low=0),
+            "error_clip": math.inf
+            if self.error_clip is None
+            else check_real(self.error_clip, "error_clip", low=0.0, low_open=True),
         }
 
     def _validate_xy(self, X, y, reset):
@@ -385,6 +395,7 @@ class CompetitivePlasticityClassifier(ClassifierMixin, BaseEstimator):
                 prm["cache"],
                 prm["batch"],
                 seed,
+                prm["error_clip"],
             )
             max_samples = max(1, math.ceil(prm["max_epochs"] * X.shape[0]))
             history, reached = self._train(
@@ -514,6 +525,7 @@ class CompetitivePlasticityClassifier(ClassifierMixin, BaseEstimator):
                 prm["cache"],
                 prm["batch"],
                 seed,
+                prm["error_clip"],
             )
         else:
             if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
@@ -608,12 +620,19 @@ class CompetitivePlasticityClassifier(ClassifierMixin, BaseEstimator):
         return np.asarray(self._model.forward(X))
 
     def decision_function(self, X):
-        """Network outputs, shape ``(n_samples, n_classes)``."""
-        return self._outputs(X)
+        """Network outputs, shape ``(n_samples, n_classes)``.
+
+        For two classes, ``output[:, 1] − output[:, 0]`` (positive: ``classes_[1]``).
+        """
+        out = self._outputs(X)
+        if out.shape[1] == 2:
+            return out[:, 1] - out[:, 0]
+        return out
 
     def predict(self, X):
         """The class of the largest output."""
-        return self.classes_[np.argmax(self._outputs(X), axis=1)]
+        out = self._outputs(X)
+        return self.classes_[np.argmax(out, axis=1)]
 
     def predict_proba(self, X):
         """Class probabilities: the softmax outputs, or the softmax of the linear outputs."""

@@ -29,6 +29,7 @@ type Args = (
     Option<(f32, f64, f32)>,
     usize,
     u64,
+    f32,
 );
 
 #[pyclass(module = "synaplast._core")]
@@ -91,6 +92,7 @@ fn config(a: &Args) -> PyResult<Config> {
             threshold,
         }),
         batch_size: a.11,
+        error_clip: a.13,
     })
 }
 
@@ -136,7 +138,8 @@ fn layer_arrays<'py>(
 impl CompetitiveMlp {
     #[new]
     #[pyo3(signature = (sizes, activation, leaky_slope, output, learning_rate, init_std,
-        fractions, selection, plastic_units, plastic_mode, cache, batch_size, seed))]
+        fractions, selection, plastic_units, plastic_mode, cache, batch_size, seed,
+        error_clip = f32::INFINITY))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         sizes: Vec<usize>,
@@ -152,6 +155,7 @@ impl CompetitiveMlp {
         cache: Option<(f32, f64, f32)>,
         batch_size: usize,
         seed: u64,
+        error_clip: f32,
     ) -> PyResult<Self> {
         let args: Args = (
             sizes,
@@ -167,6 +171,7 @@ impl CompetitiveMlp {
             cache,
             batch_size,
             seed,
+            error_clip,
         );
         let inner = Mlp::new(config(&args)?, seed).py()?;
         Ok(Self { inner, args })
@@ -318,7 +323,7 @@ impl CompetitiveMlp {
     fn __getnewargs__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         let a = self.args.clone();
         let head = (a.0, a.1, a.2, a.3, a.4, a.5, a.6).into_pyobject(py)?;
-        let tail = (a.7, a.8, a.9, a.10, a.11, a.12).into_pyobject(py)?;
+        let tail = (a.7, a.8, a.9, a.10, a.11, a.12, a.13).into_pyobject(py)?;
         let items: Vec<Bound<'py, PyAny>> = head.iter().chain(tail.iter()).collect();
         PyTuple::new(py, items)
     }

@@ -24,10 +24,10 @@ fn reduce(acc: [f32; LANES]) -> f32 {
 #[inline(always)]
 fn dot_body(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
-    let (ca, ra) = a[..n].as_chunks::<LANES>();
-    let (cb, rb) = b[..n].as_chunks::<LANES>();
+    let (ca, cb) = (a[..n].chunks_exact(LANES), b[..n].chunks_exact(LANES));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
     let mut acc = [0.0f32; LANES];
-    for (x, y) in ca.iter().zip(cb) {
+    for (x, y) in ca.zip(cb) {
         for k in 0..LANES {
             acc[k] += x[k] * y[k];
         }
@@ -42,13 +42,20 @@ fn dot_body(a: &[f32], b: &[f32]) -> f32 {
 #[inline(always)]
 fn dot4_body(w: &[f32], x: [&[f32]; 4]) -> [f32; 4] {
     let n = x.iter().fold(w.len(), |m, v| m.min(v.len()));
-    let (cw, rw) = w[..n].as_chunks::<LANES>();
-    let (c0, r0) = x[0][..n].as_chunks::<LANES>();
-    let (c1, r1) = x[1][..n].as_chunks::<LANES>();
-    let (c2, r2) = x[2][..n].as_chunks::<LANES>();
-    let (c3, r3) = x[3][..n].as_chunks::<LANES>();
+    let cw = w[..n].chunks_exact(LANES);
+    let c0 = x[0][..n].chunks_exact(LANES);
+    let c1 = x[1][..n].chunks_exact(LANES);
+    let c2 = x[2][..n].chunks_exact(LANES);
+    let c3 = x[3][..n].chunks_exact(LANES);
+    let (rw, r0, r1, r2, r3) = (
+        cw.remainder(),
+        c0.remainder(),
+        c1.remainder(),
+        c2.remainder(),
+        c3.remainder(),
+    );
     let mut acc = [[0.0f32; LANES]; 4];
-    for ((((wv, v0), v1), v2), v3) in cw.iter().zip(c0).zip(c1).zip(c2).zip(c3) {
+    for ((((wv, v0), v1), v2), v3) in cw.zip(c0).zip(c1).zip(c2).zip(c3) {
         for k in 0..LANES {
             acc[0][k] += wv[k] * v0[k];
             acc[1][k] += wv[k] * v1[k];
@@ -56,29 +63,25 @@ fn dot4_body(w: &[f32], x: [&[f32]; 4]) -> [f32; 4] {
             acc[3][k] += wv[k] * v3[k];
         }
     }
-    for (k, ((((wj, a0), a1), a2), a3)) in
-        rw.iter().zip(r0).zip(r1).zip(r2).zip(r3).enumerate()
-    {
+    for (k, ((((wj, a0), a1), a2), a3)) in rw.iter().zip(r0).zip(r1).zip(r2).zip(r3).enumerate() {
         acc[0][k] += wj * a0;
         acc[1][k] += wj * a1;
         acc[2][k] += wj * a2;
         acc[3][k] += wj * a3;
     }
-    [reduce(acc[0]), reduce(acc[1]), reduce(acc[2]), reduce(acc[3])]
+    [
+        reduce(acc[0]),
+        reduce(acc[1]),
+        reduce(acc[2]),
+        reduce(acc[3]),
+    ]
 }
 
 /// `w[i] += a[i] * u` for every `i` (dense rank-1 row update).
 #[inline(always)]
 fn axpy_body(w: &mut [f32], a: &[f32], u: f32) {
     let n = w.len().min(a.len());
-    let (cw, rw) = w[..n].as_chunks_mut::<LANES>();
-    let (ca, ra) = a[..n].as_chunks::<LANES>();
-    for (wv, av) in cw.iter_mut().zip(ca) {
-        for k in 0..LANES {
-            wv[k] += av[k] * u;
-        }
-    }
-    for (wi, ai) in rw.iter_mut().zip(ra) {
+    for (wi, ai) in w[..n].iter_mut().zip(&a[..n]) {
         *wi += ai * u;
     }
 }
@@ -88,11 +91,12 @@ fn axpy_body(w: &mut [f32], a: &[f32], u: f32) {
 #[inline(always)]
 fn axpy_thr_body(w: &mut [f32], a: &[f32], u: f32, thr: f32) -> (u64, f64) {
     let n = w.len().min(a.len());
-    let (cw, rw) = w[..n].as_chunks_mut::<LANES>();
-    let (ca, ra) = a[..n].as_chunks::<LANES>();
+    let full = n / LANES * LANES;
+    let (w, rw) = w[..n].split_at_mut(full);
+    let (a, ra) = a[..n].split_at(full);
     let mut cnt = [0u32; LANES];
     let mut sum = [0.0f32; LANES];
-    for (wv, av) in cw.iter_mut().zip(ca) {
+    for (wv, av) in w.chunks_exact_mut(LANES).zip(a.chunks_exact(LANES)) {
         for k in 0..LANES {
             let d = av[k] * u;
             let m = d.abs();
@@ -344,7 +348,10 @@ mod tests {
         assert_eq!(d, dot_body(&a, &b));
         assert_eq!(dot4(&a, [&b, &c, &a, &b]), dot4_body(&a, [&b, &c, &a, &b]));
         let (mut w1, mut w2) = (c.clone(), c.clone());
-        assert_eq!(axpy_thr(&mut w1, &a, 0.3, 0.1), axpy_thr_body(&mut w2, &a, 0.3, 0.1));
+        assert_eq!(
+            axpy_thr(&mut w1, &a, 0.3, 0.1),
+            axpy_thr_body(&mut w2, &a, 0.3, 0.1)
+        );
         assert_eq!(w1, w2);
         let e: f64 = a.iter().zip(&b).map(|(x, y)| *x as f64 * *y as f64).sum();
         assert!((d as f64 - e).abs() < 1e-4);

@@ -157,6 +157,8 @@ pub struct Config {
     pub caching: Option<Caching>,
     /// Samples per update (the mean error over the batch is used).
     pub batch_size: usize,
+    /// The output error is clipped to `±error_clip` (`f32::INFINITY`: never).
+    pub error_clip: f32,
 }
 
 impl Config {
@@ -249,6 +251,12 @@ impl Config {
         }
         if self.batch_size == 0 {
             return Err(Error::Value("batch_size must be >= 1".into()));
+        }
+        if self.error_clip.is_nan() || self.error_clip <= 0.0 {
+            return Err(Error::Value(format!(
+                "error_clip must be > 0, got {}",
+                self.error_clip
+            )));
         }
         Ok(())
     }
@@ -872,7 +880,8 @@ impl Mlp {
             let t = label(b);
             let d = &mut self.delta[nl - 1][b * n_out..(b + 1) * n_out];
             for (k, (dk, yk)) in d.iter_mut().zip(y.iter()).enumerate() {
-                *dk = if k == t { 1.0 } else { 0.0 } - yk;
+                let e = if k == t { 1.0 } else { 0.0 } - yk;
+                *dk = e.clamp(-self.cfg.error_clip, self.cfg.error_clip);
             }
         }
         // ---- backpropagate (with the weights before this step's update)
@@ -891,8 +900,9 @@ impl Mlp {
                     }
                 }
                 let y = &self.act[l][b * (n_h + 1)..b * (n_h + 1) + n_h];
+                let clip = self.cfg.error_clip;
                 for (d, &yj) in acc.iter_mut().zip(y) {
-                    *d *= act_fn.df(yj);
+                    *d = (*d * act_fn.df(yj)).clamp(-clip, clip);
                 }
             }
         }

@@ -13,6 +13,7 @@ fn cfg(sizes: &[usize]) -> Config {
         path_mode: PathMode::Fixed,
         caching: None,
         batch_size: 1,
+        error_clip: f32::INFINITY,
     }
 }
 
