@@ -24,6 +24,10 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
         "synaplast.benchmarks.synapses",
         "sparse products against scipy.sparse, 1 and 2 threads",
     ),
+    "energy": (
+        "synaplast.benchmarks.energy",
+        "competitive plasticity: energy of learning on MNIST, sweep and plots",
+    ),
 }
 
 

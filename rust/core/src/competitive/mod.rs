@@ -655,24 +655,31 @@ impl Mlp {
                     for (l, layer) in self.layers.iter().enumerate() {
                         let st = layer.stride();
                         let last = l + 1 == self.layers.len();
-                        for j in 0..layer.n_out {
-                            let row = &layer.w[j * st..(j + 1) * st];
-                            let z = kernels::dot4(
-                                row,
-                                [
-                                    &cur[0..st],
-                                    &cur[widest..widest + st],
-                                    &cur[2 * widest..2 * widest + st],
-                                    &cur[3 * widest..3 * widest + st],
-                                ],
-                            );
+                        let xs = [
+                            &cur[0..st],
+                            &cur[widest..widest + st],
+                            &cur[2 * widest..2 * widest + st],
+                            &cur[3 * widest..3 * widest + st],
+                        ];
+                        let act = self.cfg.activation;
+                        let mut put = |j: usize, z: [f32; 4]| {
                             for b in 0..BLOCK {
-                                nxt[b * widest + j] = if last {
-                                    z[b]
-                                } else {
-                                    self.cfg.activation.f(z[b])
-                                };
+                                nxt[b * widest + j] = if last { z[b] } else { act.f(z[b]) };
                             }
+                        };
+                        let mut j = 0;
+                        while j + 1 < layer.n_out {
+                            let (z0, z1) = kernels::dot4x2(
+                                &layer.w[j * st..(j + 1) * st],
+                                &layer.w[(j + 1) * st..(j + 2) * st],
+                                xs,
+                            );
+                            put(j, z0);
+                            put(j + 1, z1);
+                            j += 2;
+                        }
+                        if j < layer.n_out {
+                            put(j, kernels::dot4(&layer.w[j * st..(j + 1) * st], xs));
                         }
                         if !last {
                             for b in 0..BLOCK {
