@@ -402,9 +402,18 @@ def sweep(
         if not (ALGORITHMS[a].get("plastic_units", 0) >= n)
     ]
     t0 = time.perf_counter()
-    rows = Parallel(n_jobs=jobs, verbose=0)(
+    rows = []
+    gen = Parallel(n_jobs=jobs, verbose=0, return_as="generator_unordered")(
         delayed(_sweep_job)(a, n, s, max_epochs) for a, n, s in tasks
     )
+    for r in gen:
+        rows.append(r)
+        log(
+            f"  [{len(rows)}/{len(tasks)}] N={r['n_hidden']} {r['algorithm']}: "
+            f"reached={r['reached']} epochs={r['epochs']:.3f} M0={r['M0']:.3g} "
+            f"M1={r['M1']:.3g} M0_min={r['M0_min']:.3g} M1_min={r['M1_min']:.4g} "
+            f"({r['wall_s']:.0f} s)"
+        )
     log(f"  sweep: {len(rows)} runs in {time.perf_counter() - t0:.0f} s")
     return rows, sweep_table(rows)
 
@@ -482,7 +491,7 @@ def plot_sweep(rows, out_dir):
     return [p1, p2]
 
 
-def caching(max_epochs=5.0, log=print, thresholds=(0.05, 0.2, 1.0), costs=(0.0, 1e-5, 1e-4)):
+def caching(max_epochs=5.0, log=print, thresholds=(0.05, 0.5), costs=(0.0, 1e-5)):
     """eLife setting: 784-100-10 logistic, η = 0.1, stop at 93%."""
     base = {"activation": "sigmoid", "learning_rate": 0.1}
     rows = []

@@ -351,6 +351,41 @@ pub struct TrainOutcome {
     pub history: Vec<Checkpoint>,
 }
 
+/// The sample drawn at global step `t`: a pure function of `(seed, t)`.
+struct Sampler {
+    sampling: Sampling,
+    seed: u64,
+    n: usize,
+    order: Vec<u32>,
+    epoch: u64,
+}
+
+impl Sampler {
+    fn draw(&mut self, t: u64) -> usize {
+        let n = self.n;
+        match self.sampling {
+            Sampling::Replacement => stream_rng(self.seed, STREAM_SAMPLE + t).random_range(0..n),
+            Sampling::Shuffle => {
+                let epoch = t / n as u64;
+                if epoch != self.epoch {
+                    self.order.clear();
+                    self.order.extend(0..n as u32);
+                    let mut rng = stream_rng(self.seed, STREAM_SHUFFLE + epoch);
+                    for i in (1..n).rev() {
+                        let j = rng.random_range(0..=i);
+                        self.order.swap(i, j);
+                    }
+                    self.epoch = epoch;
+                }
+                self.order[(t % n as u64) as usize] as usize
+            }
+        }
+    }
+}
+
+/// A weight row and its `(writes, Σ|Δw|)` counter.
+type RowOut<'a> = (&'a mut [f32], &'a mut (u64, f64));
+
 /// Per-layer preallocated buffers of the training step.
 #[derive(Debug, Clone, Default, PartialEq)]
 struct Scratch {
@@ -384,6 +419,11 @@ pub struct Mlp {
     score: Vec<f32>,
     idx: Vec<u32>,
     scratch: Vec<Scratch>,
+    /// Fused forward: the next sample's input and first-layer products.
+    next_in: Vec<f32>,
+    z0: Vec<f32>,
+    z0_ready: bool,
+    fuse_next: bool,
 }
 
 fn activation_len(cfg: &Config, l: usize) -> usize {
@@ -456,6 +496,10 @@ impl Mlp {
             score: Vec::new(),
             idx: Vec::new(),
             scratch: Vec::new(),
+            next_in: Vec::new(),
+            z0: Vec::new(),
+            z0_ready: false,
+            fuse_next: false,
         };
         m.alloc_scratch();
         Ok(m)
@@ -552,6 +596,8 @@ impl Mlp {
         let widest = cfg.sizes.iter().copied().max().unwrap_or(0);
         self.score = vec![0.0; widest];
         self.idx = vec![0; widest];
+        self.next_in = vec![0.0; cfg.sizes[0] + 1];
+        self.z0 = vec![0.0; cfg.sizes[1]];
         self.scratch = (0..cfg.n_layers())
             .map(|l| {
                 let (n_in, n_out) = (cfg.sizes[l], cfg.sizes[l + 1]);
@@ -780,32 +826,28 @@ impl Mlp {
         self.calls += 1;
         // The draw of the t-th training sample (over all calls) depends only
         // on (seed, t): training in one call or in chunks gives the same result.
-        let mut order: Vec<u32> = Vec::new();
-        let mut order_epoch = u64::MAX;
+        let mut sampler = Sampler {
+            sampling: spec.sampling,
+            seed: spec.seed,
+            n,
+            order: Vec::new(),
+            epoch: u64::MAX,
+        };
+        // Batch 1 without caching: the update of each first-layer row is
+        // fused with that row's forward product for the next sample (one
+        // pass over the largest matrix per sample instead of two).
+        let fuse = bsz == 1 && self.cfg.caching.is_none();
+        self.z0_ready = false;
+        let mut next: Option<usize> = None;
         let mut out = TrainOutcome::default();
         let mut batch_idx = vec![0usize; bsz];
         while out.samples < spec.max_samples {
             let nb = (spec.max_samples - out.samples).min(bsz as u64) as usize;
             for (b, slot) in batch_idx.iter_mut().take(nb).enumerate() {
                 let t = self.samples_seen + b as u64;
-                *slot = match spec.sampling {
-                    Sampling::Replacement => {
-                        stream_rng(spec.seed, STREAM_SAMPLE + t).random_range(0..n)
-                    }
-                    Sampling::Shuffle => {
-                        let epoch = t / n as u64;
-                        if epoch != order_epoch {
-                            order.clear();
-                            order.extend(0..n as u32);
-                            let mut rng = stream_rng(spec.seed, STREAM_SHUFFLE + epoch);
-                            for i in (1..n).rev() {
-                                let j = rng.random_range(0..=i);
-                                order.swap(i, j);
-                            }
-                            order_epoch = epoch;
-                        }
-                        order[(t % n as u64) as usize] as usize
-                    }
+                *slot = match next.take() {
+                    Some(i) if b == 0 => i,
+                    _ => sampler.draw(t),
                 };
             }
             for (b, &i) in batch_idx.iter().take(nb).enumerate() {
@@ -813,6 +855,14 @@ impl Mlp {
                 a0[..n_in].copy_from_slice(&spec.x[i * n_in..(i + 1) * n_in]);
                 a0[n_in] = 1.0;
             }
+            let has_next = fuse && out.samples + 1 < spec.max_samples;
+            if has_next {
+                let i = sampler.draw(self.samples_seen + 1);
+                next = Some(i);
+                self.next_in[..n_in].copy_from_slice(&spec.x[i * n_in..(i + 1) * n_in]);
+                self.next_in[n_in] = 1.0;
+            }
+            self.fuse_next = has_next;
             let labels = &batch_idx[..nb];
             self.step(nb, |b| spec.y[labels[b]] as usize)?;
             let before = self.samples_seen;
@@ -861,7 +911,11 @@ impl Mlp {
                     let z = kernels::dot(&layer.w[j * st..(j + 1) * st], a);
                     *o = if last { z } else { act_fn.f(z) };
                 };
-                if layer.big() {
+                if l == 0 && self.z0_ready {
+                    for (o, &z) in out[..n_out].iter_mut().zip(&self.z0) {
+                        *o = act_fn.f(z);
+                    }
+                } else if layer.big() {
                     out[..n_out].par_iter_mut().enumerate().for_each(f);
                 } else {
                     out[..n_out].iter_mut().enumerate().for_each(f);
@@ -946,9 +1000,11 @@ impl Mlp {
             }
         }
         // ---- updates
+        self.z0_ready = false;
         for l in 0..nl {
             self.update_layer(l, nb);
         }
+        self.z0_ready = self.fuse_next && nb == 1;
         if let Some(c) = self.cfg.caching {
             for layer in &mut self.layers {
                 cache_step(layer, c);
@@ -1038,7 +1094,12 @@ impl Mlp {
                 (c + (v != 0.0) as u64, s + v.abs() as f64)
             });
             let (a, u, thr) = (&sc.a, &sc.u, &sc.thr);
-            let row = |(j, (w, r)): (usize, (&mut [f32], &mut (u64, f64)))| {
+            let next: Option<&[f32]> = if l == 0 && self.fuse_next {
+                Some(&self.next_in)
+            } else {
+                None
+            };
+            let row = |(j, ((w, r), z)): (usize, (RowOut<'_>, &mut f32))| {
                 let uj = u[j];
                 *r = if uj == 0.0 {
                     (0, 0.0)
@@ -1048,19 +1109,53 @@ impl Mlp {
                 } else {
                     kernels::axpy_thr(w, a, uj, thr[j])
                 };
+                if let Some(x) = next {
+                    *z = kernels::dot(w, x);
+                }
             };
-            if par {
-                target
-                    .par_chunks_mut(st)
-                    .zip(sc.rows.par_iter_mut())
-                    .enumerate()
-                    .for_each(row);
+            if l == 0 {
+                // The first layer also yields the next sample's products z0.
+                let zbuf = &mut self.z0[..];
+                if par {
+                    target
+                        .par_chunks_mut(st)
+                        .zip(sc.rows.par_iter_mut())
+                        .zip(zbuf.par_iter_mut())
+                        .enumerate()
+                        .for_each(row);
+                } else {
+                    target
+                        .chunks_mut(st)
+                        .zip(sc.rows.iter_mut())
+                        .zip(zbuf.iter_mut())
+                        .enumerate()
+                        .for_each(row);
+                }
             } else {
-                target
-                    .chunks_mut(st)
-                    .zip(sc.rows.iter_mut())
-                    .enumerate()
-                    .for_each(row);
+                let row = |(j, (w, r)): (usize, (&mut [f32], &mut (u64, f64)))| {
+                    let uj = u[j];
+                    *r = if uj == 0.0 {
+                        (0, 0.0)
+                    } else if plain {
+                        kernels::axpy(w, a, uj);
+                        (a_nnz, a_abs * uj.abs() as f64)
+                    } else {
+                        kernels::axpy_thr(w, a, uj, thr[j])
+                    };
+                };
+                if par {
+                    target
+                        .par_chunks_mut(st)
+                        .zip(sc.rows.par_iter_mut())
+                        .enumerate()
+                        .for_each(row);
+                } else {
+                    target
+                        .chunks_mut(st)
+                        .zip(sc.rows.iter_mut())
+                        .enumerate()
+                        .for_each(row);
+                }
             }
         } else {
             // Materialised update G = η/B Σ_b u_b a_bᵀ (masked).
