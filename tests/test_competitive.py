@@ -520,6 +520,10 @@ def test_bad_data_and_failed_call_leaves_model_unchanged():
         clf.fit(Xn, y)
     clf.fit(X, y)
     before = [w.copy() for w in clf.coefs_]
+    state = dict(clf.__dict__)
+    with pytest.raises(ValueError):
+        clf.fit(X[:, :3], np.zeros(30, int))  # a failed refit keeps the old fit
+    assert clf.n_features_in_ == 4 and clf.__dict__.keys() == state.keys()
     with pytest.raises(ValueError):
         clf.partial_fit(X[:, :3], y)
     with pytest.raises(ValueError, match="label"):

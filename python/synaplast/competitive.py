@@ -365,6 +365,15 @@ class CompetitivePlasticityClassifier(ClassifierMixin, BaseEstimator):
         -------
         self
         """
+        snapshot = dict(self.__dict__)
+        try:
+            return self._fit(X, y, eval_set)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(snapshot)
+            raise
+
+    def _fit(self, X, y, eval_set):
         prm = self._check_params()
         X, y = self._validate_xy(X, y, reset=True)
         classes = np.unique(y)
@@ -373,40 +382,29 @@ class CompetitivePlasticityClassifier(ClassifierMixin, BaseEstimator):
                 f"y has only one class ({classes[0]!r}); a classifier needs at least 2 classes"
             )
         seed = seed_from(self.random_state)
-        state = {"classes_": classes}
-        old = {k: getattr(self, k) for k in state if hasattr(self, k)}
         self.classes_ = classes
-        try:
-            yi = self._encode(y)
-            eval_xy = self._eval_set(eval_set, X, yi, prm, seed)
-            if eval_xy is not None and eval_xy[2]:  # split off from the training data
-                X, yi = eval_xy[3], eval_xy[4]
-            model = _core.CompetitiveMlp(
-                [X.shape[1], *prm["hidden"], classes.size],
-                self.activation,
-                prm["slope"],
-                self.output,
-                prm["eta"],
-                prm["init_std"],
-                [prm["p"]] * len(prm["hidden"]) + [prm["p_out"]],
-                self.selection,
-                prm["plastic"],
-                self.plastic_mode,
-                prm["cache"],
-                prm["batch"],
-                seed,
-                prm["error_clip"],
-            )
-            max_samples = max(1, math.ceil(prm["max_epochs"] * X.shape[0]))
-            history, reached = self._train(
-                model, X, yi, max_samples, eval_xy, prm, seed, prm["target"]
-            )
-        except Exception:
-            for k, v in old.items():
-                setattr(self, k, v)
-            if not old:
-                del self.classes_
-            raise
+        yi = self._encode(y)
+        eval_xy = self._eval_set(eval_set, X, yi, prm, seed)
+        if eval_xy is not None and eval_xy[2]:  # split off from the training data
+            X, yi = eval_xy[3], eval_xy[4]
+        model = _core.CompetitiveMlp(
+            [X.shape[1], *prm["hidden"], classes.size],
+            self.activation,
+            prm["slope"],
+            self.output,
+            prm["eta"],
+            prm["init_std"],
+            [prm["p"]] * len(prm["hidden"]) + [prm["p_out"]],
+            self.selection,
+            prm["plastic"],
+            self.plastic_mode,
+            prm["cache"],
+            prm["batch"],
+            seed,
+            prm["error_clip"],
+        )
+        max_samples = max(1, math.ceil(prm["max_epochs"] * X.shape[0]))
+        history, reached = self._train(model, X, yi, max_samples, eval_xy, prm, seed, prm["target"])
         if prm["cache"] is not None:
             model.consolidate_all()
         self._model = model
@@ -493,8 +491,17 @@ class CompetitivePlasticityClassifier(ClassifierMixin, BaseEstimator):
         Draws ``len(X)`` samples (with replacement or shuffled, as set by
         ``sampling``). The first call needs ``classes``. No stopping rule and
         no final consolidation (call :meth:`consolidate` to move cached
-        weights into the persistent ones).
+        weights into the persistent ones). A failed call leaves the model as it was.
         """
+        snapshot = dict(self.__dict__)
+        try:
+            return self._partial_fit(X, y, classes)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(snapshot)
+            raise
+
+    def _partial_fit(self, X, y, classes):
         first = not hasattr(self, "_model")
         prm = self._check_params()
         X, y = self._validate_xy(X, y, reset=first)
@@ -505,11 +512,7 @@ class CompetitivePlasticityClassifier(ClassifierMixin, BaseEstimator):
             if classes.size < 2:
                 raise ValueError("classes must hold at least 2 classes")
             self.classes_ = classes
-            try:
-                yi = self._encode(y)
-            except ValueError:
-                del self.classes_
-                raise
+            yi = self._encode(y)
             seed = seed_from(self.random_state)
             model = _core.CompetitiveMlp(
                 [X.shape[1], *prm["hidden"], classes.size],
