@@ -73,6 +73,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-epochs", type=float, default=5.0)
     p.add_argument("--out", default="benches/out", help="folder for PNG plots and JSON")
     p.add_argument("--quiet", action="store_true")
+    p.add_argument(
+        "--plot-json",
+        nargs="+",
+        default=None,
+        help="only merge the sweep rows of these JSON files (written by earlier "
+        "sweeps) into one table and one set of plots",
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -533,6 +540,15 @@ def run(args) -> int:
     from synaplast.benchmarks import machine
 
     log = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
+    if args.plot_json:
+        rows = []
+        for path in args.plot_json:
+            with open(path) as fh:
+                rows += json.load(fh).get("sweep", [])
+        print(sweep_table(rows))
+        for p in plot_sweep(rows, args.out):
+            print(f"plot: {p}")
+        return 0
     header = f"{machine()}; {datetime.date.today()}"
     print(f"Competitive plasticity energy benchmark — {header}")
     results = {}
