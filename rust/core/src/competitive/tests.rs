@@ -254,6 +254,26 @@ fn chunked_training_equals_one_call() {
 }
 
 #[test]
+fn chunked_training_equals_one_call() {
+    for sampling in [Sampling::Replacement, Sampling::Shuffle] {
+        let (x, y) = data(23, 6, 3, 9);
+        let mut c = cfg(&[6, 7, 3]);
+        c.fractions = vec![0.3, 1.0];
+        let mut a = Mlp::new(c.clone(), 2).unwrap();
+        let mut s = spec(&x, &y, 60);
+        s.sampling = sampling;
+        a.train(&s).unwrap();
+        let mut b = Mlp::new(c, 2).unwrap();
+        for n in [13, 30, 17] {
+            s.max_samples = n;
+            b.train(&s).unwrap();
+        }
+        assert_eq!(a.layers(), b.layers());
+        assert_eq!(a.samples_seen(), 60);
+    }
+}
+
+#[test]
 #[ignore]
 fn timing_probe() {
     let a: Vec<f32> = (0..785).map(|i| i as f32 * 0.001).collect();
