@@ -241,6 +241,45 @@ mod avx2 {
         (out[0], out[1])
     }
 
+    /// # Safety
+    /// `wt` holds `st × npad` values, `npad % 16 == 0`, every `xs[s]` at least
+    /// `st` values and `z` at least `6 × npad`.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn gemm6(
+        wt: &[f32],
+        npad: usize,
+        st: usize,
+        xs: [&[f32]; super::GEMM_ROWS],
+        z: &mut [f32],
+    ) {
+        let pw = wt.as_ptr();
+        let pz = z.as_mut_ptr();
+        let mut jb = 0;
+        while jb < npad {
+            let mut acc = [[_mm256_setzero_ps(); 2]; super::GEMM_ROWS];
+            for i in 0..st {
+                // SAFETY: i < st, jb + 16 <= npad (the caller's contract).
+                unsafe {
+                    let w0 = _mm256_loadu_ps(pw.add(i * npad + jb));
+                    let w1 = _mm256_loadu_ps(pw.add(i * npad + jb + 8));
+                    for s in 0..super::GEMM_ROWS {
+                        let xb = _mm256_set1_ps(*xs[s].get_unchecked(i));
+                        acc[s][0] = _mm256_fmadd_ps(w0, xb, acc[s][0]);
+                        acc[s][1] = _mm256_fmadd_ps(w1, xb, acc[s][1]);
+                    }
+                }
+            }
+            for (s, a) in acc.iter().enumerate() {
+                // SAFETY: s * npad + jb + 16 <= 6 * npad <= z.len().
+                unsafe {
+                    _mm256_storeu_ps(pz.add(s * npad + jb), a[0]);
+                    _mm256_storeu_ps(pz.add(s * npad + jb + 8), a[1]);
+                }
+            }
+            jb += 16;
+        }
+    }
+
     #[target_feature(enable = "avx2,fma")]
     pub fn axpy(w: &mut [f32], a: &[f32], u: f32) {
         let n = w.len().min(a.len());
@@ -361,6 +400,37 @@ pub fn dot4x2(w0: &[f32], w1: &[f32], x: [&[f32]; 4]) -> ([f32; 4], [f32; 4]) {
     (dot4_body(w0, x), dot4_body(w1, x))
 }
 
+/// Samples per block of [`gemm6`].
+pub const GEMM_ROWS: usize = 6;
+
+/// `z[s][j] = Σ_i x_s[i] wt[i][j]` for six inputs against a transposed,
+/// column-padded weight matrix `wt` (`st × npad`, `npad` a multiple of 16).
+/// Each output is one fused multiply-add chain over `i` in order, in the
+/// portable and the AVX2 code alike. Does nothing if the sizes do not fit.
+pub fn gemm6(wt: &[f32], npad: usize, st: usize, xs: [&[f32]; GEMM_ROWS], z: &mut [f32]) {
+    if npad % 16 != 0
+        || wt.len() < st * npad
+        || z.len() < GEMM_ROWS * npad
+        || xs.iter().any(|x| x.len() < st)
+    {
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: AVX2 and FMA are present; the sizes were checked above.
+        return unsafe { avx2::gemm6(wt, npad, st, xs, z) };
+    }
+    for (s, x) in xs.iter().enumerate() {
+        for j in 0..npad {
+            let mut acc = 0.0f32;
+            for i in 0..st {
+                acc = x[i].mul_add(wt[i * npad + j], acc);
+            }
+            z[s * npad + j] = acc;
+        }
+    }
+}
+
 /// `w += u * a`.
 #[inline]
 pub fn axpy(w: &mut [f32], a: &[f32], u: f32) {
@@ -409,6 +479,40 @@ mod tests {
             (four, dot4(&c, [&b, &c, &a, &b]))
         );
         assert_eq!(four, [dot(&a, &b), dot(&a, &c), dot(&a, &a), dot(&a, &b)]);
+    }
+
+    #[test]
+    fn gemm6_matches_portable_chain() {
+        let (st, n, npad) = (37, 21, 32);
+        let wt: Vec<f32> = (0..st * npad)
+            .map(|k| {
+                if k % npad < n {
+                    (k as f32 * 0.13).sin()
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let xs: Vec<Vec<f32>> = (0..6)
+            .map(|s| (0..st).map(|i| ((s * 7 + i) as f32 * 0.21).cos()).collect())
+            .collect();
+        let mut z = vec![0.0f32; 6 * npad];
+        gemm6(
+            &wt,
+            npad,
+            st,
+            [&xs[0], &xs[1], &xs[2], &xs[3], &xs[4], &xs[5]],
+            &mut z,
+        );
+        for s in 0..6 {
+            for j in 0..npad {
+                let mut acc = 0.0f32;
+                for i in 0..st {
+                    acc = xs[s][i].mul_add(wt[i * npad + j], acc);
+                }
+                assert_eq!(z[s * npad + j], acc);
+            }
+        }
     }
 
     #[test]

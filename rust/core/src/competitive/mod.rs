@@ -679,17 +679,33 @@ impl Mlp {
     }
 
     fn forward_unchecked(&self, x: &[f32], n: usize) -> Vec<f32> {
-        const BLOCK: usize = 4;
+        const BLOCK: usize = kernels::GEMM_ROWS;
         let sizes = &self.cfg.sizes;
         let n_out = *sizes.last().unwrap_or(&0);
         let n_in = sizes[0];
         let mut out = vec![0.0f32; n * n_out];
-        let widest = sizes.iter().copied().max().unwrap_or(0) + 1;
+        // Transposed weights, columns padded to a multiple of 16.
+        let wts: Vec<(Vec<f32>, usize)> = self
+            .layers
+            .iter()
+            .map(|layer| {
+                let (st, no) = (layer.stride(), layer.n_out);
+                let npad = no.div_ceil(16) * 16;
+                let mut wt = vec![0.0f32; st * npad];
+                for j in 0..no {
+                    for i in 0..st {
+                        wt[i * npad + j] = layer.w[j * st + i];
+                    }
+                }
+                (wt, npad)
+            })
+            .collect();
+        let widest = sizes.iter().copied().max().unwrap_or(0).div_ceil(16) * 16 + 16;
         out.par_chunks_mut(BLOCK * n_out.max(1))
             .enumerate()
             .for_each_init(
                 || (vec![0.0f32; BLOCK * widest], vec![0.0f32; BLOCK * widest]),
-                |(cur, nxt), (blk, o)| {
+                |(cur, z), (blk, o)| {
                     let nb = o.len() / n_out.max(1);
                     let s0 = blk * BLOCK;
                     for b in 0..BLOCK {
@@ -699,40 +715,24 @@ impl Mlp {
                         cur[b * widest + n_in] = 1.0;
                     }
                     for (l, layer) in self.layers.iter().enumerate() {
-                        let st = layer.stride();
+                        let (st, no) = (layer.stride(), layer.n_out);
                         let last = l + 1 == self.layers.len();
-                        let xs = [
-                            &cur[0..st],
-                            &cur[widest..widest + st],
-                            &cur[2 * widest..2 * widest + st],
-                            &cur[3 * widest..3 * widest + st],
-                        ];
-                        let act = self.cfg.activation;
-                        let mut put = |j: usize, z: [f32; 4]| {
-                            for b in 0..BLOCK {
-                                nxt[b * widest + j] = if last { z[b] } else { act.f(z[b]) };
+                        let (wt, npad) = (&wts[l].0, wts[l].1);
+                        {
+                            let xs: [&[f32]; BLOCK] =
+                                std::array::from_fn(|b| &cur[b * widest..b * widest + st]);
+                            kernels::gemm6(wt, npad, st, xs, &mut z[..BLOCK * npad]);
+                        }
+                        for b in 0..BLOCK {
+                            let row = &mut cur[b * widest..(b + 1) * widest];
+                            for j in 0..no {
+                                let v = z[b * npad + j];
+                                row[j] = if last { v } else { self.cfg.activation.f(v) };
                             }
-                        };
-                        let mut j = 0;
-                        while j + 1 < layer.n_out {
-                            let (z0, z1) = kernels::dot4x2(
-                                &layer.w[j * st..(j + 1) * st],
-                                &layer.w[(j + 1) * st..(j + 2) * st],
-                                xs,
-                            );
-                            put(j, z0);
-                            put(j + 1, z1);
-                            j += 2;
-                        }
-                        if j < layer.n_out {
-                            put(j, kernels::dot4(&layer.w[j * st..(j + 1) * st], xs));
-                        }
-                        if !last {
-                            for b in 0..BLOCK {
-                                nxt[b * widest + layer.n_out] = 1.0;
+                            if !last {
+                                row[no] = 1.0;
                             }
                         }
-                        std::mem::swap(cur, nxt);
                     }
                     for b in 0..nb {
                         let y = &mut o[b * n_out..(b + 1) * n_out];
