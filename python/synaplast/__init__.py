@@ -10,17 +10,20 @@ from synaplast import memory as memory
 from synaplast._core import __version__
 from synaplast._threads import get_num_threads, set_num_threads, threads
 from synaplast.associative import AssociativeMemory
+from synaplast.competitive import CompetitivePlasticityClassifier, frugal_preprocess
 from synaplast.energy import DEFAULT_COST_TABLE, CapacityReport, EnergyReport
 from synaplast.synapses import SynapseMatrix, kwta
 
 __all__ = [
     "AssociativeMemory",
+    "CompetitivePlasticityClassifier",
     "DEFAULT_COST_TABLE",
     "CapacityReport",
     "EnergyReport",
     "SynapseMatrix",
     "__version__",
     "datasets",
+    "frugal_preprocess",
     "get_num_threads",
     "kwta",
     "memory",

@@ -159,3 +159,49 @@ class AssocStore:
         n_pairs: int,
         counters: tuple[int, float, int, int],
     ) -> AssocStore: ...
+
+# ---- competitive plasticity (rust/python/src/competitive.rs) ----
+
+class CompetitiveMlp:
+    def __init__(
+        self,
+        sizes: list[int],
+        activation: str,
+        leaky_slope: float,
+        output: str,
+        learning_rate: float,
+        init_std: float,
+        fractions: list[float],
+        selection: str,
+        plastic_units: int | None,
+        plastic_mode: str,
+        cache: tuple[float, float, float] | None,
+        batch_size: int,
+        seed: int,
+        error_clip: float = ...,
+    ) -> None: ...
+    def train(
+        self,
+        x: F32,
+        y: I64,
+        sampling: str,
+        max_samples: int,
+        eval_x: F32 | None,
+        eval_y: I64 | None,
+        eval_every: int,
+        target_accuracy: float | None,
+        seed: int,
+    ) -> tuple[int, bool, list[tuple[int, float, int, float, int, float]]]: ...
+    def forward(self, x: F32) -> F32: ...
+    def accuracy(self, x: F32, y: I64) -> float: ...
+    def consolidate_all(self) -> None: ...
+    def weights(self) -> list[F32]: ...
+    def initial_weights(self) -> list[F32]: ...
+    def long_weights(self) -> list[F32 | None]: ...
+    def short_weights(self) -> list[F32 | None]: ...
+    def energy(self) -> list[dict[str, float]]: ...
+    def minimal_energy(self) -> list[tuple[int, float]]: ...
+    def paths(self) -> list[npt.NDArray[np.bool_]]: ...
+    @property
+    def samples_seen(self) -> int: ...
+    def copy(self) -> CompetitiveMlp: ...

@@ -28,6 +28,10 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
         "synaplast.benchmarks.memory",
         "associative memories: Willshaw/BCPNN figures, capacity table and plot, scale, speed",
     ),
+    "energy": (
+        "synaplast.benchmarks.energy",
+        "competitive plasticity: energy of learning on MNIST, sweep and plots",
+    ),
 }
 
 

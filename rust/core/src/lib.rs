@@ -17,6 +17,7 @@
 // Index loops mirror the equations (w_ij, x_bj) and are kept on purpose.
 #![allow(clippy::needless_range_loop)]
 
+pub mod competitive;
 pub mod energy;
 pub mod error;
 pub mod memory;

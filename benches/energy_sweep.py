@@ -1,0 +1,16 @@
+"""Energy of learning with competitive plasticity (see synaplast.benchmarks.energy).
+
+Usage:
+  python benches/energy_sweep.py                      # everything (long)
+  python benches/energy_sweep.py --parts fidelity speed
+  python benches/energy_sweep.py --parts sweep --hidden 100 300 1000 --jobs 2
+"""
+
+import argparse
+
+from synaplast.benchmarks import energy
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    energy.add_arguments(parser)
+    raise SystemExit(energy.run(parser.parse_args()))
