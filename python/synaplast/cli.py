@@ -24,6 +24,10 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
         "synaplast.benchmarks.synapses",
         "sparse products against scipy.sparse, 1 and 2 threads",
     ),
+    "eprop": (
+        "synaplast.benchmarks.eprop",
+        "e-prop sine-wave task against NEST 3.10 (loss curves, speed, raster PNG)",
+    ),
 }
 
 

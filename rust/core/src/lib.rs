@@ -18,11 +18,13 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod energy;
+pub mod eprop;
 pub mod error;
 pub mod rng;
 pub mod synapses;
 pub mod winners;
 
 pub use energy::EnergyCounters;
+pub use eprop::Network as EPropNetwork;
 pub use error::{Error, Result};
 pub use synapses::{Clamp, GrowInit, SynapseMatrix};

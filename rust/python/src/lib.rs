@@ -9,6 +9,7 @@
 
 use pyo3::prelude::*;
 
+mod eprop;
 mod errors;
 mod synapses;
 mod threads;
@@ -25,6 +26,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         },
     )?;
     m.add_class::<synapses::SynapseMatrix>()?;
+    m.add_class::<eprop::EPropNetwork>()?;
     m.add_function(wrap_pyfunction!(synapses::kwta_mask, m)?)?;
     m.add_function(wrap_pyfunction!(threads::set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(threads::get_num_threads, m)?)?;
