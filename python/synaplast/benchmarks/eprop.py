@@ -69,7 +69,7 @@ def sine_task(seed: int = 1):
     phase = rng.uniform(0.0, 2.0 * np.pi, size=4)
     sines = [
         a * np.sin(np.linspace(p, p + 2.0 * np.pi * (STEPS // T), STEPS))
-        for a, p, T in zip(amp, phase, periods)
+        for a, p, T in zip(amp, phase, periods, strict=True)
     ]
     target = sum(sines)
     target -= target[0]
@@ -341,7 +341,7 @@ def run(args) -> int:
         results["nest_loss"] = nest_res["loss"].tolist()
         results["max_rel_diff"] = float(rel.max())
         print("iter  NEST loss    synaplast    rel.diff")
-        for i, (a, b, r) in enumerate(zip(nest_res["loss"], syn_res["loss"], rel)):
+        for i, (a, b, r) in enumerate(zip(nest_res["loss"], syn_res["loss"], rel, strict=True)):
             print(f"{i + 1:4d}  {a:10.5f}  {b:10.5f}  {r:9.2e}")
         print(f"max relative difference over {n_iter} iterations: {rel.max():.3e}")
     for row in timings:
