@@ -60,12 +60,12 @@ def scale(n_rec: int, p: float, steps: int, n_in: int = 100) -> None:
         "c_reg": 0.0,
         "eta": 1e-3,
         "cutoff": 100,
-        "nest_compatible": True,
+        "nest_compatible": False,
         "update_at_spike": True,
         "reset_each_sequence": False,
     }
     t0 = time.perf_counter()
-    net = _core.EPropNetwork(cfg, 0.1, p, [6.0, 1.0, 1.0, 1.0], seed=0)
+    net = _core.EPropNetwork(cfg, 0.1, p, [30.0, 1.0, 1.0, 1.0], seed=0)
     t_build = time.perf_counter() - t0
     mem = dict(net.memory())
     rng = np.random.default_rng(0)
