@@ -222,3 +222,24 @@ def test_regressor_and_spike_times():
         EPropRegressor(neuron="bad").fit(x, y)
     with pytest.raises(TypeError):
         EPropRegressor(n_rec=1.5).fit(x, y)
+
+
+@pytest.mark.parametrize("Est", [EPropRegressor, EPropClassifier])
+def test_check_estimator(Est):
+    from sklearn.utils.estimator_checks import check_estimator
+
+    check_estimator(Est(n_rec=40, max_iter=10, random_state=0))
+
+
+def test_pipeline_gridsearch_2d():
+    from sklearn.datasets import make_blobs
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = make_blobs(n_samples=90, centers=2, random_state=0)
+    pipe = make_pipeline(
+        StandardScaler(), EPropClassifier(n_rec=30, max_iter=10, batch_size=4, random_state=0)
+    )
+    gs = GridSearchCV(pipe, {"epropclassifier__learning_rate": [1e-2, 2e-2]}, cv=2).fit(X, y)
+    assert gs.best_score_ > 0.8

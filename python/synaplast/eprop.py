@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from synaplast import _core
 from synaplast._progress import Progress
@@ -69,21 +69,21 @@ class _EPropBase(BaseEstimator):
         p_rec=1.0,
         tau_m=20.0,
         tau_out=20.0,
-        v_th=0.6,
+        v_th=0.3,
         t_ref=0,
         adapt_beta=1.0,
         adapt_tau=200.0,
         surrogate="piecewise_linear",
         surrogate_height=0.3,
         surrogate_width=None,
-        input_scale=2.0,
+        input_scale=6.0,
         rec_scale=1.0,
         feedback="random",
         dale=None,
         c_reg=0.0,
         f_target=10.0,
         optimizer="adam",
-        learning_rate=5e-3,
+        learning_rate=1e-2,
         w_min=-100.0,
         w_max=100.0,
         batch_size=16,
@@ -92,6 +92,7 @@ class _EPropBase(BaseEstimator):
         update="event",
         nest_compatible=False,
         n_steps_2d=20,
+        window=0.5,
         dt=1.0,
         random_state=None,
         verbose=0,
@@ -125,70 +126,86 @@ class _EPropBase(BaseEstimator):
         self.update = update
         self.nest_compatible = nest_compatible
         self.n_steps_2d = n_steps_2d
+        self.window = window
         self.dt = dt
         self.random_state = random_state
         self.verbose = verbose
 
     # -- input handling -------------------------------------------------
+    @staticmethod
+    def _is_spike_times(X) -> bool:
+        if (
+            not isinstance(X, list | tuple)
+            or not X
+            or not isinstance(X[0], list | tuple)
+            or not X[0]
+        ):
+            return False
+        return np.ndim(X[0][0]) >= 1
+
     def _spikes(self, X, fitting: bool) -> np.ndarray:
-        if isinstance(X, list | tuple) and X and isinstance(X[0], list | tuple):
+        if self._is_spike_times(X):
             x = spikes_from_times(list(X), None if fitting else self.n_steps_)
+            coding = "spikes"
         else:
             if hasattr(X, "toarray") and not isinstance(X, np.ndarray):
                 raise TypeError("X must be dense, got a sparse matrix")
-            try:
-                arr = np.asarray(X)
-            except Exception as exc:
-                raise TypeError(f"X cannot be converted to an array: {exc}") from exc
-            if arr.dtype.kind not in "biuf":
-                raise TypeError(f"X must be numeric, got dtype {arr.dtype}")
-            if arr.ndim == 2:
-                x = self._latency(arr.astype(np.float64), fitting)
-            elif arr.ndim == 3:
-                if arr.size and not np.all(np.isfinite(arr)):
-                    raise ValueError("X contains NaN or infinity")
+            ndim = np.ndim(X) if isinstance(X, np.ndarray) else None
+            if ndim == 3:
+                arr = X
+                if arr.dtype.kind not in "biuf":
+                    raise TypeError(f"X must be numeric 0/1 spikes, got dtype {arr.dtype}")
                 if arr.size and not np.all((arr == 0) | (arr == 1)):
-                    raise ValueError("3-d X must hold 0/1 spikes")
+                    raise ValueError(
+                        "3-d X must hold 0/1 spikes (NaN, infinity and other values are invalid)"
+                    )
                 x = np.ascontiguousarray(arr, dtype=np.uint8)
-                self._coding = "spikes" if fitting else self._coding
+                coding = "spikes"
             else:
-                raise ValueError(
-                    f"X must be 2-d (features) or 3-d (samples, steps, inputs), got shape {arr.shape}"
-                )
+                arr = validate_data(self, X, reset=fitting, dtype=np.float64)
+                x = self._latency(arr, fitting)
+                coding = "latency"
         if x.shape[0] == 0:
-            raise ValueError("X has 0 samples; at least 1 is required")
-        if fitting:
-            self.n_steps_, self.n_features_in_ = x.shape[1], x.shape[2]
-        elif x.shape[2] != self.n_features_in_:
             raise ValueError(
-                f"X has {x.shape[2]} features, but this estimator expects {self.n_features_in_}"
+                f"Found array with 0 sample(s) (shape={x.shape}) while a minimum of 1 is required."
             )
-        elif x.shape[1] != self.n_steps_ and self._coding == "latency":
-            raise ValueError("latency-coded X must keep the fitted number of steps")
+        if fitting:
+            self._coding = coding
+            self.n_steps_, self.n_inputs_ = x.shape[1], x.shape[2]
+            if coding == "spikes":
+                self.n_features_in_ = x.shape[2]
+        else:
+            if coding != self._coding:
+                raise ValueError(
+                    f"X is {coding}-coded but the estimator was fitted on {self._coding}-coded data"
+                )
+            if x.shape[2] != self.n_inputs_:
+                raise ValueError(
+                    f"X has {x.shape[2]} inputs, but this estimator is expecting {self.n_inputs_}"
+                )
         return x
 
     def _latency(self, arr: np.ndarray, fitting: bool) -> np.ndarray:
-        if arr.shape[0] == 0:
-            raise ValueError("X has 0 samples; at least 1 is required")
-        if arr.shape[1] == 0:
-            raise ValueError("X has 0 features; at least 1 is required")
-        if not np.all(np.isfinite(arr)):
-            raise ValueError("X contains NaN or infinity")
         t = check_int(self.n_steps_2d, "n_steps_2d", low=2)
         if fitting:
-            self._coding = "latency"
             self._lo = arr.min(axis=0)
-            self._span = np.where(arr.max(axis=0) > self._lo, arr.max(axis=0) - self._lo, 1.0)
-        elif arr.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {arr.shape[1]} features, but this estimator expects {self.n_features_in_}"
-            )
+            hi = arr.max(axis=0)
+            self._span = np.where(hi > self._lo, hi - self._lo, 1.0)
         u = np.clip((arr - self._lo) / self._span, 0.0, 1.0)
-        when = np.round((1.0 - u) * (t - 2)).astype(np.int64)
-        x = np.zeros((arr.shape[0], t, arr.shape[1]), dtype=np.uint8)
-        s_idx, f_idx = np.nonzero(np.ones_like(when, dtype=bool))
-        x[s_idx, when[s_idx, f_idx], f_idx] = 1
+        # ON/OFF latency pair per feature: ON fires early for large values, OFF for small
+        u2 = np.concatenate([u, 1.0 - u], axis=1)
+        when = np.round((1.0 - u2) * (t - 2)).astype(np.int64)
+        x = np.zeros((arr.shape[0], t, u2.shape[1]), dtype=np.uint8)
+        s_idx, f_idx = np.indices(when.shape)
+        x[s_idx.ravel(), when.ravel(), f_idx.ravel()] = 1
         return x
+
+    def _window_mask(self, n: int, t: int) -> np.ndarray:
+        w = check_real(self.window, "window", low=0.0, high=1.0, low_open=True)
+        mask = np.zeros((n, t), dtype=np.float32)
+        if t:
+            mask[:, t - max(1, int(round(w * t))) :] = 1.0
+        return mask
 
     # -- configuration --------------------------------------------------
     def _config(self, n_in: int, n_out: int) -> dict:
@@ -285,6 +302,7 @@ class _EPropBase(BaseEstimator):
         _, _, w = self._net.synapses()
         self._w_init = (w.copy(), self._net.w_out().copy())
         self.loss_curve_ = []
+        self.n_iter_ = 0
 
     def _train(self, x, target, mask, epochs: int):
         n = x.shape[0]
@@ -296,6 +314,7 @@ class _EPropBase(BaseEstimator):
                 out = self._net.run(x[order], target[order], mask[order], learn=True, batch_size=bs)
                 self.loss_curve_.append(float(np.mean(out["loss"])))
                 bar.update(1, postfix=f"loss {self.loss_curve_[-1]:.4g}")
+        self.n_iter_ = getattr(self, "n_iter_", 0) + epochs
         self._update_reports()
 
     def _readout(self, x) -> np.ndarray:
@@ -383,6 +402,7 @@ class _EPropBase(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
+        tags.target_tags.required = True
         return tags
 
 
@@ -446,6 +466,10 @@ class EPropRegressor(RegressorMixin, _EPropBase):
     _loss = "mse"
 
     def _targets(self, y, n, t, fitting):
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None"
+            )
         arr = np.asarray(y, dtype=np.float64)
         if arr.ndim == 0 or arr.shape[0] != n:
             raise ValueError(f"y must have {n} samples, got shape {arr.shape}")
@@ -460,8 +484,7 @@ class EPropRegressor(RegressorMixin, _EPropBase):
         elif arr.ndim in (1, 2):
             k = 1 if arr.ndim == 1 else arr.shape[1]
             tgt = np.repeat(arr.reshape(n, 1, k), t, axis=1)
-            mask = np.zeros((n, t))
-            mask[:, t // 2 :] = 1.0
+            mask = self._window_mask(n, t)
             seq = False
         else:
             raise ValueError(f"y must be 1-, 2- or 3-d, got shape {arr.shape}")
@@ -486,7 +509,7 @@ class EPropRegressor(RegressorMixin, _EPropBase):
     def partial_fit(self, X, y):
         """One epoch over ``(X, y)``, continuing from the current weights."""
         if not hasattr(self, "_net"):
-            return self.fit(X, y) if False else self._first_partial(X, y)
+            return self._first_partial(X, y)
         x = self._spikes(X, False)
         tgt, mask = self._targets(y, x.shape[0], x.shape[1], False)
         self._train(x, tgt, mask, 1)
@@ -510,7 +533,8 @@ class EPropRegressor(RegressorMixin, _EPropBase):
         ys = self.predict_sequence(X)
         if self._y_ndim == 3:
             return ys
-        p = ys[:, ys.shape[1] // 2 :, :].mean(axis=1)
+        m = self._window_mask(ys.shape[0], ys.shape[1]) > 0
+        p = (ys * m[:, :, None]).sum(axis=1) / np.maximum(m.sum(axis=1), 1)[:, None]
         return p[:, 0] if self._y_ndim == 1 else p
 
     def score(self, X, y, sample_weight=None):
@@ -520,6 +544,11 @@ class EPropRegressor(RegressorMixin, _EPropBase):
 
             return r2_score(np.asarray(y).reshape(-1, p.shape[2]), p.reshape(-1, p.shape[2]))
         return super().score(X, y, sample_weight)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
 
 
 class EPropClassifier(ClassifierMixin, _EPropBase):
@@ -532,19 +561,13 @@ class EPropClassifier(ClassifierMixin, _EPropBase):
 
     _loss = "cross_entropy"
 
-    def __init__(self, n_rec=100, *, window=0.5, **kwargs):
-        super().__init__(n_rec, **kwargs)
-        self.window = window
-
-    def _mask(self, n, t):
-        w = check_real(self.window, "window", low=0.0, high=1.0, low_open=True)
-        mask = np.zeros((n, t), dtype=np.float32)
-        mask[:, t - max(1, int(round(w * t))) :] = 1.0
-        return mask
-
     def _encode(self, y, n, t):
-        y = np.asarray(y)
-        if y.ndim != 1 or y.shape[0] != n:
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None"
+            )
+        y = column_or_1d(y, warn=True)
+        if y.shape[0] != n:
             raise ValueError(f"y must be 1-d with {n} labels, got shape {y.shape}")
         idx = np.searchsorted(self.classes_, y)
         if np.any(idx >= len(self.classes_)) or np.any(
@@ -557,17 +580,22 @@ class EPropClassifier(ClassifierMixin, _EPropBase):
 
     def fit(self, X, y):
         """Train for ``max_iter`` epochs from a fresh network."""
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None"
+            )
         x = self._spikes(X, True)
-        y = np.asarray(y)
-        if y.ndim != 1:
-            raise ValueError(f"y must be 1-d, got shape {y.shape}")
+        y = column_or_1d(y, warn=True)
         check_classification_targets(y)
-        self.classes_ = np.unique(y)
-        if len(self.classes_) < 2:
-            raise ValueError("EPropClassifier needs at least 2 classes")
+        classes = np.unique(y)
+        if len(classes) < 2:
+            raise ValueError(
+                f"EPropClassifier needs at least 2 classes; got 1 class ({classes[0]!r})"
+            )
+        self.classes_ = classes
         tgt = self._encode(y, x.shape[0], x.shape[1])
         self._init_network(x.shape[2], len(self.classes_))
-        self._train(x, tgt, self._mask(x.shape[0], x.shape[1]), int(self.max_iter))
+        self._train(x, tgt, self._window_mask(x.shape[0], x.shape[1]), int(self.max_iter))
         return self
 
     def partial_fit(self, X, y, classes=None):
@@ -582,20 +610,28 @@ class EPropClassifier(ClassifierMixin, _EPropBase):
         else:
             x = self._spikes(X, False)
             tgt = self._encode(y, x.shape[0], x.shape[1])
-        self._train(x, tgt, self._mask(x.shape[0], x.shape[1]), 1)
+        self._train(x, tgt, self._window_mask(x.shape[0], x.shape[1]), 1)
         return self
 
-    def decision_function(self, X):
+    def _scores(self, X):
         check_is_fitted(self, "_net")
         x = self._spikes(X, False)
         ys = self._readout(x).astype(np.float64)
-        m = self._mask(x.shape[0], x.shape[1]) > 0
-        return (ys * m[:, :, None]).sum(axis=1) / m.sum(axis=1, keepdims=True)
+        m = self._window_mask(x.shape[0], x.shape[1]) > 0
+        return (ys * m[:, :, None]).sum(axis=1) / np.maximum(m.sum(axis=1, keepdims=True), 1)
+
+    def decision_function(self, X):
+        """Mean readouts over the window; for two classes their difference (positive: ``classes_[1]``)."""
+        d = self._scores(X)
+        return d[:, 1] - d[:, 0] if d.shape[1] == 2 else d
 
     def predict_proba(self, X):
-        d = self.decision_function(X)
+        """Softmax of the mean readouts over the window."""
+        d = self._scores(X)
         e = np.exp(d - d.max(axis=1, keepdims=True))
         return e / e.sum(axis=1, keepdims=True)
 
     def predict(self, X):
-        return self.classes_[np.argmax(self.decision_function(X), axis=1)]
+        """The class with the largest mean readout over the window."""
+        scores = self._scores(X)
+        return self.classes_[np.argmax(scores, axis=1)]
