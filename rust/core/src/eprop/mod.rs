@@ -207,28 +207,100 @@ fn integrate(ctx: &Ctx<'_>, row: &mut Row<'_>, upto: i64, zbuf: &mut Vec<f64>) -
     };
     let w = ctx.width;
     let reg_on = !row.ebar_reg.is_empty();
-    for s in 0..row.post.len() {
-        let j = row.post[s] as usize;
-        let base = j * w;
+    // the window as (at most) two contiguous runs of ring slots
+    let sl0 = if n > 0 { slot(a, w) } else { 0 };
+    let first = n.min(w - sl0);
+    let runs = [(sl0, 0usize, first), (0usize, first, n - first)];
+    let (kappa, c_e, kreg) = (ctx.kappa, ctx.c_e, ctx.kappa_reg);
+    let n_syn = row.post.len();
+    // plain LIF without regularisation: four synapses at a time, so that their
+    // independent recurrences overlap (same arithmetic per synapse)
+    let quad = if !ctx.adaptive && n > 0 {
+        n_syn / 4 * 4
+    } else {
+        0
+    };
+    for s0 in (0..quad).step_by(4) {
+        let b: [usize; 4] = std::array::from_fn(|q| row.post[s0 + q] as usize * w);
+        let mut eb: [f64; 4] = std::array::from_fn(|q| row.ebar[s0 + q]);
+        let mut g: [f64; 4] = std::array::from_fn(|q| row.grad[s0 + q]);
+        let mut er: [f64; 4] = if reg_on {
+            std::array::from_fn(|q| row.ebar_reg[s0 + q])
+        } else {
+            [0.0; 4]
+        };
+        for &(sl, zoff, len) in &runs {
+            let zb = &zbuf[zoff..zoff + len];
+            let ps: [&[f32]; 4] = std::array::from_fn(|q| &ctx.psi[b[q] + sl..b[q] + sl + len]);
+            let ls: [&[f32]; 4] = std::array::from_fn(|q| &ctx.lsig[b[q] + sl..b[q] + sl + len]);
+            if reg_on {
+                let rg: [&[f32]; 4] = std::array::from_fn(|q| &ctx.reg[b[q] + sl..b[q] + sl + len]);
+                for i in 0..len {
+                    let zv = zb[i];
+                    for q in 0..4 {
+                        let e = ps[q][i] as f64 * zv;
+                        eb[q] = kappa * eb[q] + c_e * e;
+                        er[q] = kreg * er[q] + (1.0 - kreg) * e;
+                        g[q] += ls[q][i] as f64 * eb[q];
+                        g[q] += rg[q][i] as f64 * er[q];
+                    }
+                }
+            } else {
+                for i in 0..len {
+                    let zv = zb[i];
+                    for q in 0..4 {
+                        eb[q] = kappa * eb[q] + c_e * (ps[q][i] as f64 * zv);
+                        g[q] += ls[q][i] as f64 * eb[q];
+                    }
+                }
+            }
+        }
+        for q in 0..4 {
+            row.ebar[s0 + q] = if tail > 0 { eb[q] * dk } else { eb[q] };
+            row.grad[s0 + q] = g[q];
+            if reg_on {
+                row.ebar_reg[s0 + q] = if tail > 0 { er[q] * dr } else { er[q] };
+            }
+        }
+    }
+    for s in quad..n_syn {
+        let base = row.post[s] as usize * w;
         let mut eb = row.ebar[s];
         let mut er = if reg_on { row.ebar_reg[s] } else { 0.0 };
         let mut ep = if ctx.adaptive { row.eps[s] } else { 0.0 };
         let mut g = row.grad[s];
-        for i in 0..n {
-            let sl = slot(a + i as i64, w);
-            let psi = ctx.psi[base + sl] as f64;
-            let e = if ctx.adaptive {
-                let e = psi * (zbuf[i] - ctx.beta * ep);
-                ep = ctx.rho * ep + e;
-                e
+        for &(sl, zoff, len) in &runs {
+            if len == 0 {
+                continue;
+            }
+            let ps = &ctx.psi[base + sl..base + sl + len];
+            let ls = &ctx.lsig[base + sl..base + sl + len];
+            let rg = &ctx.reg[base + sl..base + sl + len];
+            let zb = &zbuf[zoff..zoff + len];
+            if ctx.adaptive {
+                for i in 0..len {
+                    let e = ps[i] as f64 * (zb[i] - ctx.beta * ep);
+                    ep = ctx.rho * ep + e;
+                    eb = kappa * eb + c_e * e;
+                    g += ls[i] as f64 * eb;
+                    if reg_on {
+                        er = kreg * er + (1.0 - kreg) * e;
+                        g += rg[i] as f64 * er;
+                    }
+                }
+            } else if reg_on {
+                for (((&p, &l), &r), &zv) in ps.iter().zip(ls).zip(rg).zip(zb) {
+                    let e = p as f64 * zv;
+                    eb = kappa * eb + c_e * e;
+                    er = kreg * er + (1.0 - kreg) * e;
+                    g += l as f64 * eb;
+                    g += r as f64 * er;
+                }
             } else {
-                psi * zbuf[i]
-            };
-            eb = ctx.kappa * eb + ctx.c_e * e;
-            er = ctx.kappa_reg * er + (1.0 - ctx.kappa_reg) * e;
-            g += ctx.lsig[base + sl] as f64 * eb;
-            if reg_on {
-                g += ctx.reg[base + sl] as f64 * er;
+                for ((&p, &l), &zv) in ps.iter().zip(ls).zip(zb) {
+                    eb = kappa * eb + c_e * (p as f64 * zv);
+                    g += l as f64 * eb;
+                }
             }
         }
         if tail > 0 {
@@ -249,9 +321,12 @@ fn integrate(ctx: &Ctx<'_>, row: &mut Row<'_>, upto: i64, zbuf: &mut Vec<f64>) -
         for k in 0..ctx.n_out {
             let base = k * w;
             let mut g = row.grad_out[k];
-            for i in 0..n {
-                let sl = slot(a + i as i64, w);
-                g += ctx.err[base + sl] as f64 * zbuf[zo_buf_start + i];
+            for &(sl, zoff, len) in &runs {
+                let es = &ctx.err[base + sl..base + sl + len];
+                let zb = &zbuf[zo_buf_start + zoff..zo_buf_start + zoff + len];
+                for (&e, &zv) in es.iter().zip(zb) {
+                    g += e as f64 * zv;
+                }
             }
             row.grad_out[k] = g;
         }
@@ -355,31 +430,24 @@ fn optimize_row(opt: &Opt, row: &mut Row<'_>, scale: f64, sign: i8) -> [(u64, f6
     c
 }
 
-/// Split `v` into the segments `[bounds[i], bounds[i+1])` selected by `take`
-/// (an empty `v` gives empty segments).
-fn segments<'a, T>(v: &'a mut [T], bounds: &[usize], take: &[bool]) -> Vec<&'a mut [T]> {
-    let n = take.len();
-    let mut out = Vec::with_capacity(take.iter().filter(|&&t| t).count());
+/// Split `v` into the segments `[bounds[p], bounds[p+1])` of the sorted rows
+/// `sel` (an empty `v` gives empty segments). Cost: O(|sel|).
+fn segments<'a, T>(v: &'a mut [T], bounds: &[usize], sel: &[usize]) -> Vec<&'a mut [T]> {
+    let mut out = Vec::with_capacity(sel.len());
     if v.is_empty() {
-        for &t in take {
-            if t {
-                out.push(<&mut [T]>::default());
-            }
-        }
+        out.resize_with(sel.len(), <&mut [T]>::default);
         return out;
     }
     let mut rest = v;
     let mut pos = 0usize;
-    for i in 0..n {
-        let (lo, hi) = (bounds[i], bounds[i + 1]);
+    for &p in sel {
+        let (lo, hi) = (bounds[p], bounds[p + 1]);
         let tmp = std::mem::take(&mut rest);
         let (_, tail) = tmp.split_at_mut(lo - pos);
         let (seg, tail) = tail.split_at_mut(hi - lo);
         rest = tail;
         pos = hi;
-        if take[i] {
-            out.push(seg);
-        }
+        out.push(seg);
     }
     out
 }
@@ -840,25 +908,31 @@ impl Network {
     fn rows(&mut self, take: &[bool]) -> Vec<Row<'_>> {
         let n_in = self.cfg.n_in;
         let n_out = self.cfg.n_out;
-        let n_pre = self.cfg.n_pre();
-        let indptr: Vec<usize> = self.syn.indptr().to_vec();
-        let out_bounds: Vec<usize> = (0..=n_pre)
-            .map(|p| p.saturating_sub(n_in) * n_out)
-            .collect();
-        let ebar = segments(&mut self.ebar, &indptr, take);
-        let ebar_reg = segments(&mut self.ebar_reg, &indptr, take);
-        let eps = segments(&mut self.eps, &indptr, take);
-        let grad = segments(&mut self.grad, &indptr, take);
-        let m1 = segments(&mut self.m1, &indptr, take);
-        let m2 = segments(&mut self.m2, &indptr, take);
-        let nsteps = segments(&mut self.nsteps, &indptr, take);
-        let w_out = segments(&mut self.w_out, &out_bounds, take);
-        let grad_out = segments(&mut self.grad_out, &out_bounds, take);
-        let m1_out = segments(&mut self.m1_out, &out_bounds, take);
-        let m2_out = segments(&mut self.m2_out, &out_bounds, take);
-        let nsteps_out = segments(&mut self.nsteps_out, &out_bounds, take);
-        let pre_bounds: Vec<usize> = (0..=n_pre).collect();
-        let pre = segments(&mut self.pre, &pre_bounds, take);
+        let sel: Vec<usize> = (0..take.len()).filter(|&p| take[p]).collect();
+        let indptr = self.syn.indptr().to_vec();
+        let out_bounds = |p: usize| p.saturating_sub(n_in) * n_out;
+        let ob: Vec<usize> = {
+            let mut v = vec![0usize; take.len() + 1];
+            for &p in &sel {
+                v[p] = out_bounds(p);
+                v[p + 1] = out_bounds(p + 1);
+            }
+            v
+        };
+        let ebar = segments(&mut self.ebar, &indptr, &sel);
+        let ebar_reg = segments(&mut self.ebar_reg, &indptr, &sel);
+        let eps = segments(&mut self.eps, &indptr, &sel);
+        let grad = segments(&mut self.grad, &indptr, &sel);
+        let m1 = segments(&mut self.m1, &indptr, &sel);
+        let m2 = segments(&mut self.m2, &indptr, &sel);
+        let nsteps = segments(&mut self.nsteps, &indptr, &sel);
+        let w_out = segments(&mut self.w_out, &ob, &sel);
+        let grad_out = segments(&mut self.grad_out, &ob, &sel);
+        let m1_out = segments(&mut self.m1_out, &ob, &sel);
+        let m2_out = segments(&mut self.m2_out, &ob, &sel);
+        let nsteps_out = segments(&mut self.nsteps_out, &ob, &sel);
+        let pb: Vec<usize> = (0..=take.len()).collect();
+        let pre = segments(&mut self.pre, &pb, &sel);
         let syn_rows = self.syn.rows_mut().unwrap_or_default();
         let mut out = Vec::with_capacity(pre.len());
         let mut it = (
