@@ -92,7 +92,9 @@ def nest_available() -> bool:
     return True
 
 
-def run_nest(task, n_iter: int, threads: int = 1):
+def run_nest(
+    task, n_iter: int, threads: int = 1, model: str = "eprop_iaf", extra: dict | None = None
+):
     """Run NEST's example network; returns loss per iteration, recorded target, raster, wall time."""
     import nest
 
@@ -104,7 +106,9 @@ def run_nest(task, n_iter: int, threads: int = 1):
     total_offset = offset_gen + delay
     gen_in = nest.Create("spike_generator", N_IN)
     nrn_in = nest.Create("parrot_neuron", N_IN)
-    rec = nest.Create("eprop_iaf", N_REC, dict(REC, flush_event_send_interval=float(STEPS)))
+    rec = nest.Create(
+        model, N_REC, dict(REC, flush_event_send_interval=float(STEPS), **(extra or {}))
+    )
     out = nest.Create("eprop_readout", N_OUT, OUT)
     gen_target = nest.Create("step_rate_generator", N_OUT)
     gen_window = nest.Create("step_rate_generator")
