@@ -243,3 +243,36 @@ def test_pipeline_gridsearch_2d():
     )
     gs = GridSearchCV(pipe, {"epropclassifier__learning_rate": [1e-2, 2e-2]}, cv=2).fit(X, y)
     assert gs.best_score_ > 0.8
+
+
+def test_nest_compatible_dynamics_match_numpy():
+    """NEST 3.10 forms: no (1 - alpha) on input, reset by V_th in the spike step."""
+    cfg = _cfg(nest_compatible=True, reset_each_sequence=False, update_at_spike=True, v_th=0.5)
+    net, w, w_out, _ = _dense_net(cfg, seed=3)
+    rng = np.random.default_rng(4)
+    T = 60
+    x = (rng.random((T, cfg["n_in"])) < 0.3).astype(np.uint8)
+    out = net.run(
+        x[None],
+        np.zeros((1, T, 2), np.float32),
+        np.ones((1, T), np.float32),
+        learn=False,
+        record_y=True,
+        record_raster=True,
+    )
+    a = np.exp(-1.0 / cfg["tau_m"])
+    ko = np.exp(-1.0 / cfg["tau_out"])
+    v = np.zeros(cfg["n_rec"])
+    z = np.zeros(cfg["n_rec"])
+    y = np.zeros(2)
+    zs, ys = [], []
+    for n in range(T):
+        y = ko * y + z @ w_out
+        v = a * v + np.concatenate([x[n], z]) @ w
+        z = (v >= cfg["v_th"]).astype(float)
+        v = v - cfg["v_th"] * z
+        zs.append(z)
+        ys.append(y)
+    np.testing.assert_array_equal(out["raster"][0], np.array(zs, dtype=np.uint8))
+    np.testing.assert_allclose(out["y"][0], np.array(ys), rtol=1e-5, atol=1e-6)
+    assert np.array(zs).sum() > 0
