@@ -46,7 +46,7 @@ def sine(iterations: int, seed: int = 1, lr: float = 2e-3) -> None:
     )
 
 
-def scale(n_rec: int, p: float, steps: int, n_in: int = 100) -> None:
+def scale(n_rec: int, p: float, steps: int, iters: int = 1, eta: float = 1e-5, n_in: int = 100) -> None:
     cfg = {
         "n_in": n_in,
         "n_rec": n_rec,
@@ -59,11 +59,12 @@ def scale(n_rec: int, p: float, steps: int, n_in: int = 100) -> None:
         "kappa": 0.95,
         "kappa_reg": 0.95,
         "c_reg": 0.0,
-        "eta": 1e-3,
+        "eta": eta,
         "cutoff": 100,
         "nest_compatible": False,
-        "update_at_spike": True,
-        "reset_each_sequence": False,
+        "reset_each_sequence": iters > 1,
+        "update_at_spike": iters == 1,
+        "optimizer": "adam" if iters > 1 else "gradient_descent",
     }
     t0 = time.perf_counter()
     net = _core.EPropNetwork(cfg, 0.1, p, [30.0, 1.0, 1.0, 1.0], seed=0)
@@ -73,8 +74,13 @@ def scale(n_rec: int, p: float, steps: int, n_in: int = 100) -> None:
     x = (rng.random((1, steps, n_in)) < 0.02).astype(np.uint8)
     tg = np.sin(np.arange(steps) / 10.0).astype(np.float32).reshape(1, steps, 1)
     t0 = time.perf_counter()
-    out = net.run(x, tg, np.ones((1, steps), np.float32), learn=True)
+    losses = []
+    for _ in range(iters):
+        out = net.run(x, tg, np.ones((1, steps), np.float32), learn=True)
+        losses.append(float(out["loss"][0]))
+        print(f"  iteration {len(losses)}: loss {losses[-1]:.4f}", flush=True)
     wall = time.perf_counter() - t0
+    steps = steps * iters
     st = dict(net.stats())
     (w, a), (wo, ao) = net.counters()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
@@ -88,7 +94,7 @@ def scale(n_rec: int, p: float, steps: int, n_in: int = 100) -> None:
     )
     print(
         f"  {steps} steps ({steps} ms) in {wall:.1f} s -> {wall / (steps / 1000):.0f} s per simulated second; "
-        f"{st['spikes']} recurrent spikes, {w + wo} weight writes, loss {out['loss'][0]:.3f}"
+        f"{st['spikes']} recurrent spikes, {w + wo} weight writes, losses {[round(v, 3) for v in losses]}"
     )
 
 
@@ -100,8 +106,10 @@ if __name__ == "__main__":
     ap.add_argument("--n-rec", type=int, default=100_000)
     ap.add_argument("--p", type=float, default=0.01)
     ap.add_argument("--steps", type=int, default=50)
+    ap.add_argument("--iters", type=int, default=1)
+    ap.add_argument("--eta", type=float, default=1e-5)
     a = ap.parse_args()
     if a.what == "sine":
         sine(a.iterations, lr=a.lr)
     else:
-        scale(a.n_rec, a.p, a.steps)
+        scale(a.n_rec, a.p, a.steps, a.iters, a.eta)
