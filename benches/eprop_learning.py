@@ -46,7 +46,9 @@ def sine(iterations: int, seed: int = 1, lr: float = 2e-3) -> None:
     )
 
 
-def scale(n_rec: int, p: float, steps: int, iters: int = 1, eta: float = 1e-5, n_in: int = 100) -> None:
+def scale(
+    n_rec: int, p: float, steps: int, iters: int = 1, eta: float = 1e-5, n_in: int = 100
+) -> None:
     cfg = {
         "n_in": n_in,
         "n_rec": n_rec,
