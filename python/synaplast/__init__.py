@@ -12,6 +12,7 @@ from synaplast._threads import get_num_threads, set_num_threads, threads
 from synaplast.associative import AssociativeMemory
 from synaplast.competitive import CompetitivePlasticityClassifier, frugal_preprocess
 from synaplast.energy import DEFAULT_COST_TABLE, CapacityReport, EnergyReport
+from synaplast.eprop import EPropClassifier, EPropRegressor
 from synaplast.synapses import SynapseMatrix, kwta
 
 __all__ = [
@@ -19,6 +20,8 @@ __all__ = [
     "CompetitivePlasticityClassifier",
     "DEFAULT_COST_TABLE",
     "CapacityReport",
+    "EPropClassifier",
+    "EPropRegressor",
     "EnergyReport",
     "SynapseMatrix",
     "__version__",

@@ -32,6 +32,10 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
         "synaplast.benchmarks.energy",
         "competitive plasticity: energy of learning on MNIST, sweep and plots",
     ),
+    "eprop": (
+        "synaplast.benchmarks.eprop",
+        "e-prop sine-wave task against NEST 3.10 (loss curves, speed, raster PNG)",
+    ),
 }
 
 

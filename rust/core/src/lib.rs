@@ -19,6 +19,7 @@
 
 pub mod competitive;
 pub mod energy;
+pub mod eprop;
 pub mod error;
 pub mod memory;
 pub mod rng;
@@ -26,6 +27,7 @@ pub mod synapses;
 pub mod winners;
 
 pub use energy::EnergyCounters;
+pub use eprop::Network as EPropNetwork;
 pub use error::{Error, Result};
 pub use memory::{AssocStore, Patterns};
 pub use synapses::{Clamp, GrowInit, SynapseMatrix};

@@ -10,6 +10,7 @@
 use pyo3::prelude::*;
 
 mod competitive;
+mod eprop;
 mod errors;
 mod memory;
 mod synapses;
@@ -38,6 +39,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("simd", simd_level())?;
     m.add_class::<synapses::SynapseMatrix>()?;
     m.add_class::<memory::AssocStore>()?;
+    m.add_class::<eprop::EPropNetwork>()?;
     m.add_function(wrap_pyfunction!(synapses::kwta_mask, m)?)?;
     m.add_class::<competitive::CompetitiveMlp>()?;
     m.add_function(wrap_pyfunction!(threads::set_num_threads, m)?)?;

@@ -1,0 +1,637 @@
+"""Recurrent spiking networks that learn with e-prop (Bellec et al. 2020).
+
+:class:`EPropRegressor` and :class:`EPropClassifier` wrap the Rust core
+(``synaplast._core.EPropNetwork``): (adaptive) LIF recurrent neurons with
+sparse input and recurrent synapses, leaky readouts, eligibility traces,
+random or symmetric feedback, firing-rate regularisation, gradient descent or
+Adam with weight clamping, and NEST's event-driven update scheme (synapses
+update only when their presynaptic neuron spikes; ``update="time"`` runs the
+time-driven reference, which gives the same weights).
+
+Inputs are spike trains shaped ``(n_samples, n_steps, n_inputs)`` (0/1), or a
+list (one entry per sample) of lists of spike-step arrays (one per input).
+A 2-d array ``(n_samples, n_features)`` is latency-coded: each feature is an
+input neuron that spikes once, earlier for larger (min-max scaled) values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from synaplast import _core
+from synaplast._progress import Progress
+from synaplast._validation import check_int, check_real, seed_from
+from synaplast.energy import CapacityReport, EnergyReport
+
+__all__ = ["EPropClassifier", "EPropRegressor", "spikes_from_times"]
+
+_SURROGATES = ("piecewise_linear", "exponential", "fast_sigmoid_derivative", "arctan_derivative")
+
+
+def spikes_from_times(trains, n_steps: int | None = None) -> np.ndarray:
+    """Dense ``(n_samples, n_steps, n_inputs)`` uint8 spikes from lists of spike-step arrays."""
+    if not isinstance(trains, list | tuple) or not trains:
+        raise TypeError("spike trains must be a non-empty list of per-sample lists of arrays")
+    n_in = len(trains[0])
+    steps = []
+    for s, sample in enumerate(trains):
+        if len(sample) != n_in:
+            raise ValueError(f"X[{s}] has {len(sample)} inputs, expected {n_in}")
+        for arr in sample:
+            a = np.asarray(arr)
+            if a.size and (a.dtype.kind not in "iu" and not np.all(a == np.round(a))):
+                raise TypeError("spike times must be integer step indices")
+            if a.size and a.min() < 0:
+                raise ValueError("spike times must be >= 0")
+            steps.append(int(a.max()) + 1 if a.size else 0)
+    t = max(steps, default=0) if n_steps is None else int(n_steps)
+    out = np.zeros((len(trains), t, n_in), dtype=np.uint8)
+    for s, sample in enumerate(trains):
+        for i, arr in enumerate(sample):
+            a = np.asarray(arr, dtype=np.int64)
+            a = a[a < t]
+            out[s, a, i] = 1
+    return out
+
+
+class _EPropBase(BaseEstimator):
+    _loss = "mse"
+
+    def __init__(
+        self,
+        n_rec=100,
+        *,
+        neuron="lif",
+        p_in=1.0,
+        p_rec=1.0,
+        tau_m=20.0,
+        tau_out=20.0,
+        v_th=0.3,
+        t_ref=0,
+        adapt_beta=1.0,
+        adapt_tau=200.0,
+        surrogate="piecewise_linear",
+        surrogate_height=0.3,
+        surrogate_width=None,
+        input_scale=6.0,
+        rec_scale=1.0,
+        feedback="random",
+        dale=None,
+        c_reg=0.0,
+        f_target=10.0,
+        optimizer="adam",
+        learning_rate=1e-2,
+        w_min=-100.0,
+        w_max=100.0,
+        batch_size=16,
+        max_iter=20,
+        cutoff=None,
+        update="event",
+        nest_compatible=False,
+        n_steps_2d=20,
+        window=0.5,
+        dt=1.0,
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_rec = n_rec
+        self.neuron = neuron
+        self.p_in = p_in
+        self.p_rec = p_rec
+        self.tau_m = tau_m
+        self.tau_out = tau_out
+        self.v_th = v_th
+        self.t_ref = t_ref
+        self.adapt_beta = adapt_beta
+        self.adapt_tau = adapt_tau
+        self.surrogate = surrogate
+        self.surrogate_height = surrogate_height
+        self.surrogate_width = surrogate_width
+        self.input_scale = input_scale
+        self.rec_scale = rec_scale
+        self.feedback = feedback
+        self.dale = dale
+        self.c_reg = c_reg
+        self.f_target = f_target
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.w_min = w_min
+        self.w_max = w_max
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.cutoff = cutoff
+        self.update = update
+        self.nest_compatible = nest_compatible
+        self.n_steps_2d = n_steps_2d
+        self.window = window
+        self.dt = dt
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- input handling -------------------------------------------------
+    @staticmethod
+    def _is_spike_times(X) -> bool:
+        if (
+            not isinstance(X, list | tuple)
+            or not X
+            or not isinstance(X[0], list | tuple)
+            or not X[0]
+        ):
+            return False
+        return np.ndim(X[0][0]) >= 1
+
+    def _spikes(self, X, fitting: bool) -> np.ndarray:
+        if self._is_spike_times(X):
+            x = spikes_from_times(list(X), None if fitting else self.n_steps_)
+            coding = "spikes"
+        else:
+            if hasattr(X, "toarray") and not isinstance(X, np.ndarray):
+                raise TypeError("X must be dense, got a sparse matrix")
+            ndim = np.ndim(X) if isinstance(X, np.ndarray) else None
+            if ndim == 3:
+                arr = X
+                if arr.dtype.kind not in "biuf":
+                    raise TypeError(f"X must be numeric 0/1 spikes, got dtype {arr.dtype}")
+                if arr.size and not np.all((arr == 0) | (arr == 1)):
+                    raise ValueError(
+                        "3-d X must hold 0/1 spikes (NaN, infinity and other values are invalid)"
+                    )
+                x = np.ascontiguousarray(arr, dtype=np.uint8)
+                coding = "spikes"
+            else:
+                arr = validate_data(self, X, reset=fitting, dtype=np.float64)
+                x = self._latency(arr, fitting)
+                coding = "latency"
+        if x.shape[0] == 0:
+            raise ValueError(
+                f"Found array with 0 sample(s) (shape={x.shape}) while a minimum of 1 is required."
+            )
+        if fitting:
+            self._coding = coding
+            self.n_steps_, self.n_inputs_ = x.shape[1], x.shape[2]
+            if coding == "spikes":
+                self.n_features_in_ = x.shape[2]
+        else:
+            if coding != self._coding:
+                raise ValueError(
+                    f"X is {coding}-coded but the estimator was fitted on {self._coding}-coded data"
+                )
+            if x.shape[2] != self.n_inputs_:
+                raise ValueError(
+                    f"X has {x.shape[2]} inputs, but this estimator is expecting {self.n_inputs_}"
+                )
+        return x
+
+    def _latency(self, arr: np.ndarray, fitting: bool) -> np.ndarray:
+        t = check_int(self.n_steps_2d, "n_steps_2d", low=2)
+        if fitting:
+            self._lo = arr.min(axis=0)
+            hi = arr.max(axis=0)
+            self._span = np.where(hi > self._lo, hi - self._lo, 1.0)
+        u = np.clip((arr - self._lo) / self._span, 0.0, 1.0)
+        # ON/OFF latency pair per feature: ON fires early for large values, OFF for small
+        u2 = np.concatenate([u, 1.0 - u], axis=1)
+        when = np.round((1.0 - u2) * (t - 2)).astype(np.int64)
+        x = np.zeros((arr.shape[0], t, u2.shape[1]), dtype=np.uint8)
+        s_idx, f_idx = np.indices(when.shape)
+        x[s_idx.ravel(), when.ravel(), f_idx.ravel()] = 1
+        return x
+
+    def _window_mask(self, n: int, t: int) -> np.ndarray:
+        w = check_real(self.window, "window", low=0.0, high=1.0, low_open=True)
+        mask = np.zeros((n, t), dtype=np.float32)
+        if t:
+            mask[:, t - max(1, int(round(w * t))) :] = 1.0
+        return mask
+
+    # -- configuration --------------------------------------------------
+    def _config(self, n_in: int, n_out: int) -> dict:
+        if self.neuron not in ("lif", "alif"):
+            raise ValueError(f"neuron must be 'lif' or 'alif', got {self.neuron!r}")
+        if self.surrogate not in _SURROGATES:
+            raise ValueError(f"surrogate must be one of {_SURROGATES}, got {self.surrogate!r}")
+        if self.feedback not in ("random", "symmetric"):
+            raise ValueError(f"feedback must be 'random' or 'symmetric', got {self.feedback!r}")
+        if self.optimizer not in ("adam", "gradient_descent"):
+            raise ValueError(
+                f"optimizer must be 'adam' or 'gradient_descent', got {self.optimizer!r}"
+            )
+        if self.update not in ("event", "time"):
+            raise ValueError(f"update must be 'event' or 'time', got {self.update!r}")
+        check_int(self.n_rec, "n_rec", low=1)
+        check_int(self.t_ref, "t_ref", low=0)
+        check_int(self.batch_size, "batch_size", low=1)
+        check_int(self.max_iter, "max_iter", low=1)
+        if self.cutoff is not None:
+            check_int(self.cutoff, "cutoff", low=1)
+        for name in (
+            "tau_m",
+            "tau_out",
+            "v_th",
+            "adapt_tau",
+            "surrogate_height",
+            "learning_rate",
+            "dt",
+        ):
+            check_real(getattr(self, name), name, low=0.0, low_open=True)
+        check_real(self.p_in, "p_in", low=0.0, high=1.0)
+        check_real(self.p_rec, "p_rec", low=0.0, high=1.0)
+        check_real(self.c_reg, "c_reg", low=0.0)
+        check_real(self.f_target, "f_target", low=0.0)
+        check_real(self.adapt_beta, "adapt_beta", low=0.0)
+        check_real(self.input_scale, "input_scale")
+        check_real(self.rec_scale, "rec_scale")
+        wmin = check_real(self.w_min, "w_min")
+        wmax = check_real(self.w_max, "w_max")
+        if wmin > wmax:
+            raise ValueError(f"w_min ({wmin}) must be <= w_max ({wmax})")
+        if self.dale is not None:
+            check_real(self.dale, "dale", low=0.0, high=1.0)
+        width = self.v_th if self.surrogate_width is None else self.surrogate_width
+        check_real(width, "surrogate_width", low=0.0, low_open=True)
+        kappa = float(np.exp(-self.dt / self.tau_out))
+        return {
+            "n_in": n_in,
+            "n_rec": int(self.n_rec),
+            "n_out": n_out,
+            "dt": float(self.dt),
+            "tau_m": float(self.tau_m),
+            "tau_out": float(self.tau_out),
+            "v_th": float(self.v_th),
+            "t_ref": int(self.t_ref),
+            "adapt_beta": float(self.adapt_beta) if self.neuron == "alif" else 0.0,
+            "adapt_tau": float(self.adapt_tau),
+            "surrogate": self.surrogate,
+            "surrogate_height": float(self.surrogate_height)
+            / (float(self.v_th) if self.surrogate_width is None else 1.0),
+            "surrogate_width": float(width),
+            "kappa": kappa,
+            "kappa_reg": kappa,
+            "c_reg": float(self.c_reg),
+            "f_target": float(self.f_target) / 1000.0,
+            "loss": self._loss,
+            "optimizer": self.optimizer,
+            "eta": float(self.learning_rate),
+            "w_min": wmin,
+            "w_max": wmax,
+            "cutoff": -1 if self.cutoff is None else int(self.cutoff),
+            "nest_compatible": bool(self.nest_compatible),
+            "event_driven": self.update == "event",
+            "update_at_spike": False,
+            "reset_each_sequence": True,
+            "symmetric_feedback": self.feedback == "symmetric",
+        }
+
+    def _init_network(self, n_in: int, n_out: int):
+        cfg = self._config(n_in, n_out)
+        seed = seed_from(self.random_state)
+        scales = [float(self.input_scale), float(self.rec_scale), 1.0, 1.0]
+        self._cfg = cfg
+        self._net = _core.EPropNetwork(
+            cfg,
+            float(self.p_in),
+            float(self.p_rec),
+            scales,
+            None if self.dale is None else float(self.dale),
+            self.feedback == "symmetric",
+            seed,
+        )
+        _, _, w = self._net.synapses()
+        self._w_init = (w.copy(), self._net.w_out().copy())
+        self.loss_curve_ = []
+        self.n_iter_ = 0
+
+    def _train(self, x, target, mask, epochs: int):
+        n = x.shape[0]
+        bs = int(self.batch_size)
+        rng = np.random.RandomState(seed_from(self.random_state) % (2**32))
+        with Progress(epochs, desc=type(self).__name__, enabled=bool(self.verbose)) as bar:
+            for _ in range(epochs):
+                order = rng.permutation(n)
+                out = self._net.run(x[order], target[order], mask[order], learn=True, batch_size=bs)
+                self.loss_curve_.append(float(np.mean(out["loss"])))
+                bar.update(1, postfix=f"loss {self.loss_curve_[-1]:.4g}")
+        self.n_iter_ = getattr(self, "n_iter_", 0) + epochs
+        self._update_reports()
+
+    def _readout(self, x) -> np.ndarray:
+        n_out = self._cfg["n_out"]
+        tgt = np.zeros((x.shape[0], x.shape[1], n_out), dtype=np.float32)
+        mask = np.zeros((x.shape[0], x.shape[1]), dtype=np.float32)
+        out = self._net.run(x, tgt, mask, learn=False, record_y=True)
+        return out["y"]
+
+    def _update_reports(self):
+        (w0, a0), (w1, a1) = self._net.counters()
+        _, _, w = self._net.synapses()
+        wo = self._net.w_out()
+        iw, iwo = self._w_init
+        changed = int(np.count_nonzero(w != iw) + np.count_nonzero(wo != iwo))
+        minabs = float(
+            np.abs(w.astype(np.float64) - iw).sum() + np.abs(wo.astype(np.float64) - iwo).sum()
+        )
+        stats = dict(self._net.stats())
+        mem = dict(self._net.memory())
+        n_syn = int(mem["n_synapses"] + wo.size)
+        self.energy_ = EnergyReport(
+            writes=int(w0 + w1),
+            abs_change=float(a0 + a1),
+            min_writes=changed,
+            min_abs_change=minabs,
+            ops_per_prediction=float(stats["events"]) / max(stats["steps"], 1) * self.n_steps_,
+            prediction_ops={"add": float(stats["events"]) / max(stats["steps"], 1) * self.n_steps_},
+            details={
+                "synaptic_events": int(stats["events"]),
+                "trace_updates": int(stats["trace_updates"]),
+                "optimizer_calls": int(stats["optimizer_calls"]),
+                "recurrent_spikes": int(stats["spikes"]),
+                "simulated_steps": int(stats["steps"]),
+            },
+        )
+        n_in, n_rec = self._cfg["n_in"], self._cfg["n_rec"]
+        self.capacity_ = CapacityReport(
+            n_synapses=n_syn,
+            n_potential=int((n_in + n_rec) * n_rec + n_rec * self._cfg["n_out"]),
+            memory_bytes=int(mem["total_bytes"]),
+            details={
+                "synapse_store_bytes": int(mem["synapse_bytes"]),
+                "archive_bytes": int(mem["archive_bytes"]),
+                "peak_archive_steps": int(stats["peak_archive_steps"]),
+                "bytes_per_synapse_with_state": mem["synapse_bytes"] / max(mem["n_synapses"], 1),
+            },
+        )
+
+    # -- state -----------------------------------------------------------
+    @property
+    def weights_(self):
+        """``(indptr, indices, weights)`` of input+recurrent synapses (rows = presynaptic) and readout weights."""
+        check_is_fitted(self, "_net")
+        return self._net.synapses(), self._net.w_out()
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        net = state.pop("_net", None)
+        if net is not None:
+            indptr, indices, w = net.synapses()
+            state["_net_state"] = {
+                "synapses": (indptr, indices, w),
+                "w_out": net.w_out(),
+                "feedback": net.feedback(),
+                "sign": net.sign(),
+                "adam": net.adam_state(),
+                "counters": net.counters(),
+                "stats": dict(net.stats()),
+            }
+        return state
+
+    def __setstate__(self, state):
+        ns = state.pop("_net_state", None)
+        self.__dict__.update(state)
+        if ns is not None:
+            indptr, indices, w = ns["synapses"]
+            net = _core.EPropNetwork.from_weights(
+                self._cfg, indptr, indices, w, ns["w_out"], ns["feedback"], ns["sign"]
+            )
+            net.set_adam_state(*ns["adam"])
+            net.set_counters(ns["counters"], ns["stats"])
+            self._net = net
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.target_tags.required = True
+        return tags
+
+
+class EPropRegressor(RegressorMixin, _EPropBase):
+    """Recurrent spiking network trained with e-prop to map spike trains to signals.
+
+    ``y`` is either ``(n_samples,)`` / ``(n_samples, n_outputs)`` — one value per
+    sample, learned at every step of the second half of the sequence and
+    predicted as the mean readout there — or ``(n_samples, n_steps, n_outputs)``
+    for full target trajectories (``predict_sequence`` returns those).
+
+    Parameters
+    ----------
+    n_rec : int
+        Recurrent neurons.
+    neuron : {"lif", "alif"}
+        LIF (NEST ``eprop_iaf``) or adaptive LIF (``eprop_iaf_adapt``).
+    p_in, p_rec : float
+        Connection probabilities input→recurrent and recurrent→recurrent.
+    tau_m, tau_out : float
+        Membrane time constants of recurrent neurons and readouts (ms).
+    v_th, t_ref, adapt_beta, adapt_tau : float
+        Threshold, refractory steps, threshold adaptation (ALIF only).
+    surrogate : str
+        ``piecewise_linear``, ``exponential``, ``fast_sigmoid_derivative`` or
+        ``arctan_derivative``; ``surrogate_height`` (γ) and ``surrogate_width``
+        (default ``v_th``; then the height is γ / v_th as in Bellec et al.).
+    input_scale, rec_scale : float
+        Initial weights are ``N(0, 1) · scale / √fan-in``.
+    feedback : {"random", "symmetric"}
+        Learning-signal weights: fixed random or ``W_outᵀ``.
+    dale : float or None
+        Fraction of excitatory neurons under Dale's law (None: no sign constraint).
+    c_reg, f_target : float
+        Firing-rate regularisation strength and target rate (Hz).
+    optimizer, learning_rate, w_min, w_max :
+        ``"adam"`` or ``"gradient_descent"``, step size, weight clamp.
+    batch_size, max_iter : int
+        Sequences per weight update; epochs of ``fit``.
+    cutoff : int or None
+        Steps after a presynaptic spike over which traces are integrated.
+    update : {"event", "time"}
+        Event-driven (NEST's scheme) or time-driven updates (same weights).
+    nest_compatible : bool
+        NEST 3.10's forms: no ``(1 − α)`` on spike input, no ``(1 − κ)`` on ``ē``,
+        reset in the spike step.
+    n_steps_2d : int
+        Steps of the latency code used for 2-d ``X``.
+    dt : float
+        Step (ms).
+    random_state : int, RandomState or None
+    verbose : int
+
+    Attributes
+    ----------
+    loss_curve_ : list of float
+    energy_ : EnergyReport
+    capacity_ : CapacityReport
+    """
+
+    _loss = "mse"
+
+    def _targets(self, y, n, t, fitting):
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None"
+            )
+        arr = np.asarray(y, dtype=np.float64)
+        if arr.ndim == 0 or arr.shape[0] != n:
+            raise ValueError(f"y must have {n} samples, got shape {arr.shape}")
+        if not np.all(np.isfinite(arr)):
+            raise ValueError("y contains NaN or infinity")
+        if arr.ndim == 3:
+            if arr.shape[1] != t:
+                raise ValueError(f"y has {arr.shape[1]} steps, X has {t}")
+            tgt = arr
+            mask = np.ones((n, t))
+            seq = True
+        elif arr.ndim in (1, 2):
+            k = 1 if arr.ndim == 1 else arr.shape[1]
+            tgt = np.repeat(arr.reshape(n, 1, k), t, axis=1)
+            mask = self._window_mask(n, t)
+            seq = False
+        else:
+            raise ValueError(f"y must be 1-, 2- or 3-d, got shape {arr.shape}")
+        if fitting:
+            self._y_ndim = arr.ndim
+            self._y_mean = tgt.mean(axis=(0, 1)) if not seq else np.zeros(tgt.shape[2])
+        elif tgt.shape[2] != self._cfg["n_out"]:
+            raise ValueError("y has a different number of outputs than in fit")
+        tgt = tgt - self._y_mean
+        return np.ascontiguousarray(tgt, dtype=np.float32), np.ascontiguousarray(
+            mask, dtype=np.float32
+        )
+
+    def fit(self, X, y):
+        """Train for ``max_iter`` epochs from a fresh network."""
+        x = self._spikes(X, True)
+        tgt, mask = self._targets(y, x.shape[0], x.shape[1], True)
+        self._init_network(x.shape[2], tgt.shape[2])
+        self._train(x, tgt, mask, int(self.max_iter))
+        return self
+
+    def partial_fit(self, X, y):
+        """One epoch over ``(X, y)``, continuing from the current weights."""
+        if not hasattr(self, "_net"):
+            return self._first_partial(X, y)
+        x = self._spikes(X, False)
+        tgt, mask = self._targets(y, x.shape[0], x.shape[1], False)
+        self._train(x, tgt, mask, 1)
+        return self
+
+    def _first_partial(self, X, y):
+        x = self._spikes(X, True)
+        tgt, mask = self._targets(y, x.shape[0], x.shape[1], True)
+        self._init_network(x.shape[2], tgt.shape[2])
+        self._train(x, tgt, mask, 1)
+        return self
+
+    def predict_sequence(self, X) -> np.ndarray:
+        """Readout trajectories ``(n_samples, n_steps, n_outputs)``."""
+        check_is_fitted(self, "_net")
+        x = self._spikes(X, False)
+        return self._readout(x).astype(np.float64) + self._y_mean
+
+    def predict(self, X):
+        """Mean readout over the second half (or trajectories for 3-d targets)."""
+        ys = self.predict_sequence(X)
+        if self._y_ndim == 3:
+            return ys
+        m = self._window_mask(ys.shape[0], ys.shape[1]) > 0
+        p = (ys * m[:, :, None]).sum(axis=1) / np.maximum(m.sum(axis=1), 1)[:, None]
+        return p[:, 0] if self._y_ndim == 1 else p
+
+    def score(self, X, y, sample_weight=None):
+        if np.asarray(y).ndim == 3:
+            p = self.predict(X)
+            from sklearn.metrics import r2_score
+
+            return r2_score(np.asarray(y).reshape(-1, p.shape[2]), p.reshape(-1, p.shape[2]))
+        return super().score(X, y, sample_weight)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+class EPropClassifier(ClassifierMixin, _EPropBase):
+    """Recurrent spiking network trained with e-prop to classify spike trains.
+
+    Cross-entropy on the softmax of the readouts over the last ``window``
+    fraction of each sequence; the class is the argmax of the readouts'
+    mean there. Parameters as :class:`EPropRegressor`, plus ``window``.
+    """
+
+    _loss = "cross_entropy"
+
+    def _encode(self, y, n, t):
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None"
+            )
+        y = column_or_1d(y, warn=True)
+        if y.shape[0] != n:
+            raise ValueError(f"y must be 1-d with {n} labels, got shape {y.shape}")
+        idx = np.searchsorted(self.classes_, y)
+        if np.any(idx >= len(self.classes_)) or np.any(
+            self.classes_[np.minimum(idx, len(self.classes_) - 1)] != y
+        ):
+            raise ValueError("y contains labels not seen in fit")
+        tgt = np.zeros((n, t, len(self.classes_)), dtype=np.float32)
+        tgt[np.arange(n), :, idx] = 1.0
+        return tgt
+
+    def fit(self, X, y):
+        """Train for ``max_iter`` epochs from a fresh network."""
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None"
+            )
+        x = self._spikes(X, True)
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        classes = np.unique(y)
+        if len(classes) < 2:
+            raise ValueError(
+                f"EPropClassifier needs at least 2 classes; got 1 class ({classes[0]!r})"
+            )
+        self.classes_ = classes
+        tgt = self._encode(y, x.shape[0], x.shape[1])
+        self._init_network(x.shape[2], len(self.classes_))
+        self._train(x, tgt, self._window_mask(x.shape[0], x.shape[1]), int(self.max_iter))
+        return self
+
+    def partial_fit(self, X, y, classes=None):
+        """One epoch; ``classes`` is required on the first call."""
+        if not hasattr(self, "_net"):
+            if classes is None:
+                raise ValueError("classes must be given on the first call to partial_fit")
+            self.classes_ = np.unique(np.asarray(classes))
+            x = self._spikes(X, True)
+            tgt = self._encode(y, x.shape[0], x.shape[1])
+            self._init_network(x.shape[2], len(self.classes_))
+        else:
+            x = self._spikes(X, False)
+            tgt = self._encode(y, x.shape[0], x.shape[1])
+        self._train(x, tgt, self._window_mask(x.shape[0], x.shape[1]), 1)
+        return self
+
+    def _scores(self, X):
+        check_is_fitted(self, "_net")
+        x = self._spikes(X, False)
+        ys = self._readout(x).astype(np.float64)
+        m = self._window_mask(x.shape[0], x.shape[1]) > 0
+        return (ys * m[:, :, None]).sum(axis=1) / np.maximum(m.sum(axis=1, keepdims=True), 1)
+
+    def decision_function(self, X):
+        """Mean readouts over the window; for two classes their difference (positive: ``classes_[1]``)."""
+        d = self._scores(X)
+        return d[:, 1] - d[:, 0] if d.shape[1] == 2 else d
+
+    def predict_proba(self, X):
+        """Softmax of the mean readouts over the window."""
+        d = self._scores(X)
+        e = np.exp(d - d.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    def predict(self, X):
+        """The class with the largest mean readout over the window."""
+        scores = self._scores(X)
+        return self.classes_[np.argmax(scores, axis=1)]

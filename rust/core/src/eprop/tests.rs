@@ -1,0 +1,213 @@
+use super::*;
+use rand::Rng;
+
+fn cfg(n_in: usize, n_rec: usize, n_out: usize) -> Config {
+    Config {
+        n_in,
+        n_rec,
+        n_out,
+        tau_m: 20.0,
+        v_th: 0.3,
+        c_reg: 0.5,
+        f_target: 0.01,
+        kappa: 0.9,
+        kappa_reg: 0.9,
+        eta: 1e-2,
+        ..Config::default()
+    }
+}
+
+fn inputs(
+    s: usize,
+    t: usize,
+    n_in: usize,
+    n_out: usize,
+    p: f64,
+    seed: u64,
+) -> (Vec<u8>, Vec<f32>, Vec<f32>) {
+    let mut rng = stream_rng(seed, 0);
+    let x = (0..s * t * n_in)
+        .map(|_| (rng.random::<f64>() < p) as u8)
+        .collect();
+    let y = (0..s * t * n_out)
+        .map(|i| ((i as f32) * 0.05).sin())
+        .collect();
+    (x, y, vec![1.0; s * t])
+}
+
+fn run_with(c: Config, seed: u64, s: usize, t: usize) -> (Vec<f32>, Vec<f32>, Vec<f64>) {
+    let mut net =
+        Network::random(c.clone(), 0.5, 0.5, [3.0, 1.5, 1.0, 1.0], None, false, seed).unwrap();
+    let (x, y, m) = inputs(s, t, c.n_in, c.n_out, 0.1, seed + 1);
+    let b = Batch {
+        n_seq: s,
+        n_steps: t,
+        x: &x,
+        target: &y,
+        mask: &m,
+    };
+    let out = net.run(&b, true, 2, false, false).unwrap();
+    (
+        net.synapses().weights().unwrap().to_vec(),
+        net.w_out().to_vec(),
+        out.loss,
+    )
+}
+
+fn assert_close(a: &[f32], b: &[f32], tol: f32) {
+    assert_eq!(a.len(), b.len());
+    let worst = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs() / (1.0 + x.abs()))
+        .fold(0.0f32, f32::max);
+    assert!(worst <= tol, "relative deviation {worst}");
+}
+
+#[test]
+fn event_driven_equals_time_driven() {
+    for (nest, at_spike, reset, cutoff, adapt, adam) in [
+        (false, false, true, usize::MAX, 0.0, false),
+        (true, true, false, 7, 0.0, false),
+        (false, true, true, 5, 0.5, true),
+        (true, false, false, 3, 0.2, false),
+        (false, false, false, 1, 0.0, true),
+        (true, true, false, 2, 0.0, false),
+    ] {
+        let mut c = cfg(6, 8, 2);
+        c.nest_compatible = nest;
+        c.update_at_spike = at_spike;
+        c.reset_each_sequence = reset;
+        c.cutoff = cutoff;
+        c.adapt_beta = adapt;
+        if cutoff <= 2 {
+            c.c_reg = 0.0;
+        }
+        if adam {
+            c.optimizer = Optimizer::Adam {
+                beta1: 0.9,
+                beta2: 0.999,
+                epsilon: 1e-8,
+            };
+        }
+        let mut ct = c.clone();
+        ct.event_driven = false;
+        eprintln!("case nest={nest} at_spike={at_spike} reset={reset} cutoff={cutoff} adapt={adapt} adam={adam}");
+        let (w_e, o_e, l_e) = run_with(c, 3, 4, 60);
+        let (w_t, o_t, l_t) = run_with(ct, 3, 4, 60);
+        assert_close(&w_e, &w_t, 1e-5);
+        assert_close(&o_e, &o_t, 1e-5);
+        for (a, b) in l_e.iter().zip(&l_t) {
+            assert!((a - b).abs() <= 1e-4 * (1.0 + a.abs()));
+        }
+        // learning did something
+        let (w0, _, _) = {
+            let net = Network::random(cfg(6, 8, 2), 0.5, 0.5, [3.0, 1.5, 1.0, 1.0], None, false, 3)
+                .unwrap();
+            (net.synapses().weights().unwrap().to_vec(), 0, 0)
+        };
+        assert!(w0.iter().zip(&w_e).any(|(a, b)| a != b));
+    }
+}
+
+#[test]
+fn silent_empty_and_zero_length_do_not_panic() {
+    let c = cfg(3, 4, 1);
+    let mut net = Network::random(c.clone(), 1.0, 1.0, [1.0; 4], None, false, 1).unwrap();
+    for (s, t) in [(0, 5), (3, 0), (2, 4)] {
+        let x = vec![0u8; s * t * 3];
+        let y = vec![0.0f32; s * t];
+        let m = vec![1.0f32; s * t];
+        let b = Batch {
+            n_seq: s,
+            n_steps: t,
+            x: &x,
+            target: &y,
+            mask: &m,
+        };
+        let out = net.run(&b, true, 1, true, true).unwrap();
+        assert_eq!(out.loss.len(), s);
+    }
+    // no inputs at all
+    let mut c0 = cfg(0, 2, 1);
+    c0.cutoff = 2;
+    let mut net0 = Network::random(c0, 0.0, 0.0, [1.0; 4], None, false, 1).unwrap();
+    let b = Batch {
+        n_seq: 1,
+        n_steps: 3,
+        x: &[],
+        target: &[0.0; 3],
+        mask: &[1.0; 3],
+    };
+    net0.run(&b, true, 1, false, false).unwrap();
+}
+
+#[test]
+fn bad_input_is_an_error() {
+    let c = cfg(3, 4, 1);
+    let mut net = Network::random(c, 1.0, 1.0, [1.0; 4], None, false, 1).unwrap();
+    let before = net.synapses().weights().unwrap().to_vec();
+    let b = Batch {
+        n_seq: 1,
+        n_steps: 2,
+        x: &[0, 2, 0, 0, 0, 0],
+        target: &[0.0; 2],
+        mask: &[1.0; 2],
+    };
+    assert!(net.run(&b, true, 1, false, false).is_err());
+    let b = Batch {
+        n_seq: 1,
+        n_steps: 2,
+        x: &[0; 5],
+        target: &[0.0; 2],
+        mask: &[1.0; 2],
+    };
+    assert!(net.run(&b, true, 1, false, false).is_err());
+    assert_eq!(before, net.synapses().weights().unwrap());
+    let mut bad = cfg(3, 4, 1);
+    bad.tau_m = -1.0;
+    assert!(Network::random(bad, 1.0, 1.0, [1.0; 4], None, false, 1).is_err());
+    assert!(Network::random(cfg(3, 4, 1), 1.5, 1.0, [1.0; 4], None, false, 1).is_err());
+}
+
+#[test]
+fn deterministic_across_thread_counts() {
+    let c = cfg(20, 40, 2);
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let three = rayon::ThreadPoolBuilder::new()
+        .num_threads(3)
+        .build()
+        .unwrap();
+    let a = one.install(|| run_with(c.clone(), 9, 3, 40));
+    let b = three.install(|| run_with(c.clone(), 9, 3, 40));
+    assert_eq!(a.0, b.0);
+    assert_eq!(a.1, b.1);
+    assert_eq!(a.2, b.2);
+}
+
+#[test]
+fn dale_signs_are_kept() {
+    let mut c = cfg(5, 10, 1);
+    c.eta = 1.0;
+    let mut net = Network::random(c, 0.8, 0.8, [3.0, 2.0, 1.0, 1.0], Some(0.8), false, 4).unwrap();
+    let (x, y, m) = inputs(3, 50, 5, 1, 0.2, 5);
+    let b = Batch {
+        n_seq: 3,
+        n_steps: 50,
+        x: &x,
+        target: &y,
+        mask: &m,
+    };
+    net.run(&b, true, 1, false, false).unwrap();
+    let sign = net.sign().to_vec();
+    let ip = net.synapses().indptr().to_vec();
+    let w = net.synapses().weights().unwrap();
+    for p in 0..sign.len() {
+        for s in ip[p]..ip[p + 1] {
+            assert!(w[s] * sign[p] as f32 >= 0.0);
+        }
+    }
+}
