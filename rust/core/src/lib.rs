@@ -20,9 +20,11 @@
 pub mod energy;
 pub mod error;
 pub mod rng;
+pub mod structural_classifier;
 pub mod synapses;
 pub mod winners;
 
 pub use energy::EnergyCounters;
 pub use error::{Error, Result};
+pub use structural_classifier::StructuralNet;
 pub use synapses::{Clamp, GrowInit, SynapseMatrix};

@@ -10,6 +10,7 @@
 use pyo3::prelude::*;
 
 mod errors;
+mod structural_classifier;
 mod synapses;
 mod threads;
 
@@ -25,6 +26,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         },
     )?;
     m.add_class::<synapses::SynapseMatrix>()?;
+    m.add_class::<structural_classifier::StructuralNet>()?;
     m.add_function(wrap_pyfunction!(synapses::kwta_mask, m)?)?;
     m.add_function(wrap_pyfunction!(threads::set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(threads::get_num_threads, m)?)?;
