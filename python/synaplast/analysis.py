@@ -36,8 +36,13 @@ def lognormal_fit(weights):
     w = np.asarray(weights, dtype=np.float64).ravel()
     w = w[w > 0]
     if w.size < 2:
-        return {"n": int(w.size), "mu": np.nan, "sigma": np.nan,
-                "ks_lognormal": np.nan, "ks_normal": np.nan}
+        return {
+            "n": int(w.size),
+            "mu": np.nan,
+            "sigma": np.nan,
+            "ks_lognormal": np.nan,
+            "ks_normal": np.nan,
+        }
     lw = np.log(w)
     mu, sigma = float(lw.mean()), float(lw.std())
     sd = float(w.std())

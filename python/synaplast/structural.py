@@ -13,10 +13,11 @@ For a mini-batch of inputs ``x_b`` (non-negative rates, e.g. pixels in [0, 1]):
 
 * drive ``u_bi = Σ_j w_ij x_bj − θ_i``; activity ``h_bi = f(u_bi)`` with
   ``f(u) = 2σ(u) − 1`` for ``u ≥ 0`` and 0 below;
-* **competition (k-WTA)**: of the units with ``u_bi > 0`` the ``n_winners``
-  largest drives win; the post signal is ``y_bi = h_bi`` for winners, 0 else.
-  Because ``θ_i`` is the unit's own homeostatic threshold, a unit wins when
-  the input drives it unusually strongly *for that unit*;
+* **competition (k-WTA)**: the ``n_winners`` largest ``u_bi − β_i`` win; the
+  post signal of the competitive circuit is ``y_bi = 1`` for winners, 0
+  else. ``β_i`` is a competitive homeostatic bias (DeSieno's "conscience"),
+  ``β_i += η_β (wins_i / B − k / n_hidden)``, so every unit wins about equally
+  often and none stays a dead unit;
 * **Hebbian rule with postsynaptically gated decay** (instar / competitive
   learning) on existing synapses only:
   ``Δw_ij = η Σ_b y_bi (x_bj − w_ij)``, clamped to ``[0, w_max]``. Weights
@@ -57,8 +58,9 @@ import time
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils import TransformerTags
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from synaplast import _core
 from synaplast._progress import Progress
@@ -74,9 +76,35 @@ _W_INIT = (0.01, 0.1)  # initial weights, as in the paper
 def _check_X(X, name="X", n_features=None):
     if X is None:
         raise ValueError(f"{name} is None; expected a 2-d array of non-negative rates")
-    X = as_float32(X, name, 2, allow_empty=False)
+    if not isinstance(X, np.ndarray) and not hasattr(X, "toarray"):
+        try:
+            X = np.asarray(X)
+        except Exception as exc:  # ragged lists and other non-arrays
+            raise TypeError(f"{name} cannot be converted to an array: {exc}") from exc
+    if isinstance(X, np.ndarray):
+        if X.dtype.kind == "c":
+            raise ValueError(f"Complex data not supported in {name}")
+        if X.dtype == object:
+            X = np.asarray(X, dtype=np.float64)  # TypeError for non-numbers
+    if getattr(X, "ndim", 2) != 2:
+        raise ValueError(
+            f"{name} must be 2-dimensional, got shape {np.shape(X)}. Reshape your data "
+            "with X.reshape(-1, 1) for one feature or X.reshape(1, -1) for one sample."
+        )
+    X = as_float32(X, name, 2)
+    if X.shape[0] == 0:
+        raise ValueError(
+            f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is required ({name})"
+        )
+    if X.shape[1] == 0:
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is required ({name})"
+        )
     if n_features is not None and X.shape[1] != n_features:
-        raise ValueError(f"{name} has {X.shape[1]} features, but the model was fitted with {n_features}")
+        raise ValueError(
+            f"{name} has {X.shape[1]} features, but StructuralPlasticityClassifier "
+            f"is expecting {n_features} features as input"
+        )
     if X.size and X.min() < 0:
         raise ValueError(
             f"Negative values in data passed to {name}: the inputs are excitatory "
@@ -108,6 +136,9 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         Hebbian rate ``η`` (per winning sample).
     homeostasis_rate : float, default=0.05
         Rate ``η_θ`` of the homeostatic thresholds.
+    competition_rate : float, default=0.5
+        Rate ``η_β`` of the competitive biases that equalise how often each
+        unit wins.
     target_activity : float, default=0.1
         Fraction ``ρ`` of inputs on which each unit should be active.
     w_max : float, default=1.0
@@ -153,6 +184,8 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
     synapse_history_ : list of int
         Non-silent input→hidden synapses after each epoch (the first entry
         is the initial count).
+    n_iter_ : int
+        Epochs of hidden learning done (``partial_fit`` calls count one each).
     win_counts_ : ndarray of shape (n_hidden,)
         Competitions won per unit in the last epoch.
     energy_ : EnergyReport
@@ -170,6 +203,7 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         n_winners=1,
         learning_rate=0.05,
         homeostasis_rate=0.05,
+        competition_rate=0.5,
         target_activity=0.1,
         w_max=1.0,
         silent_threshold=1e-3,
@@ -191,6 +225,7 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         self.n_winners = n_winners
         self.learning_rate = learning_rate
         self.homeostasis_rate = homeostasis_rate
+        self.competition_rate = competition_rate
         self.target_activity = target_activity
         self.w_max = w_max
         self.silent_threshold = silent_threshold
@@ -211,6 +246,14 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         # Inputs are excitatory rates: negative values are rejected.
         tags.input_tags.positive_only = True
+        # Genuine limit: with non-negative (excitatory) weights every hidden
+        # unit is a monotone function of a positive projection of x, so on
+        # very low-dimensional data (scikit-learn's 2-feature blobs) the code
+        # cannot isolate clusters (about 0.5-0.7 training accuracy there);
+        # the model is meant for high-dimensional rate inputs such as images.
+        tags.classifier_tags.poor_score = True
+        # ``transform`` gives the hidden code (float32).
+        tags.transformer_tags = TransformerTags(preserves_dtype=[])
         return tags
 
     # ----------------------------------------------------------- validation
@@ -232,6 +275,7 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         p["n_winners"] = check_int(self.n_winners, "n_winners", low=1, high=p["n_hidden"])
         p["learning_rate"] = check_real(self.learning_rate, "learning_rate", low=0)
         p["homeostasis_rate"] = check_real(self.homeostasis_rate, "homeostasis_rate", low=0)
+        p["competition_rate"] = check_real(self.competition_rate, "competition_rate", low=0)
         p["target_activity"] = check_real(
             self.target_activity, "target_activity", low=0, high=1, low_open=True, high_open=True
         )
@@ -259,10 +303,10 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
 
     def _check_y(self, y, n, classes=None):
         if y is None:
-            raise ValueError("y is None; a classifier needs target labels")
+            raise ValueError("This classifier requires y to be passed, but the target y is None")
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
-            raise ValueError("y should be a 1d array, got an array of shape (n, 1) instead")
+            y = column_or_1d(y, warn=True)
         if y.ndim != 1:
             raise ValueError(f"y must be 1-dimensional, got shape {y.shape}")
         if y.shape[0] != n:
@@ -286,6 +330,7 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
             p["n_winners"],
             p["learning_rate"],
             p["homeostasis_rate"],
+            p["competition_rate"],
             p["target_activity"],
             p["w_max"],
             p["consolidate"],
@@ -403,7 +448,16 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
                     0.0, X.shape[1], p["n_grow"], self.growth, *_W_INIT, p["seed"] + calls
                 )
         wins, _ = self._hidden_epoch(net, X, rng, p, track)
-        budget = max(p["per_unit"], int(round(p["init"] + (p["per_unit"] - p["init"]) * min(1.0, (calls + 1) / max(1, p["max_iter"] - 1)))))
+        budget = max(
+            p["per_unit"],
+            int(
+                round(
+                    p["init"]
+                    + (p["per_unit"] - p["init"])
+                    * min(1.0, (calls + 1) / max(1, p["max_iter"] - 1))
+                )
+            ),
+        )
         net.structural_step(p["silent"], budget, 0, "random", 0.0, 0.0, 0)
         history.append(net.hidden.nnz)
         lr = p["readout_lr"] / (1.0 + 0.1 * calls)
@@ -421,6 +475,7 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = classes
         self.n_features_in_ = n_features
         self.synapse_history_ = [int(h) for h in history]
+        self.n_iter_ = len(self.synapse_history_) - 1
         self.win_counts_ = np.asarray(wins, dtype=np.int64)
         self._stored_bits = None
 
@@ -431,6 +486,10 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         X = _check_X(X, n_features=self.n_features_in_)
         return self._net.transform(X)
 
+    def fit_transform(self, X, y):
+        """``fit(X, y)`` then ``transform(X)``."""
+        return self.fit(X, y).transform(X)
+
     def predict_proba(self, X):
         """Class probabilities of the softmax readout."""
         check_is_fitted(self, "_net")
@@ -440,13 +499,9 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
     def predict_log_proba(self, X):
         return np.log(np.clip(self.predict_proba(X), 1e-300, None))
 
-    def decision_function(self, X):
-        """Readout input (logits) per class."""
-        h = self.transform(X)
-        z = h @ self._net.readout.T + self._net.readout_bias
-        return z[:, 1] - z[:, 0] if len(self.classes_) == 2 else z
-
     def predict(self, X):
+        """Class with the largest readout probability."""
+        check_is_fitted(self, "_net")
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
     # ------------------------------------------------------------- reports

@@ -53,6 +53,7 @@ pub struct StructuralNet {
 impl StructuralNet {
     #[new]
     #[pyo3(signature = (n_in, n_hidden, n_classes, init_per_unit, w_low, w_high, seed))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         n_in: usize,
@@ -105,6 +106,10 @@ impl StructuralNet {
         PyArray1::from_slice(py, &self.inner.theta)
     }
     #[getter]
+    fn beta<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f32>> {
+        PyArray1::from_slice(py, &self.inner.beta)
+    }
+    #[getter]
     fn readout<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f32>>> {
         matrix(
             py,
@@ -128,7 +133,7 @@ impl StructuralNet {
         PyArray1::from_slice(py, &self.inner.trace)
     }
 
-    #[pyo3(signature = (x, order, batch_size, n_winners, learning_rate, homeostasis_rate, target_activity, w_max, w_consolidate = None, track_coactivity = false))]
+    #[pyo3(signature = (x, order, batch_size, n_winners, learning_rate, homeostasis_rate, competition_rate, target_activity, w_max, w_consolidate = None, track_coactivity = false))]
     #[allow(clippy::too_many_arguments)]
     fn hidden_epoch<'py>(
         &mut self,
@@ -139,6 +144,7 @@ impl StructuralNet {
         n_winners: usize,
         learning_rate: f32,
         homeostasis_rate: f32,
+        competition_rate: f32,
         target_activity: f32,
         w_max: f32,
         w_consolidate: Option<f32>,
@@ -151,6 +157,7 @@ impl StructuralNet {
             n_winners,
             learning_rate,
             homeostasis_rate,
+            competition_rate,
             target_activity,
             w_max,
             w_consolidate,
@@ -267,6 +274,7 @@ impl StructuralNet {
         d.set_item("version", 1)?;
         d.set_item("hidden", Bound::new(py, h)?)?;
         d.set_item("theta", self.theta(py))?;
+        d.set_item("beta", self.beta(py))?;
         d.set_item("readout", self.readout(py)?)?;
         d.set_item("readout_bias", self.readout_bias(py))?;
         d.set_item("readout_counters", self.readout_counters())?;
@@ -285,6 +293,10 @@ impl StructuralNet {
             .extract::<PyReadonlyArray1<f32>>()?
             .as_slice()?
             .to_vec();
+        let beta = get("beta")?
+            .extract::<PyReadonlyArray1<f32>>()?
+            .as_slice()?
+            .to_vec();
         let readout = get("readout")?
             .extract::<PyReadonlyArray2<f32>>()?
             .as_slice()?
@@ -295,7 +307,7 @@ impl StructuralNet {
             .to_vec();
         let (writes, abs_change): (u64, f64) = get("readout_counters")?.extract()?;
         let n_classes: usize = get("n_classes")?.extract()?;
-        let mut inner = Core::from_parts(hidden, theta, readout, bias, n_classes).py()?;
+        let mut inner = Core::from_parts(hidden, theta, beta, readout, bias, n_classes).py()?;
         inner.readout_counters = EnergyCounters {
             writes,
             abs_change,

@@ -7,9 +7,11 @@
 //! Notation (one mini-batch of `B` samples `x_b ∈ [0, ∞)^d`):
 //! * dendritic drive `u_bi = Σ_j w_ij x_bj − θ_i` (`θ` the homeostatic threshold);
 //! * activity `h_bi = f(u_bi)` with `f(u) = 2σ(u) − 1` for `u ≥ 0` and 0 below;
-//! * competition: among the units with `u_bi > 0`, the `k` largest drives
-//!   win (k-WTA, ties to the lower index); winners have post signal
-//!   `y_bi = h_bi`, losers `y_bi = 0`;
+//! * competition: the `k` largest of `u_bi − β_i` win (k-WTA, ties to the
+//!   lower index; `β` is a second, competitive homeostatic bias, the
+//!   "conscience" of DeSieno 1988); winners have post signal `y_bi = 1`,
+//!   losers `y_bi = 0`; `β_i += η_β (wins_i / B − k / n_hidden)` equalises
+//!   how often units win;
 //! * Hebbian rule with postsynaptically gated decay (instar / competitive
 //!   learning), on existing synapses only:
 //!   `Δw_ij = η Σ_b y_bi (x_bj − w_ij)`, clamped to `[0, w_max]`;
@@ -57,6 +59,7 @@ pub struct HiddenParams {
     pub n_winners: usize,
     pub learning_rate: f32,
     pub homeostasis_rate: f32,
+    pub competition_rate: f32,
     pub target_activity: f32,
     pub w_max: f32,
     /// `None`: no consolidation.
@@ -82,6 +85,7 @@ impl HiddenParams {
         };
         finite_pos(self.learning_rate, "learning_rate")?;
         finite_pos(self.homeostasis_rate, "homeostasis_rate")?;
+        finite_pos(self.competition_rate, "competition_rate")?;
         if !(self.target_activity > 0.0 && self.target_activity < 1.0) {
             return Err(Error::Value(format!(
                 "target_activity must be in (0, 1), got {}",
@@ -124,6 +128,8 @@ pub struct StructuralNet {
     pub hidden: SynapseMatrix,
     /// Homeostatic thresholds `θ` (one per hidden unit).
     pub theta: Vec<f32>,
+    /// Competitive homeostatic biases `β` (one per hidden unit).
+    pub beta: Vec<f32>,
     /// Readout weights `n_classes × n_hidden`, row-major.
     pub readout: Vec<f32>,
     pub readout_bias: Vec<f32>,
@@ -185,6 +191,7 @@ impl StructuralNet {
             n_classes,
             hidden,
             theta: vec![0.0; n_hidden],
+            beta: vec![0.0; n_hidden],
             readout: vec![0.0; n_classes * n_hidden],
             readout_bias: vec![0.0; n_classes],
             readout_counters: EnergyCounters::default(),
@@ -196,6 +203,7 @@ impl StructuralNet {
     pub fn from_parts(
         hidden: SynapseMatrix,
         theta: Vec<f32>,
+        beta: Vec<f32>,
         readout: Vec<f32>,
         readout_bias: Vec<f32>,
         n_classes: usize,
@@ -206,6 +214,8 @@ impl StructuralNet {
             return Err(Error::Value("empty network".into()));
         }
         check_len("theta", theta.len(), n_hidden, 1)?;
+        check_len("beta", beta.len(), n_hidden, 1)?;
+        check_finite("beta", &beta)?;
         check_len("readout", readout.len(), n_classes, n_hidden)?;
         check_len("readout bias", readout_bias.len(), n_classes, 1)?;
         if hidden
@@ -225,6 +235,7 @@ impl StructuralNet {
             n_classes,
             hidden,
             theta,
+            beta,
             readout,
             readout_bias,
             readout_counters: EnergyCounters::default(),
@@ -339,8 +350,8 @@ impl StructuralNet {
         Ok((wins, stats))
     }
 
-    /// The post signal `y` (winners' activity, 0 elsewhere), the per-unit
-    /// fraction of active samples, for one batch.
+    /// The post signal `y` (1 for the winners of `u − β`, 0 elsewhere) and
+    /// the per-unit fraction of active samples (`u > 0`), for one batch.
     pub fn competition(
         &self,
         xb: &[f32],
@@ -353,11 +364,9 @@ impl StructuralNet {
         y.par_chunks_mut(nh)
             .zip(u.par_chunks(nh))
             .for_each(|(yb, ub)| {
-                for i in kwta_row(ub, n_winners) {
-                    let v = ub[i as usize];
-                    if v > 0.0 {
-                        yb[i as usize] = activation(v);
-                    }
+                let score: Vec<f32> = ub.iter().zip(&self.beta).map(|(a, b)| a - b).collect();
+                for i in kwta_row(&score, n_winners) {
+                    yb[i as usize] = 1.0;
                 }
             });
         let mut active = vec![0.0f32; nh];
@@ -437,6 +446,12 @@ impl StructuralNet {
         )?;
         for (t, a) in self.theta.iter_mut().zip(&active) {
             *t += p.homeostasis_rate * (a - p.target_activity);
+        }
+        if batch > 0 {
+            let share = p.n_winners as f32 / nh as f32;
+            for (bt, &w) in self.beta.iter_mut().zip(&wins) {
+                *bt += p.competition_rate * (w as f32 / batch as f32 - share);
+            }
         }
         if track_coactivity {
             self.trace

@@ -19,6 +19,7 @@ fn params() -> HiddenParams {
         n_winners: 2,
         learning_rate: 0.1,
         homeostasis_rate: 0.05,
+        competition_rate: 0.2,
         target_activity: 0.3,
         w_max: 1.0,
         w_consolidate: None,
@@ -40,6 +41,7 @@ fn hidden_step_matches_dense_reference() {
     let x = data(n, d, 1);
     let mut net = StructuralNet::new(d, nh, 3, 6, 0.01, 0.5, 3).unwrap();
     net.theta = vec![0.1, 0.0, 0.3, 0.2, 0.05];
+    net.beta = vec![0.0, 0.2, -0.1, 0.0, 0.3];
     let w0 = net.hidden.to_dense();
     let mask: Vec<bool> = w0.iter().map(|&w| w != 0.0).collect();
     let p = params();
@@ -54,11 +56,10 @@ fn hidden_step_matches_dense_reference() {
     let mut y = vec![0.0f32; n * nh];
     for b in 0..n {
         let mut idx: Vec<usize> = (0..nh).collect();
-        idx.sort_by(|&a, &c| u[b * nh + c].total_cmp(&u[b * nh + a]).then(a.cmp(&c)));
+        let sc = |i: usize| u[b * nh + i] - net.beta[i];
+        idx.sort_by(|&a, &c| sc(c).total_cmp(&sc(a)).then(a.cmp(&c)));
         for &i in &idx[..p.n_winners] {
-            if u[b * nh + i] > 0.0 {
-                y[b * nh + i] = activation(u[b * nh + i]);
-            }
+            y[b * nh + i] = 1.0;
         }
     }
     let mut w_ref = w0.clone();
@@ -78,7 +79,16 @@ fn hidden_step_matches_dense_reference() {
             net.theta[i] + p.homeostasis_rate * (a - p.target_activity)
         })
         .collect();
+    let beta_ref: Vec<f32> = (0..nh)
+        .map(|i| {
+            let w = (0..n).filter(|&b| y[b * nh + i] > 0.0).count() as f32 / n as f32;
+            net.beta[i] + p.competition_rate * (w - p.n_winners as f32 / nh as f32)
+        })
+        .collect();
     net.hidden_step(&x, n, &p, true).unwrap();
+    for (a, b) in net.beta.iter().zip(&beta_ref) {
+        assert!((a - b).abs() < 1e-6);
+    }
     let w1 = net.hidden.to_dense();
     for (a, b) in w1.iter().zip(&w_ref) {
         assert!((a - b).abs() < 1e-5, "{a} vs {b}");
