@@ -33,9 +33,11 @@ def hidden_reference(W, theta, beta, X, k, eta, eta_th, eta_b, rho, w_max):
     """One mini-batch of the hidden rules on a dense weight matrix."""
     mask = W != 0
     u = X @ W.T - theta
+    norm = np.maximum(np.sqrt((W**2).sum(1)), 1e-6)
+    score = (X @ W.T) / norm - beta
     y = np.zeros_like(u)
     for b in range(X.shape[0]):
-        order = sorted(range(W.shape[0]), key=lambda i: (-(u[b, i] - beta[i]), i))[:k]
+        order = sorted(range(W.shape[0]), key=lambda i: (-score[b, i], i))[:k]
         y[b, order] = 1.0
     c = y.sum(0)
     dW = eta * (y.T @ X - c[:, None] * W)

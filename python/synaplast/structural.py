@@ -13,7 +13,9 @@ For a mini-batch of inputs ``x_b`` (non-negative rates, e.g. pixels in [0, 1]):
 
 * drive ``u_bi = Σ_j w_ij x_bj − θ_i``; activity ``h_bi = f(u_bi)`` with
   ``f(u) = 2σ(u) − 1`` for ``u ≥ 0`` and 0 below;
-* **competition (k-WTA)**: the ``n_winners`` largest ``u_bi − β_i`` win; the
+* **competition (k-WTA)**: the ``n_winners`` largest normalised similarities
+  ``s_bi = Σ_j w_ij x_bj / ‖w_i‖₂ − β_i`` win (the norm makes weak, still
+  unspecialised units competitive with strong ones); the
   post signal of the competitive circuit is ``y_bi = 1`` for winners, 0
   else. ``β_i`` is a competitive homeostatic bias (DeSieno's "conscience"),
   ``β_i += η_β (wins_i / B − k / n_hidden)``, so every unit wins about equally
@@ -139,7 +141,7 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
     competition_rate : float, default=0.5
         Rate ``η_β`` of the competitive biases that equalise how often each
         unit wins.
-    target_activity : float, default=0.1
+    target_activity : float, default=0.3
         Fraction ``ρ`` of inputs on which each unit should be active.
     w_max : float, default=1.0
         Upper bound of the excitatory weights.
@@ -204,7 +206,7 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         learning_rate=0.05,
         homeostasis_rate=0.05,
         competition_rate=0.5,
-        target_activity=0.1,
+        target_activity=0.3,
         w_max=1.0,
         silent_threshold=1e-3,
         growth="coactivity",

@@ -7,7 +7,8 @@
 //! Notation (one mini-batch of `B` samples `x_b ∈ [0, ∞)^d`):
 //! * dendritic drive `u_bi = Σ_j w_ij x_bj − θ_i` (`θ` the homeostatic threshold);
 //! * activity `h_bi = f(u_bi)` with `f(u) = 2σ(u) − 1` for `u ≥ 0` and 0 below;
-//! * competition: the `k` largest of `u_bi − β_i` win (k-WTA, ties to the
+//! * competition: the `k` largest of the normalised similarity
+//!   `s_bi = Σ_j w_ij x_bj / ‖w_i‖₂ − β_i` win (k-WTA, ties to the
 //!   lower index; `β` is a second, competitive homeostatic bias, the
 //!   "conscience" of DeSieno 1988); winners have post signal `y_bi = 1`,
 //!   losers `y_bi = 0`; `β_i += η_β (wins_i / B − k / n_hidden)` equalises
@@ -350,7 +351,20 @@ impl StructuralNet {
         Ok((wins, stats))
     }
 
-    /// The post signal `y` (1 for the winners of `u − β`, 0 elsewhere) and
+    /// `max(‖w_i‖₂, 1e-6)` of every hidden unit.
+    pub fn weight_norms(&self) -> Vec<f32> {
+        let w = self.hidden.weights().expect("hidden synapses are weighted");
+        let ip = self.hidden.indptr();
+        (0..self.n_hidden)
+            .map(|i| {
+                let s: f32 = w[ip[i]..ip[i + 1]].iter().map(|v| v * v).sum();
+                s.sqrt().max(1e-6)
+            })
+            .collect()
+    }
+
+    /// The post signal `y` (1 for the winners of `Σ_j w_ij x_j / ‖w_i‖ − β_i`,
+    /// 0 elsewhere) and
     /// the per-unit fraction of active samples (`u > 0`), for one batch.
     pub fn competition(
         &self,
@@ -360,11 +374,14 @@ impl StructuralNet {
     ) -> Result<(Vec<f32>, Vec<f32>)> {
         let nh = self.n_hidden;
         let u = self.drive(xb, batch)?;
+        let norms = self.weight_norms();
         let mut y = vec![0.0f32; batch * nh];
         y.par_chunks_mut(nh)
             .zip(u.par_chunks(nh))
             .for_each(|(yb, ub)| {
-                let score: Vec<f32> = ub.iter().zip(&self.beta).map(|(a, b)| a - b).collect();
+                let score: Vec<f32> = (0..nh)
+                    .map(|i| (ub[i] + self.theta[i]) / norms[i] - self.beta[i])
+                    .collect();
                 for i in kwta_row(&score, n_winners) {
                     yb[i as usize] = 1.0;
                 }

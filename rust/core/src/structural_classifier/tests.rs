@@ -56,7 +56,14 @@ fn hidden_step_matches_dense_reference() {
     let mut y = vec![0.0f32; n * nh];
     for b in 0..n {
         let mut idx: Vec<usize> = (0..nh).collect();
-        let sc = |i: usize| u[b * nh + i] - net.beta[i];
+        let norm = |i: usize| {
+            (0..d)
+                .map(|j| w0[i * d + j].powi(2))
+                .sum::<f32>()
+                .sqrt()
+                .max(1e-6)
+        };
+        let sc = |i: usize| (u[b * nh + i] + net.theta[i]) / norm(i) - net.beta[i];
         idx.sort_by(|&a, &c| sc(c).total_cmp(&sc(a)).then(a.cmp(&c)));
         for &i in &idx[..p.n_winners] {
             y[b * nh + i] = 1.0;
