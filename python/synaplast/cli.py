@@ -24,6 +24,10 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
         "synaplast.benchmarks.synapses",
         "sparse products against scipy.sparse, 1 and 2 threads",
     ),
+    "structural": (
+        "synaplast.benchmarks.structural",
+        "structural-plasticity classifier vs backprop (Table 2 layout)",
+    ),
 }
 
 
