@@ -344,3 +344,125 @@ def run(args):
         dataset=args.dataset,
     )
     return 0
+
+
+# --------------------------------------------------------------- figure 4
+def _rule_input_gradient(est, X, y_idx):
+    """∂CE/∂x of the rule's forward function (dense NumPy, for FGSM)."""
+    W = est.synapses_.to_dense()
+    u = X @ W.T - est.theta_
+    s = 1.0 / (1.0 + np.exp(-u))
+    fprime = np.where(u > 0, 2.0 * s * (1.0 - s), 0.0)
+    p = est.predict_proba(X)
+    g_out = p - np.eye(p.shape[1])[y_idx]
+    return ((g_out @ est.coefs_readout_) * fprime) @ W
+
+
+def _mlp_input_gradient(mlp, X, y_idx):
+    a = X @ mlp.coefs_[0] + mlp.intercepts_[0]
+    p = mlp.predict_proba(X)
+    g_out = p - np.eye(p.shape[1])[y_idx]
+    return ((g_out @ mlp.coefs_[1].T) * (a > 0)) @ mlp.coefs_[0].T
+
+
+def fgsm(est, X, y, eps, kind="rule"):
+    """Accuracy under the fast gradient sign attack ``x + ε sign(∂CE/∂x)``, clipped to [0, 1]."""
+    y_idx = np.searchsorted(est.classes_, y)
+    grad = (
+        _rule_input_gradient(est, X, y_idx)
+        if kind == "rule"
+        else _mlp_input_gradient(est, X, y_idx)
+    )
+    Xa = np.clip(X + eps * np.sign(grad), 0.0, 1.0).astype(np.float32)
+    return float(np.mean(est.predict(Xa) == y))
+
+
+def robustness_and_transfer(
+    n_hidden=1000,
+    max_synapses=20000,
+    shots=(1, 5, 10, 50),
+    eps=(0.05, 0.1, 0.2),
+    n_train=None,
+    n_test=2000,
+    rule_params=None,
+    bp_max_iter=30,
+    random_state=0,
+    verbose=True,
+):
+    """Figure 4: few-shot accuracy, FGSM robustness and continual learning,
+    the rule against ``MLPClassifier`` of the same hidden size on the same
+    samples. Returns a dict of results (numbers whatever they are)."""
+    import warnings
+
+    from sklearn.neural_network import MLPClassifier
+
+    from synaplast import StructuralPlasticityClassifier
+    from synaplast.datasets import load_mnist
+
+    Xtr, ytr, Xte, yte = load_mnist()
+    if n_train is not None:
+        Xtr, ytr = Xtr[:n_train], ytr[:n_train]
+    Xte, yte = Xte[:n_test], yte[:n_test]
+    rp = {"random_state": random_state, **(rule_params or {})}
+
+    def rule():
+        return StructuralPlasticityClassifier(n_hidden=n_hidden, max_synapses=max_synapses, **rp)
+
+    def mlp(iters=bp_max_iter):
+        return MLPClassifier(
+            hidden_layer_sizes=(n_hidden,), max_iter=iters, random_state=random_state
+        )
+
+    out = {"few_shot": [], "fgsm": [], "continual": {}}
+    rng = np.random.RandomState(random_state)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for k in shots:
+            idx = np.concatenate(
+                [rng.choice(np.flatnonzero(ytr == c), k, replace=False) for c in range(10)]
+            )
+            r = rule().fit(Xtr[idx], ytr[idx]).score(Xte, yte)
+            b = mlp(200).fit(Xtr[idx], ytr[idx]).score(Xte, yte)
+            out["few_shot"].append({"shots": k, "rule": r, "bp": b})
+            if verbose:
+                print(f"few-shot {k}/class: rule {r:.4f}  bp {b:.4f}", flush=True)
+        er = rule().fit(Xtr, ytr)
+        eb = mlp().fit(Xtr, ytr)
+        row = {"eps": 0.0, "rule": er.score(Xte, yte), "bp": eb.score(Xte, yte)}
+        out["fgsm"].append(row)
+        for e in eps:
+            row = {
+                "eps": e,
+                "rule": fgsm(er, Xte, yte, e, "rule"),
+                "bp": fgsm(eb, Xte, yte, e, "bp"),
+            }
+            out["fgsm"].append(row)
+            if verbose:
+                print(f"FGSM eps {e}: rule {row['rule']:.4f}  bp {row['bp']:.4f}", flush=True)
+        a, b_ = ytr < 5, ytr >= 5
+        ta = yte < 5
+        classes = np.arange(10)
+        rc = rule()
+        bc = mlp()
+        epochs = rp.get("max_iter", 6)
+        for _ in range(epochs):
+            rc.partial_fit(Xtr[a], ytr[a], classes=classes)
+            bc.partial_fit(Xtr[a], ytr[a], classes=classes)
+        r1, b1 = rc.score(Xte[ta], yte[ta]), bc.score(Xte[ta], yte[ta])
+        for _ in range(epochs):
+            rc.partial_fit(Xtr[b_], ytr[b_])
+            bc.partial_fit(Xtr[b_], ytr[b_])
+        out["continual"] = {
+            "task1_after_task1": {"rule": r1, "bp": b1},
+            "task1_after_task2": {
+                "rule": rc.score(Xte[ta], yte[ta]),
+                "bp": bc.score(Xte[ta], yte[ta]),
+            },
+            "task2_after_task2": {
+                "rule": rc.score(Xte[~ta], yte[~ta]),
+                "bp": bc.score(Xte[~ta], yte[~ta]),
+            },
+        }
+        if verbose:
+            print("continual:", out["continual"], flush=True)
+    return out
