@@ -320,6 +320,7 @@ def add_arguments(parser):
     parser.add_argument("--bp-max-iter", type=int, default=30)
     parser.add_argument("--competition-rate", type=float, default=None)
     parser.add_argument("--max-iter", type=int, default=6, help="epochs of the rule")
+    parser.add_argument("--n-info", type=int, default=2000, help="samples for I(X;Z)")
     parser.add_argument("--plot", default=None, metavar="DIR", help="write PNGs here")
     parser.add_argument("--dataset", choices=("auto", "mnist", "digits"), default="auto")
 
@@ -340,6 +341,7 @@ def run(args):
         methods=tuple(args.methods.split(",")),
         rule_params=rule,
         bp_max_iter=args.bp_max_iter,
+        n_info=args.n_info,
         plot_dir=args.plot,
         dataset=args.dataset,
     )
