@@ -5,14 +5,14 @@ and capacity reports (:class:`EnergyReport`, :class:`CapacityReport`) and
 scikit-learn estimators built on them.
 """
 
-from synaplast import datasets
-from synaplast import memory as memory
+from synaplast import analysis, datasets, info, memory
 from synaplast._core import __version__
 from synaplast._threads import get_num_threads, set_num_threads, threads
 from synaplast.associative import AssociativeMemory
 from synaplast.competitive import CompetitivePlasticityClassifier, frugal_preprocess
 from synaplast.energy import DEFAULT_COST_TABLE, CapacityReport, EnergyReport
 from synaplast.eprop import EPropClassifier, EPropRegressor
+from synaplast.structural import StructuralPlasticityClassifier
 from synaplast.synapses import SynapseMatrix, kwta
 
 __all__ = [
@@ -23,11 +23,14 @@ __all__ = [
     "EPropClassifier",
     "EPropRegressor",
     "EnergyReport",
+    "StructuralPlasticityClassifier",
     "SynapseMatrix",
     "__version__",
+    "analysis",
     "datasets",
     "frugal_preprocess",
     "get_num_threads",
+    "info",
     "kwta",
     "memory",
     "set_num_threads",

@@ -253,3 +253,67 @@ class EPropNetwork:
     def memory(self) -> dict: ...
     def adam_state(self) -> tuple: ...
     def set_adam_state(self, m1, m2, steps, m1_out, m2_out, steps_out) -> None: ...
+
+# ---- structural-plasticity classifier (rust/python/src/structural_classifier.rs) ----
+
+class StructuralNet:
+    def __init__(
+        self,
+        n_in: int,
+        n_hidden: int,
+        n_classes: int,
+        init_per_unit: int,
+        w_low: float,
+        w_high: float,
+        seed: int,
+    ) -> None: ...
+    @property
+    def n_in(self) -> int: ...
+    @property
+    def n_hidden(self) -> int: ...
+    @property
+    def n_classes(self) -> int: ...
+    @property
+    def hidden(self) -> SynapseMatrix: ...
+    @property
+    def theta(self) -> F32: ...
+    @property
+    def beta(self) -> F32: ...
+    @property
+    def readout(self) -> F32: ...
+    @property
+    def readout_bias(self) -> F32: ...
+    @property
+    def readout_counters(self) -> tuple[int, float]: ...
+    @property
+    def trace(self) -> F32: ...
+    def hidden_epoch(
+        self,
+        x: F32,
+        order: I64,
+        batch_size: int,
+        n_winners: int,
+        learning_rate: float,
+        homeostasis_rate: float,
+        competition_rate: float,
+        target_activity: float,
+        w_max: float,
+        w_consolidate: float | None = None,
+        track_coactivity: bool = False,
+    ) -> tuple[npt.NDArray[np.uint64], float]: ...
+    def structural_step(
+        self,
+        silent: float,
+        max_per_unit: int,
+        n_grow: int,
+        growth: str,
+        w_low: float,
+        w_high: float,
+        seed: int,
+    ) -> tuple[int, int]: ...
+    def readout_epoch(
+        self, x: F32, labels: I64, order: I64, batch_size: int, rate: float, l2: float
+    ) -> float: ...
+    def transform(self, x: F32) -> F32: ...
+    def predict_proba(self, x: F32) -> F32: ...
+    def copy(self) -> StructuralNet: ...

@@ -36,6 +36,10 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
         "synaplast.benchmarks.eprop",
         "e-prop sine-wave task against NEST 3.10 (loss curves, speed, raster PNG)",
     ),
+    "structural": (
+        "synaplast.benchmarks.structural",
+        "structural-plasticity classifier vs backprop (Table 2 layout)",
+    ),
 }
 
 

@@ -23,6 +23,7 @@ pub mod eprop;
 pub mod error;
 pub mod memory;
 pub mod rng;
+pub mod structural_classifier;
 pub mod synapses;
 pub mod winners;
 
@@ -30,4 +31,5 @@ pub use energy::EnergyCounters;
 pub use eprop::Network as EPropNetwork;
 pub use error::{Error, Result};
 pub use memory::{AssocStore, Patterns};
+pub use structural_classifier::StructuralNet;
 pub use synapses::{Clamp, GrowInit, SynapseMatrix};

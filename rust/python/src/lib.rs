@@ -13,6 +13,7 @@ mod competitive;
 mod eprop;
 mod errors;
 mod memory;
+mod structural_classifier;
 mod synapses;
 mod threads;
 
@@ -40,6 +41,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<synapses::SynapseMatrix>()?;
     m.add_class::<memory::AssocStore>()?;
     m.add_class::<eprop::EPropNetwork>()?;
+    m.add_class::<structural_classifier::StructuralNet>()?;
     m.add_function(wrap_pyfunction!(synapses::kwta_mask, m)?)?;
     m.add_class::<competitive::CompetitiveMlp>()?;
     m.add_function(wrap_pyfunction!(threads::set_num_threads, m)?)?;

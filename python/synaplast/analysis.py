@@ -1,0 +1,118 @@
+"""Statistics of learned weights: sparsity, lognormal shape, Dale's law.
+
+Stricker/Inoue et al. (2026) report that with competitive excitatory
+Hebbian learning sparsity, lognormally distributed weights and Dale's law
+emerge without being enforced; :func:`weight_statistics` measures them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["dale_compliance", "lognormal_fit", "weight_statistics"]
+
+
+def _ks_distance(sample, cdf):
+    x = np.sort(np.asarray(sample, dtype=np.float64))
+    n = x.size
+    f = cdf(x)
+    hi = np.arange(1, n + 1) / n - f
+    lo = f - np.arange(0, n) / n
+    return float(max(hi.max(), lo.max()))
+
+
+def lognormal_fit(weights):
+    """Fit a lognormal and a normal to the positive ``weights``.
+
+    Returns
+    -------
+    dict
+        ``mu``, ``sigma`` (of ``log w``), ``ks_lognormal`` and ``ks_normal``
+        (Kolmogorov-Smirnov distances of the sample to each fitted law), and
+        ``n`` (the number of positive weights used).
+    """
+    from scipy.stats import lognorm, norm
+
+    w = np.asarray(weights, dtype=np.float64).ravel()
+    w = w[w > 0]
+    if w.size < 2:
+        return {
+            "n": int(w.size),
+            "mu": np.nan,
+            "sigma": np.nan,
+            "ks_lognormal": np.nan,
+            "ks_normal": np.nan,
+        }
+    lw = np.log(w)
+    mu, sigma = float(lw.mean()), float(lw.std())
+    sd = float(w.std())
+    ks_ln = _ks_distance(w, lambda x: lognorm.cdf(x, s=max(sigma, 1e-12), scale=np.exp(mu)))
+    ks_n = _ks_distance(w, lambda x: norm.cdf(x, loc=w.mean(), scale=max(sd, 1e-12)))
+    return {"n": int(w.size), "mu": mu, "sigma": sigma, "ks_lognormal": ks_ln, "ks_normal": ks_n}
+
+
+def dale_compliance(outgoing):
+    """Fraction of presynaptic neurons whose non-zero outgoing weights share one sign.
+
+    Parameters
+    ----------
+    outgoing : array of shape (n_post, n_pre)
+        Weights onto ``n_post`` neurons from ``n_pre`` neurons (columns are
+        the outgoing weights of one presynaptic neuron).
+    """
+    w = np.asarray(outgoing, dtype=np.float64)
+    if w.ndim != 2:
+        raise ValueError(f"outgoing must be 2-d, got shape {w.shape}")
+    if w.shape[1] == 0:
+        return 1.0
+    pos = (w > 0).any(axis=0)
+    neg = (w < 0).any(axis=0)
+    return float(np.mean(~(pos & neg)))
+
+
+def weight_statistics(est):
+    """Sparsity, lognormal fit and Dale's-law compliance of a fitted network.
+
+    Parameters
+    ----------
+    est : fitted StructuralPlasticityClassifier (or any estimator with
+        ``synapses_`` and, optionally, ``coefs_readout_``), or an
+        ``MLPClassifier`` (its first layer is used).
+
+    Returns
+    -------
+    dict
+        ``sparsity`` (fraction of potential input→hidden synapses absent or
+        zero), ``n_synapses``, the :func:`lognormal_fit` of the non-zero
+        input→hidden weights (``ks_lognormal`` < ``ks_normal`` means the
+        lognormal fits better), ``negative_weights`` (count, 0 for an
+        excitatory layer), ``dale_input`` (fraction of input neurons whose
+        outgoing weights share one sign) and ``dale_hidden`` (same for the
+        hidden neurons' readout weights, when there is a readout).
+    """
+    if hasattr(est, "synapses_"):
+        syn = est.synapses_
+        w_all = syn.weights
+        dense = syn.to_dense()
+        n_syn = int(np.count_nonzero(w_all))
+        n_pot = dense.size
+        readout = getattr(est, "coefs_readout_", None)
+    elif hasattr(est, "coefs_"):
+        dense = np.asarray(est.coefs_[0]).T
+        w_all = dense.ravel()
+        n_syn = int(np.count_nonzero(dense))
+        n_pot = dense.size
+        readout = np.asarray(est.coefs_[1]).T if len(est.coefs_) > 1 else None
+    else:
+        raise TypeError(f"{type(est).__name__} has no synapses_ or coefs_ to analyse")
+    w_all = np.asarray(w_all, dtype=np.float64)
+    out = {
+        "n_synapses": n_syn,
+        "sparsity": 1.0 - n_syn / n_pot if n_pot else 0.0,
+        "negative_weights": int(np.sum(w_all < 0)),
+        "dale_input": dale_compliance(dense),
+    }
+    fit = lognormal_fit(np.abs(w_all[w_all != 0]))
+    out.update({f"lognormal_{k}" if k in ("mu", "sigma") else k: v for k, v in fit.items()})
+    out["dale_hidden"] = None if readout is None else dale_compliance(readout)
+    return out

@@ -1,0 +1,602 @@
+"""Structural-plasticity classifier: competitive excitatory Hebbian learning
+that keeps only the essential synapses.
+
+One hidden layer of excitatory units with non-negative input synapses held in
+a sparse :class:`~synaplast.SynapseMatrix`, learned without any error signal
+(Stricker/Inoue, Röhrbein & Knoblauch 2026, see ``SCIENCE.md`` section 1),
+and a readout learned by a local delta rule. The published papers do not
+state the update equations; the design below is ours.
+
+Hidden layer (Rust kernels, rayon-parallel, deterministic for any thread count)
+-------------------------------------------------------------------------------
+For a mini-batch of inputs ``x_b`` (non-negative rates, e.g. pixels in [0, 1]):
+
+* drive ``u_bi = Σ_j w_ij x_bj − θ_i``; activity ``h_bi = f(u_bi)`` with
+  ``f(u) = 2σ(u) − 1`` for ``u ≥ 0`` and 0 below;
+* **competition (k-WTA)**: the ``n_winners`` largest normalised similarities
+  ``s_bi = Σ_j w_ij x_bj / ‖w_i‖₂ − β_i`` win (the norm makes weak, still
+  unspecialised units competitive with strong ones); the
+  post signal of the competitive circuit is ``y_bi = 1`` for winners, 0
+  else. ``β_i`` is a competitive homeostatic bias (DeSieno's "conscience"),
+  ``β_i += η_β (wins_i / B − k / n_hidden)``, so every unit wins about equally
+  often and none stays a dead unit;
+* **Hebbian rule with postsynaptically gated decay** (instar / competitive
+  learning) on existing synapses only:
+  ``Δw_ij = η Σ_b y_bi (x_bj − w_ij)``, clamped to ``[0, w_max]``. Weights
+  never become negative; a synapse whose input is usually silent when its
+  unit wins decays to zero and falls silent;
+* **homeostatic threshold**: ``θ_i += η_θ (mean_b 1[u_bi > 0] − ρ)`` drives
+  every unit toward the target activity ``ρ`` (``target_activity``);
+* **structural plasticity** (potential synapses, Knoblauch et al. 2014), once
+  per epoch: silent synapses (``w < silent_threshold``) are pruned from
+  storage; each unit keeps at most its synapse budget (the strongest
+  synapses; the budget shrinks linearly from the initial count to
+  ``max_synapses / n_hidden`` over the first ``max_iter − 1`` epochs); then
+  ``n_grow`` new synapses per unit grow at candidate positions, either where
+  the pre/post co-activity trace ``Σ y_bi x_bj`` of the last epoch is largest
+  (``growth="coactivity"``) or at random (``growth="random"``), with small
+  weights; they survive the next pruning only if Hebbian learning makes them
+  strong. After the last epoch the network is pruned without regrowth, so
+  the number of non-silent synapses is at most the budget and is recorded per
+  epoch in ``synapse_history_``;
+* **consolidation** (optional): synapses whose weight reaches
+  ``consolidation_threshold`` are established: they are frozen (no further
+  writes, saving energy) and, being strongest, survive budget pruning.
+
+Readout
+-------
+A softmax layer trained by the **delta rule**
+``ΔV_kj = η (t_k − p_k) h_j − η λ V_kj``: each readout synapse changes by its
+output unit's error times its presynaptic activity, a local rule. We use it
+rather than the paper's Hebbian-plus-weight-perturbation readout because
+weight perturbation estimates the same gradient with a variance that grows
+with the number of readout weights, needing many more presentations for the
+same accuracy. No error reaches the hidden layer.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils import TransformerTags
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d
+
+from synaplast import _core
+from synaplast._progress import Progress
+from synaplast._validation import as_float32, check_int, check_real, seed_from
+from synaplast.energy import CapacityReport, EnergyReport, synaptic_ops
+from synaplast.synapses import SynapseMatrix
+
+__all__ = ["StructuralPlasticityClassifier"]
+
+_W_INIT = (0.01, 0.1)  # initial weights, as in the paper
+
+
+def _check_X(X, name="X", n_features=None):
+    if X is None:
+        raise ValueError(f"{name} is None; expected a 2-d array of non-negative rates")
+    if not isinstance(X, np.ndarray) and not hasattr(X, "toarray"):
+        try:
+            X = np.asarray(X)
+        except Exception as exc:  # ragged lists and other non-arrays
+            raise TypeError(f"{name} cannot be converted to an array: {exc}") from exc
+    if isinstance(X, np.ndarray):
+        if X.dtype.kind == "c":
+            raise ValueError(f"Complex data not supported in {name}")
+        if X.dtype == object:
+            X = np.asarray(X, dtype=np.float64)  # TypeError for non-numbers
+    if getattr(X, "ndim", 2) != 2:
+        raise ValueError(
+            f"{name} must be 2-dimensional, got shape {np.shape(X)}. Reshape your data "
+            "with X.reshape(-1, 1) for one feature or X.reshape(1, -1) for one sample."
+        )
+    X = as_float32(X, name, 2)
+    if X.shape[0] == 0:
+        raise ValueError(
+            f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is required ({name})"
+        )
+    if X.shape[1] == 0:
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is required ({name})"
+        )
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(
+            f"{name} has {X.shape[1]} features, but StructuralPlasticityClassifier "
+            f"is expecting {n_features} features as input"
+        )
+    if X.size and X.min() < 0:
+        raise ValueError(
+            f"Negative values in data passed to {name}: the inputs are excitatory "
+            f"rates and must be >= 0 (minimum {X.min()})"
+        )
+    return X
+
+
+class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
+    """Competitive excitatory Hebbian hidden layer with structural plasticity.
+
+    See the module documentation for the learning rules.
+
+    Parameters
+    ----------
+    n_hidden : int, default=100
+        Hidden (excitatory) units.
+    max_synapses : int or None, default=None
+        Budget of input→hidden synapses for the whole layer (each unit keeps
+        at most ``max(1, max_synapses // n_hidden)``). ``None``: no budget, only
+        silent synapses are pruned.
+    init_synapses : int or None, default=None
+        Random input synapses per unit at the start (potential synapses made
+        real). ``None``: all inputs without a budget, else
+        ``min(n_features, 8 × per-unit budget)``.
+    n_winners : int, default=1
+        Winners of the k-WTA competition per sample.
+    learning_rate : float, default=0.05
+        Hebbian rate ``η`` (per winning sample).
+    homeostasis_rate : float, default=0.05
+        Rate ``η_θ`` of the homeostatic thresholds.
+    competition_rate : float, default=0.5
+        Rate ``η_β`` of the competitive biases that equalise how often each
+        unit wins.
+    target_activity : float, default=0.3
+        Fraction ``ρ`` of inputs on which each unit should be active.
+    w_max : float, default=1.0
+        Upper bound of the excitatory weights.
+    silent_threshold : float, default=1e-3
+        Synapses below this weight are silent and pruned.
+    growth : {"coactivity", "random"}, default="coactivity"
+        Where new synapses grow.
+    n_grow : int or None, default=None
+        New synapses per unit per epoch (``None``: a quarter of the per-unit
+        budget, at least 1; 0 disables growth).
+    consolidation_threshold : float or None, default=None
+        Weight at which a synapse is consolidated (frozen).
+    max_iter : int, default=10
+        Epochs of hidden learning.
+    readout_max_iter : int, default=30
+        Epochs of readout learning.
+    readout_learning_rate : float, default=0.5
+        Initial readout rate (decays as ``1 / (1 + 0.1 epoch)``).
+    readout_l2 : float, default=1e-5
+        Weight decay of the readout.
+    batch_size : int, default=100
+        Mini-batch size.
+    estimate_information : bool, default=False
+        Estimate ``I(X;Z)`` with :func:`synaplast.info.mutual_information_vib`
+        after ``fit`` (on at most 5,000 training samples) so that
+        ``capacity_`` reports ``C_S``; it can also be set later with
+        :meth:`estimate_information_`.
+    random_state : int, RandomState or None, default=None
+    verbose : bool, default=False
+        Progress bar over the epochs.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+    n_features_in_ : int
+    synapses_ : SynapseMatrix
+        Input→hidden synapses (a copy).
+    theta_ : ndarray of shape (n_hidden,)
+        Homeostatic thresholds.
+    coefs_readout_ : ndarray of shape (n_classes, n_hidden)
+    intercept_readout_ : ndarray of shape (n_classes,)
+    synapse_history_ : list of int
+        Non-silent input→hidden synapses after each epoch (the first entry
+        is the initial count).
+    n_iter_ : int
+        Epochs of hidden learning done (``partial_fit`` calls count one each).
+    win_counts_ : ndarray of shape (n_hidden,)
+        Competitions won per unit in the last epoch.
+    energy_ : EnergyReport
+    capacity_ : CapacityReport
+    fit_time_ : float
+        Seconds of the last ``fit``.
+    """
+
+    def __init__(
+        self,
+        n_hidden=100,
+        *,
+        max_synapses=None,
+        init_synapses=None,
+        n_winners=1,
+        learning_rate=0.05,
+        homeostasis_rate=0.05,
+        competition_rate=0.5,
+        target_activity=0.3,
+        w_max=1.0,
+        silent_threshold=1e-3,
+        growth="coactivity",
+        n_grow=None,
+        consolidation_threshold=None,
+        max_iter=10,
+        readout_max_iter=30,
+        readout_learning_rate=0.5,
+        readout_l2=1e-5,
+        batch_size=100,
+        estimate_information=False,
+        random_state=None,
+        verbose=False,
+    ):
+        self.n_hidden = n_hidden
+        self.max_synapses = max_synapses
+        self.init_synapses = init_synapses
+        self.n_winners = n_winners
+        self.learning_rate = learning_rate
+        self.homeostasis_rate = homeostasis_rate
+        self.competition_rate = competition_rate
+        self.target_activity = target_activity
+        self.w_max = w_max
+        self.silent_threshold = silent_threshold
+        self.growth = growth
+        self.n_grow = n_grow
+        self.consolidation_threshold = consolidation_threshold
+        self.max_iter = max_iter
+        self.readout_max_iter = readout_max_iter
+        self.readout_learning_rate = readout_learning_rate
+        self.readout_l2 = readout_l2
+        self.batch_size = batch_size
+        self.estimate_information = estimate_information
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ----------------------------------------------------------------- tags
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Inputs are excitatory rates: negative values are rejected.
+        tags.input_tags.positive_only = True
+        # Genuine limit: with non-negative (excitatory) weights every hidden
+        # unit is a monotone function of a positive projection of x, so on
+        # very low-dimensional data (scikit-learn's 2-feature blobs) the code
+        # cannot isolate clusters (about 0.5-0.7 training accuracy there);
+        # the model is meant for high-dimensional rate inputs such as images.
+        tags.classifier_tags.poor_score = True
+        # ``transform`` gives the hidden code (float32).
+        tags.transformer_tags = TransformerTags(preserves_dtype=[])
+        return tags
+
+    # ----------------------------------------------------------- validation
+    def _params(self, n_features):
+        p = {}
+        p["n_hidden"] = check_int(self.n_hidden, "n_hidden", low=1)
+        if self.max_synapses is None:
+            per_unit = n_features
+        else:
+            budget = check_int(self.max_synapses, "max_synapses", low=1)
+            per_unit = max(1, min(n_features, budget // p["n_hidden"]))
+        p["per_unit"] = per_unit
+        if self.init_synapses is None:
+            init = n_features if self.max_synapses is None else min(n_features, 8 * per_unit)
+        else:
+            init = check_int(self.init_synapses, "init_synapses", low=1)
+            init = min(init, n_features)
+        p["init"] = max(init, per_unit) if self.init_synapses is None else init
+        p["n_winners"] = check_int(self.n_winners, "n_winners", low=1, high=p["n_hidden"])
+        p["learning_rate"] = check_real(self.learning_rate, "learning_rate", low=0)
+        p["homeostasis_rate"] = check_real(self.homeostasis_rate, "homeostasis_rate", low=0)
+        p["competition_rate"] = check_real(self.competition_rate, "competition_rate", low=0)
+        p["target_activity"] = check_real(
+            self.target_activity, "target_activity", low=0, high=1, low_open=True, high_open=True
+        )
+        p["w_max"] = check_real(self.w_max, "w_max", low=0, low_open=True)
+        p["silent"] = check_real(self.silent_threshold, "silent_threshold", low=0)
+        if self.growth not in ("coactivity", "random"):
+            raise ValueError(f"growth must be 'coactivity' or 'random', got {self.growth!r}")
+        if self.n_grow is None:
+            p["n_grow"] = max(1, per_unit // 4)
+        else:
+            p["n_grow"] = check_int(self.n_grow, "n_grow", low=0)
+        if self.consolidation_threshold is None:
+            p["consolidate"] = None
+        else:
+            p["consolidate"] = check_real(
+                self.consolidation_threshold, "consolidation_threshold", low=0, low_open=True
+            )
+        p["max_iter"] = check_int(self.max_iter, "max_iter", low=1)
+        p["readout_max_iter"] = check_int(self.readout_max_iter, "readout_max_iter", low=0)
+        p["readout_lr"] = check_real(self.readout_learning_rate, "readout_learning_rate", low=0)
+        p["readout_l2"] = check_real(self.readout_l2, "readout_l2", low=0)
+        p["batch_size"] = check_int(self.batch_size, "batch_size", low=1)
+        p["seed"] = seed_from(self.random_state)
+        return p
+
+    def _check_y(self, y, n, classes=None):
+        if y is None:
+            raise ValueError("This classifier requires y to be passed, but the target y is None")
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if y.ndim != 1:
+            raise ValueError(f"y must be 1-dimensional, got shape {y.shape}")
+        if y.shape[0] != n:
+            raise ValueError(f"X has {n} samples but y has {y.shape[0]}")
+        check_classification_targets(y)
+        if classes is None:
+            classes = np.unique(y)
+        idx = np.searchsorted(classes, y)
+        idx = np.clip(idx, 0, len(classes) - 1)
+        if not np.array_equal(classes[idx], y):
+            raise ValueError("y contains labels that are not in classes")
+        return classes, idx.astype(np.int64)
+
+    # ------------------------------------------------------------- learning
+    def _hidden_epoch(self, net, X, rng, p, track):
+        order = rng.permutation(X.shape[0]).astype(np.int64)
+        wins, activity = net.hidden_epoch(
+            X,
+            order,
+            p["batch_size"],
+            p["n_winners"],
+            p["learning_rate"],
+            p["homeostasis_rate"],
+            p["competition_rate"],
+            p["target_activity"],
+            p["w_max"],
+            p["consolidate"],
+            track,
+        )
+        return wins, activity
+
+    def _readout(self, net, X, yi, rng, p, epochs, lr0):
+        loss = None
+        for e in range(epochs):
+            order = rng.permutation(X.shape[0]).astype(np.int64)
+            lr = lr0 / (1.0 + 0.1 * e)
+            loss = net.readout_epoch(X, yi, order, p["batch_size"], lr, p["readout_l2"])
+        return loss
+
+    def fit(self, X, y):
+        """Learn the hidden layer (unsupervised, structural) then the readout.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Non-negative inputs (rates, e.g. pixel intensities in [0, 1]).
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        self
+        """
+        X = _check_X(X)
+        classes, yi = self._check_y(y, X.shape[0])
+        p = self._params(X.shape[1])
+        t0 = time.perf_counter()
+        net, history, wins = self._train(X, yi, len(classes), p)
+        self._set_fitted(net, classes, X.shape[1], p, history, wins)
+        self.fit_time_ = time.perf_counter() - t0
+        if self.estimate_information:
+            self.estimate_information_(X, y)
+        return self
+
+    def _train(self, X, yi, n_classes, p):
+        rng = np.random.RandomState(p["seed"] % (2**32))
+        n_features = X.shape[1]
+        net = _core.StructuralNet(
+            n_features, p["n_hidden"], n_classes, p["init"], *_W_INIT, p["seed"]
+        )
+        self._initial_synapses = SynapseMatrix._wrap(net.hidden)
+        history = [net.hidden.nnz]
+        track = self.growth == "coactivity" and p["n_grow"] > 0
+        wins = None
+        epochs = p["max_iter"]
+        with Progress(epochs + 1, "structural", enabled=bool(self.verbose)) as bar:
+            for e in range(epochs):
+                if e > 0 and p["n_grow"] > 0:
+                    net.structural_step(
+                        0.0, n_features, p["n_grow"], self.growth, *_W_INIT, p["seed"] + e
+                    )
+                wins, _activity = self._hidden_epoch(net, X, rng, p, track)
+                # Budget shrinks linearly from the initial count to the target.
+                frac = (e + 1) / max(1, epochs - 1)
+                budget = int(round(p["init"] + (p["per_unit"] - p["init"]) * min(1.0, frac)))
+                budget = max(p["per_unit"], budget)
+                net.structural_step(p["silent"], budget, 0, "random", 0.0, 0.0, 0)
+                history.append(net.hidden.nnz)
+                bar.update(1, postfix=f"synapses {net.hidden.nnz}")
+            self._readout(net, X, yi, rng, p, p["readout_max_iter"], p["readout_lr"])
+            bar.update(1)
+        return net, history, wins
+
+    def partial_fit(self, X, y, classes=None):
+        """One epoch of hidden learning (growth, Hebbian, pruning) and of the
+        readout on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        classes : array-like, optional
+            All classes; required on the first call.
+
+        Returns
+        -------
+        self
+        """
+        first = not hasattr(self, "_net")
+        X = _check_X(X, n_features=None if first else self.n_features_in_)
+        if first:
+            if classes is None:
+                raise ValueError("classes must be given on the first call to partial_fit")
+            classes = np.unique(np.asarray(classes))
+            p = self._params(X.shape[1])
+        else:
+            if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+                raise ValueError(f"classes {classes} differ from the first call's {self.classes_}")
+            classes = self.classes_
+            p = self._p
+        _, yi = self._check_y(y, X.shape[0], classes)
+        t0 = time.perf_counter()
+        if first:
+            net = _core.StructuralNet(
+                X.shape[1], p["n_hidden"], len(classes), p["init"], *_W_INIT, p["seed"]
+            )
+            initial = SynapseMatrix._wrap(net.hidden)
+            history = [net.hidden.nnz]
+            calls = 0
+        else:
+            net = self._net.copy()  # a failed call leaves the model unchanged
+            initial = self._initial_synapses
+            history = list(self.synapse_history_)
+            calls = self._n_partial
+        rng = np.random.RandomState((p["seed"] + 7919 * (calls + 1)) % (2**32))
+        track = self.growth == "coactivity" and p["n_grow"] > 0
+        if calls > 0 and p["n_grow"] > 0:
+            if self.growth == "random" or net.trace.size:
+                net.structural_step(
+                    0.0, X.shape[1], p["n_grow"], self.growth, *_W_INIT, p["seed"] + calls
+                )
+        wins, _ = self._hidden_epoch(net, X, rng, p, track)
+        budget = max(
+            p["per_unit"],
+            int(
+                round(
+                    p["init"]
+                    + (p["per_unit"] - p["init"])
+                    * min(1.0, (calls + 1) / max(1, p["max_iter"] - 1))
+                )
+            ),
+        )
+        net.structural_step(p["silent"], budget, 0, "random", 0.0, 0.0, 0)
+        history.append(net.hidden.nnz)
+        lr = p["readout_lr"] / (1.0 + 0.1 * calls)
+        self._readout(net, X, yi, rng, p, 1, lr)
+        self._initial_synapses = initial
+        self._set_fitted(net, classes, X.shape[1], p, history, wins)
+        self._n_partial = calls + 1
+        self.fit_time_ = time.perf_counter() - t0
+        return self
+
+    def _set_fitted(self, net, classes, n_features, p, history, wins):
+        self._net = net
+        self._p = p
+        self._n_partial = 0
+        self.classes_ = classes
+        self.n_features_in_ = n_features
+        self.synapse_history_ = [int(h) for h in history]
+        self.n_iter_ = len(self.synapse_history_) - 1
+        self.win_counts_ = np.asarray(wins, dtype=np.int64)
+        self._stored_bits = None
+
+    # ----------------------------------------------------------- inference
+    def transform(self, X):
+        """Hidden representation ``h = f(W x − θ)``, shape ``(n_samples, n_hidden)``."""
+        check_is_fitted(self, "_net")
+        X = _check_X(X, n_features=self.n_features_in_)
+        return self._net.transform(X)
+
+    def fit_transform(self, X, y):
+        """``fit(X, y)`` then ``transform(X)``."""
+        return self.fit(X, y).transform(X)
+
+    def predict_proba(self, X):
+        """Class probabilities of the softmax readout."""
+        check_is_fitted(self, "_net")
+        X = _check_X(X, n_features=self.n_features_in_)
+        return self._net.predict_proba(X).astype(np.float64)
+
+    def predict_log_proba(self, X):
+        return np.log(np.clip(self.predict_proba(X), 1e-300, None))
+
+    def predict(self, X):
+        """Class with the largest readout probability."""
+        check_is_fitted(self, "_net")
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    # ------------------------------------------------------------- reports
+    @property
+    def synapses_(self) -> SynapseMatrix:
+        check_is_fitted(self, "_net")
+        return SynapseMatrix._wrap(self._net.hidden)
+
+    @property
+    def theta_(self):
+        check_is_fitted(self, "_net")
+        return self._net.theta
+
+    @property
+    def coefs_readout_(self):
+        check_is_fitted(self, "_net")
+        return self._net.readout
+
+    @property
+    def intercept_readout_(self):
+        check_is_fitted(self, "_net")
+        return self._net.readout_bias
+
+    @property
+    def energy_(self) -> EnergyReport:
+        check_is_fitted(self, "_net")
+        syn = self.synapses_
+        nnz = syn.nnz
+        # One prediction: every input→hidden synapse, and readout synapses of
+        # the active hidden units (active fraction ≈ target_activity).
+        active = self._p["target_activity"] * self._p["n_hidden"]
+        ops = synaptic_ops(nnz)
+        ro = synaptic_ops(active * len(self.classes_), sparse=False)
+        ops = {k: ops[k] + ro[k] for k in ops}
+        rw, ra = self._net.readout_counters
+        rep = EnergyReport.from_synapses(
+            [(syn, self._initial_synapses)],
+            prediction_ops=ops,
+            details={
+                "hidden_writes": syn.counters["writes"],
+                "hidden_abs_change": syn.counters["abs_change"],
+                "readout_writes": int(rw),
+                "readout_abs_change": float(ra),
+            },
+        )
+        readout = np.concatenate([self._net.readout.ravel(), self._net.readout_bias])
+        rep.writes += int(rw)
+        rep.abs_change += float(ra)
+        rep.min_writes += int(np.count_nonzero(readout))
+        rep.min_abs_change += float(np.abs(readout).sum())
+        return rep
+
+    @property
+    def capacity_(self) -> CapacityReport:
+        check_is_fitted(self, "_net")
+        syn = self.synapses_
+        nnz = int(syn.nnz)
+        bits = self._stored_bits
+        details = {"I_XZ_bits": bits, "C_S": None if bits is None or nnz == 0 else bits / nnz}
+        return CapacityReport(
+            n_synapses=nnz,
+            n_potential=int(syn.shape[0] * syn.shape[1]),
+            memory_bytes=int(self._net.hidden.memory_bytes()),
+            stored_bits=bits,
+            details=details,
+        )
+
+    def estimate_information_(self, X, y, *, max_samples=5000, **vib_kwargs):
+        """Estimate ``I(X;Z)`` of the hidden code on ``X`` with the VIB estimator
+        and store it in ``capacity_`` (``stored_bits``; ``C_S`` in details).
+
+        Returns
+        -------
+        float
+            ``I(X;Z)`` in bits.
+        """
+        from synaplast.info import mutual_information_vib
+
+        check_is_fitted(self, "_net")
+        X = _check_X(X, n_features=self.n_features_in_)
+        y = np.asarray(y)
+        if y.shape != (X.shape[0],):
+            raise ValueError(f"y must have shape ({X.shape[0]},), got {y.shape}")
+        rng = np.random.RandomState(self._p["seed"] % (2**32))
+        if X.shape[0] > max_samples:
+            keep = rng.choice(X.shape[0], max_samples, replace=False)
+            X, y = X[keep], y[keep]
+        Z = self.transform(X)
+        bits = mutual_information_vib(Z, y, random_state=self._p["seed"] % (2**32), **vib_kwargs)
+        self._stored_bits = float(bits)
+        return self._stored_bits
+
+    # -------------------------------------------------------------- pickle
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        return state

@@ -1,0 +1,755 @@
+//! Structural-plasticity classifier: one hidden layer of excitatory units
+//! with non-negative, sparse input synapses learned by a local competitive
+//! Hebbian rule, homeostatic thresholds, structural plasticity (silent
+//! synapses pruned, new ones grown at candidate positions), and a local
+//! delta-rule readout. No error is ever propagated into the hidden layer.
+//!
+//! Notation (one mini-batch of `B` samples `x_b ∈ [0, ∞)^d`):
+//! * dendritic drive `u_bi = Σ_j w_ij x_bj − θ_i` (`θ` the homeostatic threshold);
+//! * activity `h_bi = f(u_bi)` with `f(u) = 2σ(u) − 1` for `u ≥ 0` and 0 below;
+//! * competition: the `k` largest of the normalised similarity
+//!   `s_bi = Σ_j w_ij x_bj / ‖w_i‖₂ − β_i` win (k-WTA, ties to the
+//!   lower index; `β` is a second, competitive homeostatic bias, the
+//!   "conscience" of DeSieno 1988); winners have post signal `y_bi = 1`,
+//!   losers `y_bi = 0`; `β_i += η_β (wins_i / B − k / n_hidden)` equalises
+//!   how often units win;
+//! * Hebbian rule with postsynaptically gated decay (instar / competitive
+//!   learning), on existing synapses only:
+//!   `Δw_ij = η Σ_b y_bi (x_bj − w_ij)`, clamped to `[0, w_max]`;
+//!   synapses whose input is usually silent when the unit wins decay to zero;
+//! * homeostasis: `θ_i += η_θ (mean_b 1[u_bi > 0] − ρ)`, so every unit is
+//!   active on a fraction `ρ` of the inputs;
+//! * consolidation (optional): synapses at or above `w_consolidate` are
+//!   established and frozen (no further writes, never pruned by budget
+//!   before unconsolidated ones);
+//! * co-activity trace for growth: `c_ij += Σ_b y_bi x_bj` at every position.
+
+use crate::energy::EnergyCounters;
+use crate::error::{check_len, Error, Result};
+use crate::rng::stream_rng;
+use crate::synapses::{Clamp, GrowInit, SynapseMatrix};
+use crate::winners::kwta_row;
+use rand::seq::SliceRandom;
+use rayon::prelude::*;
+
+#[cfg(test)]
+mod tests;
+
+/// `f(u) = 2σ(u) − 1` for `u ≥ 0`, 0 below (equals `tanh(u / 2)`).
+#[inline]
+pub fn activation(u: f32) -> f32 {
+    if u > 0.0 {
+        (0.5 * u).tanh()
+    } else {
+        0.0
+    }
+}
+
+/// Where new synapses grow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Growth {
+    /// At random absent positions (potential synapses, Knoblauch et al. 2014).
+    Random,
+    /// At the absent positions with the largest pre/post co-activity trace.
+    Coactivity,
+}
+
+/// Parameters of the hidden (competitive Hebbian) learning.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HiddenParams {
+    pub n_winners: usize,
+    pub learning_rate: f32,
+    pub homeostasis_rate: f32,
+    pub competition_rate: f32,
+    pub target_activity: f32,
+    pub w_max: f32,
+    /// `None`: no consolidation.
+    pub w_consolidate: Option<f32>,
+}
+
+impl HiddenParams {
+    fn validate(&self, n_hidden: usize) -> Result<()> {
+        if self.n_winners == 0 || self.n_winners > n_hidden {
+            return Err(Error::Value(format!(
+                "n_winners must be in [1, {n_hidden}], got {}",
+                self.n_winners
+            )));
+        }
+        let finite_pos = |v: f32, name: &str| {
+            if !(v.is_finite() && v >= 0.0) {
+                Err(Error::Value(format!(
+                    "{name} must be finite and >= 0, got {v}"
+                )))
+            } else {
+                Ok(())
+            }
+        };
+        finite_pos(self.learning_rate, "learning_rate")?;
+        finite_pos(self.homeostasis_rate, "homeostasis_rate")?;
+        finite_pos(self.competition_rate, "competition_rate")?;
+        if !(self.target_activity > 0.0 && self.target_activity < 1.0) {
+            return Err(Error::Value(format!(
+                "target_activity must be in (0, 1), got {}",
+                self.target_activity
+            )));
+        }
+        if !(self.w_max.is_finite() && self.w_max > 0.0) {
+            return Err(Error::Value(format!(
+                "w_max must be finite and > 0, got {}",
+                self.w_max
+            )));
+        }
+        if let Some(c) = self.w_consolidate {
+            if !(c.is_finite() && c > 0.0) {
+                return Err(Error::Value(format!(
+                    "consolidation threshold must be finite and > 0, got {c}"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What one pass of hidden learning did.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct HiddenStats {
+    /// Sum over samples of the number of winners.
+    pub wins: u64,
+    /// Mean fraction of active units (`u > 0`).
+    pub activity: f64,
+}
+
+/// The network: sparse excitatory input synapses, thresholds, dense readout.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StructuralNet {
+    n_in: usize,
+    n_hidden: usize,
+    n_classes: usize,
+    /// `n_hidden × n_in`, non-negative.
+    pub hidden: SynapseMatrix,
+    /// Homeostatic thresholds `θ` (one per hidden unit).
+    pub theta: Vec<f32>,
+    /// Competitive homeostatic biases `β` (one per hidden unit).
+    pub beta: Vec<f32>,
+    /// Readout weights `n_classes × n_hidden`, row-major.
+    pub readout: Vec<f32>,
+    pub readout_bias: Vec<f32>,
+    /// Writes of the readout (weights and biases).
+    pub readout_counters: EnergyCounters,
+    /// Co-activity trace `n_hidden × n_in` for growth (empty when unused).
+    pub trace: Vec<f32>,
+}
+
+fn check_finite(name: &str, v: &[f32]) -> Result<()> {
+    if v.iter().any(|x| !x.is_finite()) {
+        return Err(Error::Value(format!("{name} contains NaN or infinity")));
+    }
+    Ok(())
+}
+
+fn check_nonneg_input(x: &[f32]) -> Result<()> {
+    if x.iter().any(|v| !(v.is_finite() && *v >= 0.0)) {
+        return Err(Error::Value(
+            "input must be finite and non-negative (excitatory rates)".into(),
+        ));
+    }
+    Ok(())
+}
+
+impl StructuralNet {
+    /// A network with `init_per_unit` random input synapses per hidden unit,
+    /// weights uniform in `[w_low, w_high)`, zero thresholds and readout.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        n_in: usize,
+        n_hidden: usize,
+        n_classes: usize,
+        init_per_unit: usize,
+        w_low: f32,
+        w_high: f32,
+        seed: u64,
+    ) -> Result<Self> {
+        if n_in == 0 || n_hidden == 0 || n_classes == 0 {
+            return Err(Error::Value(format!(
+                "n_in, n_hidden and n_classes must be positive, got {n_in}, {n_hidden}, {n_classes}"
+            )));
+        }
+        if !(w_low.is_finite() && w_high.is_finite() && 0.0 <= w_low && w_low <= w_high) {
+            return Err(Error::Value(format!(
+                "initial weight range [{w_low}, {w_high}) must be finite and non-negative"
+            )));
+        }
+        n_classes
+            .checked_mul(n_hidden)
+            .ok_or_else(|| Error::Value("readout too large".into()))?;
+        let mut hidden = SynapseMatrix::empty(n_hidden, n_in, false)?;
+        hidden.grow_random(init_per_unit, GrowInit::Uniform(w_low, w_high), seed)?;
+        // Initial synapses are the starting state, not plasticity.
+        hidden.reset_counters();
+        Ok(StructuralNet {
+            n_in,
+            n_hidden,
+            n_classes,
+            hidden,
+            theta: vec![0.0; n_hidden],
+            beta: vec![0.0; n_hidden],
+            readout: vec![0.0; n_classes * n_hidden],
+            readout_bias: vec![0.0; n_classes],
+            readout_counters: EnergyCounters::default(),
+            trace: Vec::new(),
+        })
+    }
+
+    /// Rebuild from saved parts (unpickling), validating all of them.
+    pub fn from_parts(
+        hidden: SynapseMatrix,
+        theta: Vec<f32>,
+        beta: Vec<f32>,
+        readout: Vec<f32>,
+        readout_bias: Vec<f32>,
+        n_classes: usize,
+    ) -> Result<Self> {
+        hidden.check_invariants()?;
+        let (n_hidden, n_in) = (hidden.n_post(), hidden.n_pre());
+        if n_in == 0 || n_hidden == 0 || n_classes == 0 {
+            return Err(Error::Value("empty network".into()));
+        }
+        check_len("theta", theta.len(), n_hidden, 1)?;
+        check_len("beta", beta.len(), n_hidden, 1)?;
+        check_finite("beta", &beta)?;
+        check_len("readout", readout.len(), n_classes, n_hidden)?;
+        check_len("readout bias", readout_bias.len(), n_classes, 1)?;
+        if hidden
+            .weights()
+            .is_some_and(|w| w.iter().any(|&v| !(v >= 0.0 && v.is_finite())))
+        {
+            return Err(Error::Value(
+                "hidden weights must be finite and >= 0".into(),
+            ));
+        }
+        check_finite("theta", &theta)?;
+        check_finite("readout", &readout)?;
+        check_finite("readout bias", &readout_bias)?;
+        Ok(StructuralNet {
+            n_in,
+            n_hidden,
+            n_classes,
+            hidden,
+            theta,
+            beta,
+            readout,
+            readout_bias,
+            readout_counters: EnergyCounters::default(),
+            trace: Vec::new(),
+        })
+    }
+
+    pub fn n_in(&self) -> usize {
+        self.n_in
+    }
+    pub fn n_hidden(&self) -> usize {
+        self.n_hidden
+    }
+    pub fn n_classes(&self) -> usize {
+        self.n_classes
+    }
+
+    /// Dendritic drive `u = x Wᵀ − θ`, `(batch, n_hidden)`.
+    pub fn drive(&self, x: &[f32], batch: usize) -> Result<Vec<f32>> {
+        check_len("input", x.len(), batch, self.n_in)?;
+        let mut u = self.hidden.forward(x, batch)?;
+        for row in u.chunks_mut(self.n_hidden) {
+            for (v, t) in row.iter_mut().zip(&self.theta) {
+                *v -= t;
+            }
+        }
+        Ok(u)
+    }
+
+    /// Hidden activity `h = f(u)`, `(batch, n_hidden)`.
+    pub fn transform(&self, x: &[f32], batch: usize) -> Result<Vec<f32>> {
+        check_nonneg_input(x)?;
+        let mut u = self.drive(x, batch)?;
+        u.iter_mut().for_each(|v| *v = activation(*v));
+        Ok(u)
+    }
+
+    /// Readout logits `h Vᵀ + c`, `(batch, n_classes)`.
+    pub fn logits_from_hidden(&self, h: &[f32], batch: usize) -> Result<Vec<f32>> {
+        check_len("hidden activity", h.len(), batch, self.n_hidden)?;
+        let (c, nh) = (self.n_classes, self.n_hidden);
+        let mut out = vec![0.0f32; batch * c];
+        out.par_chunks_mut(c)
+            .zip(h.par_chunks(nh))
+            .for_each(|(o, hb)| {
+                for k in 0..c {
+                    let v = &self.readout[k * nh..(k + 1) * nh];
+                    let mut s = self.readout_bias[k];
+                    for (a, b) in v.iter().zip(hb) {
+                        if *b != 0.0 {
+                            s += a * b;
+                        }
+                    }
+                    o[k] = s;
+                }
+            });
+        Ok(out)
+    }
+
+    /// Class probabilities (softmax of the readout), `(batch, n_classes)`.
+    pub fn predict_proba(&self, x: &[f32], batch: usize) -> Result<Vec<f32>> {
+        let h = self.transform(x, batch)?;
+        let mut z = self.logits_from_hidden(&h, batch)?;
+        z.chunks_mut(self.n_classes).for_each(softmax_in_place);
+        Ok(z)
+    }
+
+    /// One epoch of hidden learning over the samples in `order`, in
+    /// mini-batches of `batch_size`. Returns per-unit win counts and stats.
+    pub fn hidden_epoch(
+        &mut self,
+        x: &[f32],
+        n: usize,
+        order: &[u32],
+        batch_size: usize,
+        p: &HiddenParams,
+        track_coactivity: bool,
+    ) -> Result<(Vec<u64>, HiddenStats)> {
+        check_len("input", x.len(), n, self.n_in)?;
+        check_nonneg_input(x)?;
+        p.validate(self.n_hidden)?;
+        if batch_size == 0 {
+            return Err(Error::Value("batch_size must be positive".into()));
+        }
+        if let Some((e, &s)) = order.iter().enumerate().find(|(_, &s)| s as usize >= n) {
+            return Err(Error::Index(format!(
+                "sample index {s} at position {e} is not below {n}"
+            )));
+        }
+        if track_coactivity && self.trace.len() != self.n_hidden * self.n_in {
+            self.trace = vec![0.0; self.n_hidden * self.n_in];
+        }
+        let d = self.n_in;
+        let mut wins = vec![0u64; self.n_hidden];
+        let mut stats = HiddenStats::default();
+        let mut xb = Vec::with_capacity(batch_size * d);
+        for chunk in order.chunks(batch_size) {
+            xb.clear();
+            for &s in chunk {
+                xb.extend_from_slice(&x[s as usize * d..(s as usize + 1) * d]);
+            }
+            let (w, a) = self.hidden_step(&xb, chunk.len(), p, track_coactivity)?;
+            for (t, v) in wins.iter_mut().zip(w) {
+                *t += v;
+            }
+            stats.activity += a * chunk.len() as f64;
+        }
+        stats.wins = wins.iter().sum();
+        if !order.is_empty() {
+            stats.activity /= order.len() as f64;
+        }
+        Ok((wins, stats))
+    }
+
+    /// `max(‖w_i‖₂, 1e-6)` of every hidden unit.
+    pub fn weight_norms(&self) -> Vec<f32> {
+        let w = self.hidden.weights().expect("hidden synapses are weighted");
+        let ip = self.hidden.indptr();
+        (0..self.n_hidden)
+            .map(|i| {
+                let s: f32 = w[ip[i]..ip[i + 1]].iter().map(|v| v * v).sum();
+                s.sqrt().max(1e-6)
+            })
+            .collect()
+    }
+
+    /// The post signal `y` (1 for the winners of `Σ_j w_ij x_j / ‖w_i‖ − β_i`,
+    /// 0 elsewhere) and
+    /// the per-unit fraction of active samples (`u > 0`), for one batch.
+    pub fn competition(
+        &self,
+        xb: &[f32],
+        batch: usize,
+        n_winners: usize,
+    ) -> Result<(Vec<f32>, Vec<f32>)> {
+        let nh = self.n_hidden;
+        let u = self.drive(xb, batch)?;
+        let norms = self.weight_norms();
+        let mut y = vec![0.0f32; batch * nh];
+        y.par_chunks_mut(nh)
+            .zip(u.par_chunks(nh))
+            .for_each(|(yb, ub)| {
+                let score: Vec<f32> = (0..nh)
+                    .map(|i| (ub[i] + self.theta[i]) / norms[i] - self.beta[i])
+                    .collect();
+                for i in kwta_row(&score, n_winners) {
+                    yb[i as usize] = 1.0;
+                }
+            });
+        let mut active = vec![0.0f32; nh];
+        for ub in u.chunks(nh) {
+            for (a, &v) in active.iter_mut().zip(ub) {
+                if v > 0.0 {
+                    *a += 1.0;
+                }
+            }
+        }
+        if batch > 0 {
+            active.iter_mut().for_each(|a| *a /= batch as f32);
+        }
+        Ok((y, active))
+    }
+
+    /// One mini-batch: competition, Hebbian update, homeostasis, trace.
+    /// Returns per-unit win counts and the mean activity of the batch.
+    pub fn hidden_step(
+        &mut self,
+        xb: &[f32],
+        batch: usize,
+        p: &HiddenParams,
+        track_coactivity: bool,
+    ) -> Result<(Vec<u64>, f64)> {
+        p.validate(self.n_hidden)?;
+        check_len("input", xb.len(), batch, self.n_in)?;
+        let (nh, d) = (self.n_hidden, self.n_in);
+        let (y, active) = self.competition(xb, batch, p.n_winners)?;
+        // Per unit: c_i = Σ_b y_bi and the list of (b, y_bi) with y_bi > 0.
+        let mut posts: Vec<Vec<(usize, f32)>> = vec![Vec::new(); nh];
+        for b in 0..batch {
+            for i in 0..nh {
+                let v = y[b * nh + i];
+                if v > 0.0 {
+                    posts[i].push((b, v));
+                }
+            }
+        }
+        let wins: Vec<u64> = posts.iter().map(|p| p.len() as u64).collect();
+        // Δw_ij = η (Σ_b y_bi x_bj − c_i w_ij), per existing synapse, in storage order.
+        let eta = p.learning_rate;
+        let frozen = p.w_consolidate;
+        let hidden = &self.hidden;
+        let indptr = hidden.indptr();
+        let indices = hidden.indices();
+        let weights = hidden.weights().expect("hidden synapses are weighted");
+        let deltas: Vec<Vec<f32>> = (0..nh)
+            .into_par_iter()
+            .map(|i| {
+                let (a, e) = (indptr[i], indptr[i + 1]);
+                let mut out = vec![0.0f32; e - a];
+                let pi = &posts[i];
+                if pi.is_empty() {
+                    return out;
+                }
+                let c: f32 = pi.iter().map(|&(_, v)| v).sum();
+                for (k, o) in out.iter_mut().enumerate() {
+                    let w = weights[a + k];
+                    if frozen.is_some_and(|t| w >= t) {
+                        continue;
+                    }
+                    let j = indices[a + k] as usize;
+                    let s: f32 = pi.iter().map(|&(b, v)| v * xb[b * d + j]).sum();
+                    *o = eta * (s - c * w);
+                }
+                out
+            })
+            .collect();
+        let delta: Vec<f32> = deltas.into_iter().flatten().collect();
+        self.hidden.apply_delta(
+            &delta,
+            Clamp {
+                min: 0.0,
+                max: p.w_max,
+            },
+        )?;
+        for (t, a) in self.theta.iter_mut().zip(&active) {
+            *t += p.homeostasis_rate * (a - p.target_activity);
+        }
+        if batch > 0 {
+            let share = p.n_winners as f32 / nh as f32;
+            for (bt, &w) in self.beta.iter_mut().zip(&wins) {
+                *bt += p.competition_rate * (w as f32 / batch as f32 - share);
+            }
+        }
+        if track_coactivity {
+            self.trace
+                .par_chunks_mut(d)
+                .zip(posts.par_iter())
+                .for_each(|(tr, pi)| {
+                    for &(b, v) in pi {
+                        for (t, &xv) in tr.iter_mut().zip(&xb[b * d..(b + 1) * d]) {
+                            *t += v * xv;
+                        }
+                    }
+                });
+        }
+        let mean_act = active.iter().map(|&a| a as f64).sum::<f64>() / nh as f64;
+        Ok((wins, mean_act))
+    }
+
+    /// Structural plasticity: prune silent synapses (`w < silent`), then keep
+    /// at most `max_per_unit` synapses per unit (the strongest; consolidated
+    /// ones count as strongest), then grow up to `n_grow` new synapses per
+    /// unit (never beyond `max_per_unit + n_grow`), with initial weights
+    /// uniform in `[w_low, w_high)`. Returns `(pruned, grown)`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn structural_step(
+        &mut self,
+        silent: f32,
+        max_per_unit: usize,
+        n_grow: usize,
+        growth: Growth,
+        w_low: f32,
+        w_high: f32,
+        seed: u64,
+    ) -> Result<(usize, usize)> {
+        if !(silent.is_finite() && silent >= 0.0) {
+            return Err(Error::Value(format!(
+                "silent threshold must be finite and >= 0, got {silent}"
+            )));
+        }
+        if !(w_low.is_finite() && w_high.is_finite() && 0.0 <= w_low && w_low <= w_high) {
+            return Err(Error::Value(format!(
+                "growth weight range [{w_low}, {w_high}) must be finite and non-negative"
+            )));
+        }
+        if growth == Growth::Coactivity
+            && n_grow > 0
+            && self.trace.len() != self.n_hidden * self.n_in
+        {
+            return Err(Error::Value(
+                "co-activity growth needs a trace: run hidden learning with tracking first".into(),
+            ));
+        }
+        let mut pruned = self.hidden.prune_below(silent)?;
+        pruned += self.prune_to_budget(max_per_unit)?;
+        let grown = match (n_grow, growth) {
+            (0, _) => 0,
+            (_, Growth::Random) => {
+                self.hidden
+                    .grow_random(n_grow, GrowInit::Uniform(w_low, w_high), seed)?
+            }
+            (_, Growth::Coactivity) => {
+                let (post, pre) = self.coactive_candidates(n_grow, seed);
+                let g =
+                    self.hidden
+                        .grow(&post, &pre, None, GrowInit::Uniform(w_low, w_high), seed)?;
+                // The trace has been used: start accumulating afresh.
+                self.trace.iter_mut().for_each(|t| *t = 0.0);
+                g
+            }
+        };
+        Ok((pruned, grown))
+    }
+
+    /// Keep the `max_per_unit` largest weights of every unit (ties: lower
+    /// presynaptic index kept). Returns the number pruned.
+    pub fn prune_to_budget(&mut self, max_per_unit: usize) -> Result<usize> {
+        let h = &self.hidden;
+        let w = h.weights().expect("hidden synapses are weighted");
+        let mask: Vec<bool> = (0..self.n_hidden)
+            .into_par_iter()
+            .map(|i| {
+                let (a, b) = (h.indptr()[i], h.indptr()[i + 1]);
+                let len = b - a;
+                let mut m = vec![false; len];
+                if len > max_per_unit {
+                    let mut order: Vec<usize> = (0..len).collect();
+                    // strongest first, ties to the lower index
+                    order.sort_by(|&x, &y| w[a + y].total_cmp(&w[a + x]).then(x.cmp(&y)));
+                    for &k in &order[max_per_unit..] {
+                        m[k] = true;
+                    }
+                }
+                m
+            })
+            .flatten()
+            .collect();
+        self.hidden.prune_mask(&mask)
+    }
+
+    /// Up to `n_grow` absent positions per unit with the largest positive
+    /// co-activity trace (ties: lower presynaptic index); units with no
+    /// positive trace grow at random absent positions.
+    fn coactive_candidates(&self, n_grow: usize, seed: u64) -> (Vec<u32>, Vec<u32>) {
+        let d = self.n_in;
+        let per: Vec<Vec<u32>> = (0..self.n_hidden)
+            .into_par_iter()
+            .map(|i| {
+                let (idx, _) = self.hidden.row(i);
+                let tr = &self.trace[i * d..(i + 1) * d];
+                let mut absent: Vec<u32> = (0..d as u32)
+                    .filter(|j| idx.binary_search(j).is_err())
+                    .collect();
+                let positive = absent.iter().any(|&j| tr[j as usize] > 0.0);
+                if positive {
+                    absent.retain(|&j| tr[j as usize] > 0.0);
+                    absent.sort_by(|&a, &b| {
+                        tr[b as usize].total_cmp(&tr[a as usize]).then(a.cmp(&b))
+                    });
+                } else {
+                    let mut rng = stream_rng(seed ^ 0x9e37_79b9_7f4a_7c15, i as u64);
+                    absent.shuffle(&mut rng);
+                }
+                absent.truncate(n_grow);
+                absent
+            })
+            .collect();
+        let mut post = Vec::new();
+        let mut pre = Vec::new();
+        for (i, js) in per.into_iter().enumerate() {
+            for j in js {
+                post.push(i as u32);
+                pre.push(j);
+            }
+        }
+        (post, pre)
+    }
+
+    /// One epoch of the readout delta rule (softmax output, cross-entropy):
+    /// `ΔV_kj = (η/B) Σ_b (t_bk − p_bk) h_bj − η λ V_kj`, `Δc_k = (η/B) Σ_b (t_bk − p_bk)`.
+    /// Local: the change of a readout synapse is its output unit's error
+    /// times its presynaptic activity. Returns the mean cross-entropy.
+    #[allow(clippy::too_many_arguments)]
+    pub fn readout_epoch(
+        &mut self,
+        x: &[f32],
+        labels: &[u32],
+        n: usize,
+        order: &[u32],
+        batch_size: usize,
+        rate: f32,
+        l2: f32,
+    ) -> Result<f64> {
+        check_len("input", x.len(), n, self.n_in)?;
+        check_len("labels", labels.len(), n, 1)?;
+        check_nonneg_input(x)?;
+        if batch_size == 0 {
+            return Err(Error::Value("batch_size must be positive".into()));
+        }
+        if !(rate.is_finite() && rate >= 0.0 && l2.is_finite() && l2 >= 0.0) {
+            return Err(Error::Value(format!(
+                "readout rate {rate} and l2 {l2} must be finite and >= 0"
+            )));
+        }
+        if let Some(&c) = labels.iter().find(|&&c| c as usize >= self.n_classes) {
+            return Err(Error::Index(format!(
+                "label {c} is not below n_classes = {}",
+                self.n_classes
+            )));
+        }
+        if let Some(&s) = order.iter().find(|&&s| s as usize >= n) {
+            return Err(Error::Index(format!("sample index {s} is not below {n}")));
+        }
+        let d = self.n_in;
+        let mut loss = 0.0f64;
+        let mut xb = Vec::with_capacity(batch_size * d);
+        let mut lb = Vec::with_capacity(batch_size);
+        for chunk in order.chunks(batch_size) {
+            xb.clear();
+            lb.clear();
+            for &s in chunk {
+                xb.extend_from_slice(&x[s as usize * d..(s as usize + 1) * d]);
+                lb.push(labels[s as usize]);
+            }
+            let h = self.transform(&xb, chunk.len())?;
+            loss += self.readout_step(&h, &lb, chunk.len(), rate, l2)?;
+        }
+        Ok(if order.is_empty() {
+            0.0
+        } else {
+            loss / order.len() as f64
+        })
+    }
+
+    /// One delta-rule step on given hidden activity; returns the summed
+    /// cross-entropy of the batch (before the step).
+    pub fn readout_step(
+        &mut self,
+        h: &[f32],
+        labels: &[u32],
+        batch: usize,
+        rate: f32,
+        l2: f32,
+    ) -> Result<f64> {
+        check_len("hidden activity", h.len(), batch, self.n_hidden)?;
+        check_len("labels", labels.len(), batch, 1)?;
+        if let Some(&c) = labels.iter().find(|&&c| c as usize >= self.n_classes) {
+            return Err(Error::Index(format!(
+                "label {c} is not below n_classes = {}",
+                self.n_classes
+            )));
+        }
+        if batch == 0 {
+            return Ok(0.0);
+        }
+        let (c, nh) = (self.n_classes, self.n_hidden);
+        let mut err = self.logits_from_hidden(h, batch)?;
+        let mut loss = 0.0f64;
+        for (b, e) in err.chunks_mut(c).enumerate() {
+            softmax_in_place(e);
+            let t = labels[b] as usize;
+            loss -= (e[t].max(1e-30) as f64).ln();
+            for (k, v) in e.iter_mut().enumerate() {
+                *v = if k == t { 1.0 } else { 0.0 } - *v;
+            }
+        }
+        let scale = rate / batch as f32;
+        let decay = rate * l2;
+        let per_row: Vec<(u64, f64)> = self
+            .readout
+            .par_chunks_mut(nh)
+            .enumerate()
+            .map(|(k, v)| {
+                let mut g = vec![0.0f32; nh];
+                for b in 0..batch {
+                    let ek = err[b * c + k];
+                    if ek == 0.0 {
+                        continue;
+                    }
+                    for (gj, &hj) in g.iter_mut().zip(&h[b * nh..(b + 1) * nh]) {
+                        *gj += ek * hj;
+                    }
+                }
+                let mut acc = (0u64, 0.0f64);
+                for (w, gj) in v.iter_mut().zip(g) {
+                    let dw = scale * gj - decay * *w;
+                    let new = *w + dw;
+                    let ch = (new - *w).abs();
+                    *w = new;
+                    if ch != 0.0 {
+                        acc.0 += 1;
+                        acc.1 += ch as f64;
+                    }
+                }
+                acc
+            })
+            .collect();
+        for (n_w, s) in per_row {
+            self.readout_counters.record(n_w, s);
+        }
+        for k in 0..c {
+            let g: f32 = (0..batch).map(|b| err[b * c + k]).sum();
+            let dw = scale * g;
+            let old = self.readout_bias[k];
+            self.readout_bias[k] = old + dw;
+            let ch = (self.readout_bias[k] - old).abs();
+            if ch != 0.0 {
+                self.readout_counters.record(1, ch as f64);
+            }
+        }
+        Ok(loss)
+    }
+}
+
+/// Numerically stable softmax of one row, in place.
+pub fn softmax_in_place(z: &mut [f32]) {
+    let m = z.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+    let mut s = 0.0f32;
+    for v in z.iter_mut() {
+        *v = (*v - m).exp();
+        s += *v;
+    }
+    for v in z.iter_mut() {
+        *v /= s;
+    }
+}

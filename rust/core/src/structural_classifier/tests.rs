@@ -1,0 +1,208 @@
+use super::*;
+use rand::Rng;
+
+fn data(n: usize, d: usize, seed: u64) -> Vec<f32> {
+    let mut rng = stream_rng(seed, 0);
+    (0..n * d)
+        .map(|_| {
+            if rng.random::<f32>() < 0.5 {
+                rng.random::<f32>()
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
+
+fn params() -> HiddenParams {
+    HiddenParams {
+        n_winners: 2,
+        learning_rate: 0.1,
+        homeostasis_rate: 0.05,
+        competition_rate: 0.2,
+        target_activity: 0.3,
+        w_max: 1.0,
+        w_consolidate: None,
+    }
+}
+
+#[test]
+fn activation_is_rectified_tanh_half() {
+    assert_eq!(activation(-1.0), 0.0);
+    assert_eq!(activation(0.0), 0.0);
+    let u = 1.3f32;
+    let s = 1.0 / (1.0 + (-u).exp());
+    assert!((activation(u) - (2.0 * s - 1.0)).abs() < 1e-6);
+}
+
+#[test]
+fn hidden_step_matches_dense_reference() {
+    let (n, d, nh) = (7, 9, 5);
+    let x = data(n, d, 1);
+    let mut net = StructuralNet::new(d, nh, 3, 6, 0.01, 0.5, 3).unwrap();
+    net.theta = vec![0.1, 0.0, 0.3, 0.2, 0.05];
+    net.beta = vec![0.0, 0.2, -0.1, 0.0, 0.3];
+    let w0 = net.hidden.to_dense();
+    let mask: Vec<bool> = w0.iter().map(|&w| w != 0.0).collect();
+    let p = params();
+    // dense reference
+    let mut u = vec![0.0f32; n * nh];
+    for b in 0..n {
+        for i in 0..nh {
+            u[b * nh + i] =
+                (0..d).map(|j| w0[i * d + j] * x[b * d + j]).sum::<f32>() - net.theta[i];
+        }
+    }
+    let mut y = vec![0.0f32; n * nh];
+    for b in 0..n {
+        let mut idx: Vec<usize> = (0..nh).collect();
+        let norm = |i: usize| {
+            (0..d)
+                .map(|j| w0[i * d + j].powi(2))
+                .sum::<f32>()
+                .sqrt()
+                .max(1e-6)
+        };
+        let sc = |i: usize| (u[b * nh + i] + net.theta[i]) / norm(i) - net.beta[i];
+        idx.sort_by(|&a, &c| sc(c).total_cmp(&sc(a)).then(a.cmp(&c)));
+        for &i in &idx[..p.n_winners] {
+            y[b * nh + i] = 1.0;
+        }
+    }
+    let mut w_ref = w0.clone();
+    for i in 0..nh {
+        let c: f32 = (0..n).map(|b| y[b * nh + i]).sum();
+        for j in 0..d {
+            if mask[i * d + j] {
+                let s: f32 = (0..n).map(|b| y[b * nh + i] * x[b * d + j]).sum();
+                w_ref[i * d + j] =
+                    (w0[i * d + j] + p.learning_rate * (s - c * w0[i * d + j])).clamp(0.0, 1.0);
+            }
+        }
+    }
+    let theta_ref: Vec<f32> = (0..nh)
+        .map(|i| {
+            let a = (0..n).filter(|&b| u[b * nh + i] > 0.0).count() as f32 / n as f32;
+            net.theta[i] + p.homeostasis_rate * (a - p.target_activity)
+        })
+        .collect();
+    let beta_ref: Vec<f32> = (0..nh)
+        .map(|i| {
+            let w = (0..n).filter(|&b| y[b * nh + i] > 0.0).count() as f32 / n as f32;
+            net.beta[i] + p.competition_rate * (w - p.n_winners as f32 / nh as f32)
+        })
+        .collect();
+    net.hidden_step(&x, n, &p, true).unwrap();
+    for (a, b) in net.beta.iter().zip(&beta_ref) {
+        assert!((a - b).abs() < 1e-6);
+    }
+    let w1 = net.hidden.to_dense();
+    for (a, b) in w1.iter().zip(&w_ref) {
+        assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+    }
+    for (a, b) in net.theta.iter().zip(&theta_ref) {
+        assert!((a - b).abs() < 1e-6);
+    }
+    assert!(w1.iter().all(|&w| w >= 0.0));
+    net.hidden.check_invariants().unwrap();
+}
+
+#[test]
+fn structural_step_keeps_budget_and_invariants() {
+    let (n, d, nh) = (20, 30, 4);
+    let x = data(n, d, 2);
+    let mut net = StructuralNet::new(d, nh, 2, 20, 0.0, 0.2, 5).unwrap();
+    let order: Vec<u32> = (0..n as u32).collect();
+    net.hidden_epoch(&x, n, &order, 5, &params(), true).unwrap();
+    for growth in [Growth::Random, Growth::Coactivity] {
+        net.hidden_epoch(&x, n, &order, 5, &params(), true).unwrap();
+        net.structural_step(0.05, 6, 3, growth, 0.01, 0.02, 9)
+            .unwrap();
+        net.hidden.check_invariants().unwrap();
+        assert!(net.hidden.row_counts().iter().all(|&c| c <= 9));
+        assert!(net.hidden.weights().unwrap().iter().all(|&w| w >= 0.0));
+    }
+    net.structural_step(0.0, 6, 0, Growth::Random, 0.0, 0.0, 0)
+        .unwrap();
+    assert!(net.hidden.row_counts().iter().all(|&c| c <= 6));
+}
+
+#[test]
+fn deterministic_across_threads() {
+    let (n, d, nh) = (64, 20, 12);
+    let x = data(n, d, 4);
+    let labels: Vec<u32> = (0..n as u32).map(|i| i % 3).collect();
+    let run = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| {
+                let mut net = StructuralNet::new(d, nh, 3, 10, 0.01, 0.1, 7).unwrap();
+                let order: Vec<u32> = (0..n as u32).rev().collect();
+                for e in 0..3 {
+                    net.hidden_epoch(&x, n, &order, 16, &params(), true)
+                        .unwrap();
+                    net.structural_step(0.01, 8, 2, Growth::Coactivity, 0.01, 0.05, e)
+                        .unwrap();
+                }
+                net.readout_epoch(&x, &labels, n, &order, 16, 0.5, 1e-4)
+                    .unwrap();
+                net
+            })
+    };
+    assert_eq!(run(1), run(3));
+}
+
+#[test]
+fn readout_step_is_softmax_gradient() {
+    let mut net = StructuralNet::new(4, 3, 2, 2, 0.0, 0.1, 1).unwrap();
+    net.readout = vec![0.1, -0.2, 0.3, 0.0, 0.5, -0.1];
+    let h = vec![0.5, 0.0, 0.2, 0.1, 0.9, 0.0];
+    let labels = vec![1u32, 0];
+    let v0 = net.readout.clone();
+    let z = net.logits_from_hidden(&h, 2).unwrap();
+    net.readout_step(&h, &labels, 2, 0.2, 0.0).unwrap();
+    for k in 0..2 {
+        for j in 0..3 {
+            let mut g = 0.0;
+            for b in 0..2 {
+                let mut p = z[b * 2..b * 2 + 2].to_vec();
+                softmax_in_place(&mut p);
+                let t = if labels[b] as usize == k { 1.0 } else { 0.0 };
+                g += (t - p[k]) * h[b * 3 + j];
+            }
+            let expect = v0[k * 3 + j] + 0.2 / 2.0 * g;
+            assert!((net.readout[k * 3 + j] - expect).abs() < 1e-6);
+        }
+    }
+}
+
+#[test]
+fn bad_inputs_are_errors_and_leave_state() {
+    let mut net = StructuralNet::new(3, 2, 2, 2, 0.0, 0.1, 1).unwrap();
+    let before = net.clone();
+    assert!(net
+        .hidden_epoch(&[1.0, -1.0, 0.0], 1, &[0], 1, &params(), false)
+        .is_err());
+    assert!(net
+        .hidden_epoch(&[1.0, 1.0, 0.0], 1, &[1], 1, &params(), false)
+        .is_err());
+    let mut p = params();
+    p.n_winners = 3;
+    assert!(net
+        .hidden_epoch(&[1.0, 1.0, 0.0], 1, &[0], 1, &p, false)
+        .is_err());
+    assert!(net
+        .readout_epoch(&[1.0, 1.0, 0.0], &[2], 1, &[0], 1, 0.1, 0.0)
+        .is_err());
+    assert!(net
+        .structural_step(f32::NAN, 1, 0, Growth::Random, 0.0, 0.0, 0)
+        .is_err());
+    assert!(net
+        .structural_step(0.0, 1, 1, Growth::Coactivity, 0.0, 0.0, 0)
+        .is_err());
+    assert_eq!(net, before);
+    assert!(StructuralNet::new(0, 2, 2, 1, 0.0, 0.1, 0).is_err());
+    assert!(StructuralNet::new(3, 2, 2, 1, -1.0, 0.1, 0).is_err());
+}

@@ -1,0 +1,335 @@
+"""StructuralPlasticityClassifier: rules against dense NumPy references,
+counts against recounts, invariants, determinism, errors, scikit-learn API."""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler
+
+import synaplast
+from synaplast import _core
+from synaplast.analysis import dale_compliance, lognormal_fit, weight_statistics
+from synaplast.structural import StructuralPlasticityClassifier as SPC
+
+
+def f_act(u):
+    return np.where(u > 0, 2.0 / (1.0 + np.exp(-u)) - 1.0, 0.0)
+
+
+def toy(n=240, d=16, c=3, seed=0):
+    """Non-negative class prototypes with noise."""
+    rng = np.random.default_rng(seed)
+    protos = (rng.random((c, d)) < 0.3).astype(np.float32)
+    y = rng.integers(0, c, n)
+    X = np.clip(protos[y] + 0.2 * rng.standard_normal((n, d)), 0, 1).astype(np.float32)
+    return X, y
+
+
+def hidden_reference(W, theta, beta, X, k, eta, eta_th, eta_b, rho, w_max):
+    """One mini-batch of the hidden rules on a dense weight matrix."""
+    mask = W != 0
+    u = X @ W.T - theta
+    norm = np.maximum(np.sqrt((W**2).sum(1)), 1e-6)
+    score = (X @ W.T) / norm - beta
+    y = np.zeros_like(u)
+    for b in range(X.shape[0]):
+        order = sorted(range(W.shape[0]), key=lambda i: (-score[b, i], i))[:k]
+        y[b, order] = 1.0
+    c = y.sum(0)
+    dW = eta * (y.T @ X - c[:, None] * W)
+    W1 = np.where(mask, np.clip(W + dW, 0, w_max), 0)
+    theta1 = theta + eta_th * ((u > 0).mean(0) - rho)
+    beta1 = beta + eta_b * (y.mean(0) - k / W.shape[0])
+    return W1, theta1, beta1
+
+
+def test_hidden_rules_equal_dense_reference():
+    X, _ = toy(n=12, d=10)
+    net = _core.StructuralNet(10, 6, 3, 7, 0.01, 0.4, 5)
+    W0 = net.hidden.to_dense().astype(np.float64)
+    theta0 = net.theta.astype(np.float64)
+    W1, th1, b1 = hidden_reference(
+        W0, theta0, np.zeros(6), X.astype(np.float64), 2, 0.1, 0.05, 0.5, 0.3, 0.5
+    )
+    order = np.arange(12, dtype=np.int64)
+    net.hidden_epoch(X, order, 12, 2, 0.1, 0.05, 0.5, 0.3, 0.5, None, False)
+    np.testing.assert_allclose(net.hidden.to_dense(), W1, atol=1e-5)
+    np.testing.assert_allclose(net.theta, th1, atol=1e-6)
+    np.testing.assert_allclose(net.beta, b1, atol=1e-6)
+    # energy counters: writes = synapses that changed, abs_change = Σ|Δw|
+    writes, abs_change, grown, pruned = net.hidden.counters
+    changed = (W1 != W0) & (W0 != 0)
+    assert writes == int(changed.sum())
+    assert abs_change == pytest.approx(np.abs(W1 - W0).sum(), rel=1e-4)
+    assert grown == 0 and pruned == 0
+
+
+def test_two_batches_equal_sequential_reference():
+    X, _ = toy(n=8, d=6)
+    net = _core.StructuralNet(6, 4, 2, 6, 0.05, 0.3, 1)
+    W = net.hidden.to_dense().astype(np.float64)
+    th, be = np.zeros(4), np.zeros(4)
+    order = np.array([3, 1, 0, 2, 7, 5, 4, 6], dtype=np.int64)
+    for chunk in (order[:4], order[4:]):
+        W, th, be = hidden_reference(
+            W, th, be, X[chunk].astype(np.float64), 1, 0.2, 0.1, 0.3, 0.25, 1.0
+        )
+    net.hidden_epoch(X, order, 4, 1, 0.2, 0.1, 0.3, 0.25, 1.0, None, False)
+    np.testing.assert_allclose(net.hidden.to_dense(), W, atol=1e-5)
+    np.testing.assert_allclose(net.theta, th, atol=1e-6)
+    np.testing.assert_allclose(net.beta, be, atol=1e-6)
+
+
+def test_consolidated_synapses_are_frozen():
+    X, _ = toy(n=10, d=8)
+    net = _core.StructuralNet(8, 3, 2, 8, 0.01, 0.4, 2)
+    W0 = net.hidden.to_dense()
+    net.hidden_epoch(X, np.arange(10, dtype=np.int64), 10, 3, 0.2, 0.0, 0.0, 0.5, 1.0, 0.3, False)
+    W1 = net.hidden.to_dense()
+    frozen = W0 >= 0.3
+    assert frozen.any()
+    np.testing.assert_array_equal(W1[frozen], W0[frozen])
+
+
+def test_structural_step_prunes_grows_and_counts():
+    X, _ = toy(n=60, d=20)
+    net = _core.StructuralNet(20, 5, 3, 12, 0.0, 0.05, 3)
+    before = net.hidden.to_dense()
+    net.hidden_epoch(X, np.arange(60, dtype=np.int64), 10, 1, 0.3, 0.05, 0.5, 0.2, 1.0, None, True)
+    trace = net.trace.reshape(5, 20).copy()
+    W = net.hidden.to_dense()
+    stored = net.hidden.nnz  # synapses in storage, some may have weight exactly 0
+    pruned, grown = net.structural_step(0.02, 6, 0, "random", 0.0, 0.0, 0)
+    W2 = net.hidden.to_dense()
+    # independent recount: silent ones gone, at most 6 per unit, the strongest kept
+    for i in range(5):
+        alive = W[i][(W[i] >= 0.02)]
+        keep = np.sort(alive)[::-1][:6]
+        np.testing.assert_allclose(np.sort(W2[i][W2[i] != 0])[::-1], keep[keep != 0])
+    assert pruned == stored - int((W2 != 0).sum())
+    assert net.hidden.nnz == int(np.count_nonzero(W2))
+    assert net.hidden.counters[3] == pruned
+    # co-activity growth: new synapses where the trace is largest among absent positions
+    _, grown = net.structural_step(0.0, 20, 2, "coactivity", 0.01, 0.01, 1)
+    W3 = net.hidden.to_dense()
+    new = (W3 != 0) & (W2 == 0)
+    assert grown == int(new.sum())
+    for i in range(5):
+        absent = np.flatnonzero((W2[i] == 0) & (trace[i] > 0))
+        best = absent[np.argsort(-trace[i][absent], kind="stable")][:2]
+        if best.size:  # units that never won grow at random positions instead
+            assert set(np.flatnonzero(new[i])) == set(best)
+        assert new[i].sum() == min(2, int((W2[i] == 0).sum()))
+    net.hidden.check_invariants()
+    assert (net.hidden.weights >= 0).all()
+    assert before.shape == W3.shape
+
+
+def test_readout_delta_rule_equals_reference():
+    X, y = toy(n=9, d=7)
+    net = _core.StructuralNet(7, 5, 3, 7, 0.05, 0.3, 4)
+    H = net.transform(X).astype(np.float64)
+    V = np.zeros((3, 5))
+    bvec = np.zeros(3)
+    for chunk in (np.arange(5), np.arange(5, 9)):
+        z = H[chunk] @ V.T + bvec
+        p = np.exp(z - z.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        err = np.eye(3)[y[chunk]] - p
+        V += 0.3 / len(chunk) * err.T @ H[chunk] - 0.3 * 0.01 * V
+        bvec += 0.3 / len(chunk) * err.sum(0)
+    net.readout_epoch(X, y.astype(np.int64), np.arange(9, dtype=np.int64), 5, 0.3, 0.01)
+    np.testing.assert_allclose(net.readout, V, atol=1e-5)
+    np.testing.assert_allclose(net.readout_bias, bvec, atol=1e-5)
+
+
+def test_transform_is_rectified_sigmoid():
+    X, y = toy()
+    est = SPC(n_hidden=12, max_iter=2, readout_max_iter=2, random_state=0).fit(X, y)
+    W = est.synapses_.to_dense().astype(np.float64)
+    u = X.astype(np.float64) @ W.T - est.theta_
+    np.testing.assert_allclose(est.transform(X), f_act(u), atol=1e-5)
+    z = est.transform(X) @ est.coefs_readout_.T + est.intercept_readout_
+    p = np.exp(z - z.max(1, keepdims=True))
+    np.testing.assert_allclose(est.predict_proba(X), p / p.sum(1, keepdims=True), atol=1e-5)
+
+
+def test_learns_and_respects_budget_and_sign():
+    X, y = toy(n=400, d=30, c=4, seed=1)
+    est = SPC(n_hidden=20, max_synapses=100, max_iter=6, random_state=0).fit(X, y)
+    assert est.score(X, y) > 0.9
+    hist = est.synapse_history_
+    assert len(hist) == 7 and hist[-1] <= 100
+    assert est.synapses_.nnz == hist[-1]
+    assert est.synapses_.row_counts().max() <= 5
+    assert (est.synapses_.weights >= 0).all()
+    assert (est.synapses_.weights >= est.silent_threshold).all()
+    est.synapses_.check_invariants()
+    cap = est.capacity_
+    assert cap.n_synapses == hist[-1] and cap.n_potential == 20 * 30
+    en = est.energy_
+    c = est.synapses_.counters
+    assert en.synapses_pruned == c["pruned"] and en.synapses_grown == c["grown"]
+    assert c["pruned"] - c["grown"] == hist[0] - hist[-1]
+    assert en.writes >= en.details["hidden_writes"] > 0
+
+
+def test_deterministic_across_threads():
+    X, y = toy(n=300, d=24)
+    fits = []
+    for n in (1, 2):
+        with synaplast.threads(n):
+            est = SPC(n_hidden=16, max_synapses=80, max_iter=3, random_state=3).fit(X, y)
+            fits.append((est.synapses_.to_dense(), est.coefs_readout_, est.predict_proba(X)))
+    for a, b in zip(fits[0], fits[1], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_random_growth_and_consolidation_options():
+    X, y = toy(n=200, d=20)
+    for kw in ({"growth": "random"}, {"consolidation_threshold": 0.5}, {"n_grow": 0}):
+        est = SPC(n_hidden=10, max_synapses=60, max_iter=3, random_state=0, **kw).fit(X, y)
+        assert est.synapse_history_[-1] <= 60
+        assert (est.synapses_.weights >= 0).all()
+
+
+@pytest.mark.parametrize(
+    "kw, exc",
+    [
+        ({"n_hidden": 0}, ValueError),
+        ({"n_hidden": 2.5}, TypeError),
+        ({"n_winners": 50}, ValueError),
+        ({"target_activity": 1.0}, ValueError),
+        ({"growth": "magic"}, ValueError),
+        ({"learning_rate": -1.0}, ValueError),
+        ({"max_synapses": 0}, ValueError),
+        ({"random_state": "x"}, TypeError),
+    ],
+)
+def test_bad_parameters(kw, exc):
+    X, y = toy(n=30)
+    with pytest.raises(exc, match=next(iter(kw))):
+        SPC(n_hidden=kw.get("n_hidden", 5), **{k: v for k, v in kw.items() if k != "n_hidden"}).fit(
+            X, y
+        )
+
+
+def test_bad_inputs_and_failed_calls_leave_model():
+    X, y = toy(n=60)
+    est = SPC(n_hidden=6, max_iter=2, readout_max_iter=2, random_state=0).fit(X, y)
+    W = est.synapses_.to_dense()
+    with pytest.raises(ValueError, match="X"):
+        est.predict(-X)
+    with pytest.raises(ValueError, match="features"):
+        est.predict(X[:, :5])
+    bad = X.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        est.fit(bad, y)
+    with pytest.raises(TypeError, match="X"):
+        est.fit(np.array([["a"] * 16] * 3), [0, 1, 0])
+    with pytest.raises(ValueError, match="samples"):
+        est.fit(X, y[:-1])
+    np.testing.assert_array_equal(est.synapses_.to_dense(), W)
+    inc = SPC(n_hidden=6, random_state=0)
+    with pytest.raises(ValueError, match="classes"):
+        inc.partial_fit(X, y)
+    inc.partial_fit(X, y, classes=[0, 1, 2])
+    W = inc.synapses_.to_dense()
+    with pytest.raises(ValueError, match="not in classes"):
+        inc.partial_fit(X, np.full(len(y), 7))
+    np.testing.assert_array_equal(inc.synapses_.to_dense(), W)
+
+
+def test_partial_fit_learns_and_tracks_history():
+    X, y = toy(n=300, d=20, c=3, seed=2)
+    est = SPC(n_hidden=15, max_synapses=90, max_iter=4, random_state=0)
+    for _ in range(4):
+        est.partial_fit(X, y, classes=np.arange(3))
+    assert len(est.synapse_history_) == 5
+    assert est.score(X, y) > 0.8
+
+
+def test_pickle_clone_pipeline_gridsearch():
+    X, y = toy(n=150)
+    est = SPC(n_hidden=8, max_iter=2, readout_max_iter=3, random_state=0).fit(X, y)
+    again = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(again.predict_proba(X), est.predict_proba(X))
+    assert again.energy_.writes == est.energy_.writes
+    assert clone(est).get_params() == est.get_params()
+    pipe = make_pipeline(MinMaxScaler(), SPC(n_hidden=8, max_iter=2, random_state=0))
+    assert pipe.fit(X, y).score(X, y) > 0.5
+    gs = GridSearchCV(SPC(max_iter=2, random_state=0), {"n_hidden": [4, 8]}, cv=2).fit(X, y)
+    assert gs.best_params_["n_hidden"] in (4, 8)
+
+
+def test_weight_statistics_and_information():
+    X, y = toy(n=300, d=20)
+    est = SPC(n_hidden=10, max_synapses=60, max_iter=3, random_state=0).fit(X, y)
+    st = weight_statistics(est)
+    assert st["n_synapses"] == est.synapses_.nnz
+    assert st["sparsity"] == pytest.approx(1 - est.synapses_.nnz / 200)
+    assert st["negative_weights"] == 0 and st["dale_input"] == 1.0
+    assert 0 <= st["dale_hidden"] <= 1
+    bits = est.estimate_information_(X, y, epochs=5)
+    assert bits > 0
+    assert est.capacity_.details["C_S"] == pytest.approx(bits / est.synapses_.nnz)
+    assert dale_compliance(np.array([[1.0, -1.0], [2.0, 1.0]])) == 0.5
+    rng = np.random.default_rng(0)
+    w = rng.lognormal(-2, 0.5, 4000)
+    fit = lognormal_fit(w)
+    assert fit["mu"] == pytest.approx(-2, abs=0.05) and fit["ks_lognormal"] < fit["ks_normal"]
+
+
+def test_check_estimator():
+    from sklearn.utils.estimator_checks import check_estimator
+
+    check_estimator(SPC(n_hidden=20, max_iter=3, readout_max_iter=20, random_state=0))
+
+
+def test_benchmark_compare_smoke(tmp_path):
+    pytest.importorskip("matplotlib")
+    from synaplast.benchmarks.structural import compare, table
+
+    rows = compare(
+        subset=(1, 2, 6),
+        hidden_sizes=(10,),
+        max_synapses=200,
+        methods=("rule", "bp", "bp_nonneg"),
+        rule_params={"max_iter": 2, "readout_max_iter": 5},
+        bp_max_iter=3,
+        n_info=300,
+        plot_dir=str(tmp_path),
+        verbose=False,
+        dataset="digits",
+    )
+    assert [r["method"] for r in rows] == ["rule", "bp", "bp_nonneg"]
+    assert rows[0]["synapses"] <= 200 and rows[1]["synapses"] == 10 * 64
+    assert all(r["I_XZ_bits"] > 0 for r in rows)
+    assert "C_S rule/BP" in table(rows)
+    assert len(list(tmp_path.glob("*.png"))) == 3
+
+
+def test_fgsm_input_gradient_matches_finite_differences():
+    from synaplast.benchmarks.structural import _rule_input_gradient
+
+    X, y = toy(n=200, d=12)
+    est = SPC(n_hidden=10, max_iter=2, readout_max_iter=5, random_state=0).fit(X, y)
+    x = X[:3].astype(np.float64) + 0.05
+    yi = np.searchsorted(est.classes_, y[:3])
+
+    def loss(xx):
+        p = est.predict_proba(xx.astype(np.float32))
+        return -np.log(p[np.arange(3), yi]).sum()
+
+    g = _rule_input_gradient(est, x.astype(np.float32), yi)
+    h = 1e-2
+    for j in range(12):
+        e = np.zeros_like(x)
+        e[:, j] = h
+        num = (loss(x + e) - loss(x - e)) / (2 * h)
+        assert g[:, j].sum() == pytest.approx(num, rel=0.05, abs=1e-3)
