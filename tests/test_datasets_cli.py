@@ -84,7 +84,9 @@ def test_console_script_runs_demo_on_digits():
         timeout=300,
     )
     assert res.returncode == 0, res.stderr
-    assert "EnergyReport" in res.stdout and "CapacityReport" in res.stdout
+    assert "| hidden | method | test acc |" in res.stdout
+    for method in ("rule", "bp", "bp_nonneg", "competitive top-10%"):
+        assert f"| {method} |" in res.stdout
 
 
 def test_demo_learns_digits():

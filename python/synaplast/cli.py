@@ -68,7 +68,7 @@ def _info(_args) -> int:
 def _demo(args) -> int:
     from synaplast import demo
 
-    demo.main(dataset=args.dataset, verbose=not args.quiet)
+    demo.main(dataset=args.dataset, verbose=not args.quiet, plot_dir=args.plot)
     return 0
 
 
@@ -88,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="run the main demonstration")
     d.add_argument("--dataset", choices=("auto", "mnist", "digits"), default="auto")
     d.add_argument("--quiet", action="store_true", help="no progress bar")
+    d.add_argument("--plot", default=None, metavar="DIR", help="write PNG figures to DIR")
     d.set_defaults(func=_demo)
     b = sub.add_parser("bench", help="run a benchmark")
     bsub = b.add_subparsers(dest="bench_name", required=True)
