@@ -10,6 +10,7 @@
 use pyo3::prelude::*;
 
 mod competitive;
+mod convert;
 mod eprop;
 mod errors;
 mod memory;

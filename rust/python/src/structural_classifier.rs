@@ -1,39 +1,15 @@
 //! `_core.StructuralNet`: the structural-plasticity classifier's network.
 
+use crate::convert::{matrix, owned2, to_u32};
 use crate::errors::IntoPyResult;
 use crate::synapses::SynapseMatrix as PySynapses;
 use crate::threads;
-use numpy::{
-    PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
-};
+use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use synaplast_core::structural_classifier::{Growth, HiddenParams, StructuralNet as Core};
 use synaplast_core::EnergyCounters;
-
-fn owned2(a: &PyReadonlyArray2<'_, f32>) -> PyResult<(Vec<f32>, usize, usize)> {
-    let s = a.shape();
-    Ok((a.as_slice()?.to_vec(), s[0], s[1]))
-}
-
-fn to_u32(v: &[i64], what: &str) -> PyResult<Vec<u32>> {
-    v.iter()
-        .map(|&x| {
-            u32::try_from(x)
-                .map_err(|_| PyValueError::new_err(format!("{what} {x} is out of range")))
-        })
-        .collect()
-}
-
-fn matrix<'py>(
-    py: Python<'py>,
-    v: Vec<f32>,
-    rows: usize,
-    cols: usize,
-) -> PyResult<Bound<'py, PyArray2<f32>>> {
-    PyArray1::from_vec(py, v).reshape([rows, cols])
-}
 
 fn check_cols(cols: usize, n_in: usize) -> PyResult<()> {
     if cols != n_in {

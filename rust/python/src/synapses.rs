@@ -1,5 +1,6 @@
 //! `_core.SynapseMatrix`: sparse synapses with structural plasticity.
 
+use crate::convert::{matrix, owned, owned2, to_u32};
 use crate::errors::IntoPyResult;
 use crate::threads;
 use numpy::{
@@ -10,33 +11,6 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use synaplast_core::synapses::{Clamp, GrowInit};
 use synaplast_core::{EnergyCounters, SynapseMatrix as Core};
-
-fn to_u32(v: &[i64], what: &str) -> PyResult<Vec<u32>> {
-    v.iter()
-        .map(|&x| {
-            u32::try_from(x)
-                .map_err(|_| PyValueError::new_err(format!("{what} index {x} is out of range")))
-        })
-        .collect()
-}
-
-fn owned<T: numpy::Element + Copy>(a: &PyReadonlyArray1<'_, T>) -> PyResult<Vec<T>> {
-    Ok(a.as_slice()?.to_vec())
-}
-
-fn owned2(a: &PyReadonlyArray2<'_, f32>) -> PyResult<(Vec<f32>, usize, usize)> {
-    let s = a.shape();
-    Ok((a.as_slice()?.to_vec(), s[0], s[1]))
-}
-
-fn matrix<'py>(
-    py: Python<'py>,
-    v: Vec<f32>,
-    rows: usize,
-    cols: usize,
-) -> PyResult<Bound<'py, PyArray2<f32>>> {
-    PyArray1::from_vec(py, v).reshape([rows, cols])
-}
 
 /// Products with fewer multiply-adds than this run without releasing the GIL
 /// and read the caller's array in place: copying it would cost more than the
@@ -85,8 +59,8 @@ impl SynapseMatrix {
         weights: Option<PyReadonlyArray1<'_, f32>>,
         binary: bool,
     ) -> PyResult<Self> {
-        let post = to_u32(post.as_slice()?, "postsynaptic")?;
-        let pre = to_u32(pre.as_slice()?, "presynaptic")?;
+        let post = to_u32(post.as_slice()?, "postsynaptic index")?;
+        let pre = to_u32(pre.as_slice()?, "presynaptic index")?;
         let w = weights.as_ref().map(owned).transpose()?;
         let inner = py
             .detach(|| Core::from_coo(n_post, n_pre, &post, &pre, w.as_deref(), binary))
@@ -112,7 +86,7 @@ impl SynapseMatrix {
                 usize::try_from(x).map_err(|_| PyValueError::new_err("indptr has a negative entry"))
             })
             .collect::<PyResult<_>>()?;
-        let indices = to_u32(indices.as_slice()?, "presynaptic")?;
+        let indices = to_u32(indices.as_slice()?, "presynaptic index")?;
         let w = weights.as_ref().map(owned).transpose()?;
         let inner = py
             .detach(|| Core::from_csr(n_post, n_pre, &indptr, &indices, w.as_deref(), binary))
@@ -231,8 +205,8 @@ impl SynapseMatrix {
         high: f32,
         seed: u64,
     ) -> PyResult<usize> {
-        let post = to_u32(post.as_slice()?, "postsynaptic candidate")?;
-        let pre = to_u32(pre.as_slice()?, "presynaptic candidate")?;
+        let post = to_u32(post.as_slice()?, "postsynaptic candidate index")?;
+        let pre = to_u32(pre.as_slice()?, "presynaptic candidate index")?;
         let w = weights.as_ref().map(owned).transpose()?;
         let inner = &mut self.inner;
         py.detach(|| {
