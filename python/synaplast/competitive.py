@@ -351,6 +351,25 @@ class CompetitivePlasticityClassifier(ClassifierMixin, BaseEstimator):
         return idx.astype(np.int64)
 
     # ------------------------------------------------------------------- fit
+    def _new_network(self, prm, n_in, n_classes, seed):
+        """A fresh Rust network for validated parameters ``prm``."""
+        return _core.CompetitiveMlp(
+            [n_in, *prm["hidden"], n_classes],
+            self.activation,
+            prm["slope"],
+            self.output,
+            prm["eta"],
+            prm["init_std"],
+            [prm["p"]] * len(prm["hidden"]) + [prm["p_out"]],
+            self.selection,
+            prm["plastic"],
+            self.plastic_mode,
+            prm["cache"],
+            prm["batch"],
+            seed,
+            prm["error_clip"],
+        )
+
     def fit(self, X, y, eval_set=None):
         """Train from fresh weights until ``target_accuracy`` or ``max_epochs``.
 
@@ -387,22 +406,7 @@ class CompetitivePlasticityClassifier(ClassifierMixin, BaseEstimator):
         eval_xy = self._eval_set(eval_set, X, yi, prm, seed)
         if eval_xy is not None and eval_xy[2]:  # split off from the training data
             X, yi = eval_xy[3], eval_xy[4]
-        model = _core.CompetitiveMlp(
-            [X.shape[1], *prm["hidden"], classes.size],
-            self.activation,
-            prm["slope"],
-            self.output,
-            prm["eta"],
-            prm["init_std"],
-            [prm["p"]] * len(prm["hidden"]) + [prm["p_out"]],
-            self.selection,
-            prm["plastic"],
-            self.plastic_mode,
-            prm["cache"],
-            prm["batch"],
-            seed,
-            prm["error_clip"],
-        )
+        model = self._new_network(prm, X.shape[1], classes.size, seed)
         max_samples = max(1, math.ceil(prm["max_epochs"] * X.shape[0]))
         history, reached = self._train(model, X, yi, max_samples, eval_xy, prm, seed, prm["target"])
         if prm["cache"] is not None:
@@ -514,22 +518,7 @@ class CompetitivePlasticityClassifier(ClassifierMixin, BaseEstimator):
             self.classes_ = classes
             yi = self._encode(y)
             seed = seed_from(self.random_state)
-            model = _core.CompetitiveMlp(
-                [X.shape[1], *prm["hidden"], classes.size],
-                self.activation,
-                prm["slope"],
-                self.output,
-                prm["eta"],
-                prm["init_std"],
-                [prm["p"]] * len(prm["hidden"]) + [prm["p_out"]],
-                self.selection,
-                prm["plastic"],
-                self.plastic_mode,
-                prm["cache"],
-                prm["batch"],
-                seed,
-                prm["error_clip"],
-            )
+            model = self._new_network(prm, X.shape[1], classes.size, seed)
         else:
             if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
                 raise ValueError("classes differ from those of the first partial_fit call")
