@@ -386,6 +386,28 @@ impl Sampler {
 /// A weight row and its `(writes, Σ|Δw|)` counter.
 type RowOut<'a> = (&'a mut [f32], &'a mut (u64, f64));
 
+/// Apply `row` to each `st`-wide weight row of `target` with its tally
+/// `(writes, Σ|Δw|)`, in parallel when `par`. Rows are independent, so the
+/// result is the same either way.
+fn for_each_row<F>(par: bool, target: &mut [f32], st: usize, tallies: &mut [(u64, f64)], row: F)
+where
+    F: Fn((usize, RowOut<'_>)) + Sync + Send,
+{
+    if par {
+        target
+            .par_chunks_mut(st)
+            .zip(tallies.par_iter_mut())
+            .enumerate()
+            .for_each(row);
+    } else {
+        target
+            .chunks_mut(st)
+            .zip(tallies.iter_mut())
+            .enumerate()
+            .for_each(row);
+    }
+}
+
 /// Per-layer preallocated buffers of the training step.
 #[derive(Debug, Clone, Default, PartialEq)]
 struct Scratch {
@@ -1143,19 +1165,7 @@ impl Mlp {
                         kernels::axpy_thr(w, a, uj, thr[j])
                     };
                 };
-                if par {
-                    target
-                        .par_chunks_mut(st)
-                        .zip(sc.rows.par_iter_mut())
-                        .enumerate()
-                        .for_each(row);
-                } else {
-                    target
-                        .chunks_mut(st)
-                        .zip(sc.rows.iter_mut())
-                        .enumerate()
-                        .for_each(row);
-                }
+                for_each_row(par, target, st, &mut sc.rows, row);
             }
         } else {
             // Materialised update G = η/B Σ_b u_b a_bᵀ (masked).
@@ -1222,19 +1232,7 @@ impl Mlp {
                 }
                 *r = acc;
             };
-            if par {
-                target
-                    .par_chunks_mut(st)
-                    .zip(sc.rows.par_iter_mut())
-                    .enumerate()
-                    .for_each(row);
-            } else {
-                target
-                    .chunks_mut(st)
-                    .zip(sc.rows.iter_mut())
-                    .enumerate()
-                    .for_each(row);
-            }
+            for_each_row(par, target, st, &mut sc.rows, row);
         }
         for &(c, s) in &sc.rows {
             layer.energy.writes += c;
