@@ -100,6 +100,20 @@ def mnist(seed: int = 0):
     return _DATA[seed]
 
 
+def dump_mnist(out_dir, seed: int = 0) -> None:
+    """Write the preprocessed MNIST as raw little-endian files for the Rust
+    profiling example (``cargo run --release --example competitive_speed -- DIR``)."""
+    from pathlib import Path
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    X_tr, y_tr, X_te, y_te = mnist(seed)
+    np.ascontiguousarray(X_tr, "<f4").tofile(out / "xtr.f32")
+    np.asarray(y_tr, "<u4").tofile(out / "ytr.u32")
+    np.ascontiguousarray(X_te, "<f4").tofile(out / "xte.f32")
+    np.asarray(y_te, "<u4").tofile(out / "yte.u32")
+
+
 # ---------------------------------------------------------------------------
 # the reference online loop in plain NumPy (timing anchor)
 # ---------------------------------------------------------------------------

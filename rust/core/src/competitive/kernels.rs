@@ -2,8 +2,14 @@
 //!
 //! Every reduction uses 16 independent lanes summed in a fixed order at the
 //! end, and products are accumulated with fused multiply-add (`mul_add`),
-//! so the portable code and the AVX2+FMA intrinsics (chosen at run time)
-//! give the same bits.
+//! so the portable code and the AVX2+FMA or AVX-512 intrinsics (chosen at
+//! run time) give the same bits.
+//!
+//! The fused kernels [`axpy_dot`] and [`axpy_dot2`] update a weight row and
+//! immediately take its product with the next sample, so the row is read
+//! from cache once per training step; the pair version interleaves two
+//! rows, whose two independent accumulation chains hide the latency of the
+//! fused multiply-add.
 
 const LANES: usize = 16;
 
@@ -36,45 +42,6 @@ fn dot_body(a: &[f32], b: &[f32]) -> f32 {
         acc[k] = x.mul_add(*y, acc[k]);
     }
     reduce(acc)
-}
-
-/// Dots of one weight row `w` with four inputs at once (the row is read once).
-#[inline(always)]
-fn dot4_body(w: &[f32], x: [&[f32]; 4]) -> [f32; 4] {
-    let n = x.iter().fold(w.len(), |m, v| m.min(v.len()));
-    let cw = w[..n].chunks_exact(LANES);
-    let c0 = x[0][..n].chunks_exact(LANES);
-    let c1 = x[1][..n].chunks_exact(LANES);
-    let c2 = x[2][..n].chunks_exact(LANES);
-    let c3 = x[3][..n].chunks_exact(LANES);
-    let (rw, r0, r1, r2, r3) = (
-        cw.remainder(),
-        c0.remainder(),
-        c1.remainder(),
-        c2.remainder(),
-        c3.remainder(),
-    );
-    let mut acc = [[0.0f32; LANES]; 4];
-    for ((((wv, v0), v1), v2), v3) in cw.zip(c0).zip(c1).zip(c2).zip(c3) {
-        for k in 0..LANES {
-            acc[0][k] = wv[k].mul_add(v0[k], acc[0][k]);
-            acc[1][k] = wv[k].mul_add(v1[k], acc[1][k]);
-            acc[2][k] = wv[k].mul_add(v2[k], acc[2][k]);
-            acc[3][k] = wv[k].mul_add(v3[k], acc[3][k]);
-        }
-    }
-    for (k, ((((wj, a0), a1), a2), a3)) in rw.iter().zip(r0).zip(r1).zip(r2).zip(r3).enumerate() {
-        acc[0][k] = wj.mul_add(*a0, acc[0][k]);
-        acc[1][k] = wj.mul_add(*a1, acc[1][k]);
-        acc[2][k] = wj.mul_add(*a2, acc[2][k]);
-        acc[3][k] = wj.mul_add(*a3, acc[3][k]);
-    }
-    [
-        reduce(acc[0]),
-        reduce(acc[1]),
-        reduce(acc[2]),
-        reduce(acc[3]),
-    ]
 }
 
 /// `w[i] += a[i] * u` for every `i` (dense rank-1 row update).
@@ -167,116 +134,44 @@ mod avx2 {
         reduce(acc)
     }
 
-    #[target_feature(enable = "avx2,fma")]
-    pub fn dot4(w: &[f32], x: [&[f32]; 4]) -> [f32; 4] {
-        let n = x.iter().fold(w.len(), |m, v| m.min(v.len()));
-        let full = n / LANES * LANES;
-        let pw = w.as_ptr();
-        let px = [x[0].as_ptr(), x[1].as_ptr(), x[2].as_ptr(), x[3].as_ptr()];
-        let mut lo = [_mm256_setzero_ps(); 4];
-        let mut hi = [_mm256_setzero_ps(); 4];
-        let mut i = 0;
-        while i < full {
-            // SAFETY: i + 16 <= n <= every length.
-            unsafe {
-                let w0 = _mm256_loadu_ps(pw.add(i));
-                let w1 = _mm256_loadu_ps(pw.add(i + 8));
-                for b in 0..4 {
-                    let x0 = _mm256_loadu_ps(px[b].add(i));
-                    let x1 = _mm256_loadu_ps(px[b].add(i + 8));
-                    lo[b] = _mm256_fmadd_ps(w0, x0, lo[b]);
-                    hi[b] = _mm256_fmadd_ps(w1, x1, hi[b]);
-                }
-            }
-            i += LANES;
-        }
-        let mut out = [0.0f32; 4];
-        for b in 0..4 {
-            let mut acc = store(lo[b], hi[b]);
-            for (k, j) in (full..n).enumerate() {
-                acc[k] = w[j].mul_add(x[b][j], acc[k]);
-            }
-            out[b] = reduce(acc);
-        }
-        out
-    }
+    /// Rows per register block of the batched product (6 × 2 accumulators).
+    const ROWS: usize = 6;
 
     #[target_feature(enable = "avx2,fma")]
-    pub fn dot4x2(w0: &[f32], w1: &[f32], x: [&[f32]; 4]) -> ([f32; 4], [f32; 4]) {
-        let n = x.iter().fold(w0.len().min(w1.len()), |m, v| m.min(v.len()));
-        let full = n / LANES * LANES;
-        let (p0, p1) = (w0.as_ptr(), w1.as_ptr());
-        let px = [x[0].as_ptr(), x[1].as_ptr(), x[2].as_ptr(), x[3].as_ptr()];
-        let mut lo = [[_mm256_setzero_ps(); 4]; 2];
-        let mut hi = [[_mm256_setzero_ps(); 4]; 2];
-        let mut i = 0;
-        while i < full {
-            // SAFETY: i + 16 <= n <= every length.
-            unsafe {
-                let a0 = _mm256_loadu_ps(p0.add(i));
-                let a1 = _mm256_loadu_ps(p0.add(i + 8));
-                let b0 = _mm256_loadu_ps(p1.add(i));
-                let b1 = _mm256_loadu_ps(p1.add(i + 8));
-                for s in 0..4 {
-                    let x0 = _mm256_loadu_ps(px[s].add(i));
-                    let x1 = _mm256_loadu_ps(px[s].add(i + 8));
-                    lo[0][s] = _mm256_fmadd_ps(a0, x0, lo[0][s]);
-                    hi[0][s] = _mm256_fmadd_ps(a1, x1, hi[0][s]);
-                    lo[1][s] = _mm256_fmadd_ps(b0, x0, lo[1][s]);
-                    hi[1][s] = _mm256_fmadd_ps(b1, x1, hi[1][s]);
-                }
-            }
-            i += LANES;
-        }
-        let mut out = [[0.0f32; 4]; 2];
-        for (r, w) in [w0, w1].into_iter().enumerate() {
-            for s in 0..4 {
-                let mut acc = store(lo[r][s], hi[r][s]);
-                for (k, j) in (full..n).enumerate() {
-                    acc[k] = w[j].mul_add(x[s][j], acc[k]);
-                }
-                out[r][s] = reduce(acc);
-            }
-        }
-        (out[0], out[1])
-    }
-
-    /// # Safety
-    /// `wt` holds `st × npad` values, `npad % 16 == 0`, every `xs[s]` at least
-    /// `st` values and `z` at least `6 × npad`.
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn gemm6(
-        wt: &[f32],
-        npad: usize,
-        st: usize,
-        xs: [&[f32]; super::GEMM_ROWS],
-        z: &mut [f32],
-    ) {
-        let pw = wt.as_ptr();
-        let pz = z.as_mut_ptr();
-        let mut jb = 0;
-        while jb < npad {
-            let mut acc = [[_mm256_setzero_ps(); 2]; super::GEMM_ROWS];
-            for i in 0..st {
-                // SAFETY: i < st, jb + 16 <= npad (the caller's contract).
-                unsafe {
-                    let w0 = _mm256_loadu_ps(pw.add(i * npad + jb));
-                    let w1 = _mm256_loadu_ps(pw.add(i * npad + jb + 8));
-                    for s in 0..super::GEMM_ROWS {
-                        let xb = _mm256_set1_ps(*xs[s].get_unchecked(i));
-                        acc[s][0] = _mm256_fmadd_ps(w0, xb, acc[s][0]);
-                        acc[s][1] = _mm256_fmadd_ps(w1, xb, acc[s][1]);
+    pub fn panels_affine(pk: &super::Panels, x: &[f32], nb: usize, z: &mut [f32]) {
+        let k = pk.n_in;
+        let np = pk.n_out.div_ceil(super::PANEL);
+        let mut out = [0.0f32; ROWS * super::PANEL];
+        let mut r0 = 0;
+        while r0 < nb {
+            let valid = (nb - r0).min(ROWS);
+            let xp: [*const f32; ROWS] =
+                std::array::from_fn(|s| x[(r0 + s.min(valid - 1)) * k..].as_ptr());
+            for p in 0..np {
+                let pp = pk.panel(p).as_ptr();
+                let mut acc = [[_mm256_setzero_ps(); 2]; ROWS];
+                for i in 0..k {
+                    // SAFETY: rows of `x` hold k values, the panel k × 16.
+                    unsafe {
+                        let w0 = _mm256_loadu_ps(pp.add(i * super::PANEL));
+                        let w1 = _mm256_loadu_ps(pp.add(i * super::PANEL + 8));
+                        for s in 0..ROWS {
+                            let xb = _mm256_set1_ps(*xp[s].add(i));
+                            acc[s][0] = _mm256_fmadd_ps(xb, w0, acc[s][0]);
+                            acc[s][1] = _mm256_fmadd_ps(xb, w1, acc[s][1]);
+                        }
                     }
                 }
-            }
-            for (s, a) in acc.iter().enumerate() {
-                // SAFETY: s * npad + jb + 16 <= 6 * npad <= z.len().
-                unsafe {
-                    _mm256_storeu_ps(pz.add(s * npad + jb), a[0]);
-                    _mm256_storeu_ps(pz.add(s * npad + jb + 8), a[1]);
+                for (s, a) in acc.iter().enumerate() {
+                    // SAFETY: `out` holds ROWS × 16 values.
+                    unsafe {
+                        _mm256_storeu_ps(out[s * 16..].as_mut_ptr(), a[0]);
+                        _mm256_storeu_ps(out[s * 16 + 8..].as_mut_ptr(), a[1]);
+                    }
                 }
+                pk.scatter(&out, super::PANEL, r0, valid, p, z);
             }
-            jb += 16;
+            r0 += ROWS;
         }
     }
 
@@ -355,6 +250,275 @@ mod avx2 {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    //! One 512-bit register holds the 16 lanes of the portable bodies
+    //! (lane `k` = element `k % 16`); tails use masked operations that leave
+    //! the other lanes untouched: bit-identical results.
+    use super::{reduce, LANES};
+    use std::arch::x86_64::*;
+
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn lanes(v: __m512) -> [f32; LANES] {
+        let mut out = [0.0f32; LANES];
+        // SAFETY: `out` holds 16 floats.
+        unsafe { _mm512_storeu_ps(out.as_mut_ptr(), v) };
+        out
+    }
+
+    #[inline]
+    fn tail_mask(rem: usize) -> __mmask16 {
+        ((1u32 << rem) - 1) as __mmask16
+    }
+
+    #[target_feature(enable = "avx512f")]
+    pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+        let n = a.len().min(b.len());
+        let full = n / LANES * LANES;
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let mut acc = _mm512_setzero_ps();
+        let mut i = 0;
+        // SAFETY (all blocks): i + 16 <= full <= n, and the masked tail
+        // touches only the n - full elements left.
+        while i < full {
+            unsafe {
+                acc = _mm512_fmadd_ps(_mm512_loadu_ps(pa.add(i)), _mm512_loadu_ps(pb.add(i)), acc);
+            }
+            i += LANES;
+        }
+        if full < n {
+            let m = tail_mask(n - full);
+            unsafe {
+                let x = _mm512_maskz_loadu_ps(m, pa.add(full));
+                let y = _mm512_maskz_loadu_ps(m, pb.add(full));
+                acc = _mm512_mask3_fmadd_ps(x, y, acc, m);
+            }
+        }
+        reduce(lanes(acc))
+    }
+
+    #[target_feature(enable = "avx512f")]
+    pub fn axpy(w: &mut [f32], a: &[f32], u: f32) {
+        let n = w.len().min(a.len());
+        let full = n / LANES * LANES;
+        let uv = _mm512_set1_ps(u);
+        let (pw, pa) = (w.as_mut_ptr(), a.as_ptr());
+        let mut i = 0;
+        // SAFETY: as in `dot`.
+        while i < full {
+            unsafe {
+                let r = _mm512_fmadd_ps(_mm512_loadu_ps(pa.add(i)), uv, _mm512_loadu_ps(pw.add(i)));
+                _mm512_storeu_ps(pw.add(i), r);
+            }
+            i += LANES;
+        }
+        if full < n {
+            let m = tail_mask(n - full);
+            unsafe {
+                let av = _mm512_maskz_loadu_ps(m, pa.add(full));
+                let wv = _mm512_maskz_loadu_ps(m, pw.add(full));
+                _mm512_mask_storeu_ps(pw.add(full), m, _mm512_fmadd_ps(av, uv, wv));
+            }
+        }
+    }
+
+    /// `axpy(w, a, u)` then `dot(w, x)` in one pass.
+    #[target_feature(enable = "avx512f")]
+    pub fn axpy_dot(w: &mut [f32], a: &[f32], u: f32, x: &[f32]) -> f32 {
+        let n = w.len().min(a.len()).min(x.len());
+        let full = n / LANES * LANES;
+        let uv = _mm512_set1_ps(u);
+        let (pw, pa, px) = (w.as_mut_ptr(), a.as_ptr(), x.as_ptr());
+        let mut acc = _mm512_setzero_ps();
+        let mut i = 0;
+        // SAFETY: as in `dot`.
+        while i < full {
+            unsafe {
+                let r = _mm512_fmadd_ps(_mm512_loadu_ps(pa.add(i)), uv, _mm512_loadu_ps(pw.add(i)));
+                _mm512_storeu_ps(pw.add(i), r);
+                acc = _mm512_fmadd_ps(r, _mm512_loadu_ps(px.add(i)), acc);
+            }
+            i += LANES;
+        }
+        if full < n {
+            let m = tail_mask(n - full);
+            unsafe {
+                let av = _mm512_maskz_loadu_ps(m, pa.add(full));
+                let wv = _mm512_maskz_loadu_ps(m, pw.add(full));
+                let r = _mm512_fmadd_ps(av, uv, wv);
+                _mm512_mask_storeu_ps(pw.add(full), m, r);
+                let xv = _mm512_maskz_loadu_ps(m, px.add(full));
+                acc = _mm512_mask3_fmadd_ps(r, xv, acc, m);
+            }
+        }
+        reduce(lanes(acc))
+    }
+
+    /// [`axpy_dot`] on two rows at once (two independent chains).
+    #[target_feature(enable = "avx512f")]
+    pub fn axpy_dot2(
+        w0: &mut [f32],
+        w1: &mut [f32],
+        a: &[f32],
+        u: (f32, f32),
+        x: &[f32],
+    ) -> (f32, f32) {
+        let n = w0.len().min(w1.len()).min(a.len()).min(x.len());
+        let full = n / LANES * LANES;
+        let (u0, u1) = (_mm512_set1_ps(u.0), _mm512_set1_ps(u.1));
+        let (p0, p1, pa, px) = (w0.as_mut_ptr(), w1.as_mut_ptr(), a.as_ptr(), x.as_ptr());
+        let (mut acc0, mut acc1) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+        let mut i = 0;
+        // SAFETY: as in `dot`.
+        while i < full {
+            unsafe {
+                let av = _mm512_loadu_ps(pa.add(i));
+                let xv = _mm512_loadu_ps(px.add(i));
+                let r0 = _mm512_fmadd_ps(av, u0, _mm512_loadu_ps(p0.add(i)));
+                let r1 = _mm512_fmadd_ps(av, u1, _mm512_loadu_ps(p1.add(i)));
+                _mm512_storeu_ps(p0.add(i), r0);
+                _mm512_storeu_ps(p1.add(i), r1);
+                acc0 = _mm512_fmadd_ps(r0, xv, acc0);
+                acc1 = _mm512_fmadd_ps(r1, xv, acc1);
+            }
+            i += LANES;
+        }
+        if full < n {
+            let m = tail_mask(n - full);
+            unsafe {
+                let av = _mm512_maskz_loadu_ps(m, pa.add(full));
+                let xv = _mm512_maskz_loadu_ps(m, px.add(full));
+                let r0 = _mm512_fmadd_ps(av, u0, _mm512_maskz_loadu_ps(m, p0.add(full)));
+                let r1 = _mm512_fmadd_ps(av, u1, _mm512_maskz_loadu_ps(m, p1.add(full)));
+                _mm512_mask_storeu_ps(p0.add(full), m, r0);
+                _mm512_mask_storeu_ps(p1.add(full), m, r1);
+                acc0 = _mm512_mask3_fmadd_ps(r0, xv, acc0, m);
+                acc1 = _mm512_mask3_fmadd_ps(r1, xv, acc1, m);
+            }
+        }
+        (reduce(lanes(acc0)), reduce(lanes(acc1)))
+    }
+
+    /// Rows per register block of the batched product.
+    const ROWS: usize = 12;
+
+    /// `ROWS` samples × `P` panels: `ROWS·P` accumulators, one weight load
+    /// per panel and one broadcast per sample for each input.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn block<const P: usize>(
+        x: &[f32],
+        k: usize,
+        rows: [usize; ROWS],
+        panels: [&[f32]; P],
+        out: &mut [f32],
+    ) {
+        let mut acc = [[_mm512_setzero_ps(); P]; ROWS];
+        let xp: [*const f32; ROWS] = std::array::from_fn(|s| x[rows[s] * k..].as_ptr());
+        let pp: [*const f32; P] = std::array::from_fn(|q| panels[q].as_ptr());
+        for i in 0..k {
+            // SAFETY: every row of `x` and every panel holds k (× 16) values.
+            unsafe {
+                let w: [__m512; P] =
+                    std::array::from_fn(|q| _mm512_loadu_ps(pp[q].add(i * super::PANEL)));
+                for s in 0..ROWS {
+                    let xb = _mm512_set1_ps(*xp[s].add(i));
+                    for q in 0..P {
+                        acc[s][q] = _mm512_fmadd_ps(xb, w[q], acc[s][q]);
+                    }
+                }
+            }
+        }
+        for s in 0..ROWS {
+            for q in 0..P {
+                // SAFETY: `out` holds ROWS × P × 16 values.
+                unsafe {
+                    _mm512_storeu_ps(out[(s * P + q) * super::PANEL..].as_mut_ptr(), acc[s][q])
+                };
+            }
+        }
+    }
+
+    #[target_feature(enable = "avx512f")]
+    pub fn panels_affine(pk: &super::Panels, x: &[f32], nb: usize, z: &mut [f32]) {
+        let k = pk.n_in;
+        let np = pk.n_out.div_ceil(super::PANEL);
+        let mut out = [0.0f32; ROWS * 2 * super::PANEL];
+        let mut r0 = 0;
+        while r0 < nb {
+            let valid = (nb - r0).min(ROWS);
+            // Rows past the end repeat the last one (results discarded).
+            let rows: [usize; ROWS] = std::array::from_fn(|s| r0 + s.min(valid - 1));
+            let mut p = 0;
+            while p + 2 <= np {
+                block::<2>(x, k, rows, [pk.panel(p), pk.panel(p + 1)], &mut out);
+                pk.scatter(&out, 2 * super::PANEL, r0, valid, p, z);
+                p += 2;
+            }
+            if p < np {
+                block::<1>(x, k, rows, [pk.panel(p)], &mut out);
+                pk.scatter(&out, super::PANEL, r0, valid, p, z);
+            }
+            r0 += ROWS;
+        }
+    }
+
+    #[target_feature(enable = "avx512f")]
+    pub fn axpy_thr(w: &mut [f32], a: &[f32], u: f32, thr: f32) -> (u64, f64) {
+        let n = w.len().min(a.len());
+        let full = n / LANES * LANES;
+        let uv = _mm512_set1_ps(u);
+        let tv = _mm512_set1_ps(thr);
+        let zero = _mm512_setzero_ps();
+        let (pw, pa) = (w.as_mut_ptr(), a.as_ptr());
+        let mut count = 0u64;
+        let mut sum = _mm512_setzero_ps();
+        // Full chunks add a zero to the unkept weights, the tail leaves them
+        // alone: exactly what the portable body does.
+        let mut step = |i: usize, m: __mmask16, tail: bool| {
+            // SAFETY: the lanes in `m` lie within `i..n`.
+            unsafe {
+                let d = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, pa.add(i)), uv);
+                let mag = _mm512_abs_ps(d);
+                let keep = m
+                    & _mm512_cmp_ps_mask::<_CMP_GE_OQ>(mag, tv)
+                    & _mm512_cmp_ps_mask::<_CMP_GT_OQ>(mag, zero);
+                let wv = _mm512_maskz_loadu_ps(m, pw.add(i));
+                let store = if tail { keep } else { m };
+                _mm512_mask_storeu_ps(
+                    pw.add(i),
+                    store,
+                    _mm512_add_ps(wv, _mm512_maskz_mov_ps(keep, d)),
+                );
+                count += keep.count_ones() as u64;
+                sum = _mm512_mask_add_ps(sum, keep, sum, mag);
+            }
+        };
+        let mut i = 0;
+        while i < full {
+            step(i, 0xffff, false);
+            i += LANES;
+        }
+        if full < n {
+            step(full, tail_mask(n - full), true);
+        }
+        (count, lanes(sum).iter().map(|&s| s as f64).sum())
+    }
+}
+
+#[inline]
+fn has_avx512() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 #[inline]
 fn has_avx2() -> bool {
     #[cfg(target_arch = "x86_64")]
@@ -371,6 +535,11 @@ fn has_avx2() -> bool {
 #[inline]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     #[cfg(target_arch = "x86_64")]
+    if has_avx512() {
+        // SAFETY: the CPU supports AVX-512F (checked at run time).
+        return unsafe { avx512::dot(a, b) };
+    }
+    #[cfg(target_arch = "x86_64")]
     if has_avx2() {
         // SAFETY: the CPU supports AVX2 (checked at run time).
         return unsafe { avx2::dot(a, b) };
@@ -378,62 +547,14 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     dot_body(a, b)
 }
 
-/// Four dots of `w` with `x[0..4]`, bit-identical to four calls of [`dot`].
-#[inline]
-pub fn dot4(w: &[f32], x: [&[f32]; 4]) -> [f32; 4] {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2() {
-        // SAFETY: the CPU supports AVX2 (checked at run time).
-        return unsafe { avx2::dot4(w, x) };
-    }
-    dot4_body(w, x)
-}
-
-/// Dots of two weight rows with four inputs, bit-identical to two [`dot4`].
-#[inline]
-pub fn dot4x2(w0: &[f32], w1: &[f32], x: [&[f32]; 4]) -> ([f32; 4], [f32; 4]) {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2() {
-        // SAFETY: the CPU supports AVX2 and FMA (checked at run time).
-        return unsafe { avx2::dot4x2(w0, w1, x) };
-    }
-    (dot4_body(w0, x), dot4_body(w1, x))
-}
-
-/// Samples per block of [`gemm6`].
-pub const GEMM_ROWS: usize = 6;
-
-/// `z[s][j] = Σ_i x_s[i] wt[i][j]` for six inputs against a transposed,
-/// column-padded weight matrix `wt` (`st × npad`, `npad` a multiple of 16).
-/// Each output is one fused multiply-add chain over `i` in order, in the
-/// portable and the AVX2 code alike. Does nothing if the sizes do not fit.
-pub fn gemm6(wt: &[f32], npad: usize, st: usize, xs: [&[f32]; GEMM_ROWS], z: &mut [f32]) {
-    if npad % 16 != 0
-        || wt.len() < st * npad
-        || z.len() < GEMM_ROWS * npad
-        || xs.iter().any(|x| x.len() < st)
-    {
-        return;
-    }
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2() {
-        // SAFETY: AVX2 and FMA are present; the sizes were checked above.
-        return unsafe { avx2::gemm6(wt, npad, st, xs, z) };
-    }
-    for (s, x) in xs.iter().enumerate() {
-        for j in 0..npad {
-            let mut acc = 0.0f32;
-            for i in 0..st {
-                acc = x[i].mul_add(wt[i * npad + j], acc);
-            }
-            z[s * npad + j] = acc;
-        }
-    }
-}
-
 /// `w += u * a`.
 #[inline]
 pub fn axpy(w: &mut [f32], a: &[f32], u: f32) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx512() {
+        // SAFETY: the CPU supports AVX-512F (checked at run time).
+        return unsafe { avx512::axpy(w, a, u) };
+    }
     #[cfg(target_arch = "x86_64")]
     if has_avx2() {
         // SAFETY: the CPU supports AVX2 (checked at run time).
@@ -446,11 +567,149 @@ pub fn axpy(w: &mut [f32], a: &[f32], u: f32) {
 #[inline]
 pub fn axpy_thr(w: &mut [f32], a: &[f32], u: f32, thr: f32) -> (u64, f64) {
     #[cfg(target_arch = "x86_64")]
+    if has_avx512() {
+        // SAFETY: the CPU supports AVX-512F (checked at run time).
+        return unsafe { avx512::axpy_thr(w, a, u, thr) };
+    }
+    #[cfg(target_arch = "x86_64")]
     if has_avx2() {
         // SAFETY: the CPU supports AVX2 (checked at run time).
         return unsafe { avx2::axpy_thr(w, a, u, thr) };
     }
     axpy_thr_body(w, a, u, thr)
+}
+
+/// `w += u * a`, then `w · x` with the updated row; bit-identical to
+/// [`axpy`] followed by [`dot`].
+#[inline]
+pub fn axpy_dot(w: &mut [f32], a: &[f32], u: f32, x: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx512() {
+        // SAFETY: the CPU supports AVX-512F (checked at run time).
+        return unsafe { avx512::axpy_dot(w, a, u, x) };
+    }
+    axpy(w, a, u);
+    dot(w, x)
+}
+
+/// [`axpy_dot`] on two rows sharing `a` and `x`, with factors `u = (u0, u1)`.
+#[inline]
+pub fn axpy_dot2(
+    w0: &mut [f32],
+    w1: &mut [f32],
+    a: &[f32],
+    u: (f32, f32),
+    x: &[f32],
+) -> (f32, f32) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx512() {
+        // SAFETY: the CPU supports AVX-512F (checked at run time).
+        return unsafe { avx512::axpy_dot2(w0, w1, a, u, x) };
+    }
+    (axpy_dot(w0, a, u.0, x), axpy_dot(w1, a, u.1, x))
+}
+
+/// Columns per panel of [`Panels`].
+pub const PANEL: usize = 16;
+
+/// A weight layer packed for batched forward products: the `n_out` rows of
+/// `n_in` weights (bias excluded) as column panels of [`PANEL`] outputs,
+/// each `n_in × PANEL` contiguous (padding columns zero), and the biases.
+#[derive(Debug, Clone, Default)]
+pub struct Panels {
+    pub n_in: usize,
+    pub n_out: usize,
+    data: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+impl Panels {
+    /// Pack `w` (`n_out` rows of stride `n_in + 1`, bias last).
+    pub fn pack(w: &[f32], n_in: usize, n_out: usize) -> Panels {
+        let st = n_in + 1;
+        let np = n_out.div_ceil(PANEL);
+        let mut data = vec![0.0f32; np * n_in * PANEL];
+        for (j, row) in w.chunks(st).take(n_out).enumerate() {
+            let panel = &mut data[(j / PANEL) * n_in * PANEL..];
+            for (i, &v) in row[..n_in].iter().enumerate() {
+                panel[i * PANEL + j % PANEL] = v;
+            }
+        }
+        let bias = w.chunks(st).take(n_out).map(|r| r[n_in]).collect();
+        Panels {
+            n_in,
+            n_out,
+            data,
+            bias,
+        }
+    }
+
+    fn panel(&self, p: usize) -> &[f32] {
+        &self.data[p * self.n_in * PANEL..(p + 1) * self.n_in * PANEL]
+    }
+
+    /// `z = x Wᵀ + b` for the `nb` rows of `x` (`nb × n_in`); `z` is
+    /// `nb × n_out`. Every output is one fused multiply-add chain over the
+    /// inputs in order, plus the bias: the same bits in every code path and
+    /// for any grouping of rows. Does nothing if the sizes do not fit.
+    pub fn affine(&self, x: &[f32], nb: usize, z: &mut [f32]) {
+        let (k, n_out) = (self.n_in, self.n_out);
+        if x.len() < nb * k || z.len() < nb * n_out || nb == 0 || n_out == 0 {
+            return;
+        }
+        #[cfg(target_arch = "x86_64")]
+        if has_avx512() {
+            // SAFETY: AVX-512F is present; the sizes were checked above.
+            unsafe { avx512::panels_affine(self, x, nb, z) };
+            return self.add_bias(z, nb);
+        }
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2() {
+            // SAFETY: AVX2 and FMA are present; the sizes were checked above.
+            unsafe { avx2::panels_affine(self, x, nb, z) };
+            return self.add_bias(z, nb);
+        }
+        for (s, zr) in z[..nb * n_out].chunks_mut(n_out).enumerate() {
+            let xr = &x[s * k..(s + 1) * k];
+            for (j, zj) in zr.iter_mut().enumerate() {
+                let panel = self.panel(j / PANEL);
+                let mut acc = 0.0f32;
+                for (i, &xi) in xr.iter().enumerate() {
+                    acc = xi.mul_add(panel[i * PANEL + j % PANEL], acc);
+                }
+                *zj = acc;
+            }
+        }
+        self.add_bias(z, nb);
+    }
+
+    fn add_bias(&self, z: &mut [f32], nb: usize) {
+        for zr in z[..nb * self.n_out].chunks_mut(self.n_out) {
+            for (zj, b) in zr.iter_mut().zip(&self.bias) {
+                *zj += b;
+            }
+        }
+    }
+
+    /// Copy a block's accumulated panels (`rows × (panels · PANEL)`) into
+    /// `z`, rows `r0..r0 + valid`, columns from panel `p0` on.
+    #[inline(always)]
+    fn scatter(
+        &self,
+        acc: &[f32],
+        width: usize,
+        r0: usize,
+        valid: usize,
+        p0: usize,
+        z: &mut [f32],
+    ) {
+        let n_out = self.n_out;
+        let c0 = p0 * PANEL;
+        let cols = width.min(n_out - c0);
+        for s in 0..valid {
+            z[(r0 + s) * n_out + c0..][..cols].copy_from_slice(&acc[s * width..s * width + cols]);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -464,7 +723,6 @@ mod tests {
         let c: Vec<f32> = (0..101).map(|i| i as f32 * 0.01).collect();
         let d = dot(&a, &b);
         assert_eq!(d, dot_body(&a, &b));
-        assert_eq!(dot4(&a, [&b, &c, &a, &b]), dot4_body(&a, [&b, &c, &a, &b]));
         let (mut w1, mut w2) = (c.clone(), c.clone());
         assert_eq!(
             axpy_thr(&mut w1, &a, 0.3, 0.1),
@@ -473,44 +731,72 @@ mod tests {
         assert_eq!(w1, w2);
         let e: f64 = a.iter().zip(&b).map(|(x, y)| *x as f64 * *y as f64).sum();
         assert!((d as f64 - e).abs() < 1e-4);
-        let four = dot4(&a, [&b, &c, &a, &b]);
-        assert_eq!(
-            dot4x2(&a, &c, [&b, &c, &a, &b]),
-            (four, dot4(&c, [&b, &c, &a, &b]))
-        );
-        assert_eq!(four, [dot(&a, &b), dot(&a, &c), dot(&a, &a), dot(&a, &b)]);
     }
 
     #[test]
-    fn gemm6_matches_portable_chain() {
-        let (st, n, npad) = (37, 21, 32);
-        let wt: Vec<f32> = (0..st * npad)
-            .map(|k| {
-                if k % npad < n {
-                    (k as f32 * 0.13).sin()
-                } else {
-                    0.0
+    fn every_kernel_matches_the_portable_bodies() {
+        // Lengths around the 16-lane boundary exercise the masked tails.
+        for n in [0usize, 1, 15, 16, 17, 31, 100, 785] {
+            let a: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
+            let x: Vec<f32> = (0..n).map(|i| (i as f32 * 0.11).cos()).collect();
+            let w0: Vec<f32> = (0..n).map(|i| (i as f32 * 0.05).sin() * 0.1).collect();
+            assert_eq!(
+                dot(&a, &x).to_bits(),
+                dot_body(&a, &x).to_bits(),
+                "dot n={n}"
+            );
+            let (mut w1, mut w2) = (w0.clone(), w0.clone());
+            axpy(&mut w1, &a, -0.3);
+            axpy_body(&mut w2, &a, -0.3);
+            assert_eq!(w1, w2, "axpy n={n}");
+            let (mut w1, mut w2) = (w0.clone(), w0.clone());
+            let r1 = axpy_thr(&mut w1, &a, 0.7, 0.2);
+            let r2 = axpy_thr_body(&mut w2, &a, 0.7, 0.2);
+            assert_eq!((w1, r1), (w2, r2), "axpy_thr n={n}");
+            let (mut w1, mut w2) = (w0.clone(), w0.clone());
+            let z = axpy_dot(&mut w1, &a, 0.3, &x);
+            axpy_body(&mut w2, &a, 0.3);
+            assert_eq!(
+                (z.to_bits(), &w1),
+                (dot_body(&w2, &x).to_bits(), &w2),
+                "axpy_dot n={n}"
+            );
+            let (mut p, mut q) = (w0.clone(), a.clone());
+            let (z0, z1) = axpy_dot2(&mut p, &mut q, &x, (0.3, -0.2), &a);
+            let (mut p2, mut q2) = (w0.clone(), a.clone());
+            axpy_body(&mut p2, &x, 0.3);
+            axpy_body(&mut q2, &x, -0.2);
+            assert_eq!((p, q), (p2.clone(), q2.clone()), "axpy_dot2 n={n}");
+            assert_eq!(
+                (z0.to_bits(), z1.to_bits()),
+                (dot_body(&p2, &a).to_bits(), dot_body(&q2, &a).to_bits())
+            );
+        }
+    }
+
+    #[test]
+    fn packed_affine_is_one_fma_chain_per_output() {
+        // Sizes that leave partial panels and partial row blocks.
+        for (n_in, n_out, nb) in [(37, 21, 13), (5, 16, 1), (64, 33, 25), (3, 1, 7)] {
+            let st = n_in + 1;
+            let w: Vec<f32> = (0..n_out * st).map(|q| (q as f32 * 0.13).sin()).collect();
+            let x: Vec<f32> = (0..nb * n_in).map(|q| (q as f32 * 0.21).cos()).collect();
+            let pk = Panels::pack(&w, n_in, n_out);
+            let mut z = vec![f32::NAN; nb * n_out];
+            pk.affine(&x, nb, &mut z);
+            for s in 0..nb {
+                for j in 0..n_out {
+                    let mut acc = 0.0f32;
+                    for i in 0..n_in {
+                        acc = x[s * n_in + i].mul_add(w[j * st + i], acc);
+                    }
+                    acc += w[j * st + n_in];
+                    assert_eq!(
+                        z[s * n_out + j].to_bits(),
+                        acc.to_bits(),
+                        "{n_in} {n_out} {nb}"
+                    );
                 }
-            })
-            .collect();
-        let xs: Vec<Vec<f32>> = (0..6)
-            .map(|s| (0..st).map(|i| ((s * 7 + i) as f32 * 0.21).cos()).collect())
-            .collect();
-        let mut z = vec![0.0f32; 6 * npad];
-        gemm6(
-            &wt,
-            npad,
-            st,
-            [&xs[0], &xs[1], &xs[2], &xs[3], &xs[4], &xs[5]],
-            &mut z,
-        );
-        for s in 0..6 {
-            for j in 0..npad {
-                let mut acc = 0.0f32;
-                for i in 0..st {
-                    acc = xs[s][i].mul_add(wt[i * npad + j], acc);
-                }
-                assert_eq!(z[s * npad + j], acc);
             }
         }
     }

@@ -40,6 +40,8 @@ use std::cmp::Ordering;
 
 /// Layers with at least this many weights are processed row-parallel.
 const PAR_MIN: usize = 1 << 17;
+/// Samples per GEMM block (and per parallel task) of batched forward passes.
+const FORWARD_BLOCK: usize = 256;
 /// Random stream numbers (the layer index is added).
 const STREAM_INIT: u64 = 0;
 const STREAM_PATH: u64 = 1 << 20;
@@ -69,6 +71,18 @@ impl Activation {
             }
             Activation::Relu => z.max(0.0),
             Activation::Sigmoid => 1.0 / (1.0 + (-z).exp()),
+        }
+    }
+    /// [`Activation::f`] on every element, the match hoisted out of the
+    /// loop and the leaky branch replaced by a select so the loop vectorises.
+    fn apply(self, v: &mut [f32]) {
+        match self {
+            Activation::LeakyRelu(a) => v.iter_mut().for_each(|z| {
+                let s = a * *z;
+                *z = if *z > 0.0 { *z } else { s };
+            }),
+            Activation::Relu => v.iter_mut().for_each(|z| *z = z.max(0.0)),
+            Activation::Sigmoid => v.iter_mut().for_each(|z| *z = 1.0 / (1.0 + (-*z).exp())),
         }
     }
     /// Derivative expressed through the output `y = f(z)` (as the reference).
@@ -383,6 +397,14 @@ impl Sampler {
     }
 }
 
+/// Where a training call stands: the sampler, the prefetched next sample
+/// (fused first-layer products) and the samples drawn so far.
+struct Run {
+    sampler: Sampler,
+    next: Option<usize>,
+    samples: u64,
+}
+
 /// A weight row and its `(writes, Σ|Δw|)` counter.
 type RowOut<'a> = (&'a mut [f32], &'a mut (u64, f64));
 
@@ -406,6 +428,35 @@ where
             .enumerate()
             .for_each(row);
     }
+}
+
+/// Factors below this can give products that underflow to zero, which the
+/// factorised write count would miss.
+const TINY_FACTOR: f32 = 1.0 / (1u64 << 60) as f32;
+
+/// `(non-zeros, Σ|v|, any non-zero |v| < TINY_FACTOR)` of a factor vector;
+/// eight partial sums in a fixed order (vectorisable, thread-independent).
+fn factor_stats(v: &[f32]) -> (u64, f64, bool) {
+    let mut nnz = 0u64;
+    let mut tiny = false;
+    let mut acc = [0.0f64; 8];
+    let chunks = v.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for k in 0..8 {
+            let m = c[k].abs();
+            acc[k] += m as f64;
+            nnz += (m != 0.0) as u64;
+            tiny |= m != 0.0 && m < TINY_FACTOR;
+        }
+    }
+    for (k, &x) in rest.iter().enumerate() {
+        let m = x.abs();
+        acc[k] += m as f64;
+        nnz += (m != 0.0) as u64;
+        tiny |= m != 0.0 && m < TINY_FACTOR;
+    }
+    (nnz, acc.iter().sum(), tiny)
 }
 
 /// Per-layer preallocated buffers of the training step.
@@ -680,88 +731,80 @@ impl Mlp {
 
     fn check_x(&self, x: &[f32], what: &str) -> Result<usize> {
         let n_in = self.cfg.sizes[0];
-        if x.len() % n_in != 0 {
+        if !x.len().is_multiple_of(n_in) {
             return Err(Error::Shape(format!(
                 "{what} has {} values, not a multiple of {n_in} features",
                 x.len()
             )));
         }
-        if x.iter().any(|v| !v.is_finite()) {
+        // Exponent bits all set <=> NaN or infinity; integer ops on chunks
+        // without early exit so the scan vectorises.
+        const EXP: u32 = 0x7f80_0000;
+        if x.chunks(1024).any(|c| {
+            c.iter()
+                .fold(0u32, |m, v| m | ((v.to_bits() & EXP) == EXP) as u32)
+                != 0
+        }) {
             return Err(Error::Value(format!("{what} contains NaN or infinity")));
         }
         Ok(x.len() / n_in)
     }
 
     /// Network outputs (`n × n_out`; softmax probabilities for cross-entropy,
-    /// linear outputs otherwise), four samples per pass over the weights,
-    /// blocks of samples in parallel.
+    /// linear outputs otherwise): one GEMM per layer and block of samples,
+    /// blocks in parallel.
     pub fn forward(&self, x: &[f32]) -> Result<Vec<f32>> {
         let n = self.check_x(x, "X")?;
         Ok(self.forward_unchecked(x, n))
     }
 
     fn forward_unchecked(&self, x: &[f32], n: usize) -> Vec<f32> {
-        const BLOCK: usize = kernels::GEMM_ROWS;
         let sizes = &self.cfg.sizes;
         let n_out = *sizes.last().unwrap_or(&0);
         let n_in = sizes[0];
         let mut out = vec![0.0f32; n * n_out];
-        // Transposed weights, columns padded to a multiple of 16.
-        let wts: Vec<(Vec<f32>, usize)> = self
+        if n == 0 || n_out == 0 {
+            return out;
+        }
+        let packed: Vec<kernels::Panels> = self
             .layers
             .iter()
-            .map(|layer| {
-                let (st, no) = (layer.stride(), layer.n_out);
-                let npad = no.div_ceil(16) * 16;
-                let mut wt = vec![0.0f32; st * npad];
-                for j in 0..no {
-                    for i in 0..st {
-                        wt[i * npad + j] = layer.w[j * st + i];
-                    }
-                }
-                (wt, npad)
-            })
+            .map(|l| kernels::Panels::pack(&l.w, l.n_in, l.n_out))
             .collect();
-        let widest = sizes.iter().copied().max().unwrap_or(0).div_ceil(16) * 16 + 16;
-        out.par_chunks_mut(BLOCK * n_out.max(1))
+        // Inputs are read in place; the buffers hold hidden activities only.
+        let widest = sizes[1..].iter().copied().max().unwrap_or(0);
+        // Fixed blocks of samples, each a GEMM per layer: a sample's outputs
+        // do not depend on the block it is in, so neither on the thread count.
+        out.par_chunks_mut(FORWARD_BLOCK * n_out)
             .enumerate()
             .for_each_init(
-                || (vec![0.0f32; BLOCK * widest], vec![0.0f32; BLOCK * widest]),
-                |(cur, z), (blk, o)| {
-                    let nb = o.len() / n_out.max(1);
-                    let s0 = blk * BLOCK;
-                    for b in 0..BLOCK {
-                        // Padding rows repeat the last sample (results discarded).
-                        let src = &x[(s0 + b.min(nb - 1)) * n_in..][..n_in];
-                        cur[b * widest..b * widest + n_in].copy_from_slice(src);
-                        cur[b * widest + n_in] = 1.0;
+                || {
+                    (
+                        vec![0.0f32; FORWARD_BLOCK * widest],
+                        vec![0.0f32; FORWARD_BLOCK * widest],
+                    )
+                },
+                |(cur, next), (blk, o)| {
+                    let nb = o.len() / n_out;
+                    let s0 = blk * FORWARD_BLOCK;
+                    let mut src: &[f32] = &x[s0 * n_in..(s0 + nb) * n_in];
+                    for (l, layer) in packed.iter().enumerate() {
+                        let last = l + 1 == packed.len();
+                        let z = if last {
+                            &mut o[..]
+                        } else {
+                            &mut next[..nb * layer.n_out]
+                        };
+                        layer.affine(src, nb, z);
+                        if last {
+                            break;
+                        }
+                        self.cfg.activation.apply(z);
+                        std::mem::swap(cur, next);
+                        src = &cur[..nb * layer.n_out];
                     }
-                    for (l, layer) in self.layers.iter().enumerate() {
-                        let (st, no) = (layer.stride(), layer.n_out);
-                        let last = l + 1 == self.layers.len();
-                        let (wt, npad) = (&wts[l].0, wts[l].1);
-                        {
-                            let xs: [&[f32]; BLOCK] =
-                                std::array::from_fn(|b| &cur[b * widest..b * widest + st]);
-                            kernels::gemm6(wt, npad, st, xs, &mut z[..BLOCK * npad]);
-                        }
-                        for b in 0..BLOCK {
-                            let row = &mut cur[b * widest..(b + 1) * widest];
-                            for j in 0..no {
-                                let v = z[b * npad + j];
-                                row[j] = if last { v } else { self.cfg.activation.f(v) };
-                            }
-                            if !last {
-                                row[no] = 1.0;
-                            }
-                        }
-                    }
-                    for b in 0..nb {
-                        let y = &mut o[b * n_out..(b + 1) * n_out];
-                        y.copy_from_slice(&cur[b * widest..b * widest + n_out]);
-                        if self.cfg.output == OutputKind::SoftmaxXent {
-                            softmax(y);
-                        }
+                    if self.cfg.output == OutputKind::SoftmaxXent {
+                        o.chunks_mut(n_out).for_each(softmax);
                     }
                 },
             );
@@ -843,33 +886,97 @@ impl Mlp {
     }
 
     fn train_inner(&mut self, spec: &TrainSpec<'_>, n: usize) -> Result<TrainOutcome> {
-        let n_in = self.cfg.sizes[0];
-        let bsz = self.cfg.batch_size;
         self.calls += 1;
         // The draw of the t-th training sample (over all calls) depends only
         // on (seed, t): training in one call or in chunks gives the same result.
-        let mut sampler = Sampler {
-            sampling: spec.sampling,
-            seed: spec.seed,
-            n,
-            order: Vec::new(),
-            epoch: u64::MAX,
+        let mut run = Run {
+            sampler: Sampler {
+                sampling: spec.sampling,
+                seed: spec.seed,
+                n,
+                order: Vec::new(),
+                epoch: u64::MAX,
+            },
+            next: None,
+            samples: 0,
         };
+        self.z0_ready = false;
+        let mut out = TrainOutcome::default();
+        let stop_early = spec.target_accuracy.is_some();
+        // With a second thread, the evaluation of a checkpoint runs on a
+        // snapshot while training goes on; if the snapshot reaches the
+        // target, training resumes from it (it stops there). Either way the
+        // outcome equals the sequential one.
+        let speculate = stop_early && rayon::current_num_threads() > 1;
+        let mut due = self.segment(spec, &mut run)?;
+        while due {
+            let Some((ex, ey)) = spec.eval else { break };
+            let more = run.samples < spec.max_samples;
+            let (acc, snapshot, next_due) = if speculate && more {
+                let snapshot = self.clone();
+                let (acc, next_due) = rayon::join(
+                    || snapshot.accuracy_unchecked(ex, ey, ey.len()),
+                    || {
+                        let before = run.samples;
+                        (self.segment(spec, &mut run), before)
+                    },
+                );
+                (acc, Some((snapshot, next_due.1)), Some(next_due.0))
+            } else {
+                (self.accuracy_unchecked(ex, ey, ey.len()), None, None)
+            };
+            let at = snapshot.as_ref().map_or(&*self, |(m, _)| m);
+            let (w, a, mw, ma) = at.totals();
+            out.history.push(Checkpoint {
+                samples: at.samples_seen,
+                accuracy: acc,
+                writes: w,
+                abs_change: a,
+                min_writes: mw,
+                min_abs_change: ma,
+            });
+            if spec.target_accuracy.is_some_and(|t| acc >= t) {
+                if let Some((m, samples)) = snapshot {
+                    *self = m;
+                    run.samples = samples;
+                }
+                out.reached = true;
+                break;
+            }
+            due = match next_due {
+                Some(r) => r?,
+                None if more => self.segment(spec, &mut run)?,
+                None => false,
+            };
+        }
+        out.samples = run.samples;
+        Ok(out)
+    }
+
+    /// Train until an evaluation is due (`Ok(true)`) or `max_samples` are
+    /// drawn without one (`Ok(false)`).
+    fn segment(&mut self, spec: &TrainSpec<'_>, run: &mut Run) -> Result<bool> {
+        let n_in = self.cfg.sizes[0];
+        let bsz = self.cfg.batch_size;
         // Batch 1 without caching: the update of each first-layer row is
         // fused with that row's forward product for the next sample (one
         // pass over the largest matrix per sample instead of two).
         let fuse = bsz == 1 && self.cfg.caching.is_none();
-        self.z0_ready = false;
-        let mut next: Option<usize> = None;
-        let mut out = TrainOutcome::default();
-        let mut batch_idx = vec![0usize; bsz];
-        while out.samples < spec.max_samples {
-            let nb = (spec.max_samples - out.samples).min(bsz as u64) as usize;
+        let mut batch_idx = [0usize; 1];
+        let mut big_idx = Vec::new();
+        let batch_idx: &mut [usize] = if bsz == 1 {
+            &mut batch_idx
+        } else {
+            big_idx.resize(bsz, 0);
+            &mut big_idx
+        };
+        while run.samples < spec.max_samples {
+            let nb = (spec.max_samples - run.samples).min(bsz as u64) as usize;
             for (b, slot) in batch_idx.iter_mut().take(nb).enumerate() {
                 let t = self.samples_seen + b as u64;
-                *slot = match next.take() {
+                *slot = match run.next.take() {
                     Some(i) if b == 0 => i,
-                    _ => sampler.draw(t),
+                    _ => run.sampler.draw(t),
                 };
             }
             for (b, &i) in batch_idx.iter().take(nb).enumerate() {
@@ -877,10 +984,10 @@ impl Mlp {
                 a0[..n_in].copy_from_slice(&spec.x[i * n_in..(i + 1) * n_in]);
                 a0[n_in] = 1.0;
             }
-            let has_next = fuse && out.samples + 1 < spec.max_samples;
+            let has_next = fuse && run.samples + 1 < spec.max_samples;
             if has_next {
-                let i = sampler.draw(self.samples_seen + 1);
-                next = Some(i);
+                let i = run.sampler.draw(self.samples_seen + 1);
+                run.next = Some(i);
                 self.next_in[..n_in].copy_from_slice(&spec.x[i * n_in..(i + 1) * n_in]);
                 self.next_in[n_in] = 1.0;
             }
@@ -889,29 +996,13 @@ impl Mlp {
             self.step(nb, |b| spec.y[labels[b]] as usize)?;
             let before = self.samples_seen;
             self.samples_seen += nb as u64;
-            out.samples += nb as u64;
-            if let Some((ex, ey)) = spec.eval {
-                if self.samples_seen / spec.eval_every > before / spec.eval_every {
-                    let acc = self.accuracy_unchecked(ex, ey, ey.len());
-                    let (w, a, mw, ma) = self.totals();
-                    out.history.push(Checkpoint {
-                        samples: self.samples_seen,
-                        accuracy: acc,
-                        writes: w,
-                        abs_change: a,
-                        min_writes: mw,
-                        min_abs_change: ma,
-                    });
-                    if let Some(t) = spec.target_accuracy {
-                        if acc >= t {
-                            out.reached = true;
-                            break;
-                        }
-                    }
-                }
+            run.samples += nb as u64;
+            if spec.eval.is_some() && self.samples_seen / spec.eval_every > before / spec.eval_every
+            {
+                return Ok(true);
             }
         }
-        Ok(out)
+        Ok(false)
     }
 
     /// One update from the `nb` samples in `act[0]` with labels `label(b)`.
@@ -1065,25 +1156,29 @@ impl Mlp {
 
         if nb == 1 {
             // Rank-1 update Δw_ji = u_j a_i.
-            for i in 0..st {
-                sc.a[i] = if pre_ok(i) { src[i] } else { 0.0 };
+            if pre_mask.is_none() {
+                sc.a.copy_from_slice(&src[..st]);
+            } else {
+                for i in 0..st {
+                    sc.a[i] = if pre_ok(i) { src[i] } else { 0.0 };
+                }
             }
             for j in 0..n_out {
                 sc.u[j] = if post_ok(j) { eta * delta[j] } else { 0.0 };
             }
-            let mut na = 0;
-            for i in (0..st).filter(|&i| pre_ok(i)) {
-                sc.fa[na] = sc.a[i].abs();
-                na += 1;
-            }
-            let mut nbf = 0;
-            for j in (0..n_out).filter(|&j| post_ok(j)) {
-                sc.fb[nbf] = sc.u[j].abs();
-                nbf += 1;
-            }
             let thr_layer = if p >= 1.0 {
                 0.0
             } else {
+                let mut na = 0;
+                for i in (0..st).filter(|&i| pre_ok(i)) {
+                    sc.fa[na] = sc.a[i].abs();
+                    na += 1;
+                }
+                let mut nbf = 0;
+                for j in (0..n_out).filter(|&j| post_ok(j)) {
+                    sc.fb[nbf] = sc.u[j].abs();
+                    nbf += 1;
+                }
                 match self.cfg.selection {
                     Selection::Layer => {
                         let (fa, fb) = (&mut sc.fa[..na], &mut sc.fb[..nbf]);
@@ -1108,26 +1203,41 @@ impl Mlp {
             }
             // Exact factorised counting is possible for an unthresholded
             // update when no product can underflow to zero.
-            let tiny = 2f32.powi(-60);
-            let plain = p >= 1.0
-                && sc.a.iter().all(|&v| v == 0.0 || v.abs() >= tiny)
-                && sc.u.iter().all(|&v| v == 0.0 || v.abs() >= tiny);
-            let (a_nnz, a_abs) = sc.a.iter().fold((0u64, 0.0f64), |(c, s), &v| {
-                (c + (v != 0.0) as u64, s + v.abs() as f64)
-            });
+            let (a_nnz, a_abs, a_tiny) = if p >= 1.0 {
+                factor_stats(&sc.a)
+            } else {
+                (0, 0.0, true)
+            };
+            let plain =
+                p >= 1.0 && !a_tiny && sc.u.iter().all(|&v| v == 0.0 || v.abs() >= TINY_FACTOR);
             let (a, u, thr) = (&sc.a, &sc.u, &sc.thr);
             let next: Option<&[f32]> = if l == 0 && self.fuse_next {
                 Some(&self.next_in)
             } else {
                 None
             };
+            let tally = |uj: f32| {
+                if uj == 0.0 {
+                    (0, 0.0)
+                } else {
+                    (a_nnz, a_abs * uj.abs() as f64)
+                }
+            };
             let row = |(j, ((w, r), z)): (usize, (RowOut<'_>, &mut f32))| {
                 let uj = u[j];
+                match next {
+                    Some(x) if plain => {
+                        *z = kernels::axpy_dot(w, a, uj, x);
+                        *r = tally(uj);
+                        return;
+                    }
+                    _ => {}
+                }
                 *r = if uj == 0.0 {
                     (0, 0.0)
                 } else if plain {
                     kernels::axpy(w, a, uj);
-                    (a_nnz, a_abs * uj.abs() as f64)
+                    tally(uj)
                 } else {
                     kernels::axpy_thr(w, a, uj, thr[j])
                 };
@@ -1136,22 +1246,42 @@ impl Mlp {
                 }
             };
             if l == 0 {
-                // The first layer also yields the next sample's products z0.
+                // The first layer also yields the next sample's products z0,
+                // two rows at a time (rows are independent: same result in
+                // any grouping or thread count).
+                type Pair<'a> = ((&'a mut [f32], &'a mut [(u64, f64)]), &'a mut [f32]);
+                let pair = |(c, ((w, r), z)): (usize, Pair<'_>)| {
+                    let j = 2 * c;
+                    if let (Some(x), true, true) = (next, plain, w.len() == 2 * st) {
+                        let (w0, w1) = w.split_at_mut(st);
+                        let (z0, z1) = kernels::axpy_dot2(w0, w1, a, (u[j], u[j + 1]), x);
+                        (z[0], z[1]) = (z0, z1);
+                        (r[0], r[1]) = (tally(u[j]), tally(u[j + 1]));
+                        return;
+                    }
+                    for (k, (wk, (rk, zk))) in w
+                        .chunks_mut(st)
+                        .zip(r.iter_mut().zip(z.iter_mut()))
+                        .enumerate()
+                    {
+                        row((j + k, ((wk, rk), zk)));
+                    }
+                };
                 let zbuf = &mut self.z0[..];
                 if par {
                     target
-                        .par_chunks_mut(st)
-                        .zip(sc.rows.par_iter_mut())
-                        .zip(zbuf.par_iter_mut())
+                        .par_chunks_mut(2 * st)
+                        .zip(sc.rows.par_chunks_mut(2))
+                        .zip(zbuf.par_chunks_mut(2))
                         .enumerate()
-                        .for_each(row);
+                        .for_each(pair);
                 } else {
                     target
-                        .chunks_mut(st)
-                        .zip(sc.rows.iter_mut())
-                        .zip(zbuf.iter_mut())
+                        .chunks_mut(2 * st)
+                        .zip(sc.rows.chunks_mut(2))
+                        .zip(zbuf.chunks_mut(2))
                         .enumerate()
-                        .for_each(row);
+                        .for_each(pair);
                 }
             } else {
                 let row = |(j, (w, r)): (usize, (&mut [f32], &mut (u64, f64)))| {
@@ -1160,7 +1290,7 @@ impl Mlp {
                         (0, 0.0)
                     } else if plain {
                         kernels::axpy(w, a, uj);
-                        (a_nnz, a_abs * uj.abs() as f64)
+                        tally(uj)
                     } else {
                         kernels::axpy_thr(w, a, uj, thr[j])
                     };

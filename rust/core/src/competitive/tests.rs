@@ -208,6 +208,40 @@ fn target_accuracy_stops_training() {
 }
 
 #[test]
+fn speculative_evaluation_gives_the_sequential_outcome() {
+    // With two threads a checkpoint is evaluated on a snapshot while
+    // training goes on; stopping must roll back to exactly the snapshot.
+    let (x, _) = data(300, 8, 2, 6);
+    let y: Vec<u32> = (0..300).map(|i| (x[i * 8] > 0.0) as u32).collect();
+    let mut c = cfg(&[8, 16, 2]);
+    c.learning_rate = 0.05;
+    for (target, max) in [(0.9, 100_000u64), (1.0, 530), (0.9, 50)] {
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let mut m = Mlp::new(c.clone(), 1).unwrap();
+                let mut s = spec(&x, &y, max);
+                s.eval = Some((&x, &y));
+                s.eval_every = 50;
+                s.target_accuracy = Some(target);
+                let out = m.train(&s).unwrap();
+                let again = m.train(&s).unwrap();
+                (m, out, again)
+            })
+        };
+        let (seq, par) = (run(1), run(2));
+        assert_eq!(seq.1, par.1, "target {target}");
+        assert_eq!(seq.2, par.2, "target {target}");
+        assert_eq!(seq.0.layers(), par.0.layers());
+        assert_eq!(seq.0.samples_seen(), par.0.samples_seen());
+        assert_eq!(seq.0, par.0);
+    }
+}
+
+#[test]
 fn forward_matches_a_scalar_loop() {
     let m = Mlp::new(cfg(&[7, 5, 3]), 8).unwrap();
     let (x, _) = data(9, 7, 3, 7);

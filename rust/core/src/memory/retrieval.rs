@@ -142,7 +142,7 @@ fn check_params(store: &AssocStore, p: &RetrieveParams) -> Result<()> {
         Mode::Wta(l) if l > n => Err(Error::Value(format!(
             "l = {l} winners requested from {n} units"
         ))),
-        Mode::Hypercolumn(h) if h == 0 || n % h != 0 => Err(Error::Value(format!(
+        Mode::Hypercolumn(h) if h == 0 || !n.is_multiple_of(h) => Err(Error::Value(format!(
             "{n} units cannot be split into {h} equal hypercolumns"
         ))),
         _ => Ok(()),
