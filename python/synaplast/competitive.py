@@ -183,6 +183,17 @@ class CompetitivePlasticityClassifier(ClassifierMixin, BaseEstimator):
     coefs_ : list of ndarray
         Weights of each layer, shape ``(n_out, n_in + 1)``, bias last.
 
+    Notes
+    -----
+    Speed (see ``benches/RESULTS.md``): with batch size 1 each first-layer
+    row is updated and immediately multiplied with the next sample (one pass
+    over the largest matrix per sample, AVX-512 or AVX2 when the CPU has
+    them); evaluations are packed-panel matrix products over blocks of
+    samples. With two or more threads (:func:`synaplast.set_num_threads`) and
+    a ``target_accuracy``, each evaluation runs on a snapshot of the network
+    while training goes on; when the target is reached the network returns
+    to that snapshot. Results are identical for every thread count.
+
     Examples
     --------
     >>> import numpy as np

@@ -227,6 +227,19 @@ ALGORITHMS = {
         "update_fraction": 0.1,
         "output_fraction": "scaled",
     },
+    # Wider paths for the large networks (skipped where N_hidden <= k).
+    "path 512 + top 0.1": {
+        "plastic_units": 512,
+        "plastic_mode": "error",
+        "update_fraction": 0.1,
+        "output_fraction": "scaled",
+    },
+    "path 1024 + top 0.1": {
+        "plastic_units": 1024,
+        "plastic_mode": "error",
+        "update_fraction": 0.1,
+        "output_fraction": "scaled",
+    },
 }
 
 
@@ -465,6 +478,11 @@ def plot_sweep(rows, out_dir):
     import matplotlib.pyplot as plt
 
     os.makedirs(out_dir, exist_ok=True)
+    # One colour per algorithm (more algorithms than the default cycle has colours).
+    cmap = plt.get_cmap("tab20")
+    style = {
+        name: {"color": cmap(i % 20), "marker": "os^Dv"[i % 5]} for i, name in enumerate(ALGORITHMS)
+    }
     fig, axs = plt.subplots(1, 2, figsize=(11, 4.2))
     for ax, key in zip(axs, ("M0", "M1"), strict=True):
         for name in ALGORITHMS:
@@ -473,7 +491,13 @@ def plot_sweep(rows, out_dir):
                 key=lambda r: r["n_hidden"],
             )
             if sel:
-                ax.plot([r["n_hidden"] for r in sel], [r[key] for r in sel], "o-", label=name)
+                ax.plot(
+                    [r["n_hidden"] for r in sel],
+                    [r[key] for r in sel],
+                    "-",
+                    label=name,
+                    **style[name],
+                )
         mins = {}
         for r in rows:
             if r["reached"]:
@@ -498,7 +522,12 @@ def plot_sweep(rows, out_dir):
             if r["algorithm"] == name and r["n_hidden"] == n_plot and r["seed"] == 0:
                 h = r["history"]
                 for ax, key in zip(axs, ("M0", "M1"), strict=True):
-                    ax.plot([x[key] for x in h], [x["accuracy"] for x in h], label=name)
+                    ax.plot(
+                        [x[key] for x in h],
+                        [x["accuracy"] for x in h],
+                        label=name,
+                        color=style[name]["color"],
+                    )
     for ax, key in zip(axs, ("M0", "M1"), strict=True):
         ax.set_xscale("log")
         ax.set_xlabel(key)
