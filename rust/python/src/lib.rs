@@ -18,8 +18,14 @@ mod structural_classifier;
 mod synapses;
 mod threads;
 
-/// Vector instructions the kernels use on this CPU (chosen at run time).
+/// Vector instructions the kernels use on this CPU (chosen at run time;
+/// the dense competitive-plasticity kernels use AVX-512 where present, the
+/// sparse products AVX2).
 fn simd_level() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx512f") {
+        return "avx512f+avx2";
+    }
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {
         return "avx2";

@@ -9,7 +9,9 @@
 //! immediately take its product with the next sample, so the row is read
 //! from cache once per training step; the pair version interleaves two
 //! rows, whose two independent accumulation chains hide the latency of the
-//! fused multiply-add.
+//! fused multiply-add. Batched forward products (evaluation, `predict`) use
+//! weights packed in column panels ([`Panels`]) and register-blocked
+//! micro-kernels.
 
 const LANES: usize = 16;
 
