@@ -286,3 +286,24 @@ fn chunked_training_equals_one_call() {
         assert_eq!(a.samples_seen(), 60);
     }
 }
+
+#[test]
+fn fused_update_and_forward_equal_separate_steps() {
+    // In one call the first-layer update is fused with the next sample's
+    // product (two rows at a time, the odd last row alone, row-parallel for
+    // large layers); one sample per call never fuses. Both must agree bit
+    // for bit, including the energy counters.
+    for sizes in [vec![9usize, 7, 3], vec![300, 501, 4]] {
+        let (x, y) = data(40, sizes[0], sizes[2] as u32, 3);
+        let mut c = cfg(&sizes);
+        c.learning_rate = 0.005;
+        c.init_std = 0.03;
+        let mut fused = Mlp::new(c.clone(), 4).unwrap();
+        fused.train(&spec(&x, &y, 25)).unwrap();
+        let mut stepped = Mlp::new(c, 4).unwrap();
+        for _ in 0..25 {
+            stepped.train(&spec(&x, &y, 1)).unwrap();
+        }
+        assert_eq!(fused.layers(), stepped.layers(), "sizes {sizes:?}");
+    }
+}
