@@ -1223,26 +1223,37 @@ impl Mlp {
                     (a_nnz, a_abs * uj.abs() as f64)
                 }
             };
-            let row = |(j, ((w, r), z)): (usize, (RowOut<'_>, &mut f32))| {
+            let a_max = if p < 1.0 {
+                sc.a.iter().fold(0.0f32, |m, v| m.max(v.abs()))
+            } else {
+                0.0
+            };
+            // The update of row j, `(writes, Σ|Δw|)`.
+            let update = |j: usize, w: &mut [f32]| {
                 let uj = u[j];
-                match next {
-                    Some(x) if plain => {
-                        *z = kernels::axpy_dot(w, a, uj, x);
-                        *r = tally(uj);
-                        return;
-                    }
-                    _ => {}
-                }
-                *r = if uj == 0.0 {
+                if uj == 0.0 {
                     (0, 0.0)
                 } else if plain {
                     kernels::axpy(w, a, uj);
                     tally(uj)
+                } else if a_max * uj.abs() < thr[j] {
+                    // Rounding is monotone: no product of this row reaches
+                    // the threshold, so the row is not touched.
+                    (0, 0.0)
                 } else {
                     kernels::axpy_thr(w, a, uj, thr[j])
-                };
-                if let Some(x) = next {
-                    *z = kernels::dot(w, x);
+                }
+            };
+            let row = |(j, ((w, r), z)): (usize, (RowOut<'_>, &mut f32))| match next {
+                Some(x) if plain => {
+                    *z = kernels::axpy_dot(w, a, u[j], x);
+                    *r = tally(u[j]);
+                }
+                _ => {
+                    *r = update(j, w);
+                    if let Some(x) = next {
+                        *z = kernels::dot(w, x);
+                    }
                 }
             };
             if l == 0 {
@@ -1284,18 +1295,9 @@ impl Mlp {
                         .for_each(pair);
                 }
             } else {
-                let row = |(j, (w, r)): (usize, (&mut [f32], &mut (u64, f64)))| {
-                    let uj = u[j];
-                    *r = if uj == 0.0 {
-                        (0, 0.0)
-                    } else if plain {
-                        kernels::axpy(w, a, uj);
-                        tally(uj)
-                    } else {
-                        kernels::axpy_thr(w, a, uj, thr[j])
-                    };
-                };
-                for_each_row(par, target, st, &mut sc.rows, row);
+                for_each_row(par, target, st, &mut sc.rows, |(j, (w, r))| {
+                    *r = update(j, w)
+                });
             }
         } else {
             // Materialised update G = η/B Σ_b u_b a_bᵀ (masked).
