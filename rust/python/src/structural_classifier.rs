@@ -89,7 +89,7 @@ impl StructuralNet {
     fn readout<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f32>>> {
         matrix(
             py,
-            self.inner.readout.clone(),
+            self.inner.readout(),
             self.inner.n_classes(),
             self.inner.n_hidden(),
         )
@@ -198,6 +198,47 @@ impl StructuralNet {
             threads::run(|| inner.readout_epoch(&x, &labels, n, &order, batch_size, rate, l2))
         })
         .py()
+    }
+
+    /// Train the readout: the hidden code of `x` is computed once, then one
+    /// delta-rule epoch per entry of `rates`, stopping early when the loss
+    /// stalls. Returns `(loss per epoch, converged)`.
+    #[pyo3(signature = (x, labels, rates, batch_size, l2, tol, n_iter_no_change, seed))]
+    #[allow(clippy::too_many_arguments)]
+    fn readout_fit(
+        &mut self,
+        py: Python<'_>,
+        x: PyReadonlyArray2<'_, f32>,
+        labels: PyReadonlyArray1<'_, i64>,
+        rates: Vec<f32>,
+        batch_size: usize,
+        l2: f32,
+        tol: f64,
+        n_iter_no_change: usize,
+        seed: u64,
+    ) -> PyResult<(Vec<f64>, bool)> {
+        let (x, n, cols) = owned2(&x)?;
+        check_cols(cols, self.inner.n_in())?;
+        let labels = to_u32(labels.as_slice()?, "label")?;
+        let inner = &mut self.inner;
+        let fit = py
+            .detach(|| {
+                threads::run(|| {
+                    inner.readout_fit(
+                        &x,
+                        &labels,
+                        n,
+                        &rates,
+                        batch_size,
+                        l2,
+                        tol,
+                        n_iter_no_change,
+                        seed,
+                    )
+                })
+            })
+            .py()?;
+        Ok((fit.loss, fit.converged))
     }
 
     fn transform<'py>(
