@@ -34,12 +34,18 @@ use rand::seq::SliceRandom;
 use rayon::prelude::*;
 use std::cmp::Ordering;
 
+mod inhibition;
 mod kernels;
 mod readout;
 #[cfg(test)]
 mod tests;
 
+pub use inhibition::Inhibition;
 pub use readout::{ReadoutFit, SparseCode};
+
+/// Winners per sample, active samples per unit, and with an inhibitory
+/// population the inhibited drives and the inhibitory rates of the batch.
+type Competition = (Vec<Vec<u32>>, Vec<u32>, Option<(Vec<f32>, Vec<f32>)>);
 
 /// Lanes the readout rows are padded to.
 const LANES: usize = 8;
@@ -119,6 +125,9 @@ pub struct HiddenParams {
     pub w_max: f32,
     /// `None`: no consolidation.
     pub w_consolidate: Option<f32>,
+    /// Rate of the inhibitory (I→E) plasticity; unused without an
+    /// inhibitory population.
+    pub inhibition_rate: f32,
 }
 
 impl HiddenParams {
@@ -141,6 +150,7 @@ impl HiddenParams {
         finite_pos(self.learning_rate, "learning_rate")?;
         finite_pos(self.homeostasis_rate, "homeostasis_rate")?;
         finite_pos(self.competition_rate, "competition_rate")?;
+        finite_pos(self.inhibition_rate, "inhibition_rate")?;
         if !(self.target_activity > 0.0 && self.target_activity < 1.0) {
             return Err(Error::Value(format!(
                 "target_activity must be in (0, 1), got {}",
@@ -196,6 +206,8 @@ pub struct StructuralNet {
     pub readout_counters: EnergyCounters,
     /// Co-activity trace `n_hidden × n_in` for growth (empty when unused).
     pub trace: Vec<f32>,
+    /// Optional inhibitory population (Dale's law), see [`Inhibition`].
+    pub inhibition: Option<Inhibition>,
 }
 
 fn check_finite(name: &str, v: &[f32]) -> Result<()> {
@@ -255,6 +267,7 @@ impl StructuralNet {
             readout_bias: vec![0.0; n_classes],
             readout_counters: EnergyCounters::default(),
             trace: Vec::new(),
+            inhibition: None,
         })
     }
 
@@ -298,6 +311,7 @@ impl StructuralNet {
             readout_bias,
             readout_counters: EnergyCounters::default(),
             trace: Vec::new(),
+            inhibition: None,
         };
         net.set_readout(&readout)?;
         Ok(net)
@@ -325,7 +339,18 @@ impl StructuralNet {
         Ok(u)
     }
 
-    /// Hidden activity `h = f(u)`, `(batch, n_hidden)`.
+    /// Add (or with `None` remove) the inhibitory population.
+    pub fn set_inhibition(&mut self, inhibition: Option<Inhibition>) -> Result<()> {
+        if let Some(inh) = &inhibition {
+            check_len("E→I weights", inh.e_to_i.len(), self.n_hidden, inh.n_inh)?;
+            check_len("I→E weights", inh.i_to_e.len(), self.n_hidden, inh.n_inh)?;
+        }
+        self.inhibition = inhibition;
+        Ok(())
+    }
+
+    /// Hidden activity `h = f(u)` (with feedback inhibition when there is
+    /// an inhibitory population), `(batch, n_hidden)`.
     pub fn transform(&self, x: &[f32], batch: usize) -> Result<Vec<f32>> {
         check_nonneg_input(x)?;
         self.activity(x, batch)
@@ -334,6 +359,9 @@ impl StructuralNet {
     /// [`Self::transform`] without the sign check of the input.
     pub(crate) fn activity(&self, x: &[f32], batch: usize) -> Result<Vec<f32>> {
         let mut u = self.drive(x, batch)?;
+        if let Some(inh) = &self.inhibition {
+            inh.apply(&mut u, self.n_hidden);
+        }
         u.par_chunks_mut(self.n_hidden.max(1))
             .for_each(|row| row.iter_mut().for_each(|v| *v = activation(*v)));
         Ok(u)
@@ -450,7 +478,8 @@ impl StructuralNet {
         batch: usize,
         n_winners: usize,
     ) -> Result<(Vec<Vec<u32>>, Vec<u32>)> {
-        self.competition_with(xb, batch, n_winners, None)
+        let (w, a, _) = self.competition_with(xb, batch, n_winners, None)?;
+        Ok((w, a))
     }
 
     fn competition_with(
@@ -459,7 +488,7 @@ impl StructuralNet {
         batch: usize,
         n_winners: usize,
         view: Option<&InputMajor>,
-    ) -> Result<(Vec<Vec<u32>>, Vec<u32>)> {
+    ) -> Result<Competition> {
         check_len("input", xb.len(), batch, self.n_in)?;
         let nh = self.n_hidden;
         let s = match view {
@@ -481,6 +510,20 @@ impl StructuralNet {
                 },
             )
             .collect();
+        // With inhibition: the inhibited drive u = s − θ − G r and rates r.
+        let (plain, inhibited) = match &self.inhibition {
+            Some(inh) => {
+                let mut u = s;
+                u.par_chunks_mut(nh).for_each(|row| {
+                    for (v, t) in row.iter_mut().zip(&self.theta) {
+                        *v -= t;
+                    }
+                });
+                let r = inh.apply(&mut u, nh);
+                (None, Some((u, r)))
+            }
+            None => (Some(s), None),
+        };
         // Integer counts: the same for any order of summation.
         let mut active = vec![0u32; nh];
         active
@@ -489,13 +532,22 @@ impl StructuralNet {
             .for_each(|(blk, a)| {
                 let (i0, len) = (blk * UNIT_BLOCK, a.len());
                 let th = &self.theta[i0..i0 + len];
-                for sb in s.chunks(nh) {
-                    for ((c, &v), &t) in a.iter_mut().zip(&sb[i0..i0 + len]).zip(th) {
-                        *c += u32::from(v - t > 0.0);
+                if let Some((u, _)) = &inhibited {
+                    for ub in u.chunks(nh) {
+                        for (c, &v) in a.iter_mut().zip(&ub[i0..i0 + len]) {
+                            *c += u32::from(v > 0.0);
+                        }
+                    }
+                }
+                if let Some(s) = &plain {
+                    for sb in s.chunks(nh) {
+                        for ((c, &v), &t) in a.iter_mut().zip(&sb[i0..i0 + len]).zip(th) {
+                            *c += u32::from(v - t > 0.0);
+                        }
                     }
                 }
             });
-        Ok((winners, active))
+        Ok((winners, active, inhibited))
     }
 
     /// One mini-batch: competition, Hebbian update, homeostasis, trace.
@@ -523,7 +575,8 @@ impl StructuralNet {
         p.validate(self.n_hidden)?;
         check_len("input", xb.len(), batch, self.n_in)?;
         let (nh, d) = (self.n_hidden, self.n_in);
-        let (winners, active) = self.competition_with(xb, batch, p.n_winners, view.as_deref())?;
+        let (winners, active, inhibited) =
+            self.competition_with(xb, batch, p.n_winners, view.as_deref())?;
         if track_coactivity && self.trace.len() != nh * d {
             self.trace = vec![0.0; nh * d];
         }
@@ -588,6 +641,9 @@ impl StructuralNet {
             for (bt, &w) in self.beta.iter_mut().zip(&wins) {
                 *bt += p.competition_rate * (w as f32 / batch as f32 - share);
             }
+        }
+        if let (Some(inh), Some((u, r))) = (self.inhibition.as_mut(), &inhibited) {
+            inh.learn(u, r, nh, p.inhibition_rate, p.target_activity);
         }
         if track_coactivity {
             for &(i, b) in &pairs {

@@ -145,10 +145,19 @@ impl StructuralNet {
         }
         // Per task of samples: (active units, activities, row lengths).
         type Part = (Vec<u32>, Vec<f32>, Vec<usize>);
-        let compress = |s: &[f32], part: &mut Part| {
+        let n_inh = self.inhibition.as_ref().map_or(0, |inh| inh.n_inh);
+        // `s` (raw drive of one sample) becomes u = s − θ (− G r), then is
+        // compressed to the active units' f(u).
+        let compress = |s: &mut [f32], r: &mut [f32], part: &mut Part| {
+            for (v, t) in s.iter_mut().zip(&self.theta) {
+                *v -= t;
+            }
+            if let Some(inh) = &self.inhibition {
+                inh.apply_row(s, r);
+            }
             let before = part.0.len();
-            for (i, (&v, &t)) in s.iter().zip(&self.theta).enumerate() {
-                let h = activation(v - t);
+            for (i, &u) in s.iter().enumerate() {
+                let h = activation(u);
                 if h != 0.0 {
                     part.0.push(i as u32);
                     part.1.push(h);
@@ -160,12 +169,12 @@ impl StructuralNet {
             let cols = InputMajor::new(&self.hidden);
             x.par_chunks(d * CODE_TASK)
                 .map_init(
-                    || vec![0.0f32; nh],
-                    |acc, xs| {
+                    || (vec![0.0f32; nh], vec![0.0f32; n_inh]),
+                    |(acc, r), xs| {
                         let mut part: Part = Default::default();
                         for xb in xs.chunks(d) {
                             cols.scatter(xb, acc);
-                            compress(acc, &mut part);
+                            compress(acc, r, &mut part);
                         }
                         part
                     },
@@ -174,14 +183,17 @@ impl StructuralNet {
         } else {
             let mut parts = Vec::new();
             for xs in x.chunks(d * CODE_BLOCK) {
-                let s = self.hidden.forward(xs, xs.len() / d)?;
+                let mut s = self.hidden.forward(xs, xs.len() / d)?;
                 let mut block: Vec<Part> = s
-                    .par_chunks(nh * CODE_TASK)
-                    .map(|ss| {
-                        let mut part: Part = Default::default();
-                        ss.chunks(nh).for_each(|sb| compress(sb, &mut part));
-                        part
-                    })
+                    .par_chunks_mut(nh * CODE_TASK)
+                    .map_init(
+                        || vec![0.0f32; n_inh],
+                        |r, ss| {
+                            let mut part: Part = Default::default();
+                            ss.chunks_mut(nh).for_each(|sb| compress(sb, r, &mut part));
+                            part
+                        },
+                    )
                     .collect();
                 parts.append(&mut block);
             }

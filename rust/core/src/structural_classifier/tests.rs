@@ -23,6 +23,7 @@ fn params() -> HiddenParams {
         target_activity: 0.3,
         w_max: 1.0,
         w_consolidate: None,
+        inhibition_rate: 0.0,
     }
 }
 
@@ -312,4 +313,45 @@ fn epoch_with_kept_input_major_view_equals_step_by_step() {
     }
     assert_eq!(a, b);
     assert_ne!(a.hidden, net0.hidden);
+}
+
+#[test]
+fn inhibition_keeps_signs_is_deterministic_and_validated() {
+    let (n, d, nh) = (64, 20, 12);
+    let x = data(n, d, 14);
+    let labels: Vec<u32> = (0..n as u32).map(|i| i % 3).collect();
+    let run = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| {
+                let mut net = StructuralNet::new(d, nh, 3, 10, 0.01, 0.1, 7).unwrap();
+                net.set_inhibition(Some(Inhibition::new(4, nh, 3).unwrap()))
+                    .unwrap();
+                let mut p = params();
+                p.inhibition_rate = 0.5;
+                let order: Vec<u32> = (0..n as u32).rev().collect();
+                for _ in 0..3 {
+                    net.hidden_epoch(&x, n, &order, 16, &p, false).unwrap();
+                }
+                net.readout_fit(&x, &labels, n, &[0.5; 3], 16, 1e-4, 0.0, 0, 1)
+                    .unwrap();
+                net
+            })
+    };
+    let net = run(1);
+    assert_eq!(net, run(3));
+    let inh = net.inhibition.as_ref().unwrap();
+    assert!(inh.e_to_i.iter().all(|&a| a >= 0.0));
+    assert!(inh.i_to_e.iter().all(|&g| g >= 0.0));
+    assert!(inh.i_to_e.iter().any(|&g| g > 0.0));
+    assert!(Inhibition::new(0, 3, 0).is_err());
+    assert!(Inhibition::from_parts(2, 1, vec![0.1, -0.1], vec![0.0, 0.0]).is_err());
+    assert!(Inhibition::from_parts(2, 1, vec![0.1], vec![0.0, 0.0]).is_err());
+    let mut other = StructuralNet::new(d, nh + 1, 3, 10, 0.01, 0.1, 7).unwrap();
+    assert!(other
+        .set_inhibition(Some(Inhibition::new(4, nh, 3).unwrap()))
+        .is_err());
+    assert!(other.inhibition.is_none());
 }
