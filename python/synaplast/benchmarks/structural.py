@@ -320,6 +320,13 @@ def add_arguments(parser):
     parser.add_argument("--bp-max-iter", type=int, default=30)
     parser.add_argument("--competition-rate", type=float, default=None)
     parser.add_argument("--max-iter", type=int, default=6, help="epochs of the rule")
+    parser.add_argument("--w-max", type=float, default=None, help="rule's weight bound")
+    parser.add_argument("--target-activity", type=float, default=None)
+    parser.add_argument("--readout-learning-rate", type=float, default=None)
+    parser.add_argument("--readout-decay", type=float, default=None)
+    parser.add_argument("--readout-max-iter", type=int, default=None)
+    parser.add_argument("--n-inhibitory", type=int, default=None)
+    parser.add_argument("--inhibition-rate", type=float, default=None)
     parser.add_argument("--n-info", type=int, default=2000, help="samples for I(X;Z)")
     parser.add_argument("--plot", default=None, metavar="DIR", help="write PNGs here")
     parser.add_argument("--dataset", choices=("auto", "mnist", "digits"), default="auto")
@@ -330,8 +337,18 @@ def run(args):
 
     subset = None if args.classes == "all" else tuple(int(c) for c in args.classes.split(","))
     rule = {"max_iter": args.max_iter}
-    if args.competition_rate is not None:
-        rule["competition_rate"] = args.competition_rate
+    for name in (
+        "competition_rate",
+        "w_max",
+        "target_activity",
+        "readout_learning_rate",
+        "readout_decay",
+        "readout_max_iter",
+        "n_inhibitory",
+        "inhibition_rate",
+    ):
+        if getattr(args, name, None) is not None:
+            rule[name] = getattr(args, name)
     print(f"# structural classifier vs backprop — {machine()} — {date.today()}")
     compare(
         subset=subset,
