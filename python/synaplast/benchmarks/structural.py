@@ -512,7 +512,8 @@ def speed(
     ``MLPClassifier`` with the same hidden size, one after the other in this
     process on the same data, each to its own accuracy. Returns a dict with
     accuracy, fit time, synapses, ``I(X;Z)`` and ``C_S`` of both, the time
-    ratio rule/BP, and the load average before each fit."""
+    ratio rule/BP, and the load average before each fit. ``bp_max_iter=0``
+    trains the rule only."""
     import os
     import warnings
 
@@ -541,6 +542,13 @@ def speed(
             f"{out['rule_synapses']:,} synapses, {out['rule_readout_epochs']} readout epochs",
             flush=True,
         )
+    if not bp_max_iter:
+        if n_info:
+            out["rule_I_XZ"] = _info(rule.transform(Xtr), ytr, n_info, random_state)
+            out["rule_C_S"] = out["rule_I_XZ"] / out["rule_synapses"]
+            if verbose:
+                print(f"I(X;Z): rule {out['rule_I_XZ']:.1f} bits, C_S {out['rule_C_S']:.4g}")
+        return out
     out["load_before_bp"] = os.getloadavg()
     mlp = MLPClassifier(
         hidden_layer_sizes=(params["n_hidden"],), max_iter=bp_max_iter, random_state=random_state
