@@ -208,6 +208,9 @@ def test_random_growth_and_consolidation_options():
         ({"learning_rate": -1.0}, ValueError),
         ({"max_synapses": 0}, ValueError),
         ({"random_state": "x"}, TypeError),
+        ({"readout_tol": -1.0}, ValueError),
+        ({"readout_decay": float("nan")}, ValueError),
+        ({"readout_n_iter_no_change": -1}, ValueError),
     ],
 )
 def test_bad_parameters(kw, exc):
@@ -333,3 +336,21 @@ def test_fgsm_input_gradient_matches_finite_differences():
         e[:, j] = h
         num = (loss(x + e) - loss(x - e)) / (2 * h)
         assert g[:, j].sum() == pytest.approx(num, rel=0.05, abs=1e-3)
+
+
+def test_readout_stops_early_and_sparse_code_matches_dense():
+    X, y = toy(n=300, d=20)
+    full = SPC(n_hidden=12, max_iter=2, readout_max_iter=15, readout_n_iter_no_change=0)
+    full.set_params(random_state=0).fit(X, y)
+    assert len(full.readout_loss_curve_) == 15
+    early = SPC(n_hidden=12, max_iter=2, readout_max_iter=15, readout_tol=10.0, random_state=0).fit(
+        X, y
+    )
+    # the loss never falls by 10 nats: stop after 1 + n_iter_no_change epochs
+    assert len(early.readout_loss_curve_) == 3
+    assert early.readout_loss_curve_ == full.readout_loss_curve_[:3]
+    # probabilities from the sparse-code readout equal a dense NumPy product
+    H = full.transform(X).astype(np.float64)
+    z = H @ full.coefs_readout_.T + full.intercept_readout_
+    p = np.exp(z - z.max(1, keepdims=True))
+    np.testing.assert_allclose(full.predict_proba(X), p / p.sum(1, keepdims=True), atol=1e-5)

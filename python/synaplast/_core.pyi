@@ -314,6 +314,17 @@ class StructuralNet:
     def readout_epoch(
         self, x: F32, labels: I64, order: I64, batch_size: int, rate: float, l2: float
     ) -> float: ...
+    def readout_fit(
+        self,
+        x: F32,
+        labels: I64,
+        rates: list[float],
+        batch_size: int,
+        l2: float,
+        tol: float,
+        n_iter_no_change: int,
+        seed: int,
+    ) -> tuple[list[float], bool]: ...
     def transform(self, x: F32) -> F32: ...
     def predict_proba(self, x: F32) -> F32: ...
     def copy(self) -> StructuralNet: ...

@@ -88,7 +88,14 @@ def weight_statistics(est):
         lognormal fits better), ``negative_weights`` (count, 0 for an
         excitatory layer), ``dale_input`` (fraction of input neurons whose
         outgoing weights share one sign) and ``dale_hidden`` (same for the
-        hidden neurons' readout weights, when there is a readout).
+        hidden neurons' readout weights, when there is a readout). With an
+        inhibitory population (``inhibitory_in_`` / ``inhibitory_out_`` not
+        ``None``) also ``dale_excitatory`` (hidden units whose outgoing E→I
+        weights share one sign), ``dale_inhibitory`` (inhibitory units whose
+        outgoing I→E weights share one sign), ``negative_e_to_i`` and
+        ``positive_i_to_e`` (sign violations, 0 by construction) and
+        ``n_inhibitory_synapses`` (non-zero I→E weights); otherwise these are
+        ``None``.
     """
     if hasattr(est, "synapses_"):
         syn = est.synapses_
@@ -115,4 +122,24 @@ def weight_statistics(est):
     fit = lognormal_fit(np.abs(w_all[w_all != 0]))
     out.update({f"lognormal_{k}" if k in ("mu", "sigma") else k: v for k, v in fit.items()})
     out["dale_hidden"] = None if readout is None else dale_compliance(readout)
+    e_to_i = getattr(est, "inhibitory_in_", None)
+    i_to_e = getattr(est, "inhibitory_out_", None)
+    if e_to_i is not None and i_to_e is not None:
+        e_to_i = np.asarray(e_to_i, dtype=np.float64)
+        i_to_e = np.asarray(i_to_e, dtype=np.float64)
+        # dale_compliance takes (n_post, n_pre): columns are a neuron's outgoing weights.
+        out["dale_excitatory"] = dale_compliance(e_to_i.T)
+        out["dale_inhibitory"] = dale_compliance(i_to_e)
+        out["negative_e_to_i"] = int(np.sum(e_to_i < 0))
+        out["positive_i_to_e"] = int(np.sum(i_to_e > 0))
+        out["n_inhibitory_synapses"] = int(np.count_nonzero(i_to_e))
+    else:
+        for k in (
+            "dale_excitatory",
+            "dale_inhibitory",
+            "negative_e_to_i",
+            "positive_i_to_e",
+            "n_inhibitory_synapses",
+        ):
+            out[k] = None
     return out

@@ -43,6 +43,21 @@ For a mini-batch of inputs ``x_b`` (non-negative rates, e.g. pixels in [0, 1]):
   ``consolidation_threshold`` are established: they are frozen (no further
   writes, saving energy) and, being strongest, survive budget pruning.
 
+Inhibitory population (optional, ``n_inhibitory > 0``; Dale's law)
+------------------------------------------------------------------
+``n_inhibitory`` inhibitory units pool the excitatory layer through fixed
+weights ``A ≥ 0`` (uniform in ``[0.5, 1.5) / n_hidden``) and inhibit it
+through plastic weights ``−G ≤ 0``, so every neuron's outgoing weights share
+one sign. Per sample, one pass around the E→I→E loop: feedforward activity
+``h⁰ = f(W x − θ)``, inhibitory rates ``r = A h⁰``, inhibited drive
+``u = W x − θ − G r`` and activity ``h = f(u)`` (the code the readout sees
+and the homeostasis counts). ``G`` learns by the rate form of the inhibitory
+plasticity of Vogels et al. (2011), ``ΔG_im = η_I · mean_b r_bm (1[u_bi > 0]
+− ρ)``, clamped at 0: inhibition onto a unit grows while it is active more
+often than the target fraction ``ρ``. This is input-specific feedback
+inhibition on top of the k-WTA learning signal (which still uses the
+feedforward similarity).
+
 Readout
 -------
 A softmax layer trained by the **delta rule**
@@ -52,6 +67,19 @@ rather than the paper's Hebbian-plus-weight-perturbation readout because
 weight perturbation estimates the same gradient with a variance that grows
 with the number of readout weights, needing many more presentations for the
 same accuracy. No error reaches the hidden layer.
+
+Speed
+-----
+The hidden layer is fixed while the readout learns, and its code is sparse
+(a unit is active on about ``target_activity`` of the inputs), so the code
+of the training set is computed once and stored as compressed rows; every
+readout product then runs over the active units only (hidden-major readout
+rows padded to vector lanes), and each batch's weight change is accumulated
+unit by unit in batch order. Pixel-like inputs are mostly zero, so the
+hidden drive scatters the non-zero inputs along their outgoing synapses
+(bit-identical to the blocked sparse product, which is used for dense
+inputs). Readout learning stops early once its training loss stalls
+(``readout_tol``).
 """
 
 from __future__ import annotations
@@ -154,14 +182,30 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         budget, at least 1; 0 disables growth).
     consolidation_threshold : float or None, default=None
         Weight at which a synapse is consolidated (frozen).
+    n_inhibitory : int, default=0
+        Size of an optional inhibitory population (Dale's law): driven by the
+        excitatory hidden units through fixed weights ``>= 0`` and feeding
+        inhibition back through plastic weights ``<= 0`` (see the module
+        documentation). 0: none, the k-WTA competition and the homeostatic
+        thresholds alone shape the code.
+    inhibition_rate : float, default=0.01
+        Rate ``η_I`` of the inhibitory (I→E) plasticity.
     max_iter : int, default=10
         Epochs of hidden learning.
     readout_max_iter : int, default=30
-        Epochs of readout learning.
+        Most epochs of readout learning.
     readout_learning_rate : float, default=0.5
-        Initial readout rate (decays as ``1 / (1 + 0.1 epoch)``).
+        Initial readout rate ``η₀``; epoch ``e`` runs at ``η₀ / (1 + decay·e)``.
+    readout_decay : float, default=0.1
+        Decay of the readout rate per epoch.
     readout_l2 : float, default=1e-5
         Weight decay of the readout.
+    readout_tol : float, default=1e-3
+        Readout learning stops early once the mean training cross-entropy of
+        an epoch has not fallen below the best so far minus ``readout_tol``
+        for ``readout_n_iter_no_change`` consecutive epochs.
+    readout_n_iter_no_change : int, default=2
+        See ``readout_tol``; 0 runs all ``readout_max_iter`` epochs.
     batch_size : int, default=100
         Mini-batch size.
     estimate_information : bool, default=False
@@ -190,6 +234,9 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         Epochs of hidden learning done (``partial_fit`` calls count one each).
     win_counts_ : ndarray of shape (n_hidden,)
         Competitions won per unit in the last epoch.
+    readout_loss_curve_ : list of float
+        Mean training cross-entropy of each readout epoch of the last
+        ``fit`` (or ``partial_fit`` call).
     energy_ : EnergyReport
     capacity_ : CapacityReport
     fit_time_ : float
@@ -212,10 +259,15 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         growth="coactivity",
         n_grow=None,
         consolidation_threshold=None,
+        n_inhibitory=0,
+        inhibition_rate=0.01,
         max_iter=10,
         readout_max_iter=30,
         readout_learning_rate=0.5,
+        readout_decay=0.1,
         readout_l2=1e-5,
+        readout_tol=1e-3,
+        readout_n_iter_no_change=2,
         batch_size=100,
         estimate_information=False,
         random_state=None,
@@ -234,10 +286,15 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         self.growth = growth
         self.n_grow = n_grow
         self.consolidation_threshold = consolidation_threshold
+        self.n_inhibitory = n_inhibitory
+        self.inhibition_rate = inhibition_rate
         self.max_iter = max_iter
         self.readout_max_iter = readout_max_iter
         self.readout_learning_rate = readout_learning_rate
+        self.readout_decay = readout_decay
         self.readout_l2 = readout_l2
+        self.readout_tol = readout_tol
+        self.readout_n_iter_no_change = readout_n_iter_no_change
         self.batch_size = batch_size
         self.estimate_information = estimate_information
         self.random_state = random_state
@@ -295,10 +352,17 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
             p["consolidate"] = check_real(
                 self.consolidation_threshold, "consolidation_threshold", low=0, low_open=True
             )
+        p["n_inhibitory"] = check_int(self.n_inhibitory, "n_inhibitory", low=0)
+        p["inhibition_rate"] = check_real(self.inhibition_rate, "inhibition_rate", low=0)
         p["max_iter"] = check_int(self.max_iter, "max_iter", low=1)
         p["readout_max_iter"] = check_int(self.readout_max_iter, "readout_max_iter", low=0)
         p["readout_lr"] = check_real(self.readout_learning_rate, "readout_learning_rate", low=0)
+        p["readout_decay"] = check_real(self.readout_decay, "readout_decay", low=0)
         p["readout_l2"] = check_real(self.readout_l2, "readout_l2", low=0)
+        p["readout_tol"] = check_real(self.readout_tol, "readout_tol", low=0)
+        p["readout_n_iter_no_change"] = check_int(
+            self.readout_n_iter_no_change, "readout_n_iter_no_change", low=0
+        )
         p["batch_size"] = check_int(self.batch_size, "batch_size", low=1)
         p["seed"] = seed_from(self.random_state)
         return p
@@ -323,6 +387,15 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         return classes, idx.astype(np.int64)
 
     # ------------------------------------------------------------- learning
+    @staticmethod
+    def _new_net(n_features, n_classes, p):
+        net = _core.StructuralNet(
+            n_features, p["n_hidden"], n_classes, p["init"], *_W_INIT, p["seed"]
+        )
+        if p["n_inhibitory"]:
+            net.set_inhibition(p["n_inhibitory"], p["seed"] + 1)
+        return net
+
     def _hidden_epoch(self, net, X, rng, p, track):
         order = rng.permutation(X.shape[0]).astype(np.int64)
         wins, activity = net.hidden_epoch(
@@ -337,16 +410,28 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
             p["w_max"],
             p["consolidate"],
             track,
+            p["inhibition_rate"],
         )
         return wins, activity
 
-    def _readout(self, net, X, yi, rng, p, epochs, lr0):
-        loss = None
-        for e in range(epochs):
-            order = rng.permutation(X.shape[0]).astype(np.int64)
-            lr = lr0 / (1.0 + 0.1 * e)
-            loss = net.readout_epoch(X, yi, order, p["batch_size"], lr, p["readout_l2"])
-        return loss
+    def _readout(self, net, X, yi, p, epochs, first_epoch, seed):
+        """Delta-rule epochs ``first_epoch, ...`` (rate ``lr0 / (1 + decay e)``);
+        stops early once the loss stalls. Returns the loss per epoch."""
+        decay = p["readout_decay"]
+        rates = [p["readout_lr"] / (1.0 + decay * (first_epoch + e)) for e in range(epochs)]
+        if not rates:
+            return []
+        loss, _converged = net.readout_fit(
+            X,
+            yi,
+            rates,
+            p["batch_size"],
+            p["readout_l2"],
+            p["readout_tol"],
+            p["readout_n_iter_no_change"],
+            seed,
+        )
+        return list(loss)
 
     def fit(self, X, y):
         """Learn the hidden layer (unsupervised, structural) then the readout.
@@ -375,9 +460,7 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
     def _train(self, X, yi, n_classes, p):
         rng = np.random.RandomState(p["seed"] % (2**32))
         n_features = X.shape[1]
-        net = _core.StructuralNet(
-            n_features, p["n_hidden"], n_classes, p["init"], *_W_INIT, p["seed"]
-        )
+        net = self._new_net(n_features, n_classes, p)
         self._initial_synapses = SynapseMatrix._wrap(net.hidden)
         history = [net.hidden.nnz]
         track = self.growth == "coactivity" and p["n_grow"] > 0
@@ -397,7 +480,9 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
                 net.structural_step(p["silent"], budget, 0, "random", 0.0, 0.0, 0)
                 history.append(net.hidden.nnz)
                 bar.update(1, postfix=f"synapses {net.hidden.nnz}")
-            self._readout(net, X, yi, rng, p, p["readout_max_iter"], p["readout_lr"])
+            self.readout_loss_curve_ = self._readout(
+                net, X, yi, p, p["readout_max_iter"], 0, p["seed"] + 104729
+            )
             bar.update(1)
         return net, history, wins
 
@@ -431,9 +516,7 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         _, yi = self._check_y(y, X.shape[0], classes)
         t0 = time.perf_counter()
         if first:
-            net = _core.StructuralNet(
-                X.shape[1], p["n_hidden"], len(classes), p["init"], *_W_INIT, p["seed"]
-            )
+            net = self._new_net(X.shape[1], len(classes), p)
             initial = SynapseMatrix._wrap(net.hidden)
             history = [net.hidden.nnz]
             calls = 0
@@ -462,8 +545,8 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         )
         net.structural_step(p["silent"], budget, 0, "random", 0.0, 0.0, 0)
         history.append(net.hidden.nnz)
-        lr = p["readout_lr"] / (1.0 + 0.1 * calls)
-        self._readout(net, X, yi, rng, p, 1, lr)
+        p1 = dict(p, readout_n_iter_no_change=0)
+        self.readout_loss_curve_ = self._readout(net, X, yi, p1, 1, calls, p["seed"] + calls)
         self._initial_synapses = initial
         self._set_fitted(net, classes, X.shape[1], p, history, wins)
         self._n_partial = calls + 1
@@ -528,6 +611,20 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         return self._net.readout_bias
 
     @property
+    def inhibitory_in_(self):
+        """E→I weights ``(n_hidden, n_inhibitory)`` (row ``i``: the outgoing
+        weights of excitatory unit ``i``, all ``>= 0``), or ``None``."""
+        check_is_fitted(self, "_net")
+        return self._net.e_to_i
+
+    @property
+    def inhibitory_out_(self):
+        """I→E weights ``(n_hidden, n_inhibitory)`` (column ``m``: the outgoing
+        weights of inhibitory unit ``m``, all ``<= 0``), or ``None``."""
+        check_is_fitted(self, "_net")
+        return self._net.i_to_e
+
+    @property
     def energy_(self) -> EnergyReport:
         check_is_fitted(self, "_net")
         syn = self.synapses_
@@ -539,6 +636,7 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         ro = synaptic_ops(active * len(self.classes_), sparse=False)
         ops = {k: ops[k] + ro[k] for k in ops}
         rw, ra = self._net.readout_counters
+        iw, ia = self._net.inhibition_counters
         rep = EnergyReport.from_synapses(
             [(syn, self._initial_synapses)],
             prediction_ops=ops,
@@ -547,11 +645,16 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
                 "hidden_abs_change": syn.counters["abs_change"],
                 "readout_writes": int(rw),
                 "readout_abs_change": float(ra),
+                "inhibitory_writes": int(iw),
+                "inhibitory_abs_change": float(ia),
             },
         )
         readout = np.concatenate([self._net.readout.ravel(), self._net.readout_bias])
-        rep.writes += int(rw)
-        rep.abs_change += float(ra)
+        rep.writes += int(rw) + int(iw)
+        rep.abs_change += float(ra) + float(ia)
+        if self._net.i_to_e is not None:
+            rep.min_writes += int(np.count_nonzero(self._net.i_to_e))
+            rep.min_abs_change += float(np.abs(self._net.i_to_e).sum())
         rep.min_writes += int(np.count_nonzero(readout))
         rep.min_abs_change += float(np.abs(readout).sum())
         return rep

@@ -320,6 +320,13 @@ def add_arguments(parser):
     parser.add_argument("--bp-max-iter", type=int, default=30)
     parser.add_argument("--competition-rate", type=float, default=None)
     parser.add_argument("--max-iter", type=int, default=6, help="epochs of the rule")
+    parser.add_argument("--w-max", type=float, default=None, help="rule's weight bound")
+    parser.add_argument("--target-activity", type=float, default=None)
+    parser.add_argument("--readout-learning-rate", type=float, default=None)
+    parser.add_argument("--readout-decay", type=float, default=None)
+    parser.add_argument("--readout-max-iter", type=int, default=None)
+    parser.add_argument("--n-inhibitory", type=int, default=None)
+    parser.add_argument("--inhibition-rate", type=float, default=None)
     parser.add_argument("--n-info", type=int, default=2000, help="samples for I(X;Z)")
     parser.add_argument("--plot", default=None, metavar="DIR", help="write PNGs here")
     parser.add_argument("--dataset", choices=("auto", "mnist", "digits"), default="auto")
@@ -330,8 +337,18 @@ def run(args):
 
     subset = None if args.classes == "all" else tuple(int(c) for c in args.classes.split(","))
     rule = {"max_iter": args.max_iter}
-    if args.competition_rate is not None:
-        rule["competition_rate"] = args.competition_rate
+    for name in (
+        "competition_rate",
+        "w_max",
+        "target_activity",
+        "readout_learning_rate",
+        "readout_decay",
+        "readout_max_iter",
+        "n_inhibitory",
+        "inhibition_rate",
+    ):
+        if getattr(args, name, None) is not None:
+            rule[name] = getattr(args, name)
     print(f"# structural classifier vs backprop — {machine()} — {date.today()}")
     compare(
         subset=subset,
@@ -467,4 +484,107 @@ def robustness_and_transfer(
         }
         if verbose:
             print("continual:", out["continual"], flush=True)
+    return out
+
+
+# --------------------------------------------------------------- figure 5
+FIG3_RULE = dict(
+    n_hidden=4000,
+    max_synapses=20000,
+    competition_rate=10,
+    max_iter=6,
+    readout_learning_rate=3.0,
+    readout_decay=0.5,
+    readout_max_iter=10,
+)
+
+
+def speed(
+    rule_params=None,
+    bp_max_iter=5,
+    n_train=None,
+    n_test=None,
+    n_info=3000,
+    random_state=0,
+    verbose=True,
+):
+    """Figure 5: full training of the rule (figure-3 configuration) and of
+    ``MLPClassifier`` with the same hidden size, one after the other in this
+    process on the same data, each to its own accuracy. Returns a dict with
+    accuracy, fit time, synapses, ``I(X;Z)`` and ``C_S`` of both, the time
+    ratio rule/BP, and the load average before each fit. ``bp_max_iter=0``
+    trains the rule only."""
+    import os
+    import warnings
+
+    from sklearn.neural_network import MLPClassifier
+
+    from synaplast import StructuralPlasticityClassifier
+    from synaplast.datasets import load_mnist
+
+    Xtr, ytr, Xte, yte = load_mnist()
+    if n_train is not None:
+        Xtr, ytr = Xtr[:n_train], ytr[:n_train]
+    if n_test is not None:
+        Xte, yte = Xte[:n_test], yte[:n_test]
+    params = dict(FIG3_RULE, random_state=random_state, **(rule_params or {}))
+    out = {"rule_params": params, "bp_max_iter": bp_max_iter, "n_train": len(Xtr)}
+    out["load_before_rule"] = os.getloadavg()
+    t0 = time.perf_counter()
+    rule = StructuralPlasticityClassifier(**params).fit(Xtr, ytr)
+    out["rule_fit_s"] = time.perf_counter() - t0
+    out["rule_acc"] = float(rule.score(Xte, yte))
+    out["rule_synapses"] = int(rule.synapses_.nnz)
+    out["rule_readout_epochs"] = len(rule.readout_loss_curve_)
+    if verbose:
+        print(
+            f"rule: {100 * out['rule_acc']:.2f}% in {out['rule_fit_s']:.1f} s, "
+            f"{out['rule_synapses']:,} synapses, {out['rule_readout_epochs']} readout epochs",
+            flush=True,
+        )
+    if not bp_max_iter:
+        if n_info:
+            out["rule_I_XZ"] = _info(rule.transform(Xtr), ytr, n_info, random_state)
+            out["rule_C_S"] = out["rule_I_XZ"] / out["rule_synapses"]
+            if verbose:
+                print(f"I(X;Z): rule {out['rule_I_XZ']:.1f} bits, C_S {out['rule_C_S']:.4g}")
+        return out
+    out["load_before_bp"] = os.getloadavg()
+    mlp = MLPClassifier(
+        hidden_layer_sizes=(params["n_hidden"],), max_iter=bp_max_iter, random_state=random_state
+    )
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mlp.fit(Xtr, ytr)
+    out["bp_fit_s"] = time.perf_counter() - t0
+    out["bp_acc"] = float(mlp.score(Xte, yte))
+    out["bp_synapses"] = int(np.count_nonzero(mlp.coefs_[0]))
+    out["load_after"] = os.getloadavg()
+    out["time_ratio"] = out["rule_fit_s"] / out["bp_fit_s"]
+    if verbose:
+        print(
+            f"bp: {100 * out['bp_acc']:.2f}% in {out['bp_fit_s']:.1f} s; "
+            f"time rule/BP = {out['time_ratio']:.3f}",
+            flush=True,
+        )
+    if n_info:
+        out["rule_I_XZ"] = _info(rule.transform(Xtr), ytr, n_info, random_state)
+        out["bp_I_XZ"] = _info(_mlp_code(mlp, Xtr), ytr, n_info, random_state)
+        out["rule_C_S"] = out["rule_I_XZ"] / out["rule_synapses"]
+        out["bp_C_S"] = out["bp_I_XZ"] / out["bp_synapses"]
+        out["C_S_ratio"] = out["rule_C_S"] / out["bp_C_S"]
+        if verbose:
+            print(
+                f"I(X;Z): rule {out['rule_I_XZ']:.1f} bits, bp {out['bp_I_XZ']:.1f} bits; "
+                f"C_S rule {out['rule_C_S']:.4g}, bp {out['bp_C_S']:.4g}, "
+                f"ratio {out['C_S_ratio']:.1f}x",
+                flush=True,
+            )
+    if verbose:
+        print(
+            "load average (1, 5, 15 min): before rule "
+            f"{out['load_before_rule']}, before bp {out['load_before_bp']}, "
+            f"after {out['load_after']}"
+        )
     return out

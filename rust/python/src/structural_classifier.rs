@@ -8,7 +8,9 @@ use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use synaplast_core::structural_classifier::{Growth, HiddenParams, StructuralNet as Core};
+use synaplast_core::structural_classifier::{
+    Growth, HiddenParams, Inhibition, StructuralNet as Core,
+};
 use synaplast_core::EnergyCounters;
 
 fn check_cols(cols: usize, n_in: usize) -> PyResult<()> {
@@ -89,7 +91,7 @@ impl StructuralNet {
     fn readout<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f32>>> {
         matrix(
             py,
-            self.inner.readout.clone(),
+            self.inner.readout(),
             self.inner.n_classes(),
             self.inner.n_hidden(),
         )
@@ -104,12 +106,57 @@ impl StructuralNet {
         let c = self.inner.readout_counters;
         (c.writes, c.abs_change)
     }
+    /// Add an inhibitory population of `n_inhibitory` units (fixed E→I
+    /// weights from `seed`, no I→E inhibition yet); 0 removes it.
+    fn set_inhibition(&mut self, n_inhibitory: usize, seed: u64) -> PyResult<()> {
+        let inh = if n_inhibitory == 0 {
+            None
+        } else {
+            Some(Inhibition::new(n_inhibitory, self.inner.n_hidden(), seed).py()?)
+        };
+        self.inner.set_inhibition(inh).py()
+    }
+    /// Inhibitory units (0 without a population).
+    #[getter]
+    fn n_inhibitory(&self) -> usize {
+        self.inner.inhibition.as_ref().map_or(0, |i| i.n_inh)
+    }
+    /// E→I weights `(n_hidden, n_inhibitory)` (row i: outgoing weights of
+    /// excitatory unit i), all >= 0; `None` without a population.
+    #[getter]
+    fn e_to_i<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyArray2<f32>>>> {
+        let nh = self.inner.n_hidden();
+        self.inner
+            .inhibition
+            .as_ref()
+            .map(|i| matrix(py, i.e_to_i.clone(), nh, i.n_inh))
+            .transpose()
+    }
+    /// I→E synaptic weights `(n_hidden, n_inhibitory)` (row i: inhibitory
+    /// synapses onto excitatory unit i), all <= 0; `None` without a population.
+    #[getter]
+    fn i_to_e<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyArray2<f32>>>> {
+        let nh = self.inner.n_hidden();
+        self.inner
+            .inhibition
+            .as_ref()
+            .map(|i| matrix(py, i.i_to_e.iter().map(|g| -g).collect(), nh, i.n_inh))
+            .transpose()
+    }
+    /// `(writes, abs_change)` of the I→E synapses.
+    #[getter]
+    fn inhibition_counters(&self) -> (u64, f64) {
+        self.inner
+            .inhibition
+            .as_ref()
+            .map_or((0, 0.0), |i| (i.counters.writes, i.counters.abs_change))
+    }
     #[getter]
     fn trace<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f32>> {
         PyArray1::from_slice(py, &self.inner.trace)
     }
 
-    #[pyo3(signature = (x, order, batch_size, n_winners, learning_rate, homeostasis_rate, competition_rate, target_activity, w_max, w_consolidate = None, track_coactivity = false))]
+    #[pyo3(signature = (x, order, batch_size, n_winners, learning_rate, homeostasis_rate, competition_rate, target_activity, w_max, w_consolidate = None, track_coactivity = false, inhibition_rate = 0.0))]
     #[allow(clippy::too_many_arguments)]
     fn hidden_epoch<'py>(
         &mut self,
@@ -125,6 +172,7 @@ impl StructuralNet {
         w_max: f32,
         w_consolidate: Option<f32>,
         track_coactivity: bool,
+        inhibition_rate: f32,
     ) -> PyResult<(Bound<'py, PyArray1<u64>>, f64)> {
         let (x, n, cols) = owned2(&x)?;
         check_cols(cols, self.inner.n_in())?;
@@ -137,6 +185,7 @@ impl StructuralNet {
             target_activity,
             w_max,
             w_consolidate,
+            inhibition_rate,
         };
         let inner = &mut self.inner;
         let (wins, stats) = py
@@ -200,6 +249,47 @@ impl StructuralNet {
         .py()
     }
 
+    /// Train the readout: the hidden code of `x` is computed once, then one
+    /// delta-rule epoch per entry of `rates`, stopping early when the loss
+    /// stalls. Returns `(loss per epoch, converged)`.
+    #[pyo3(signature = (x, labels, rates, batch_size, l2, tol, n_iter_no_change, seed))]
+    #[allow(clippy::too_many_arguments)]
+    fn readout_fit(
+        &mut self,
+        py: Python<'_>,
+        x: PyReadonlyArray2<'_, f32>,
+        labels: PyReadonlyArray1<'_, i64>,
+        rates: Vec<f32>,
+        batch_size: usize,
+        l2: f32,
+        tol: f64,
+        n_iter_no_change: usize,
+        seed: u64,
+    ) -> PyResult<(Vec<f64>, bool)> {
+        let (x, n, cols) = owned2(&x)?;
+        check_cols(cols, self.inner.n_in())?;
+        let labels = to_u32(labels.as_slice()?, "label")?;
+        let inner = &mut self.inner;
+        let fit = py
+            .detach(|| {
+                threads::run(|| {
+                    inner.readout_fit(
+                        &x,
+                        &labels,
+                        n,
+                        &rates,
+                        batch_size,
+                        l2,
+                        tol,
+                        n_iter_no_change,
+                        seed,
+                    )
+                })
+            })
+            .py()?;
+        Ok((fit.loss, fit.converged))
+    }
+
     fn transform<'py>(
         &self,
         py: Python<'py>,
@@ -255,6 +345,15 @@ impl StructuralNet {
         d.set_item("readout_bias", self.readout_bias(py))?;
         d.set_item("readout_counters", self.readout_counters())?;
         d.set_item("n_classes", self.inner.n_classes())?;
+        if let Some(inh) = &self.inner.inhibition {
+            d.set_item("n_inhibitory", inh.n_inh)?;
+            d.set_item("e_to_i", PyArray1::from_slice(py, &inh.e_to_i))?;
+            d.set_item("i_to_e_magnitude", PyArray1::from_slice(py, &inh.i_to_e))?;
+            d.set_item(
+                "inhibition_counters",
+                (inh.counters.writes, inh.counters.abs_change),
+            )?;
+        }
         Ok(d)
     }
 
@@ -284,6 +383,30 @@ impl StructuralNet {
         let (writes, abs_change): (u64, f64) = get("readout_counters")?.extract()?;
         let n_classes: usize = get("n_classes")?.extract()?;
         let mut inner = Core::from_parts(hidden, theta, beta, readout, bias, n_classes).py()?;
+        if let Some(n_inh) = state.get_item("n_inhibitory")? {
+            let n_inh: usize = n_inh.extract()?;
+            let vec = |k: &str| -> PyResult<Vec<f32>> {
+                Ok(get(k)?
+                    .extract::<PyReadonlyArray1<f32>>()?
+                    .as_slice()?
+                    .to_vec())
+            };
+            let mut inh = Inhibition::from_parts(
+                inner.n_hidden(),
+                n_inh,
+                vec("e_to_i")?,
+                vec("i_to_e_magnitude")?,
+            )
+            .py()?;
+            let (w, a): (u64, f64) = get("inhibition_counters")?.extract()?;
+            inh.counters = EnergyCounters {
+                writes: w,
+                abs_change: a,
+                grown: 0,
+                pruned: 0,
+            };
+            inner.set_inhibition(Some(inh)).py()?;
+        }
         inner.readout_counters = EnergyCounters {
             writes,
             abs_change,

@@ -29,17 +29,77 @@ use crate::error::{check_len, Error, Result};
 use crate::rng::stream_rng;
 use crate::synapses::{Clamp, GrowInit, SynapseMatrix};
 use crate::winners::kwta_row;
+use kernels::InputMajor;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
+use std::cmp::Ordering;
 
+mod inhibition;
+mod kernels;
+mod readout;
 #[cfg(test)]
 mod tests;
 
-/// `f(u) = 2σ(u) − 1` for `u ≥ 0`, 0 below (equals `tanh(u / 2)`).
+pub use inhibition::Inhibition;
+pub use readout::{ReadoutFit, SparseCode};
+
+/// Winners per sample, active samples per unit, and with an inhibitory
+/// population the inhibited drives and the inhibitory rates of the batch.
+type Competition = (Vec<Vec<u32>>, Vec<u32>, Option<(Vec<f32>, Vec<f32>)>);
+
+/// Lanes the readout rows are padded to.
+const LANES: usize = 8;
+
+/// Row stride of the hidden-major readout: `n_classes` rounded up to [`LANES`].
+pub fn class_stride(n_classes: usize) -> usize {
+    n_classes.div_ceil(LANES) * LANES
+}
+
+/// Hidden units per parallel task of the per-unit loops.
+const UNIT_BLOCK: usize = 256;
+/// Up to this many winners the competition scans once, keeping a sorted
+/// list of the best; beyond it, it selects with [`kwta_row`].
+const SCAN_WINNERS: usize = 16;
+
+/// The `k` largest entries of `score` in ascending unit order, ties to the
+/// lower index: the same set as [`kwta_row`], found in one pass for small `k`.
+pub fn top_k(score: &[f32], k: usize) -> Vec<u32> {
+    let k = k.min(score.len());
+    if k > SCAN_WINNERS {
+        return kwta_row(score, k);
+    }
+    if k == 0 {
+        return Vec::new();
+    }
+    // best[0] is the strongest; an equal later score never displaces an
+    // earlier (lower-index) one.
+    let mut best: Vec<(f32, u32)> = Vec::with_capacity(k + 1);
+    for (i, &s) in score.iter().enumerate() {
+        if best.len() == k {
+            if s.total_cmp(&best[k - 1].0) != Ordering::Greater {
+                continue;
+            }
+            best.pop();
+        }
+        let pos = best
+            .iter()
+            .position(|&(v, _)| s.total_cmp(&v) == Ordering::Greater)
+            .unwrap_or(best.len());
+        best.insert(pos, (s, i as u32));
+    }
+    let mut idx: Vec<u32> = best.into_iter().map(|(_, i)| i).collect();
+    idx.sort_unstable();
+    idx
+}
+
+/// `f(u) = 2σ(u) − 1` for `u ≥ 0`, 0 below (equals `tanh(u / 2)`),
+/// evaluated as `(1 − e^{−u}) / (1 + e^{−u})` in double precision: within
+/// one rounding of the exact value, and several times faster than `tanhf`.
 #[inline]
 pub fn activation(u: f32) -> f32 {
     if u > 0.0 {
-        (0.5 * u).tanh()
+        let e = (-(u as f64)).exp();
+        ((1.0 - e) / (1.0 + e)) as f32
     } else {
         0.0
     }
@@ -65,6 +125,9 @@ pub struct HiddenParams {
     pub w_max: f32,
     /// `None`: no consolidation.
     pub w_consolidate: Option<f32>,
+    /// Rate of the inhibitory (I→E) plasticity; unused without an
+    /// inhibitory population.
+    pub inhibition_rate: f32,
 }
 
 impl HiddenParams {
@@ -87,6 +150,7 @@ impl HiddenParams {
         finite_pos(self.learning_rate, "learning_rate")?;
         finite_pos(self.homeostasis_rate, "homeostasis_rate")?;
         finite_pos(self.competition_rate, "competition_rate")?;
+        finite_pos(self.inhibition_rate, "inhibition_rate")?;
         if !(self.target_activity > 0.0 && self.target_activity < 1.0) {
             return Err(Error::Value(format!(
                 "target_activity must be in (0, 1), got {}",
@@ -131,13 +195,19 @@ pub struct StructuralNet {
     pub theta: Vec<f32>,
     /// Competitive homeostatic biases `β` (one per hidden unit).
     pub beta: Vec<f32>,
-    /// Readout weights `n_classes × n_hidden`, row-major.
-    pub readout: Vec<f32>,
+    /// Readout weights, hidden-major: the weights from hidden unit `j` are
+    /// the contiguous row `readout_t[j * cs..j * cs + n_classes]` with the
+    /// row stride `cs = class_stride(n_classes)` (padding stays 0), so the
+    /// products over the sparse hidden code run over whole vector lanes.
+    /// Use [`Self::readout`] / [`Self::set_readout`] for the class-major array.
+    pub(crate) readout_t: Vec<f32>,
     pub readout_bias: Vec<f32>,
     /// Writes of the readout (weights and biases).
     pub readout_counters: EnergyCounters,
     /// Co-activity trace `n_hidden × n_in` for growth (empty when unused).
     pub trace: Vec<f32>,
+    /// Optional inhibitory population (Dale's law), see [`Inhibition`].
+    pub inhibition: Option<Inhibition>,
 }
 
 fn check_finite(name: &str, v: &[f32]) -> Result<()> {
@@ -193,10 +263,11 @@ impl StructuralNet {
             hidden,
             theta: vec![0.0; n_hidden],
             beta: vec![0.0; n_hidden],
-            readout: vec![0.0; n_classes * n_hidden],
+            readout_t: vec![0.0; class_stride(n_classes) * n_hidden],
             readout_bias: vec![0.0; n_classes],
             readout_counters: EnergyCounters::default(),
             trace: Vec::new(),
+            inhibition: None,
         })
     }
 
@@ -228,20 +299,22 @@ impl StructuralNet {
             ));
         }
         check_finite("theta", &theta)?;
-        check_finite("readout", &readout)?;
         check_finite("readout bias", &readout_bias)?;
-        Ok(StructuralNet {
+        let mut net = StructuralNet {
             n_in,
             n_hidden,
             n_classes,
             hidden,
             theta,
             beta,
-            readout,
+            readout_t: vec![0.0; class_stride(n_classes) * n_hidden],
             readout_bias,
             readout_counters: EnergyCounters::default(),
             trace: Vec::new(),
-        })
+            inhibition: None,
+        };
+        net.set_readout(&readout)?;
+        Ok(net)
     }
 
     pub fn n_in(&self) -> usize {
@@ -257,7 +330,7 @@ impl StructuralNet {
     /// Dendritic drive `u = x Wᵀ − θ`, `(batch, n_hidden)`.
     pub fn drive(&self, x: &[f32], batch: usize) -> Result<Vec<f32>> {
         check_len("input", x.len(), batch, self.n_in)?;
-        let mut u = self.hidden.forward(x, batch)?;
+        let mut u = kernels::forward(&self.hidden, x, batch)?;
         for row in u.chunks_mut(self.n_hidden) {
             for (v, t) in row.iter_mut().zip(&self.theta) {
                 *v -= t;
@@ -266,40 +339,69 @@ impl StructuralNet {
         Ok(u)
     }
 
-    /// Hidden activity `h = f(u)`, `(batch, n_hidden)`.
+    /// Add (or with `None` remove) the inhibitory population.
+    pub fn set_inhibition(&mut self, inhibition: Option<Inhibition>) -> Result<()> {
+        if let Some(inh) = &inhibition {
+            check_len("E→I weights", inh.e_to_i.len(), self.n_hidden, inh.n_inh)?;
+            check_len("I→E weights", inh.i_to_e.len(), self.n_hidden, inh.n_inh)?;
+        }
+        self.inhibition = inhibition;
+        Ok(())
+    }
+
+    /// Hidden activity `h = f(u)` (with feedback inhibition when there is
+    /// an inhibitory population), `(batch, n_hidden)`.
     pub fn transform(&self, x: &[f32], batch: usize) -> Result<Vec<f32>> {
         check_nonneg_input(x)?;
+        self.activity(x, batch)
+    }
+
+    /// [`Self::transform`] without the sign check of the input.
+    pub(crate) fn activity(&self, x: &[f32], batch: usize) -> Result<Vec<f32>> {
         let mut u = self.drive(x, batch)?;
-        u.iter_mut().for_each(|v| *v = activation(*v));
+        if let Some(inh) = &self.inhibition {
+            inh.apply(&mut u, self.n_hidden);
+        }
+        u.par_chunks_mut(self.n_hidden.max(1))
+            .for_each(|row| row.iter_mut().for_each(|v| *v = activation(*v)));
         Ok(u)
     }
 
-    /// Readout logits `h Vᵀ + c`, `(batch, n_classes)`.
+    /// The readout weights, class-major `(n_classes, n_hidden)`.
+    pub fn readout(&self) -> Vec<f32> {
+        let (c, nh, cs) = (self.n_classes, self.n_hidden, class_stride(self.n_classes));
+        let mut v = vec![0.0f32; c * nh];
+        for j in 0..nh {
+            for k in 0..c {
+                v[k * nh + j] = self.readout_t[j * cs + k];
+            }
+        }
+        v
+    }
+
+    /// Set the readout weights from a class-major `(n_classes, n_hidden)` array.
+    pub fn set_readout(&mut self, readout: &[f32]) -> Result<()> {
+        let (c, nh, cs) = (self.n_classes, self.n_hidden, class_stride(self.n_classes));
+        check_len("readout", readout.len(), c, nh)?;
+        check_finite("readout", readout)?;
+        for j in 0..nh {
+            for k in 0..c {
+                self.readout_t[j * cs + k] = readout[k * nh + j];
+            }
+        }
+        Ok(())
+    }
+
+    /// Readout logits `h Vᵀ + c` of a dense hidden activity, `(batch, n_classes)`.
     pub fn logits_from_hidden(&self, h: &[f32], batch: usize) -> Result<Vec<f32>> {
-        check_len("hidden activity", h.len(), batch, self.n_hidden)?;
-        let (c, nh) = (self.n_classes, self.n_hidden);
-        let mut out = vec![0.0f32; batch * c];
-        out.par_chunks_mut(c)
-            .zip(h.par_chunks(nh))
-            .for_each(|(o, hb)| {
-                for k in 0..c {
-                    let v = &self.readout[k * nh..(k + 1) * nh];
-                    let mut s = self.readout_bias[k];
-                    for (a, b) in v.iter().zip(hb) {
-                        if *b != 0.0 {
-                            s += a * b;
-                        }
-                    }
-                    o[k] = s;
-                }
-            });
-        Ok(out)
+        let code = SparseCode::from_dense(h, batch, self.n_hidden)?;
+        self.logits_from_code(&code)
     }
 
     /// Class probabilities (softmax of the readout), `(batch, n_classes)`.
     pub fn predict_proba(&self, x: &[f32], batch: usize) -> Result<Vec<f32>> {
-        let h = self.transform(x, batch)?;
-        let mut z = self.logits_from_hidden(&h, batch)?;
+        let code = self.code(x, batch)?;
+        let mut z = self.logits_from_code(&code)?;
         z.chunks_mut(self.n_classes).for_each(softmax_in_place);
         Ok(z)
     }
@@ -333,12 +435,15 @@ impl StructuralNet {
         let mut wins = vec![0u64; self.n_hidden];
         let mut stats = HiddenStats::default();
         let mut xb = Vec::with_capacity(batch_size * d);
+        // The structure does not change within an epoch: one input-major view.
+        let mut view = kernels::prefer_scatter(x).then(|| InputMajor::new(&self.hidden));
         for chunk in order.chunks(batch_size) {
             xb.clear();
             for &s in chunk {
                 xb.extend_from_slice(&x[s as usize * d..(s as usize + 1) * d]);
             }
-            let (w, a) = self.hidden_step(&xb, chunk.len(), p, track_coactivity)?;
+            let (w, a) =
+                self.hidden_step_with(&xb, chunk.len(), p, track_coactivity, view.as_mut())?;
             for (t, v) in wins.iter_mut().zip(w) {
                 *t += v;
             }
@@ -363,41 +468,86 @@ impl StructuralNet {
             .collect()
     }
 
-    /// The post signal `y` (1 for the winners of `Σ_j w_ij x_j / ‖w_i‖ − β_i`,
-    /// 0 elsewhere) and
-    /// the per-unit fraction of active samples (`u > 0`), for one batch.
+    /// The competition of one batch: the winners of every sample (the
+    /// `n_winners` largest `s_bi = Σ_j w_ij x_bj / ‖w_i‖ − β_i`, ascending
+    /// unit order) and, per unit, the number of samples on which it is
+    /// active (`u_bi > 0`).
     pub fn competition(
         &self,
         xb: &[f32],
         batch: usize,
         n_winners: usize,
-    ) -> Result<(Vec<f32>, Vec<f32>)> {
+    ) -> Result<(Vec<Vec<u32>>, Vec<u32>)> {
+        let (w, a, _) = self.competition_with(xb, batch, n_winners, None)?;
+        Ok((w, a))
+    }
+
+    fn competition_with(
+        &self,
+        xb: &[f32],
+        batch: usize,
+        n_winners: usize,
+        view: Option<&InputMajor>,
+    ) -> Result<Competition> {
+        check_len("input", xb.len(), batch, self.n_in)?;
         let nh = self.n_hidden;
-        let u = self.drive(xb, batch)?;
+        let s = match view {
+            Some(v) => v.forward(xb, batch, nh),
+            None => kernels::forward(&self.hidden, xb, batch)?,
+        };
         let norms = self.weight_norms();
-        let mut y = vec![0.0f32; batch * nh];
-        y.par_chunks_mut(nh)
-            .zip(u.par_chunks(nh))
-            .for_each(|(yb, ub)| {
-                let score: Vec<f32> = (0..nh)
-                    .map(|i| (ub[i] + self.theta[i]) / norms[i] - self.beta[i])
-                    .collect();
-                for i in kwta_row(&score, n_winners) {
-                    yb[i as usize] = 1.0;
+        let winners: Vec<Vec<u32>> = s
+            .par_chunks(nh)
+            .map_init(
+                || vec![0.0f32; nh],
+                |score, sb| {
+                    for (((o, &v), &nm), &bt) in
+                        score.iter_mut().zip(sb).zip(&norms).zip(&self.beta)
+                    {
+                        *o = v / nm - bt;
+                    }
+                    top_k(score, n_winners)
+                },
+            )
+            .collect();
+        // With inhibition: the inhibited drive u = s − θ − G r and rates r.
+        let (plain, inhibited) = match &self.inhibition {
+            Some(inh) => {
+                let mut u = s;
+                u.par_chunks_mut(nh).for_each(|row| {
+                    for (v, t) in row.iter_mut().zip(&self.theta) {
+                        *v -= t;
+                    }
+                });
+                let r = inh.apply(&mut u, nh);
+                (None, Some((u, r)))
+            }
+            None => (Some(s), None),
+        };
+        // Integer counts: the same for any order of summation.
+        let mut active = vec![0u32; nh];
+        active
+            .par_chunks_mut(UNIT_BLOCK)
+            .enumerate()
+            .for_each(|(blk, a)| {
+                let (i0, len) = (blk * UNIT_BLOCK, a.len());
+                let th = &self.theta[i0..i0 + len];
+                if let Some((u, _)) = &inhibited {
+                    for ub in u.chunks(nh) {
+                        for (c, &v) in a.iter_mut().zip(&ub[i0..i0 + len]) {
+                            *c += u32::from(v > 0.0);
+                        }
+                    }
+                }
+                if let Some(s) = &plain {
+                    for sb in s.chunks(nh) {
+                        for ((c, &v), &t) in a.iter_mut().zip(&sb[i0..i0 + len]).zip(th) {
+                            *c += u32::from(v - t > 0.0);
+                        }
+                    }
                 }
             });
-        let mut active = vec![0.0f32; nh];
-        for ub in u.chunks(nh) {
-            for (a, &v) in active.iter_mut().zip(ub) {
-                if v > 0.0 {
-                    *a += 1.0;
-                }
-            }
-        }
-        if batch > 0 {
-            active.iter_mut().for_each(|a| *a /= batch as f32);
-        }
-        Ok((y, active))
+        Ok((winners, active, inhibited))
     }
 
     /// One mini-batch: competition, Hebbian update, homeostasis, trace.
@@ -409,51 +559,61 @@ impl StructuralNet {
         p: &HiddenParams,
         track_coactivity: bool,
     ) -> Result<(Vec<u64>, f64)> {
+        self.hidden_step_with(xb, batch, p, track_coactivity, None)
+    }
+
+    /// [`Self::hidden_step`] with an input-major view of the synapses that
+    /// is kept up to date with the weights it changes.
+    fn hidden_step_with(
+        &mut self,
+        xb: &[f32],
+        batch: usize,
+        p: &HiddenParams,
+        track_coactivity: bool,
+        view: Option<&mut InputMajor>,
+    ) -> Result<(Vec<u64>, f64)> {
         p.validate(self.n_hidden)?;
         check_len("input", xb.len(), batch, self.n_in)?;
         let (nh, d) = (self.n_hidden, self.n_in);
-        let (y, active) = self.competition(xb, batch, p.n_winners)?;
-        // Per unit: c_i = Σ_b y_bi and the list of (b, y_bi) with y_bi > 0.
-        let mut posts: Vec<Vec<(usize, f32)>> = vec![Vec::new(); nh];
-        for b in 0..batch {
-            for i in 0..nh {
-                let v = y[b * nh + i];
-                if v > 0.0 {
-                    posts[i].push((b, v));
-                }
-            }
+        let (winners, active, inhibited) =
+            self.competition_with(xb, batch, p.n_winners, view.as_deref())?;
+        if track_coactivity && self.trace.len() != nh * d {
+            self.trace = vec![0.0; nh * d];
         }
-        let wins: Vec<u64> = posts.iter().map(|p| p.len() as u64).collect();
-        // Δw_ij = η (Σ_b y_bi x_bj − c_i w_ij), per existing synapse, in storage order.
+        // (unit, sample) of every win, grouped by unit, samples ascending.
+        let mut pairs: Vec<(u32, u32)> = winners
+            .iter()
+            .enumerate()
+            .flat_map(|(b, ws)| ws.iter().map(move |&i| (i, b as u32)))
+            .collect();
+        pairs.sort_unstable();
+        let mut wins = vec![0u64; nh];
+        for &(i, _) in &pairs {
+            wins[i as usize] += 1;
+        }
+        // Δw_ij = η (Σ_b y_bi x_bj − c_i w_ij) on the winners' synapses only
+        // (y_bi = 1 for a win, so c_i is the unit's number of wins).
         let eta = p.learning_rate;
         let frozen = p.w_consolidate;
-        let hidden = &self.hidden;
-        let indptr = hidden.indptr();
-        let indices = hidden.indices();
-        let weights = hidden.weights().expect("hidden synapses are weighted");
-        let deltas: Vec<Vec<f32>> = (0..nh)
-            .into_par_iter()
-            .map(|i| {
-                let (a, e) = (indptr[i], indptr[i + 1]);
-                let mut out = vec![0.0f32; e - a];
-                let pi = &posts[i];
-                if pi.is_empty() {
-                    return out;
-                }
-                let c: f32 = pi.iter().map(|&(_, v)| v).sum();
-                for (k, o) in out.iter_mut().enumerate() {
-                    let w = weights[a + k];
+        let mut delta = vec![0.0f32; self.hidden.nnz()];
+        {
+            let indptr = self.hidden.indptr();
+            let indices = self.hidden.indices();
+            let weights = self.hidden.weights().expect("hidden synapses are weighted");
+            for group in pairs.chunk_by(|a, b| a.0 == b.0) {
+                let i = group[0].0 as usize;
+                let c = group.len() as f32;
+                for k in indptr[i]..indptr[i + 1] {
+                    let w = weights[k];
                     if frozen.is_some_and(|t| w >= t) {
                         continue;
                     }
-                    let j = indices[a + k] as usize;
-                    let s: f32 = pi.iter().map(|&(b, v)| v * xb[b * d + j]).sum();
-                    *o = eta * (s - c * w);
+                    let j = indices[k] as usize;
+                    let s: f32 = group.iter().map(|&(_, b)| xb[b as usize * d + j]).sum();
+                    delta[k] = eta * (s - c * w);
                 }
-                out
-            })
-            .collect();
-        let delta: Vec<f32> = deltas.into_iter().flatten().collect();
+            }
+        }
         self.hidden.apply_delta(
             &delta,
             Clamp {
@@ -461,8 +621,20 @@ impl StructuralNet {
                 max: p.w_max,
             },
         )?;
-        for (t, a) in self.theta.iter_mut().zip(&active) {
-            *t += p.homeostasis_rate * (a - p.target_activity);
+        if let Some(v) = view {
+            for group in pairs.chunk_by(|a, b| a.0 == b.0) {
+                v.refresh_row(&self.hidden, group[0].0 as usize);
+            }
+        }
+        let frac = |a: u32| {
+            if batch > 0 {
+                a as f32 / batch as f32
+            } else {
+                0.0
+            }
+        };
+        for (t, &a) in self.theta.iter_mut().zip(&active) {
+            *t += p.homeostasis_rate * (frac(a) - p.target_activity);
         }
         if batch > 0 {
             let share = p.n_winners as f32 / nh as f32;
@@ -470,19 +642,18 @@ impl StructuralNet {
                 *bt += p.competition_rate * (w as f32 / batch as f32 - share);
             }
         }
-        if track_coactivity {
-            self.trace
-                .par_chunks_mut(d)
-                .zip(posts.par_iter())
-                .for_each(|(tr, pi)| {
-                    for &(b, v) in pi {
-                        for (t, &xv) in tr.iter_mut().zip(&xb[b * d..(b + 1) * d]) {
-                            *t += v * xv;
-                        }
-                    }
-                });
+        if let (Some(inh), Some((u, r))) = (self.inhibition.as_mut(), &inhibited) {
+            inh.learn(u, r, nh, p.inhibition_rate, p.target_activity);
         }
-        let mean_act = active.iter().map(|&a| a as f64).sum::<f64>() / nh as f64;
+        if track_coactivity {
+            for &(i, b) in &pairs {
+                let tr = &mut self.trace[i as usize * d..(i as usize + 1) * d];
+                for (t, &xv) in tr.iter_mut().zip(&xb[b as usize * d..(b as usize + 1) * d]) {
+                    *t += xv;
+                }
+            }
+        }
+        let mean_act = active.iter().map(|&a| frac(a) as f64).sum::<f64>() / nh as f64;
         Ok((wins, mean_act))
     }
 
@@ -603,141 +774,6 @@ impl StructuralNet {
             }
         }
         (post, pre)
-    }
-
-    /// One epoch of the readout delta rule (softmax output, cross-entropy):
-    /// `ΔV_kj = (η/B) Σ_b (t_bk − p_bk) h_bj − η λ V_kj`, `Δc_k = (η/B) Σ_b (t_bk − p_bk)`.
-    /// Local: the change of a readout synapse is its output unit's error
-    /// times its presynaptic activity. Returns the mean cross-entropy.
-    #[allow(clippy::too_many_arguments)]
-    pub fn readout_epoch(
-        &mut self,
-        x: &[f32],
-        labels: &[u32],
-        n: usize,
-        order: &[u32],
-        batch_size: usize,
-        rate: f32,
-        l2: f32,
-    ) -> Result<f64> {
-        check_len("input", x.len(), n, self.n_in)?;
-        check_len("labels", labels.len(), n, 1)?;
-        check_nonneg_input(x)?;
-        if batch_size == 0 {
-            return Err(Error::Value("batch_size must be positive".into()));
-        }
-        if !(rate.is_finite() && rate >= 0.0 && l2.is_finite() && l2 >= 0.0) {
-            return Err(Error::Value(format!(
-                "readout rate {rate} and l2 {l2} must be finite and >= 0"
-            )));
-        }
-        if let Some(&c) = labels.iter().find(|&&c| c as usize >= self.n_classes) {
-            return Err(Error::Index(format!(
-                "label {c} is not below n_classes = {}",
-                self.n_classes
-            )));
-        }
-        if let Some(&s) = order.iter().find(|&&s| s as usize >= n) {
-            return Err(Error::Index(format!("sample index {s} is not below {n}")));
-        }
-        let d = self.n_in;
-        let mut loss = 0.0f64;
-        let mut xb = Vec::with_capacity(batch_size * d);
-        let mut lb = Vec::with_capacity(batch_size);
-        for chunk in order.chunks(batch_size) {
-            xb.clear();
-            lb.clear();
-            for &s in chunk {
-                xb.extend_from_slice(&x[s as usize * d..(s as usize + 1) * d]);
-                lb.push(labels[s as usize]);
-            }
-            let h = self.transform(&xb, chunk.len())?;
-            loss += self.readout_step(&h, &lb, chunk.len(), rate, l2)?;
-        }
-        Ok(if order.is_empty() {
-            0.0
-        } else {
-            loss / order.len() as f64
-        })
-    }
-
-    /// One delta-rule step on given hidden activity; returns the summed
-    /// cross-entropy of the batch (before the step).
-    pub fn readout_step(
-        &mut self,
-        h: &[f32],
-        labels: &[u32],
-        batch: usize,
-        rate: f32,
-        l2: f32,
-    ) -> Result<f64> {
-        check_len("hidden activity", h.len(), batch, self.n_hidden)?;
-        check_len("labels", labels.len(), batch, 1)?;
-        if let Some(&c) = labels.iter().find(|&&c| c as usize >= self.n_classes) {
-            return Err(Error::Index(format!(
-                "label {c} is not below n_classes = {}",
-                self.n_classes
-            )));
-        }
-        if batch == 0 {
-            return Ok(0.0);
-        }
-        let (c, nh) = (self.n_classes, self.n_hidden);
-        let mut err = self.logits_from_hidden(h, batch)?;
-        let mut loss = 0.0f64;
-        for (b, e) in err.chunks_mut(c).enumerate() {
-            softmax_in_place(e);
-            let t = labels[b] as usize;
-            loss -= (e[t].max(1e-30) as f64).ln();
-            for (k, v) in e.iter_mut().enumerate() {
-                *v = if k == t { 1.0 } else { 0.0 } - *v;
-            }
-        }
-        let scale = rate / batch as f32;
-        let decay = rate * l2;
-        let per_row: Vec<(u64, f64)> = self
-            .readout
-            .par_chunks_mut(nh)
-            .enumerate()
-            .map(|(k, v)| {
-                let mut g = vec![0.0f32; nh];
-                for b in 0..batch {
-                    let ek = err[b * c + k];
-                    if ek == 0.0 {
-                        continue;
-                    }
-                    for (gj, &hj) in g.iter_mut().zip(&h[b * nh..(b + 1) * nh]) {
-                        *gj += ek * hj;
-                    }
-                }
-                let mut acc = (0u64, 0.0f64);
-                for (w, gj) in v.iter_mut().zip(g) {
-                    let dw = scale * gj - decay * *w;
-                    let new = *w + dw;
-                    let ch = (new - *w).abs();
-                    *w = new;
-                    if ch != 0.0 {
-                        acc.0 += 1;
-                        acc.1 += ch as f64;
-                    }
-                }
-                acc
-            })
-            .collect();
-        for (n_w, s) in per_row {
-            self.readout_counters.record(n_w, s);
-        }
-        for k in 0..c {
-            let g: f32 = (0..batch).map(|b| err[b * c + k]).sum();
-            let dw = scale * g;
-            let old = self.readout_bias[k];
-            self.readout_bias[k] = old + dw;
-            let ch = (self.readout_bias[k] - old).abs();
-            if ch != 0.0 {
-                self.readout_counters.record(1, ch as f64);
-            }
-        }
-        Ok(loss)
     }
 }
 

@@ -23,6 +23,7 @@ fn params() -> HiddenParams {
         target_activity: 0.3,
         w_max: 1.0,
         w_consolidate: None,
+        inhibition_rate: 0.0,
     }
 }
 
@@ -33,6 +34,21 @@ fn activation_is_rectified_tanh_half() {
     let u = 1.3f32;
     let s = 1.0 / (1.0 + (-u).exp());
     assert!((activation(u) - (2.0 * s - 1.0)).abs() < 1e-6);
+}
+
+#[test]
+fn top_k_equals_kwta_row_with_ties() {
+    let mut rng = stream_rng(11, 0);
+    for trial in 0..200 {
+        let n = 1 + trial % 37;
+        // few distinct values, so ties are common
+        let score: Vec<f32> = (0..n)
+            .map(|_| (rng.random::<f32>() * 5.0).floor() - 2.0)
+            .collect();
+        for k in [1, 2, 3, 5, 16, 17, 40] {
+            assert_eq!(top_k(&score, k), kwta_row(&score, k), "{score:?} k={k}");
+        }
+    }
 }
 
 #[test]
@@ -63,7 +79,8 @@ fn hidden_step_matches_dense_reference() {
                 .sqrt()
                 .max(1e-6)
         };
-        let sc = |i: usize| (u[b * nh + i] + net.theta[i]) / norm(i) - net.beta[i];
+        let raw = |i: usize| (0..d).map(|j| w0[i * d + j] * x[b * d + j]).sum::<f32>();
+        let sc = |i: usize| raw(i) / norm(i) - net.beta[i];
         idx.sort_by(|&a, &c| sc(c).total_cmp(&sc(a)).then(a.cmp(&c)));
         for &i in &idx[..p.n_winners] {
             y[b * nh + i] = 1.0;
@@ -157,12 +174,17 @@ fn deterministic_across_threads() {
 #[test]
 fn readout_step_is_softmax_gradient() {
     let mut net = StructuralNet::new(4, 3, 2, 2, 0.0, 0.1, 1).unwrap();
-    net.readout = vec![0.1, -0.2, 0.3, 0.0, 0.5, -0.1];
+    net.set_readout(&[0.1, -0.2, 0.3, 0.0, 0.5, -0.1]).unwrap();
     let h = vec![0.5, 0.0, 0.2, 0.1, 0.9, 0.0];
     let labels = vec![1u32, 0];
-    let v0 = net.readout.clone();
+    let v0 = net.readout();
     let z = net.logits_from_hidden(&h, 2).unwrap();
-    net.readout_step(&h, &labels, 2, 0.2, 0.0).unwrap();
+    let code = SparseCode::from_dense(&h, 2, 3).unwrap();
+    assert_eq!(code.nnz(), 4);
+    assert_eq!(code.to_dense(), h);
+    let (rate, l2) = (0.2, 0.05);
+    net.readout_step_code(&code, &labels, &[0, 1], rate, l2);
+    let v1 = net.readout();
     for k in 0..2 {
         for j in 0..3 {
             let mut g = 0.0;
@@ -172,10 +194,47 @@ fn readout_step_is_softmax_gradient() {
                 let t = if labels[b] as usize == k { 1.0 } else { 0.0 };
                 g += (t - p[k]) * h[b * 3 + j];
             }
-            let expect = v0[k * 3 + j] + 0.2 / 2.0 * g;
-            assert!((net.readout[k * 3 + j] - expect).abs() < 1e-6);
+            let expect = (1.0 - rate * l2) * v0[k * 3 + j] + rate / 2.0 * g;
+            assert!((v1[k * 3 + j] - expect).abs() < 1e-6);
         }
     }
+    // logits over the sparse code equal the dense product
+    for b in 0..2 {
+        for k in 0..2 {
+            let dense: f32 = (0..3).map(|j| h[b * 3 + j] * v0[k * 3 + j]).sum();
+            assert!((z[b * 2 + k] - dense).abs() < 1e-6);
+        }
+    }
+}
+
+#[test]
+fn readout_fit_stops_when_the_loss_stalls_and_is_deterministic() {
+    let (n, d, nh) = (120, 12, 8);
+    let x = data(n, d, 6);
+    let labels: Vec<u32> = (0..n as u32).map(|i| i % 2).collect();
+    let fit = |threads: usize, tol: f64, patience: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| {
+                let mut net = StructuralNet::new(d, nh, 2, 6, 0.05, 0.3, 2).unwrap();
+                let r = net
+                    .readout_fit(&x, &labels, n, &[0.5; 40], 16, 1e-4, tol, patience, 3)
+                    .unwrap();
+                (net, r)
+            })
+    };
+    let (full_net, full) = fit(1, 0.0, 0);
+    assert_eq!(full.loss.len(), 40);
+    assert!(!full.converged);
+    assert_eq!(fit(3, 0.0, 0).0, full_net);
+    // a huge tolerance stops after the first `patience` epochs without improvement
+    let (_, early) = fit(2, 1e9, 2);
+    assert!(early.converged);
+    assert_eq!(early.loss.len(), 3);
+    assert_eq!(early.loss[..], full.loss[..3]);
+    assert!(full.loss[39] < full.loss[0]);
 }
 
 #[test]
@@ -205,4 +264,94 @@ fn bad_inputs_are_errors_and_leave_state() {
     assert_eq!(net, before);
     assert!(StructuralNet::new(0, 2, 2, 1, 0.0, 0.1, 0).is_err());
     assert!(StructuralNet::new(3, 2, 2, 1, -1.0, 0.1, 0).is_err());
+}
+
+#[test]
+fn scatter_kernel_and_code_equal_the_blocked_product_bitwise() {
+    // mostly-zero inputs take the scattering kernel, dense ones the blocked one
+    let (n, d, nh) = (70, 40, 300);
+    let mut net = StructuralNet::new(d, nh, 4, 9, 0.01, 0.6, 8).unwrap();
+    net.theta = (0..nh).map(|i| 0.05 * (i % 7) as f32).collect();
+    let dense: Vec<f32> = data(n, d, 9).iter().map(|v| v + 0.01).collect();
+    let sparse: Vec<f32> = dense
+        .iter()
+        .enumerate()
+        .map(|(k, &v)| if k % 3 == 0 { v } else { 0.0 })
+        .collect();
+    assert!(kernels::prefer_scatter(&sparse) && !kernels::prefer_scatter(&dense));
+    for x in [&sparse, &dense] {
+        let blocked = net.hidden.forward(x, n).unwrap();
+        assert_eq!(kernels::forward(&net.hidden, x, n).unwrap(), blocked);
+        let h = net.transform(x, n).unwrap();
+        let code = net.code(x, n).unwrap();
+        assert_eq!(code, SparseCode::from_dense(&h, n, nh).unwrap());
+        assert!(code.nnz() > 0 && code.nnz() < n * nh);
+    }
+}
+
+#[test]
+fn epoch_with_kept_input_major_view_equals_step_by_step() {
+    // sparse inputs: hidden_epoch keeps one input-major view up to date
+    let (n, d, nh) = (48, 30, 10);
+    let x: Vec<f32> = data(n, d, 12)
+        .iter()
+        .enumerate()
+        .map(|(k, &v)| if k % 3 == 0 { v } else { 0.0 })
+        .collect();
+    assert!(kernels::prefer_scatter(&x));
+    let net0 = StructuralNet::new(d, nh, 2, 8, 0.05, 0.4, 13).unwrap();
+    let order: Vec<u32> = (0..n as u32).map(|i| (i * 7) % n as u32).collect();
+    let mut a = net0.clone();
+    a.hidden_epoch(&x, n, &order, 8, &params(), true).unwrap();
+    let mut b = net0.clone();
+    for chunk in order.chunks(8) {
+        let xb: Vec<f32> = chunk
+            .iter()
+            .flat_map(|&s| x[s as usize * d..(s as usize + 1) * d].iter().copied())
+            .collect();
+        b.hidden_step(&xb, chunk.len(), &params(), true).unwrap();
+    }
+    assert_eq!(a, b);
+    assert_ne!(a.hidden, net0.hidden);
+}
+
+#[test]
+fn inhibition_keeps_signs_is_deterministic_and_validated() {
+    let (n, d, nh) = (64, 20, 12);
+    let x = data(n, d, 14);
+    let labels: Vec<u32> = (0..n as u32).map(|i| i % 3).collect();
+    let run = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| {
+                let mut net = StructuralNet::new(d, nh, 3, 10, 0.01, 0.1, 7).unwrap();
+                net.set_inhibition(Some(Inhibition::new(4, nh, 3).unwrap()))
+                    .unwrap();
+                let mut p = params();
+                p.inhibition_rate = 0.5;
+                let order: Vec<u32> = (0..n as u32).rev().collect();
+                for _ in 0..3 {
+                    net.hidden_epoch(&x, n, &order, 16, &p, false).unwrap();
+                }
+                net.readout_fit(&x, &labels, n, &[0.5; 3], 16, 1e-4, 0.0, 0, 1)
+                    .unwrap();
+                net
+            })
+    };
+    let net = run(1);
+    assert_eq!(net, run(3));
+    let inh = net.inhibition.as_ref().unwrap();
+    assert!(inh.e_to_i.iter().all(|&a| a >= 0.0));
+    assert!(inh.i_to_e.iter().all(|&g| g >= 0.0));
+    assert!(inh.i_to_e.iter().any(|&g| g > 0.0));
+    assert!(Inhibition::new(0, 3, 0).is_err());
+    assert!(Inhibition::from_parts(2, 1, vec![0.1, -0.1], vec![0.0, 0.0]).is_err());
+    assert!(Inhibition::from_parts(2, 1, vec![0.1], vec![0.0, 0.0]).is_err());
+    let mut other = StructuralNet::new(d, nh + 1, 3, 10, 0.01, 0.1, 7).unwrap();
+    assert!(other
+        .set_inhibition(Some(Inhibition::new(4, nh, 3).unwrap()))
+        .is_err());
+    assert!(other.inhibition.is_none());
 }

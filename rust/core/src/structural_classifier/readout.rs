@@ -1,0 +1,549 @@
+//! The readout: a softmax layer on the sparse hidden code, learned by the
+//! delta rule.
+//!
+//! The hidden code of the rectified layer is sparse (a unit is active on
+//! about a fraction `target_activity` of the inputs), so the code is stored
+//! once per fit as compressed rows ([`SparseCode`]) and every readout
+//! product runs over the active units only:
+//!
+//! * logits `z_b = c + Σ_{j active} h_bj V_{·j}`, with the readout stored
+//!   hidden-major (`V_{·j}` is one contiguous row of `n_classes` floats);
+//! * delta rule `ΔV_{·j} = (η/B) Σ_b (t_b − p_b) h_bj − η λ V_{·j}`, the sum
+//!   over the batch accumulated per block of hidden units (blocks in
+//!   parallel, samples in batch order inside a block, so the result does not
+//!   depend on the number of threads).
+
+use super::kernels::{self, InputMajor};
+use super::{activation, check_nonneg_input, class_stride, softmax_in_place, StructuralNet, LANES};
+use crate::error::{check_len, Error, Result};
+use crate::rng::stream_rng;
+use rand::seq::SliceRandom;
+use rayon::prelude::*;
+
+/// Samples whose dense drive is held at once while building a code with
+/// the blocked kernel.
+const CODE_BLOCK: usize = 512;
+/// Samples per parallel task while building a code.
+const CODE_TASK: usize = 64;
+/// Hidden units per parallel task of the readout update.
+const UNIT_BLOCK: usize = 256;
+
+/// `y += a · x` over whole [`LANES`]-wide chunks (lengths are multiples of
+/// `LANES`), written so the compiler keeps each chunk in one vector register.
+#[inline(always)]
+fn axpy_lanes(y: &mut [f32], a: f32, x: &[f32]) {
+    for (yc, xc) in y.chunks_exact_mut(LANES).zip(x.chunks_exact(LANES)) {
+        let yc: &mut [f32; LANES] = yc.try_into().expect("LANES wide");
+        let xc: &[f32; LANES] = xc.try_into().expect("LANES wide");
+        for l in 0..LANES {
+            yc[l] += a * xc[l];
+        }
+    }
+}
+
+/// Hidden activity of a set of samples in compressed rows: sample `b` has
+/// the active units `index[indptr[b]..indptr[b + 1]]` (ascending) with the
+/// activities `value[..]` (all non-zero).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SparseCode {
+    pub n_hidden: usize,
+    pub indptr: Vec<usize>,
+    pub index: Vec<u32>,
+    pub value: Vec<f32>,
+}
+
+impl SparseCode {
+    /// The code of a dense `(batch, n_hidden)` activity (zeros dropped).
+    pub fn from_dense(h: &[f32], batch: usize, n_hidden: usize) -> Result<Self> {
+        check_len("hidden activity", h.len(), batch, n_hidden)?;
+        let mut code = SparseCode {
+            n_hidden,
+            indptr: vec![0],
+            index: Vec::new(),
+            value: Vec::new(),
+        };
+        if n_hidden > 0 {
+            for row in h.chunks(n_hidden) {
+                code.push_row(row);
+            }
+        } else {
+            code.indptr.resize(batch + 1, 0);
+        }
+        Ok(code)
+    }
+
+    fn push_row(&mut self, row: &[f32]) {
+        for (j, &v) in row.iter().enumerate() {
+            if v != 0.0 {
+                self.index.push(j as u32);
+                self.value.push(v);
+            }
+        }
+        self.indptr.push(self.index.len());
+    }
+
+    /// Number of samples.
+    pub fn n_samples(&self) -> usize {
+        self.indptr.len().saturating_sub(1)
+    }
+
+    /// Active units and their activity for sample `b`.
+    pub fn row(&self, b: usize) -> (&[u32], &[f32]) {
+        let (s, e) = (self.indptr[b], self.indptr[b + 1]);
+        (&self.index[s..e], &self.value[s..e])
+    }
+
+    /// Stored active entries.
+    pub fn nnz(&self) -> usize {
+        self.index.len()
+    }
+
+    /// The dense `(n_samples, n_hidden)` activity.
+    pub fn to_dense(&self) -> Vec<f32> {
+        let mut h = vec![0.0f32; self.n_samples() * self.n_hidden];
+        for b in 0..self.n_samples() {
+            let (idx, val) = self.row(b);
+            for (&j, &v) in idx.iter().zip(val) {
+                h[b * self.n_hidden + j as usize] = v;
+            }
+        }
+        h
+    }
+}
+
+/// What a readout fit did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReadoutFit {
+    /// Mean cross-entropy of every epoch (measured during the epoch, before
+    /// each batch's update).
+    pub loss: Vec<f64>,
+    /// Whether the loss stopped improving before the last scheduled epoch.
+    pub converged: bool,
+}
+
+impl StructuralNet {
+    /// The sparse hidden code `h = f(W x − θ)` of `n` samples.
+    pub fn code(&self, x: &[f32], n: usize) -> Result<SparseCode> {
+        check_len("input", x.len(), n, self.n_in)?;
+        check_nonneg_input(x)?;
+        self.code_unchecked(x, n)
+    }
+
+    /// [`Self::code`] without the input checks (callers have done them).
+    pub(crate) fn code_unchecked(&self, x: &[f32], n: usize) -> Result<SparseCode> {
+        let (d, nh) = (self.n_in, self.n_hidden);
+        let mut code = SparseCode {
+            n_hidden: nh,
+            indptr: Vec::with_capacity(n + 1),
+            index: Vec::new(),
+            value: Vec::new(),
+        };
+        code.indptr.push(0);
+        if d == 0 || n == 0 {
+            code.indptr.resize(n + 1, 0);
+            return Ok(code);
+        }
+        // Per task of samples: (active units, activities, row lengths).
+        type Part = (Vec<u32>, Vec<f32>, Vec<usize>);
+        let n_inh = self.inhibition.as_ref().map_or(0, |inh| inh.n_inh);
+        // `s` (raw drive of one sample) becomes u = s − θ (− G r), then is
+        // compressed to the active units' f(u).
+        let compress = |s: &mut [f32], r: &mut [f32], part: &mut Part| {
+            for (v, t) in s.iter_mut().zip(&self.theta) {
+                *v -= t;
+            }
+            if let Some(inh) = &self.inhibition {
+                inh.apply_row(s, r);
+            }
+            let before = part.0.len();
+            for (i, &u) in s.iter().enumerate() {
+                let h = activation(u);
+                if h != 0.0 {
+                    part.0.push(i as u32);
+                    part.1.push(h);
+                }
+            }
+            part.2.push(part.0.len() - before);
+        };
+        let parts: Vec<Part> = if kernels::prefer_scatter(x) {
+            let cols = InputMajor::new(&self.hidden);
+            x.par_chunks(d * CODE_TASK)
+                .map_init(
+                    || (vec![0.0f32; nh], vec![0.0f32; n_inh]),
+                    |(acc, r), xs| {
+                        let mut part: Part = Default::default();
+                        for xb in xs.chunks(d) {
+                            cols.scatter(xb, acc);
+                            compress(acc, r, &mut part);
+                        }
+                        part
+                    },
+                )
+                .collect()
+        } else {
+            let mut parts = Vec::new();
+            for xs in x.chunks(d * CODE_BLOCK) {
+                let mut s = self.hidden.forward(xs, xs.len() / d)?;
+                let mut block: Vec<Part> = s
+                    .par_chunks_mut(nh * CODE_TASK)
+                    .map_init(
+                        || vec![0.0f32; n_inh],
+                        |r, ss| {
+                            let mut part: Part = Default::default();
+                            ss.chunks_mut(nh).for_each(|sb| compress(sb, r, &mut part));
+                            part
+                        },
+                    )
+                    .collect();
+                parts.append(&mut block);
+            }
+            parts
+        };
+        let total: usize = parts.iter().map(|p| p.0.len()).sum();
+        code.index.reserve_exact(total);
+        code.value.reserve_exact(total);
+        for (idx, val, lens) in parts {
+            code.index.extend_from_slice(&idx);
+            code.value.extend_from_slice(&val);
+            for l in lens {
+                let last = *code.indptr.last().expect("starts with 0");
+                code.indptr.push(last + l);
+            }
+        }
+        Ok(code)
+    }
+
+    fn check_code(&self, code: &SparseCode) -> Result<()> {
+        if code.n_hidden != self.n_hidden {
+            return Err(Error::Shape(format!(
+                "hidden code has {} units, the network {}",
+                code.n_hidden, self.n_hidden
+            )));
+        }
+        if code.indptr.first() != Some(&0)
+            || code.indptr.last() != Some(&code.index.len())
+            || code.index.len() != code.value.len()
+            || code.indptr.windows(2).any(|p| p[0] > p[1])
+        {
+            return Err(Error::Value("corrupt hidden code".into()));
+        }
+        for b in 0..code.n_samples() {
+            let (idx, val) = code.row(b);
+            if idx.windows(2).any(|p| p[0] >= p[1])
+                || idx.last().is_some_and(|&j| j as usize >= self.n_hidden)
+            {
+                return Err(Error::Value(format!(
+                    "hidden code row {b} is not sorted, unique and in range"
+                )));
+            }
+            if val.iter().any(|v| !v.is_finite()) {
+                return Err(Error::Value(format!(
+                    "hidden code row {b} contains NaN or infinity"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Readout logits `h Vᵀ + c` of the coded samples, `(n_samples, n_classes)`.
+    pub fn logits_from_code(&self, code: &SparseCode) -> Result<Vec<f32>> {
+        self.check_code(code)?;
+        let (c, cs) = (self.n_classes, class_stride(self.n_classes));
+        let mut out = vec![0.0f32; code.n_samples() * c];
+        out.par_chunks_mut(c).enumerate().for_each_init(
+            || vec![0.0f32; cs],
+            |z, (b, o)| {
+                self.logits_row(code, b, z);
+                o.copy_from_slice(&z[..c]);
+            },
+        );
+        Ok(out)
+    }
+
+    /// Logits of coded sample `b` into `z` (`class_stride` long; the padding
+    /// lanes stay 0).
+    #[inline]
+    fn logits_row(&self, code: &SparseCode, b: usize, z: &mut [f32]) {
+        let (c, cs) = (self.n_classes, class_stride(self.n_classes));
+        z.fill(0.0);
+        z[..c].copy_from_slice(&self.readout_bias);
+        let (idx, val) = code.row(b);
+        for (&j, &h) in idx.iter().zip(val) {
+            let v = &self.readout_t[j as usize * cs..(j as usize + 1) * cs];
+            axpy_lanes(z, h, v);
+        }
+    }
+
+    fn check_readout_args(&self, labels: &[u32], n: usize, rate: f32, l2: f32) -> Result<()> {
+        check_len("labels", labels.len(), n, 1)?;
+        if !(rate.is_finite() && rate >= 0.0 && l2.is_finite() && l2 >= 0.0) {
+            return Err(Error::Value(format!(
+                "readout rate {rate} and l2 {l2} must be finite and >= 0"
+            )));
+        }
+        if let Some(&c) = labels.iter().find(|&&c| c as usize >= self.n_classes) {
+            return Err(Error::Index(format!(
+                "label {c} is not below n_classes = {}",
+                self.n_classes
+            )));
+        }
+        Ok(())
+    }
+
+    /// One delta-rule step on the coded samples `rows` (labels `labels[row]`);
+    /// returns the summed cross-entropy of the batch before the step.
+    pub(super) fn readout_step_code(
+        &mut self,
+        code: &SparseCode,
+        labels: &[u32],
+        rows: &[u32],
+        rate: f32,
+        l2: f32,
+    ) -> f64 {
+        let batch = rows.len();
+        if batch == 0 {
+            return 0.0;
+        }
+        let (c, cs) = (self.n_classes, class_stride(self.n_classes));
+        // Error t − p of every sample of the batch (parallel over samples;
+        // padding lanes 0).
+        let mut err = vec![0.0f32; batch * cs];
+        let losses: Vec<f64> = err
+            .par_chunks_mut(cs)
+            .zip(rows.par_iter())
+            .map(|(e, &s)| {
+                self.logits_row(code, s as usize, e);
+                let e = &mut e[..c];
+                softmax_in_place(e);
+                let t = labels[s as usize] as usize;
+                let loss = -(e[t].max(1e-30) as f64).ln();
+                for (k, v) in e.iter_mut().enumerate() {
+                    *v = if k == t { 1.0 } else { 0.0 } - *v;
+                }
+                loss
+            })
+            .collect();
+        let loss: f64 = losses.iter().sum();
+        let scale = rate / batch as f32;
+        let keep = 1.0 - rate * l2;
+        let nh = self.n_hidden;
+        // The batch's code unit-major: unit j's (sample, activity) pairs in
+        // batch order, so ΔV_j = Σ_b e_b h_bj sums in a fixed order.
+        let mut ptr = vec![0usize; nh + 1];
+        for &s in rows {
+            for &j in code.row(s as usize).0 {
+                ptr[j as usize + 1] += 1;
+            }
+        }
+        for j in 0..nh {
+            ptr[j + 1] += ptr[j];
+        }
+        let mut next = ptr[..nh].to_vec();
+        let mut pairs = vec![(0u32, 0.0f32); ptr[nh]];
+        for (b, &s) in rows.iter().enumerate() {
+            let (idx, val) = code.row(s as usize);
+            for (&j, &h) in idx.iter().zip(val) {
+                pairs[next[j as usize]] = (b as u32, h);
+                next[j as usize] += 1;
+            }
+        }
+        let counts: Vec<(u64, f64)> = self
+            .readout_t
+            .par_chunks_mut(UNIT_BLOCK * cs)
+            .enumerate()
+            .map(|(blk, vb)| {
+                let j0 = blk * UNIT_BLOCK;
+                let mut g = vec![0.0f32; cs];
+                let mut acc = (0u64, 0.0f64);
+                for (r, wr) in vb.chunks_exact_mut(cs).enumerate() {
+                    let j = j0 + r;
+                    g.fill(0.0);
+                    for &(b, h) in &pairs[ptr[j]..ptr[j + 1]] {
+                        axpy_lanes(&mut g, h, &err[b as usize * cs..(b as usize + 1) * cs]);
+                    }
+                    for (w, &gj) in wr[..c].iter_mut().zip(&g[..c]) {
+                        let new = keep * *w + scale * gj;
+                        let ch = (new - *w).abs();
+                        *w = new;
+                        if ch != 0.0 {
+                            acc.0 += 1;
+                            acc.1 += ch as f64;
+                        }
+                    }
+                }
+                acc
+            })
+            .collect();
+        for (n_w, s) in counts {
+            self.readout_counters.record(n_w, s);
+        }
+        for k in 0..c {
+            let g: f32 = (0..batch).map(|b| err[b * cs + k]).sum();
+            let old = self.readout_bias[k];
+            self.readout_bias[k] = old + scale * g;
+            let ch = (self.readout_bias[k] - old).abs();
+            if ch != 0.0 {
+                self.readout_counters.record(1, ch as f64);
+            }
+        }
+        loss
+    }
+
+    /// One epoch of the delta rule over the coded samples in `order`, in
+    /// mini-batches; returns the mean cross-entropy.
+    pub(super) fn readout_epoch_code(
+        &mut self,
+        code: &SparseCode,
+        labels: &[u32],
+        order: &[u32],
+        batch_size: usize,
+        rate: f32,
+        l2: f32,
+    ) -> f64 {
+        let mut loss = 0.0f64;
+        for chunk in order.chunks(batch_size) {
+            loss += self.readout_step_code(code, labels, chunk, rate, l2);
+        }
+        if order.is_empty() {
+            0.0
+        } else {
+            loss / order.len() as f64
+        }
+    }
+
+    /// One epoch of the readout delta rule (softmax output, cross-entropy):
+    /// `ΔV_kj = (η/B) Σ_b (t_bk − p_bk) h_bj − η λ V_kj`, `Δc_k = (η/B) Σ_b (t_bk − p_bk)`,
+    /// over the samples in `order`. Local: the change of a readout synapse
+    /// is its output unit's error times its presynaptic activity. Returns the
+    /// mean cross-entropy.
+    #[allow(clippy::too_many_arguments)]
+    pub fn readout_epoch(
+        &mut self,
+        x: &[f32],
+        labels: &[u32],
+        n: usize,
+        order: &[u32],
+        batch_size: usize,
+        rate: f32,
+        l2: f32,
+    ) -> Result<f64> {
+        check_len("input", x.len(), n, self.n_in)?;
+        check_nonneg_input(x)?;
+        self.check_readout_args(labels, n, rate, l2)?;
+        if batch_size == 0 {
+            return Err(Error::Value("batch_size must be positive".into()));
+        }
+        if let Some(&s) = order.iter().find(|&&s| s as usize >= n) {
+            return Err(Error::Index(format!("sample index {s} is not below {n}")));
+        }
+        let code = self.code_unchecked(x, n)?;
+        Ok(self.readout_epoch_code(&code, labels, order, batch_size, rate, l2))
+    }
+
+    fn check_fit_args(
+        &self,
+        labels: &[u32],
+        n: usize,
+        rates: &[f32],
+        batch_size: usize,
+        l2: f32,
+        tol: f64,
+    ) -> Result<()> {
+        self.check_readout_args(labels, n, 0.0, l2)?;
+        if let Some(r) = rates.iter().find(|r| !(r.is_finite() && **r >= 0.0)) {
+            return Err(Error::Value(format!(
+                "readout rates must be finite and >= 0, got {r}"
+            )));
+        }
+        if batch_size == 0 {
+            return Err(Error::Value("batch_size must be positive".into()));
+        }
+        if !(tol.is_finite() && tol >= 0.0) {
+            return Err(Error::Value(format!(
+                "tol must be finite and >= 0, got {tol}"
+            )));
+        }
+        if n > u32::MAX as usize {
+            return Err(Error::Value(format!("at most {} samples", u32::MAX)));
+        }
+        Ok(())
+    }
+
+    /// Train the readout on `n` samples: the hidden code is computed once,
+    /// then epoch `e` runs the delta rule at rate `rates[e]` over a shuffled
+    /// order (shuffle stream `e` of `seed`). Training stops early when the
+    /// epoch loss has not fallen below the best loss minus `tol` for
+    /// `n_iter_no_change` consecutive epochs (`n_iter_no_change = 0`: run
+    /// every scheduled epoch).
+    #[allow(clippy::too_many_arguments)]
+    pub fn readout_fit(
+        &mut self,
+        x: &[f32],
+        labels: &[u32],
+        n: usize,
+        rates: &[f32],
+        batch_size: usize,
+        l2: f32,
+        tol: f64,
+        n_iter_no_change: usize,
+        seed: u64,
+    ) -> Result<ReadoutFit> {
+        check_len("input", x.len(), n, self.n_in)?;
+        check_nonneg_input(x)?;
+        self.check_fit_args(labels, n, rates, batch_size, l2, tol)?;
+        let code = self.code_unchecked(x, n)?;
+        self.readout_fit_code(
+            &code,
+            labels,
+            rates,
+            batch_size,
+            l2,
+            tol,
+            n_iter_no_change,
+            seed,
+        )
+    }
+
+    /// [`Self::readout_fit`] on a precomputed code.
+    #[allow(clippy::too_many_arguments)]
+    pub fn readout_fit_code(
+        &mut self,
+        code: &SparseCode,
+        labels: &[u32],
+        rates: &[f32],
+        batch_size: usize,
+        l2: f32,
+        tol: f64,
+        n_iter_no_change: usize,
+        seed: u64,
+    ) -> Result<ReadoutFit> {
+        self.check_code(code)?;
+        let n = code.n_samples();
+        self.check_fit_args(labels, n, rates, batch_size, l2, tol)?;
+        let mut fit = ReadoutFit::default();
+        let mut best = f64::INFINITY;
+        let mut stale = 0usize;
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        for (e, &rate) in rates.iter().enumerate() {
+            for (i, o) in order.iter_mut().enumerate() {
+                *o = i as u32;
+            }
+            order.shuffle(&mut stream_rng(seed, e as u64));
+            let loss = self.readout_epoch_code(code, labels, &order, batch_size, rate, l2);
+            fit.loss.push(loss);
+            if n_iter_no_change > 0 {
+                if loss > best - tol {
+                    stale += 1;
+                } else {
+                    stale = 0;
+                }
+                best = best.min(loss);
+                if stale >= n_iter_no_change && e + 1 < rates.len() {
+                    fit.converged = true;
+                    break;
+                }
+            }
+        }
+        Ok(fit)
+    }
+}
