@@ -27,6 +27,24 @@ pub struct StructuralNet {
     inner: Core,
 }
 
+impl StructuralNet {
+    /// `f(net, X, n)` on an owned copy of `X` with the GIL released: an
+    /// `n × cols` result.
+    fn per_row<'py>(
+        &self,
+        py: Python<'py>,
+        x: PyReadonlyArray2<'_, f32>,
+        cols: usize,
+        f: impl Fn(&Core, &[f32], usize) -> synaplast_core::Result<Vec<f32>> + Send + Sync,
+    ) -> PyResult<Bound<'py, PyArray2<f32>>> {
+        let (x, n, c) = owned2(&x)?;
+        check_cols(c, self.inner.n_in())?;
+        let inner = &self.inner;
+        let out = py.detach(|| threads::run(|| f(inner, &x, n))).py()?;
+        matrix(py, out, n, cols)
+    }
+}
+
 #[pymethods]
 impl StructuralNet {
     #[new]
@@ -295,11 +313,7 @@ impl StructuralNet {
         py: Python<'py>,
         x: PyReadonlyArray2<'_, f32>,
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
-        let (x, n, cols) = owned2(&x)?;
-        check_cols(cols, self.inner.n_in())?;
-        let inner = &self.inner;
-        let h = py.detach(|| threads::run(|| inner.transform(&x, n))).py()?;
-        matrix(py, h, n, inner.n_hidden())
+        self.per_row(py, x, self.inner.n_hidden(), Core::transform)
     }
 
     fn predict_proba<'py>(
@@ -307,13 +321,7 @@ impl StructuralNet {
         py: Python<'py>,
         x: PyReadonlyArray2<'_, f32>,
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
-        let (x, n, cols) = owned2(&x)?;
-        check_cols(cols, self.inner.n_in())?;
-        let inner = &self.inner;
-        let p = py
-            .detach(|| threads::run(|| inner.predict_proba(&x, n)))
-            .py()?;
-        matrix(py, p, n, inner.n_classes())
+        self.per_row(py, x, self.inner.n_classes(), Core::predict_proba)
     }
 
     fn copy(&self) -> Self {

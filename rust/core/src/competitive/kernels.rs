@@ -76,7 +76,22 @@ fn axpy_thr_body(w: &mut [f32], a: &[f32], u: f32, thr: f32) -> (u64, f64) {
             sum[k] += d.abs();
         }
     }
-    for (k, (wi, ai)) in rw.iter_mut().zip(ra).enumerate() {
+    thr_tail(rw, ra, u, thr, cnt, sum)
+}
+
+/// The scalar tail (fewer than 16 elements, lane `k` = element `k`) of a
+/// thresholded update, then the lane counters summed: shared by the
+/// portable and the AVX2 code.
+#[inline(always)]
+fn thr_tail(
+    w: &mut [f32],
+    a: &[f32],
+    u: f32,
+    thr: f32,
+    mut cnt: [u32; LANES],
+    mut sum: [f32; LANES],
+) -> (u64, f64) {
+    for (k, (wi, ai)) in w.iter_mut().zip(a).enumerate() {
         let d = ai * u;
         let m = d.abs();
         if m >= thr && m > 0.0 {
@@ -235,20 +250,7 @@ mod avx2 {
             _mm256_storeu_si256(cnts.as_mut_ptr() as *mut __m256i, cnt[0]);
             _mm256_storeu_si256(cnts.as_mut_ptr().add(8) as *mut __m256i, cnt[1]);
         }
-        let mut sums = sums;
-        for (k, j) in (full..n).enumerate() {
-            let d = a[j] * u;
-            let m = d.abs();
-            if m >= thr && m > 0.0 {
-                w[j] += d;
-                cnts[k] += 1;
-                sums[k] += m;
-            }
-        }
-        (
-            cnts.iter().map(|&c| c as u64).sum(),
-            sums.iter().map(|&s| s as f64).sum(),
-        )
+        super::thr_tail(&mut w[full..n], &a[full..n], u, thr, cnts, sums)
     }
 }
 
@@ -774,6 +776,50 @@ mod tests {
                 (dot_body(&p2, &a).to_bits(), dot_body(&q2, &a).to_bits())
             );
         }
+    }
+
+    /// The AVX2 code is not dispatched on AVX-512 machines; check it directly.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_kernels_match_the_portable_bodies() {
+        if !has_avx2() {
+            return;
+        }
+        for n in [0usize, 1, 15, 16, 17, 100, 785] {
+            let a: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
+            let x: Vec<f32> = (0..n).map(|i| (i as f32 * 0.11).cos()).collect();
+            // SAFETY (all calls): the CPU supports AVX2 and FMA (checked above).
+            let d = unsafe { avx2::dot(&a, &x) };
+            assert_eq!(d.to_bits(), dot_body(&a, &x).to_bits(), "dot n={n}");
+            let (mut w1, mut w2) = (x.clone(), x.clone());
+            unsafe { avx2::axpy(&mut w1, &a, -0.3) };
+            axpy_body(&mut w2, &a, -0.3);
+            assert_eq!(w1, w2, "axpy n={n}");
+            let (mut w1, mut w2) = (x.clone(), x.clone());
+            let r1 = unsafe { avx2::axpy_thr(&mut w1, &a, 0.7, 0.2) };
+            let r2 = axpy_thr_body(&mut w2, &a, 0.7, 0.2);
+            assert_eq!((w1, r1), (w2, r2), "axpy_thr n={n}");
+        }
+        let (n_in, n_out, nb) = (37, 21, 13);
+        let w: Vec<f32> = (0..n_out * (n_in + 1))
+            .map(|q| (q as f32 * 0.13).sin())
+            .collect();
+        let x: Vec<f32> = (0..nb * n_in).map(|q| (q as f32 * 0.21).cos()).collect();
+        let pk = Panels::pack(&w, n_in, n_out);
+        let mut z = vec![0.0f32; nb * n_out];
+        unsafe { avx2::panels_affine(&pk, &x, nb, &mut z) };
+        pk.add_bias(&mut z, nb);
+        let mut want = vec![0.0f32; nb * n_out];
+        for (s, zr) in want.chunks_mut(n_out).enumerate() {
+            for (j, zj) in zr.iter_mut().enumerate() {
+                let mut acc = 0.0f32;
+                for i in 0..n_in {
+                    acc = x[s * n_in + i].mul_add(w[j * (n_in + 1) + i], acc);
+                }
+                *zj = acc + w[j * (n_in + 1) + n_in];
+            }
+        }
+        assert_eq!(z, want);
     }
 
     #[test]
