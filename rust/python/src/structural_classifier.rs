@@ -9,7 +9,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use synaplast_core::structural_classifier::{
-    Growth, HiddenParams, Inhibition, StructuralNet as Core,
+    Growth, HiddenParams, Inhibition, ReadoutSchedule, StructuralNet as Core,
 };
 use synaplast_core::EnergyCounters;
 
@@ -287,23 +287,17 @@ impl StructuralNet {
         let (x, n, cols) = owned2(&x)?;
         check_cols(cols, self.inner.n_in())?;
         let labels = to_u32(labels.as_slice()?, "label")?;
+        let sched = ReadoutSchedule {
+            rates,
+            batch_size,
+            l2,
+            tol,
+            n_iter_no_change,
+            seed,
+        };
         let inner = &mut self.inner;
         let fit = py
-            .detach(|| {
-                threads::run(|| {
-                    inner.readout_fit(
-                        &x,
-                        &labels,
-                        n,
-                        &rates,
-                        batch_size,
-                        l2,
-                        tol,
-                        n_iter_no_change,
-                        seed,
-                    )
-                })
-            })
+            .detach(|| threads::run(|| inner.readout_fit(&x, &labels, n, &sched)))
             .py()?;
         Ok((fit.loss, fit.converged))
     }

@@ -41,7 +41,7 @@ mod readout;
 mod tests;
 
 pub use inhibition::Inhibition;
-pub use readout::{ReadoutFit, SparseCode};
+pub use readout::{ReadoutFit, ReadoutSchedule, SparseCode};
 
 /// Winners per sample, active samples per unit, and with an inhibitory
 /// population the inhibited drives and the inhibitory rates of the batch.

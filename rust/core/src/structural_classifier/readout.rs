@@ -111,6 +111,22 @@ impl SparseCode {
     }
 }
 
+/// How the readout learns in [`StructuralNet::readout_fit`]: epoch `e`
+/// runs at `rates[e]` over a shuffled order (shuffle stream `e` of `seed`);
+/// learning stops early when the epoch loss has not fallen below the best
+/// loss minus `tol` for `n_iter_no_change` consecutive epochs (0: run every
+/// scheduled epoch).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadoutSchedule {
+    pub rates: Vec<f32>,
+    pub batch_size: usize,
+    /// Weight decay.
+    pub l2: f32,
+    pub tol: f64,
+    pub n_iter_no_change: usize,
+    pub seed: u64,
+}
+
 /// What a readout fit did.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReadoutFit {
@@ -440,24 +456,17 @@ impl StructuralNet {
         Ok(self.readout_epoch_code(&code, labels, order, batch_size, rate, l2))
     }
 
-    fn check_fit_args(
-        &self,
-        labels: &[u32],
-        n: usize,
-        rates: &[f32],
-        batch_size: usize,
-        l2: f32,
-        tol: f64,
-    ) -> Result<()> {
-        self.check_readout_args(labels, n, 0.0, l2)?;
-        if let Some(r) = rates.iter().find(|r| !(r.is_finite() && **r >= 0.0)) {
+    fn check_fit_args(&self, labels: &[u32], n: usize, sched: &ReadoutSchedule) -> Result<()> {
+        self.check_readout_args(labels, n, 0.0, sched.l2)?;
+        if let Some(r) = sched.rates.iter().find(|r| !(r.is_finite() && **r >= 0.0)) {
             return Err(Error::Value(format!(
                 "readout rates must be finite and >= 0, got {r}"
             )));
         }
-        if batch_size == 0 {
+        if sched.batch_size == 0 {
             return Err(Error::Value("batch_size must be positive".into()));
         }
+        let tol = sched.tol;
         if !(tol.is_finite() && tol >= 0.0) {
             return Err(Error::Value(format!(
                 "tol must be finite and >= 0, got {tol}"
@@ -469,76 +478,52 @@ impl StructuralNet {
         Ok(())
     }
 
-    /// Train the readout on `n` samples: the hidden code is computed once,
-    /// then epoch `e` runs the delta rule at rate `rates[e]` over a shuffled
-    /// order (shuffle stream `e` of `seed`). Training stops early when the
-    /// epoch loss has not fallen below the best loss minus `tol` for
-    /// `n_iter_no_change` consecutive epochs (`n_iter_no_change = 0`: run
-    /// every scheduled epoch).
-    #[allow(clippy::too_many_arguments)]
+    /// Train the readout on `n` samples by `sched`; the hidden code is
+    /// computed once.
     pub fn readout_fit(
         &mut self,
         x: &[f32],
         labels: &[u32],
         n: usize,
-        rates: &[f32],
-        batch_size: usize,
-        l2: f32,
-        tol: f64,
-        n_iter_no_change: usize,
-        seed: u64,
+        sched: &ReadoutSchedule,
     ) -> Result<ReadoutFit> {
         check_len("input", x.len(), n, self.n_in)?;
         check_nonneg_input(x)?;
-        self.check_fit_args(labels, n, rates, batch_size, l2, tol)?;
+        self.check_fit_args(labels, n, sched)?;
         let code = self.code_unchecked(x, n)?;
-        self.readout_fit_code(
-            &code,
-            labels,
-            rates,
-            batch_size,
-            l2,
-            tol,
-            n_iter_no_change,
-            seed,
-        )
+        self.readout_fit_code(&code, labels, sched)
     }
 
     /// [`Self::readout_fit`] on a precomputed code.
-    #[allow(clippy::too_many_arguments)]
     pub fn readout_fit_code(
         &mut self,
         code: &SparseCode,
         labels: &[u32],
-        rates: &[f32],
-        batch_size: usize,
-        l2: f32,
-        tol: f64,
-        n_iter_no_change: usize,
-        seed: u64,
+        sched: &ReadoutSchedule,
     ) -> Result<ReadoutFit> {
         self.check_code(code)?;
         let n = code.n_samples();
-        self.check_fit_args(labels, n, rates, batch_size, l2, tol)?;
+        self.check_fit_args(labels, n, sched)?;
+        let s = sched;
         let mut fit = ReadoutFit::default();
         let mut best = f64::INFINITY;
         let mut stale = 0usize;
         let mut order: Vec<u32> = (0..n as u32).collect();
-        for (e, &rate) in rates.iter().enumerate() {
+        for (e, &rate) in s.rates.iter().enumerate() {
             for (i, o) in order.iter_mut().enumerate() {
                 *o = i as u32;
             }
-            order.shuffle(&mut stream_rng(seed, e as u64));
-            let loss = self.readout_epoch_code(code, labels, &order, batch_size, rate, l2);
+            order.shuffle(&mut stream_rng(s.seed, e as u64));
+            let loss = self.readout_epoch_code(code, labels, &order, s.batch_size, rate, s.l2);
             fit.loss.push(loss);
-            if n_iter_no_change > 0 {
-                if loss > best - tol {
+            if s.n_iter_no_change > 0 {
+                if loss > best - s.tol {
                     stale += 1;
                 } else {
                     stale = 0;
                 }
                 best = best.min(loss);
-                if stale >= n_iter_no_change && e + 1 < rates.len() {
+                if stale >= s.n_iter_no_change && e + 1 < s.rates.len() {
                     fit.converged = true;
                     break;
                 }

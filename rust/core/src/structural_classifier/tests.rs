@@ -220,7 +220,7 @@ fn readout_fit_stops_when_the_loss_stalls_and_is_deterministic() {
             .install(|| {
                 let mut net = StructuralNet::new(d, nh, 2, 6, 0.05, 0.3, 2).unwrap();
                 let r = net
-                    .readout_fit(&x, &labels, n, &[0.5; 40], 16, 1e-4, tol, patience, 3)
+                    .readout_fit(&x, &labels, n, &schedule(40, tol, patience, 3))
                     .unwrap();
                 (net, r)
             })
@@ -335,7 +335,7 @@ fn inhibition_keeps_signs_is_deterministic_and_validated() {
                 for _ in 0..3 {
                     net.hidden_epoch(&x, n, &order, 16, &p, false).unwrap();
                 }
-                net.readout_fit(&x, &labels, n, &[0.5; 3], 16, 1e-4, 0.0, 0, 1)
+                net.readout_fit(&x, &labels, n, &schedule(3, 0.0, 0, 1))
                     .unwrap();
                 net
             })
@@ -354,4 +354,16 @@ fn inhibition_keeps_signs_is_deterministic_and_validated() {
         .set_inhibition(Some(Inhibition::new(4, nh, 3).unwrap()))
         .is_err());
     assert!(other.inhibition.is_none());
+}
+
+/// `epochs` readout epochs at rate 0.5, batches of 16, weight decay 1e-4.
+fn schedule(epochs: usize, tol: f64, n_iter_no_change: usize, seed: u64) -> ReadoutSchedule {
+    ReadoutSchedule {
+        rates: vec![0.5; epochs],
+        batch_size: 16,
+        l2: 1e-4,
+        tol,
+        n_iter_no_change,
+        seed,
+    }
 }
