@@ -23,3 +23,17 @@ def random_sparse(rng, n_post, n_pre, density, binary=False):
     if binary:
         return mask.astype(np.float32)
     return np.where(mask, rng.standard_normal((n_post, n_pre)), 0.0).astype(np.float32)
+
+
+def f_act(u):
+    """The structural classifier's activation, 2·sigmoid(u) − 1 for u > 0, else 0."""
+    return np.where(u > 0, 2.0 / (1.0 + np.exp(-u)) - 1.0, 0.0)
+
+
+def toy(n=240, d=16, c=3, seed=0):
+    """Non-negative class prototypes with noise."""
+    rng = np.random.default_rng(seed)
+    protos = (rng.random((c, d)) < 0.3).astype(np.float32)
+    y = rng.integers(0, c, n)
+    X = np.clip(protos[y] + 0.2 * rng.standard_normal((n, d)), 0, 1).astype(np.float32)
+    return X, y

@@ -8,21 +8,10 @@ import numpy as np
 import pytest
 
 import synaplast
+from conftest import f_act, toy
 from synaplast import _core
 from synaplast.analysis import weight_statistics
 from synaplast.structural import StructuralPlasticityClassifier as SPC
-
-
-def f_act(u):
-    return np.where(u > 0, 2.0 / (1.0 + np.exp(-u)) - 1.0, 0.0)
-
-
-def toy(n=240, d=16, c=3, seed=0):
-    rng = np.random.default_rng(seed)
-    protos = (rng.random((c, d)) < 0.3).astype(np.float32)
-    y = rng.integers(0, c, n)
-    X = np.clip(protos[y] + 0.2 * rng.standard_normal((n, d)), 0, 1).astype(np.float32)
-    return X, y
 
 
 def inhibited(W, theta, A, G, X):
