@@ -35,6 +35,16 @@ impl EnergyCounters {
     }
 }
 
+/// Count one weight write of absolute change `change` into a per-task
+/// `(writes, Σ|Δw|)` tally; a zero change is no write.
+#[inline(always)]
+pub fn tally(acc: &mut (u64, f64), change: f32) {
+    if change != 0.0 {
+        acc.0 += 1;
+        acc.1 += change as f64;
+    }
+}
+
 /// The minimal energy to get from one weight configuration to another:
 /// every synapse that differs is written once, by exactly its difference.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]

@@ -19,7 +19,7 @@
 //! pools the whole excitatory layer with weights uniform in
 //! `[0.5, 1.5) / n_hidden` (its own random stream).
 
-use crate::energy::EnergyCounters;
+use crate::energy::{tally, EnergyCounters};
 use crate::error::{check_len, Error, Result};
 use crate::rng::stream_rng;
 use rand::Rng;
@@ -171,12 +171,8 @@ impl Inhibition {
                 }
                 for (gm, dm) in g.iter_mut().zip(d) {
                     let new = (*gm + scale * dm).max(0.0);
-                    let ch = (new - *gm).abs();
+                    tally(&mut acc, (new - *gm).abs());
                     *gm = new;
-                    if ch != 0.0 {
-                        acc.0 += 1;
-                        acc.1 += ch as f64;
-                    }
                 }
                 acc
             })

@@ -15,6 +15,7 @@
 
 use super::kernels::{self, InputMajor};
 use super::{activation, check_nonneg_input, class_stride, softmax_in_place, StructuralNet, LANES};
+use crate::energy::tally;
 use crate::error::{check_len, Error, Result};
 use crate::rng::stream_rng;
 use rand::seq::SliceRandom;
@@ -379,12 +380,8 @@ impl StructuralNet {
                     }
                     for (w, &gj) in wr[..c].iter_mut().zip(&g[..c]) {
                         let new = keep * *w + scale * gj;
-                        let ch = (new - *w).abs();
+                        tally(&mut acc, (new - *w).abs());
                         *w = new;
-                        if ch != 0.0 {
-                            acc.0 += 1;
-                            acc.1 += ch as f64;
-                        }
                     }
                 }
                 acc

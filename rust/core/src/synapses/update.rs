@@ -2,6 +2,7 @@
 //! changes (which synapses exist) are in `structural.rs`.
 
 use super::SynapseMatrix;
+use crate::energy::tally;
 use crate::error::{check_len, Error, Result};
 use rayon::prelude::*;
 
@@ -79,11 +80,7 @@ impl SynapseMatrix {
             .map(|(w, d)| {
                 let mut acc = (0u64, 0.0f64);
                 for (w, &d) in w.iter_mut().zip(d) {
-                    let c = write(w, d, clamp);
-                    if c != 0.0 {
-                        acc.0 += 1;
-                        acc.1 += c as f64;
-                    }
+                    tally(&mut acc, write(w, d, clamp));
                 }
                 acc
             })
@@ -137,11 +134,7 @@ impl SynapseMatrix {
                 for (k, &j) in idx.iter().enumerate() {
                     let xj = &pre_t[j as usize * batch..(j as usize + 1) * batch];
                     let corr: f32 = yi.iter().zip(xj).map(|(a, b)| a * b).sum();
-                    let c = write(&mut w[k], rate * corr, clamp);
-                    if c != 0.0 {
-                        acc.0 += 1;
-                        acc.1 += c as f64;
-                    }
+                    tally(&mut acc, write(&mut w[k], rate * corr, clamp));
                 }
                 acc
             })
