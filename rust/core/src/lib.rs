@@ -33,3 +33,16 @@ pub use error::{Error, Result};
 pub use memory::{AssocStore, Patterns};
 pub use structural_classifier::StructuralNet;
 pub use synapses::{Clamp, GrowInit, SynapseMatrix};
+
+#[cfg(test)]
+pub(crate) mod test_util {
+    /// Run `f` on a fresh pool of `threads` rayon threads (thread-count
+    /// invariance tests).
+    pub fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("a test thread pool")
+            .install(f)
+    }
+}

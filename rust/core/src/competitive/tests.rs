@@ -1,4 +1,5 @@
 use super::*;
+use crate::test_util::in_pool;
 
 fn cfg(sizes: &[usize]) -> Config {
     Config {
@@ -168,11 +169,7 @@ fn results_do_not_depend_on_threads() {
     c.init_std = 0.03;
     let (x, y) = data(30, 300, 10, 5);
     let run = |threads: usize, c: Config| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| {
+        in_pool(threads, || {
             let mut m = Mlp::new(c, 9).unwrap();
             let mut s = spec(&x, &y, 12);
             s.eval = Some((&x, &y));
@@ -217,11 +214,7 @@ fn speculative_evaluation_gives_the_sequential_outcome() {
     c.learning_rate = 0.05;
     for (target, max) in [(0.9, 100_000u64), (1.0, 530), (0.9, 50)] {
         let run = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            pool.install(|| {
+            in_pool(threads, || {
                 let mut m = Mlp::new(c.clone(), 1).unwrap();
                 let mut s = spec(&x, &y, max);
                 s.eval = Some((&x, &y));

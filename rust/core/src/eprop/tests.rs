@@ -1,4 +1,5 @@
 use super::*;
+use crate::test_util::in_pool;
 use rand::Rng;
 
 fn cfg(n_in: usize, n_rec: usize, n_out: usize) -> Config {
@@ -173,16 +174,8 @@ fn bad_input_is_an_error() {
 #[test]
 fn deterministic_across_thread_counts() {
     let c = cfg(20, 40, 2);
-    let one = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()
-        .unwrap();
-    let three = rayon::ThreadPoolBuilder::new()
-        .num_threads(3)
-        .build()
-        .unwrap();
-    let a = one.install(|| run_with(c.clone(), 9, 3, 40));
-    let b = three.install(|| run_with(c.clone(), 9, 3, 40));
+    let a = in_pool(1, || run_with(c.clone(), 9, 3, 40));
+    let b = in_pool(3, || run_with(c.clone(), 9, 3, 40));
     assert_eq!(a.0, b.0);
     assert_eq!(a.1, b.1);
     assert_eq!(a.2, b.2);

@@ -1,5 +1,6 @@
 use super::*;
 use crate::rng::stream_rng;
+use crate::test_util::in_pool;
 use rand::seq::index::sample;
 
 fn random_patterns(p: usize, n: usize, k: usize, seed: u64) -> Patterns {
@@ -147,16 +148,8 @@ fn retrieval_is_thread_independent() {
         p01: 0.3,
         p10: 0.01,
     };
-    let one = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()
-        .unwrap()
-        .install(|| retrieval::retrieve(&s, &q, &params).unwrap());
-    let four = rayon::ThreadPoolBuilder::new()
-        .num_threads(4)
-        .build()
-        .unwrap()
-        .install(|| retrieval::retrieve(&s, &q, &params).unwrap());
+    let one = in_pool(1, || retrieval::retrieve(&s, &q, &params).unwrap());
+    let four = in_pool(4, || retrieval::retrieve(&s, &q, &params).unwrap());
     assert_eq!(one, four);
 }
 
@@ -197,16 +190,8 @@ fn anchored_retrieval_is_validated_and_thread_independent() {
         p01: 0.5,
         p10: 0.0,
     };
-    let one = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()
-        .unwrap()
-        .install(|| retrieval::retrieve(&s, &q, &params).unwrap());
-    let four = rayon::ThreadPoolBuilder::new()
-        .num_threads(4)
-        .build()
-        .unwrap()
-        .install(|| retrieval::retrieve(&s, &q, &params).unwrap());
+    let one = in_pool(1, || retrieval::retrieve(&s, &q, &params).unwrap());
+    let four = in_pool(4, || retrieval::retrieve(&s, &q, &params).unwrap());
     assert_eq!(one, four);
     // Anchoring differs from plain iteration, and is only defined for Bayes
     // without hypercolumns.

@@ -1,4 +1,5 @@
 use super::*;
+use crate::test_util::in_pool;
 use rand::Rng;
 
 fn data(n: usize, d: usize, seed: u64) -> Vec<f32> {
@@ -150,23 +151,19 @@ fn deterministic_across_threads() {
     let x = data(n, d, 4);
     let labels: Vec<u32> = (0..n as u32).map(|i| i % 3).collect();
     let run = |threads: usize| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap()
-            .install(|| {
-                let mut net = StructuralNet::new(d, nh, 3, 10, 0.01, 0.1, 7).unwrap();
-                let order: Vec<u32> = (0..n as u32).rev().collect();
-                for e in 0..3 {
-                    net.hidden_epoch(&x, n, &order, 16, &params(), true)
-                        .unwrap();
-                    net.structural_step(0.01, 8, 2, Growth::Coactivity, 0.01, 0.05, e)
-                        .unwrap();
-                }
-                net.readout_epoch(&x, &labels, n, &order, 16, 0.5, 1e-4)
+        in_pool(threads, || {
+            let mut net = StructuralNet::new(d, nh, 3, 10, 0.01, 0.1, 7).unwrap();
+            let order: Vec<u32> = (0..n as u32).rev().collect();
+            for e in 0..3 {
+                net.hidden_epoch(&x, n, &order, 16, &params(), true)
                     .unwrap();
-                net
-            })
+                net.structural_step(0.01, 8, 2, Growth::Coactivity, 0.01, 0.05, e)
+                    .unwrap();
+            }
+            net.readout_epoch(&x, &labels, n, &order, 16, 0.5, 1e-4)
+                .unwrap();
+            net
+        })
     };
     assert_eq!(run(1), run(3));
 }
@@ -213,17 +210,13 @@ fn readout_fit_stops_when_the_loss_stalls_and_is_deterministic() {
     let x = data(n, d, 6);
     let labels: Vec<u32> = (0..n as u32).map(|i| i % 2).collect();
     let fit = |threads: usize, tol: f64, patience: usize| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap()
-            .install(|| {
-                let mut net = StructuralNet::new(d, nh, 2, 6, 0.05, 0.3, 2).unwrap();
-                let r = net
-                    .readout_fit(&x, &labels, n, &schedule(40, tol, patience, 3))
-                    .unwrap();
-                (net, r)
-            })
+        in_pool(threads, || {
+            let mut net = StructuralNet::new(d, nh, 2, 6, 0.05, 0.3, 2).unwrap();
+            let r = net
+                .readout_fit(&x, &labels, n, &schedule(40, tol, patience, 3))
+                .unwrap();
+            (net, r)
+        })
     };
     let (full_net, full) = fit(1, 0.0, 0);
     assert_eq!(full.loss.len(), 40);
@@ -321,24 +314,20 @@ fn inhibition_keeps_signs_is_deterministic_and_validated() {
     let x = data(n, d, 14);
     let labels: Vec<u32> = (0..n as u32).map(|i| i % 3).collect();
     let run = |threads: usize| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap()
-            .install(|| {
-                let mut net = StructuralNet::new(d, nh, 3, 10, 0.01, 0.1, 7).unwrap();
-                net.set_inhibition(Some(Inhibition::new(4, nh, 3).unwrap()))
-                    .unwrap();
-                let mut p = params();
-                p.inhibition_rate = 0.5;
-                let order: Vec<u32> = (0..n as u32).rev().collect();
-                for _ in 0..3 {
-                    net.hidden_epoch(&x, n, &order, 16, &p, false).unwrap();
-                }
-                net.readout_fit(&x, &labels, n, &schedule(3, 0.0, 0, 1))
-                    .unwrap();
-                net
-            })
+        in_pool(threads, || {
+            let mut net = StructuralNet::new(d, nh, 3, 10, 0.01, 0.1, 7).unwrap();
+            net.set_inhibition(Some(Inhibition::new(4, nh, 3).unwrap()))
+                .unwrap();
+            let mut p = params();
+            p.inhibition_rate = 0.5;
+            let order: Vec<u32> = (0..n as u32).rev().collect();
+            for _ in 0..3 {
+                net.hidden_epoch(&x, n, &order, 16, &p, false).unwrap();
+            }
+            net.readout_fit(&x, &labels, n, &schedule(3, 0.0, 0, 1))
+                .unwrap();
+            net
+        })
     };
     let net = run(1);
     assert_eq!(net, run(3));

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::synapses::Clamp;
+use crate::test_util::in_pool;
 use proptest::prelude::*;
 
 /// A dense `n_post × n_pre` matrix with about `density` non-zeros.
@@ -29,14 +30,6 @@ fn close(a: &[f32], b: &[f32]) -> bool {
         && a.iter()
             .zip(b)
             .all(|(x, y)| (x - y).abs() <= 1e-4 * (1.0 + y.abs()))
-}
-
-fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap()
-        .install(f)
 }
 
 proptest! {
