@@ -13,9 +13,11 @@
 //! below `n_pre`; `weights`, when present, has `nnz` entries.
 
 mod products;
+mod state;
 mod structural;
 mod update;
 
+pub use state::SynapseState;
 pub use structural::GrowInit;
 pub use update::Clamp;
 
