@@ -4,6 +4,8 @@ The public, validated API is in :mod:`synaplast.synapses`; these functions
 expect C-contiguous arrays of exactly the dtypes below.
 """
 
+from typing import Literal, TypedDict
+
 import numpy as np
 import numpy.typing as npt
 
@@ -256,17 +258,52 @@ class EPropNetwork:
 
 # ---- structural-plasticity classifier (rust/python/src/structural_classifier.rs) ----
 
+class StructuralConfig(TypedDict):
+    """``synaplast_core::structural_classifier::Config``."""
+
+    n_in: int
+    n_hidden: int
+    n_classes: int
+    init_per_unit: int
+    init_weights: tuple[float, float]
+
+class HiddenParams(TypedDict):
+    """``synaplast_core::structural_classifier::HiddenParams``."""
+
+    n_winners: int
+    learning_rate: float
+    homeostasis_rate: float
+    competition_rate: float
+    target_activity: float
+    w_max: float
+    w_consolidate: float | None
+    inhibition_rate: float
+
+class Pruning(TypedDict):
+    silent_threshold: float
+    max_per_unit: int
+
+class Growing(TypedDict):
+    n_grow: int
+    growth: Literal["random", "coactivity"]
+    init_weights: tuple[float, float]
+    seed: int
+
+class ReadoutStep(TypedDict):
+    rate: float
+    batch_size: int
+    l2: float
+
+class ReadoutSchedule(TypedDict):
+    rates: list[float]
+    batch_size: int
+    l2: float
+    tol: float
+    n_iter_no_change: int
+    seed: int
+
 class StructuralNet:
-    def __init__(
-        self,
-        n_in: int,
-        n_hidden: int,
-        n_classes: int,
-        init_per_unit: int,
-        w_low: float,
-        w_high: float,
-        seed: int,
-    ) -> None: ...
+    def __new__(cls, config: StructuralConfig, seed: int) -> StructuralNet: ...
     @property
     def n_in(self) -> int: ...
     @property
@@ -300,41 +337,19 @@ class StructuralNet:
         self,
         x: F32,
         order: I64,
+        params: HiddenParams,
         batch_size: int,
-        n_winners: int,
-        learning_rate: float,
-        homeostasis_rate: float,
-        competition_rate: float,
-        target_activity: float,
-        w_max: float,
-        w_consolidate: float | None = None,
         track_coactivity: bool = False,
-        inhibition_rate: float = 0.0,
     ) -> tuple[npt.NDArray[np.uint64], float]: ...
-    def structural_step(
-        self,
-        silent: float,
-        max_per_unit: int,
-        n_grow: int,
-        growth: str,
-        w_low: float,
-        w_high: float,
-        seed: int,
-    ) -> tuple[int, int]: ...
-    def readout_epoch(
-        self, x: F32, labels: I64, order: I64, batch_size: int, rate: float, l2: float
-    ) -> float: ...
+    def prune(self, pruning: Pruning) -> int: ...
+    def grow(self, growing: Growing) -> int: ...
+    def readout_epoch(self, x: F32, labels: I64, order: I64, step: ReadoutStep) -> float: ...
     def readout_fit(
-        self,
-        x: F32,
-        labels: I64,
-        rates: list[float],
-        batch_size: int,
-        l2: float,
-        tol: float,
-        n_iter_no_change: int,
-        seed: int,
+        self, x: F32, labels: I64, schedule: ReadoutSchedule
     ) -> tuple[list[float], bool]: ...
     def transform(self, x: F32) -> F32: ...
     def predict_proba(self, x: F32) -> F32: ...
     def copy(self) -> StructuralNet: ...
+    def __reduce__(self) -> tuple[object, tuple[bytes]]: ...
+    @classmethod
+    def _from_state(cls, state: bytes) -> StructuralNet: ...

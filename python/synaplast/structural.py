@@ -389,30 +389,44 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------- learning
     @staticmethod
     def _new_net(n_features, n_classes, p):
-        net = _core.StructuralNet(
-            n_features, p["n_hidden"], n_classes, p["init"], *_W_INIT, p["seed"]
-        )
+        config = {
+            "n_in": n_features,
+            "n_hidden": p["n_hidden"],
+            "n_classes": n_classes,
+            "init_per_unit": p["init"],
+            "init_weights": _W_INIT,
+        }
+        net = _core.StructuralNet(config, p["seed"])
         if p["n_inhibitory"]:
             net.set_inhibition(p["n_inhibitory"], p["seed"] + 1)
         return net
 
+    @staticmethod
+    def _hidden_params(p):
+        """The ``HiddenParams`` of the hidden learning rules."""
+        return {
+            "n_winners": p["n_winners"],
+            "learning_rate": p["learning_rate"],
+            "homeostasis_rate": p["homeostasis_rate"],
+            "competition_rate": p["competition_rate"],
+            "target_activity": p["target_activity"],
+            "w_max": p["w_max"],
+            "w_consolidate": p["consolidate"],
+            "inhibition_rate": p["inhibition_rate"],
+        }
+
     def _hidden_epoch(self, net, X, rng, p, track):
         order = rng.permutation(X.shape[0]).astype(np.int64)
-        wins, activity = net.hidden_epoch(
-            X,
-            order,
-            p["batch_size"],
-            p["n_winners"],
-            p["learning_rate"],
-            p["homeostasis_rate"],
-            p["competition_rate"],
-            p["target_activity"],
-            p["w_max"],
-            p["consolidate"],
-            track,
-            p["inhibition_rate"],
+        return net.hidden_epoch(X, order, self._hidden_params(p), p["batch_size"], track)
+
+    def _grow(self, net, p, seed):
+        net.grow(
+            {"n_grow": p["n_grow"], "growth": self.growth, "init_weights": _W_INIT, "seed": seed}
         )
-        return wins, activity
+
+    @staticmethod
+    def _prune(net, p, budget):
+        net.prune({"silent_threshold": p["silent"], "max_per_unit": budget})
 
     def _readout(self, net, X, yi, p, epochs, first_epoch, seed):
         """Delta-rule epochs ``first_epoch, ...`` (rate ``lr0 / (1 + decay e)``);
@@ -421,16 +435,15 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         rates = [p["readout_lr"] / (1.0 + decay * (first_epoch + e)) for e in range(epochs)]
         if not rates:
             return []
-        loss, _converged = net.readout_fit(
-            X,
-            yi,
-            rates,
-            p["batch_size"],
-            p["readout_l2"],
-            p["readout_tol"],
-            p["readout_n_iter_no_change"],
-            seed,
-        )
+        schedule = {
+            "rates": rates,
+            "batch_size": p["batch_size"],
+            "l2": p["readout_l2"],
+            "tol": p["readout_tol"],
+            "n_iter_no_change": p["readout_n_iter_no_change"],
+            "seed": seed,
+        }
+        loss, _converged = net.readout_fit(X, yi, schedule)
         return list(loss)
 
     def fit(self, X, y):
@@ -459,8 +472,7 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
 
     def _train(self, X, yi, n_classes, p):
         rng = np.random.RandomState(p["seed"] % (2**32))
-        n_features = X.shape[1]
-        net = self._new_net(n_features, n_classes, p)
+        net = self._new_net(X.shape[1], n_classes, p)
         self._initial_synapses = SynapseMatrix._wrap(net.hidden)
         history = [net.hidden.nnz]
         track = self.growth == "coactivity" and p["n_grow"] > 0
@@ -469,15 +481,13 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         with Progress(epochs + 1, "structural", enabled=bool(self.verbose)) as bar:
             for e in range(epochs):
                 if e > 0 and p["n_grow"] > 0:
-                    net.structural_step(
-                        0.0, n_features, p["n_grow"], self.growth, *_W_INIT, p["seed"] + e
-                    )
+                    self._grow(net, p, p["seed"] + e)
                 wins, _activity = self._hidden_epoch(net, X, rng, p, track)
                 # Budget shrinks linearly from the initial count to the target.
                 frac = (e + 1) / max(1, epochs - 1)
                 budget = int(round(p["init"] + (p["per_unit"] - p["init"]) * min(1.0, frac)))
                 budget = max(p["per_unit"], budget)
-                net.structural_step(p["silent"], budget, 0, "random", 0.0, 0.0, 0)
+                self._prune(net, p, budget)
                 history.append(net.hidden.nnz)
                 bar.update(1, postfix=f"synapses {net.hidden.nnz}")
             self.readout_loss_curve_ = self._readout(
@@ -529,9 +539,7 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         track = self.growth == "coactivity" and p["n_grow"] > 0
         if calls > 0 and p["n_grow"] > 0:
             if self.growth == "random" or net.trace.size:
-                net.structural_step(
-                    0.0, X.shape[1], p["n_grow"], self.growth, *_W_INIT, p["seed"] + calls
-                )
+                self._grow(net, p, p["seed"] + calls)
         wins, _ = self._hidden_epoch(net, X, rng, p, track)
         budget = max(
             p["per_unit"],
@@ -543,7 +551,7 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
                 )
             ),
         )
-        net.structural_step(p["silent"], budget, 0, "random", 0.0, 0.0, 0)
+        self._prune(net, p, budget)
         history.append(net.hidden.nnz)
         p1 = dict(p, readout_n_iter_no_change=0)
         self.readout_loss_curve_ = self._readout(net, X, yi, p1, 1, calls, p["seed"] + calls)
@@ -698,8 +706,3 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         bits = mutual_information_vib(Z, y, random_state=self._p["seed"] % (2**32), **vib_kwargs)
         self._stored_bits = float(bits)
         return self._stored_bits
-
-    # -------------------------------------------------------------- pickle
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        return state

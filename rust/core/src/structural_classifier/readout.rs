@@ -20,6 +20,7 @@ use crate::error::{check_len, Error, Result};
 use crate::rng::stream_rng;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
+use serde::Deserialize;
 
 /// Samples whose dense drive is held at once while building a code with
 /// the blocked kernel.
@@ -117,7 +118,8 @@ impl SparseCode {
 /// learning stops early when the epoch loss has not fallen below the best
 /// loss minus `tol` for `n_iter_no_change` consecutive epochs (0: run every
 /// scheduled epoch).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReadoutSchedule {
     pub rates: Vec<f32>,
     pub batch_size: usize,
@@ -126,6 +128,16 @@ pub struct ReadoutSchedule {
     pub tol: f64,
     pub n_iter_no_change: usize,
     pub seed: u64,
+}
+
+/// One epoch of the readout delta rule in [`StructuralNet::readout_epoch`].
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadoutStep {
+    pub rate: f32,
+    pub batch_size: usize,
+    /// Weight decay.
+    pub l2: f32,
 }
 
 /// What a readout fit did.
@@ -429,17 +441,19 @@ impl StructuralNet {
     /// over the samples in `order`. Local: the change of a readout synapse
     /// is its output unit's error times its presynaptic activity. Returns the
     /// mean cross-entropy.
-    #[allow(clippy::too_many_arguments)]
     pub fn readout_epoch(
         &mut self,
         x: &[f32],
         labels: &[u32],
         n: usize,
         order: &[u32],
-        batch_size: usize,
-        rate: f32,
-        l2: f32,
+        step: &ReadoutStep,
     ) -> Result<f64> {
+        let ReadoutStep {
+            rate,
+            batch_size,
+            l2,
+        } = *step;
         check_len("input", x.len(), n, self.n_in)?;
         check_nonneg_input(x)?;
         self.check_readout_args(labels, n, rate, l2)?;
