@@ -164,36 +164,63 @@ class AssocStore:
 
 # ---- competitive plasticity (rust/python/src/competitive.rs) ----
 
+class Caching(TypedDict):
+    decay: float
+    maintenance_cost: float
+    threshold: float
+
+class CompetitiveConfig(TypedDict):
+    """``synaplast_core::competitive::Config``."""
+
+    sizes: list[int]
+    activation: Literal["leaky_relu", "relu", "sigmoid", "logistic"]
+    leaky_slope: float
+    output: Literal["linear", "softmax"]
+    learning_rate: float
+    init_std: float
+    fractions: list[float]
+    selection: Literal["layer", "neuron"]
+    plastic_units: int | None
+    path_mode: Literal["fixed", "error"]
+    caching: Caching | None
+    batch_size: int
+    error_clip: float
+
+class Schedule(TypedDict):
+    """``synaplast_core::competitive::Schedule``."""
+
+    sampling: Literal["replacement", "shuffle"]
+    max_samples: int
+    eval_every: int
+    target_accuracy: float | None
+    seed: int
+
+class Checkpoint(TypedDict):
+    samples: int
+    accuracy: float
+    writes: int
+    abs_change: float
+    min_writes: int
+    min_abs_change: float
+
+class TrainOutcome(TypedDict):
+    samples: int
+    reached: bool
+    history: list[Checkpoint]
+
+class LayerEnergy(TypedDict):
+    writes: int
+    abs_change: float
+    consolidation_writes: int
+    consolidation_energy: float
+    maintenance_energy: float
+    consolidations: int
+
 class CompetitiveMlp:
-    def __init__(
-        self,
-        sizes: list[int],
-        activation: str,
-        leaky_slope: float,
-        output: str,
-        learning_rate: float,
-        init_std: float,
-        fractions: list[float],
-        selection: str,
-        plastic_units: int | None,
-        plastic_mode: str,
-        cache: tuple[float, float, float] | None,
-        batch_size: int,
-        seed: int,
-        error_clip: float = ...,
-    ) -> None: ...
+    def __new__(cls, config: CompetitiveConfig, seed: int) -> CompetitiveMlp: ...
     def train(
-        self,
-        x: F32,
-        y: I64,
-        sampling: str,
-        max_samples: int,
-        eval_x: F32 | None,
-        eval_y: I64 | None,
-        eval_every: int,
-        target_accuracy: float | None,
-        seed: int,
-    ) -> tuple[int, bool, list[tuple[int, float, int, float, int, float]]]: ...
+        self, x: F32, y: I64, schedule: Schedule, eval_set: tuple[F32, I64] | None = None
+    ) -> TrainOutcome: ...
     def forward(self, x: F32) -> F32: ...
     def accuracy(self, x: F32, y: I64) -> float: ...
     def consolidate_all(self) -> None: ...
@@ -201,12 +228,15 @@ class CompetitiveMlp:
     def initial_weights(self) -> list[F32]: ...
     def long_weights(self) -> list[F32 | None]: ...
     def short_weights(self) -> list[F32 | None]: ...
-    def energy(self) -> list[dict[str, float]]: ...
+    def energy(self) -> list[LayerEnergy]: ...
     def minimal_energy(self) -> list[tuple[int, float]]: ...
     def paths(self) -> list[npt.NDArray[np.bool_]]: ...
     @property
     def samples_seen(self) -> int: ...
     def copy(self) -> CompetitiveMlp: ...
+    def __reduce__(self) -> tuple[object, tuple[bytes]]: ...
+    @classmethod
+    def _from_state(cls, state: bytes) -> CompetitiveMlp: ...
 
 # ---- e-prop (rust/python/src/eprop.rs) ----
 

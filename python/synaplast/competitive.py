@@ -315,7 +315,7 @@ class CompetitivePlasticityClassifier(ClassifierMixin, BaseEstimator):
                     raise ValueError(f"cache_tau={tau} is too small (the decay underflows)")
             c = check_real(self.maintenance_cost, "maintenance_cost", low=0.0)
             theta = check_real(self.consolidation_threshold, "consolidation_threshold", low=0.0)
-            cache = (decay, c, theta)
+            cache = {"decay": decay, "maintenance_cost": c, "threshold": theta}
         target = self.target_accuracy
         if target is not None:
             target = check_real(target, "target_accuracy", low=0.0, high=1.0)
@@ -364,22 +364,32 @@ class CompetitivePlasticityClassifier(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------- fit
     def _new_network(self, prm, n_in, n_classes, seed):
         """A fresh Rust network for validated parameters ``prm``."""
-        return _core.CompetitiveMlp(
-            [n_in, *prm["hidden"], n_classes],
-            self.activation,
-            prm["slope"],
-            self.output,
-            prm["eta"],
-            prm["init_std"],
-            [prm["p"]] * len(prm["hidden"]) + [prm["p_out"]],
-            self.selection,
-            prm["plastic"],
-            self.plastic_mode,
-            prm["cache"],
-            prm["batch"],
-            seed,
-            prm["error_clip"],
-        )
+        config = {
+            "sizes": [n_in, *prm["hidden"], n_classes],
+            "activation": self.activation,
+            "leaky_slope": prm["slope"],
+            "output": self.output,
+            "learning_rate": prm["eta"],
+            "init_std": prm["init_std"],
+            "fractions": [prm["p"]] * len(prm["hidden"]) + [prm["p_out"]],
+            "selection": self.selection,
+            "plastic_units": prm["plastic"],
+            "path_mode": self.plastic_mode,
+            "caching": prm["cache"],
+            "batch_size": prm["batch"],
+            "error_clip": prm["error_clip"],
+        }
+        return _core.CompetitiveMlp(config, seed)
+
+    def _schedule(self, prm, max_samples, target, seed):
+        """The ``Schedule`` of one training call."""
+        return {
+            "sampling": self.sampling,
+            "max_samples": int(max_samples),
+            "eval_every": prm["eval_every"],
+            "target_accuracy": target,
+            "seed": seed,
+        }
 
     def fit(self, X, y, eval_set=None):
         """Train from fresh weights until ``target_accuracy`` or ``max_epochs``.
@@ -465,7 +475,7 @@ class CompetitivePlasticityClassifier(ClassifierMixin, BaseEstimator):
         )
 
     def _train(self, model, X, yi, max_samples, eval_xy, prm, seed, target):
-        ex, ey = (eval_xy[0], eval_xy[1]) if eval_xy is not None else (None, None)
+        eval_set = (eval_xy[0], eval_xy[1]) if eval_xy is not None else None
         history = []
         reached = False
         n = X.shape[0]
@@ -479,23 +489,22 @@ class CompetitivePlasticityClassifier(ClassifierMixin, BaseEstimator):
                 chunks.append(min(step, max_samples - sum(chunks)))
         with Progress(max_samples, "competitive", enabled=bool(prm["verbose"])) as bar:
             for todo in chunks:
-                done, reached, hist = model.train(
-                    X, yi, self.sampling, todo, ex, ey, prm["eval_every"], target, seed
-                )
-                for s, acc, m0, m1, m0min, m1min in hist:
+                out = model.train(X, yi, self._schedule(prm, todo, target, seed), eval_set)
+                for c in out["history"]:
                     history.append(
                         {
-                            "samples": int(s),
-                            "epochs": s / n,
-                            "accuracy": acc,
-                            "M0": int(m0),
-                            "M1": m1,
-                            "M0_min": int(m0min),
-                            "M1_min": m1min,
+                            "samples": int(c["samples"]),
+                            "epochs": c["samples"] / n,
+                            "accuracy": c["accuracy"],
+                            "M0": int(c["writes"]),
+                            "M1": c["abs_change"],
+                            "M0_min": int(c["min_writes"]),
+                            "M1_min": c["min_abs_change"],
                         }
                     )
                 postfix = f"acc {history[-1]['accuracy']:.4f}" if history else None
-                bar.update(int(done), postfix)
+                bar.update(int(out["samples"]), postfix)
+                reached = out["reached"]
                 if reached:
                     break
         return history, reached
@@ -536,7 +545,7 @@ class CompetitivePlasticityClassifier(ClassifierMixin, BaseEstimator):
             yi = self._encode(y)
             model = self._model.copy()
             seed = self._seed
-        model.train(X, yi, self.sampling, X.shape[0], None, None, prm["eval_every"], None, seed)
+        model.train(X, yi, self._schedule(prm, X.shape[0], None, seed))
         self._model = model
         self._seed = seed
         self._n_train = X.shape[0]

@@ -23,6 +23,7 @@ pub mod competitive;
 pub mod energy;
 pub mod eprop;
 pub mod error;
+pub mod math;
 pub mod memory;
 pub mod rng;
 pub mod state;
