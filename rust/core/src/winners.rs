@@ -99,6 +99,8 @@ pub fn kwta_mask(x: &[f32], rows: usize, cols: usize, k: usize) -> Result<Vec<u8
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rng::stream_rng;
+    use rand::Rng;
 
     #[test]
     fn ties_go_to_lower_index() {
@@ -110,5 +112,20 @@ mod tests {
     fn k_larger_than_row_is_rejected() {
         assert!(kwta_mask(&[1.0, 2.0], 1, 2, 3).is_err());
         assert_eq!(kwta_mask(&[1.0, 2.0], 1, 2, 2).unwrap(), vec![1, 1]);
+    }
+
+    #[test]
+    fn top_k_equals_kwta_row_with_ties() {
+        let mut rng = stream_rng(11, 0);
+        for trial in 0..200 {
+            let n = 1 + trial % 37;
+            // few distinct values, so ties are common
+            let score: Vec<f32> = (0..n)
+                .map(|_| (rng.random::<f32>() * 5.0).floor() - 2.0)
+                .collect();
+            for k in [1, 2, 3, 5, 16, 17, 40] {
+                assert_eq!(top_k(&score, k), kwta_row(&score, k), "{score:?} k={k}");
+            }
+        }
     }
 }

@@ -26,14 +26,14 @@
 
 use crate::energy::EnergyCounters;
 use crate::error::{check_len, Error, Result};
+use crate::math::softmax;
 use crate::rng::stream_rng;
 use crate::synapses::{Clamp, GrowInit, SynapseMatrix};
-use crate::winners::kwta_row;
+use crate::winners::top_k;
 use kernels::InputMajor;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
 use serde::Deserialize;
-use std::cmp::Ordering;
 
 mod inhibition;
 mod kernels;
@@ -60,40 +60,6 @@ pub fn class_stride(n_classes: usize) -> usize {
 
 /// Hidden units per parallel task of the per-unit loops.
 const UNIT_BLOCK: usize = 256;
-/// Up to this many winners the competition scans once, keeping a sorted
-/// list of the best; beyond it, it selects with [`kwta_row`].
-const SCAN_WINNERS: usize = 16;
-
-/// The `k` largest entries of `score` in ascending unit order, ties to the
-/// lower index: the same set as [`kwta_row`], found in one pass for small `k`.
-pub fn top_k(score: &[f32], k: usize) -> Vec<u32> {
-    let k = k.min(score.len());
-    if k > SCAN_WINNERS {
-        return kwta_row(score, k);
-    }
-    if k == 0 {
-        return Vec::new();
-    }
-    // best[0] is the strongest; an equal later score never displaces an
-    // earlier (lower-index) one.
-    let mut best: Vec<(f32, u32)> = Vec::with_capacity(k + 1);
-    for (i, &s) in score.iter().enumerate() {
-        if best.len() == k {
-            if s.total_cmp(&best[k - 1].0) != Ordering::Greater {
-                continue;
-            }
-            best.pop();
-        }
-        let pos = best
-            .iter()
-            .position(|&(v, _)| s.total_cmp(&v) == Ordering::Greater)
-            .unwrap_or(best.len());
-        best.insert(pos, (s, i as u32));
-    }
-    let mut idx: Vec<u32> = best.into_iter().map(|(_, i)| i).collect();
-    idx.sort_unstable();
-    idx
-}
 
 /// `f(u) = 2σ(u) − 1` for `u ≥ 0`, 0 below (equals `tanh(u / 2)`),
 /// evaluated as `(1 − e^{−u}) / (1 + e^{−u})` in double precision: within
@@ -435,7 +401,7 @@ impl StructuralNet {
     pub fn predict_proba(&self, x: &[f32], batch: usize) -> Result<Vec<f32>> {
         let code = self.code(x, batch)?;
         let mut z = self.logits_from_code(&code)?;
-        z.chunks_mut(self.n_classes).for_each(softmax_in_place);
+        z.chunks_mut(self.n_classes).for_each(softmax);
         Ok(z)
     }
 
@@ -799,18 +765,5 @@ impl StructuralNet {
             }
         }
         (post, pre)
-    }
-}
-
-/// Numerically stable softmax of one row, in place.
-pub fn softmax_in_place(z: &mut [f32]) {
-    let m = z.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
-    let mut s = 0.0f32;
-    for v in z.iter_mut() {
-        *v = (*v - m).exp();
-        s += *v;
-    }
-    for v in z.iter_mut() {
-        *v /= s;
     }
 }

@@ -14,9 +14,10 @@
 //!   depend on the number of threads).
 
 use super::kernels::{self, InputMajor};
-use super::{activation, check_nonneg_input, class_stride, softmax_in_place, StructuralNet, LANES};
+use super::{activation, check_nonneg_input, class_stride, StructuralNet, LANES};
 use crate::energy::tally;
 use crate::error::{check_len, Error, Result};
+use crate::math::softmax;
 use crate::rng::stream_rng;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
@@ -343,7 +344,7 @@ impl StructuralNet {
             .map(|(e, &s)| {
                 self.logits_row(code, s as usize, e);
                 let e = &mut e[..c];
-                softmax_in_place(e);
+                softmax(e);
                 let t = labels[s as usize] as usize;
                 let loss = -(e[t].max(1e-30) as f64).ln();
                 for (k, v) in e.iter_mut().enumerate() {
