@@ -240,51 +240,103 @@ class CompetitiveMlp:
 
 # ---- e-prop (rust/python/src/eprop.rs) ----
 
-class EPropNetwork:
-    """Recurrent spiking network learning with e-prop (rows of the synapse store = presynaptic neurons)."""
+class EPropConfig(TypedDict, total=False):
+    """``synaplast_core::eprop::Config``; missing keys take the core defaults."""
 
-    def __init__(
-        self,
-        config: dict,
-        p_in: float,
-        p_rec: float,
-        scales: list[float],
-        dale: float | None = None,
-        symmetric_init: bool = False,
-        seed: int = 0,
-    ) -> None: ...
+    n_in: int
+    n_rec: int
+    n_out: int
+    dt: float
+    tau_m: float
+    tau_out: float
+    v_th: float
+    v_min: float
+    t_ref: int
+    adapt_beta: float
+    adapt_tau: float
+    surrogate: Literal[
+        "piecewise_linear", "exponential", "fast_sigmoid_derivative", "arctan_derivative"
+    ]
+    surrogate_height: float
+    surrogate_width: float
+    kappa: float
+    kappa_reg: float
+    c_reg: float
+    f_target: float
+    loss: Literal["mse", "cross_entropy"]
+    optimizer: Literal["gradient_descent", "adam"]
+    adam_beta1: float
+    adam_beta2: float
+    adam_epsilon: float
+    eta: float
+    w_min: float
+    w_max: float
+    cutoff: int | None
+    nest_compatible: bool
+    event_driven: bool
+    update_at_spike: bool
+    reset_each_sequence: bool
+    symmetric_feedback: bool
+
+class Connectivity(TypedDict, total=False):
+    """``synaplast_core::eprop::Connectivity``."""
+
+    p_in: float
+    p_rec: float
+    input_scale: float
+    recurrent_scale: float
+    readout_scale: float
+    feedback_scale: float
+    dale: float | None
+    symmetric_init: bool
+
+class RunOptions(TypedDict, total=False):
+    learn: bool
+    batch_size: int
+    record_y: bool
+    record_raster: bool
+
+class EPropStats(TypedDict):
+    events: int
+    trace_updates: int
+    optimizer_calls: int
+    spikes: int
+    steps: int
+    peak_archive_steps: int
+
+class EPropNetwork:
+    """Recurrent spiking network learning with e-prop (synapse rows = presynaptic neurons)."""
+
+    def __new__(
+        cls, config: EPropConfig, connectivity: Connectivity, seed: int = 0
+    ) -> EPropNetwork: ...
     @staticmethod
     def from_weights(
-        config: dict,
-        indptr: np.ndarray,
-        indices: np.ndarray,
-        weights: np.ndarray,
-        w_out: np.ndarray,
-        feedback: np.ndarray,
-        sign: np.ndarray | None = None,
+        config: EPropConfig,
+        synapses: SynapseMatrix,
+        w_out: F32,
+        feedback: F32,
+        sign: npt.NDArray[np.int8] | None = None,
     ) -> EPropNetwork: ...
     def run(
         self,
-        x: np.ndarray,
-        target: np.ndarray,
-        mask: np.ndarray,
-        learn: bool = True,
-        batch_size: int = 1,
-        record_y: bool = False,
-        record_raster: bool = False,
-    ) -> dict: ...
-    def synapses(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
-    def w_out(self) -> np.ndarray: ...
-    def feedback(self) -> np.ndarray: ...
-    def sign(self) -> np.ndarray: ...
-    def set_weights(self, weights: np.ndarray, w_out: np.ndarray) -> None: ...
+        x: npt.NDArray[np.uint8],
+        target: F32,
+        mask: F32,
+        options: RunOptions | None = None,
+    ) -> dict[str, np.ndarray]: ...
+    def synapses(self) -> SynapseMatrix: ...
+    def w_out(self) -> F32: ...
+    def feedback(self) -> F32: ...
+    def sign(self) -> npt.NDArray[np.int8]: ...
+    def set_weights(self, weights: F32, w_out: F32) -> None: ...
     def reset_state(self) -> None: ...
-    def stats(self) -> dict: ...
+    def stats(self) -> EPropStats: ...
     def counters(self) -> tuple[tuple[int, float], tuple[int, float]]: ...
-    def set_counters(self, counters: tuple, stats: dict) -> None: ...
-    def memory(self) -> dict: ...
-    def adam_state(self) -> tuple: ...
-    def set_adam_state(self, m1, m2, steps, m1_out, m2_out, steps_out) -> None: ...
+    def memory(self) -> dict[str, int]: ...
+    def __reduce__(self) -> tuple[object, tuple[bytes]]: ...
+    @classmethod
+    def _from_state(cls, state: bytes) -> EPropNetwork: ...
 
 # ---- structural-plasticity classifier (rust/python/src/structural_classifier.rs) ----
 

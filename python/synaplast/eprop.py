@@ -277,7 +277,7 @@ class _EPropBase(BaseEstimator):
             "eta": float(self.learning_rate),
             "w_min": wmin,
             "w_max": wmax,
-            "cutoff": -1 if self.cutoff is None else int(self.cutoff),
+            "cutoff": None if self.cutoff is None else int(self.cutoff),
             "nest_compatible": bool(self.nest_compatible),
             "event_driven": self.update == "event",
             "update_at_spike": False,
@@ -288,19 +288,17 @@ class _EPropBase(BaseEstimator):
     def _init_network(self, n_in: int, n_out: int):
         cfg = self._config(n_in, n_out)
         seed = seed_from(self.random_state)
-        scales = [float(self.input_scale), float(self.rec_scale), 1.0, 1.0]
+        connectivity = {
+            "p_in": float(self.p_in),
+            "p_rec": float(self.p_rec),
+            "input_scale": float(self.input_scale),
+            "recurrent_scale": float(self.rec_scale),
+            "dale": None if self.dale is None else float(self.dale),
+            "symmetric_init": self.feedback == "symmetric",
+        }
         self._cfg = cfg
-        self._net = _core.EPropNetwork(
-            cfg,
-            float(self.p_in),
-            float(self.p_rec),
-            scales,
-            None if self.dale is None else float(self.dale),
-            self.feedback == "symmetric",
-            seed,
-        )
-        _, _, w = self._net.synapses()
-        self._w_init = (w.copy(), self._net.w_out().copy())
+        self._net = _core.EPropNetwork(cfg, connectivity, seed)
+        self._w_init = (self._net.synapses().weights.copy(), self._net.w_out().copy())
         self.loss_curve_ = []
         self.n_iter_ = 0
 
@@ -311,7 +309,9 @@ class _EPropBase(BaseEstimator):
         with Progress(epochs, desc=type(self).__name__, enabled=bool(self.verbose)) as bar:
             for _ in range(epochs):
                 order = rng.permutation(n)
-                out = self._net.run(x[order], target[order], mask[order], learn=True, batch_size=bs)
+                out = self._net.run(
+                    x[order], target[order], mask[order], {"learn": True, "batch_size": bs}
+                )
                 self.loss_curve_.append(float(np.mean(out["loss"])))
                 bar.update(1, postfix=f"loss {self.loss_curve_[-1]:.4g}")
         self.n_iter_ = getattr(self, "n_iter_", 0) + epochs
@@ -321,12 +321,12 @@ class _EPropBase(BaseEstimator):
         n_out = self._cfg["n_out"]
         tgt = np.zeros((x.shape[0], x.shape[1], n_out), dtype=np.float32)
         mask = np.zeros((x.shape[0], x.shape[1]), dtype=np.float32)
-        out = self._net.run(x, tgt, mask, learn=False, record_y=True)
+        out = self._net.run(x, tgt, mask, {"learn": False, "record_y": True})
         return out["y"]
 
     def _update_reports(self):
         (w0, a0), (w1, a1) = self._net.counters()
-        _, _, w = self._net.synapses()
+        w = self._net.synapses().weights
         wo = self._net.w_out()
         iw, iwo = self._w_init
         changed = int(np.count_nonzero(w != iw) + np.count_nonzero(wo != iwo))
@@ -369,35 +369,8 @@ class _EPropBase(BaseEstimator):
     def weights_(self):
         """``(indptr, indices, weights)`` of input+recurrent synapses (rows = presynaptic) and readout weights."""
         check_is_fitted(self, "_net")
-        return self._net.synapses(), self._net.w_out()
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        net = state.pop("_net", None)
-        if net is not None:
-            indptr, indices, w = net.synapses()
-            state["_net_state"] = {
-                "synapses": (indptr, indices, w),
-                "w_out": net.w_out(),
-                "feedback": net.feedback(),
-                "sign": net.sign(),
-                "adam": net.adam_state(),
-                "counters": net.counters(),
-                "stats": dict(net.stats()),
-            }
-        return state
-
-    def __setstate__(self, state):
-        ns = state.pop("_net_state", None)
-        self.__dict__.update(state)
-        if ns is not None:
-            indptr, indices, w = ns["synapses"]
-            net = _core.EPropNetwork.from_weights(
-                self._cfg, indptr, indices, w, ns["w_out"], ns["feedback"], ns["sign"]
-            )
-            net.set_adam_state(*ns["adam"])
-            net.set_counters(ns["counters"], ns["stats"])
-            self._net = net
+        syn = self._net.synapses()
+        return (syn.indptr, syn.indices.astype(np.int64), syn.weights), self._net.w_out()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -236,11 +236,10 @@ def build_synaplast(task, **over) -> _core.EPropNetwork:
     indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     indices = np.nonzero(mask)[1].astype(np.int64)
     weights = w_pre[mask].astype(np.float32)
+    syn = _core.SynapseMatrix.from_csr(N_IN + N_REC, N_REC, indptr, indices, weights)
     return _core.EPropNetwork.from_weights(
         synaplast_config(**over),
-        indptr,
-        indices,
-        weights,
+        syn,
         np.ascontiguousarray(task["w_out"].T, dtype=np.float32),
         np.ascontiguousarray(task["w_fb"], dtype=np.float32),
     )
@@ -256,7 +255,7 @@ def run_synaplast(task, n_iter: int, target=None, threads: int = 1, **over):
     mask = np.ones((n_iter, STEPS), dtype=np.float32)
     with synaplast.threads(threads):
         t0 = time.perf_counter()
-        out = net.run(x, tg, mask, learn=True, batch_size=1, record_raster=True)
+        out = net.run(x, tg, mask, {"batch_size": 1, "record_raster": True})
         wall = time.perf_counter() - t0
     return {"loss": np.asarray(out["loss"]), "raster": out["raster"], "wall": wall, "net": net}
 

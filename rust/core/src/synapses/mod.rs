@@ -210,6 +210,16 @@ impl SynapseMatrix {
     pub fn n_pre(&self) -> usize {
         self.n_pre
     }
+    /// Number of compressed rows, whatever they stand for: postsynaptic
+    /// neurons in the default orientation, presynaptic ones where a model
+    /// stores synapses by presynaptic neuron (e-prop's outgoing synapses).
+    pub fn n_rows(&self) -> usize {
+        self.n_post
+    }
+    /// Number of columns (the other side of [`Self::n_rows`]).
+    pub fn n_cols(&self) -> usize {
+        self.n_pre
+    }
     /// Number of existing synapses.
     pub fn nnz(&self) -> usize {
         self.indices.len()
