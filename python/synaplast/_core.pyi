@@ -21,7 +21,7 @@ def get_num_threads() -> int: ...
 def kwta_mask(x: F32, k: int) -> npt.NDArray[np.uint8]: ...
 
 class SynapseMatrix:
-    def __init__(self, n_post: int, n_pre: int, binary: bool = False) -> None: ...
+    def __new__(cls, n_post: int, n_pre: int, binary: bool = False) -> SynapseMatrix: ...
     @staticmethod
     def from_dense(dense: F32, binary: bool = False) -> SynapseMatrix: ...
     @staticmethod
@@ -75,12 +75,11 @@ class SynapseMatrix:
         post: I64,
         pre: I64,
         weights: F32 | None = None,
-        low: float = 0.0,
-        high: float = 0.0,
+        init: tuple[float, float] = (0.0, 0.0),
         seed: int = 0,
     ) -> int: ...
     def grow_random(
-        self, per_row: int, low: float = 0.0, high: float = 0.0, seed: int = 0
+        self, per_row: int, init: tuple[float, float] = (0.0, 0.0), seed: int = 0
     ) -> int: ...
     def apply_delta(
         self, delta: F32, w_min: float = ..., w_max: float = ...
@@ -90,36 +89,43 @@ class SynapseMatrix:
     ) -> tuple[int, float]: ...
     def minimal_energy_from(self, initial: SynapseMatrix) -> tuple[int, float]: ...
     def reset_counters(self) -> None: ...
+    def __reduce__(self) -> tuple[object, tuple[bytes]]: ...
+    @classmethod
+    def _from_state(cls, state: bytes) -> SynapseMatrix: ...
 
 # --- associative memory (synaplast_core::memory; API in synaplast.associative / synaplast.memory)
 
+class StoreConfig(TypedDict, total=False):
+    """``synaplast_core::memory::StoreConfig`` (``m`` and ``n`` required)."""
+
+    m: int
+    n: int
+    binary: bool
+    auto: bool
+
+class RetrieveParams(TypedDict, total=False):
+    """``synaplast_core::memory::RetrieveParams`` (``rule`` and ``retrieval`` required)."""
+
+    rule: Literal["willshaw", "bayes", "bcpnn", "covariance", "hebb", "hopfield"]
+    retrieval: Literal["threshold", "wta", "hypercolumn"]
+    threshold: float | None
+    winners: int
+    n_hypercolumns: int
+    n_iter: int
+    adaptive: bool
+    anchor: bool
+    p01: float
+    p10: float
+
 class AssocStore:
-    def __init__(self, m: int, n: int, binary: bool = False, auto: bool = False) -> None: ...
+    def __new__(cls, config: StoreConfig) -> AssocStore: ...
     def store(self, u_indptr: I64, u_indices: I64, v_indptr: I64, v_indices: I64) -> None: ...
     def compress(self) -> bool: ...
     def retrieve(
-        self,
-        q_indptr: I64,
-        q_indices: I64,
-        rule: str,
-        retrieval: str,
-        threshold: float | None = None,
-        l: int = 0,  # noqa: E741
-        n_hypercolumns: int = 0,
-        n_iter: int = 1,
-        adaptive: bool = False,
-        p01: float = 0.0,
-        p10: float = 0.0,
-        anchor: bool = False,
+        self, q_indptr: I64, q_indices: I64, params: RetrieveParams
     ) -> tuple[I64, I64, npt.NDArray[np.uint32], int]: ...
     def potentials(
-        self,
-        q_indptr: I64,
-        q_indices: I64,
-        rule: str,
-        p01: float = 0.0,
-        p10: float = 0.0,
-        n_hypercolumns: int = 0,
+        self, q_indptr: I64, q_indices: I64, params: RetrieveParams
     ) -> npt.NDArray[np.float64]: ...
     @property
     def shape(self) -> tuple[int, int]: ...
@@ -143,24 +149,11 @@ class AssocStore:
     @property
     def content_counts(self) -> npt.NDArray[np.uint64]: ...
     @property
-    def counters(self) -> dict: ...
+    def counters(self) -> dict[str, float]: ...
     def m11_dense(self) -> npt.NDArray[np.uint32]: ...
-    def to_state(self) -> dict: ...
-    @staticmethod
-    def from_state(
-        m: int,
-        n: int,
-        binary: bool,
-        auto: bool,
-        inverted: bool,
-        indptr: I64,
-        indices: npt.NDArray[np.uint32],
-        counts: npt.NDArray[np.uint32] | None,
-        mu1: npt.NDArray[np.uint64],
-        mv1: npt.NDArray[np.uint64],
-        n_pairs: int,
-        counters: tuple[int, float, int, int],
-    ) -> AssocStore: ...
+    def __reduce__(self) -> tuple[object, tuple[bytes]]: ...
+    @classmethod
+    def _from_state(cls, state: bytes) -> AssocStore: ...
 
 # ---- competitive plasticity (rust/python/src/competitive.rs) ----
 

@@ -260,7 +260,9 @@ class AssociativeMemory(BaseEstimator):
                 vptr, vidx, n = uptr, uidx, m
             else:
                 (vptr, vidx, _, n), y_1d = self._content_rows(V, n_rows)
-            store = _core.AssocStore(m, n, binary=self.rule == "willshaw", auto=auto)
+            store = _core.AssocStore(
+                {"m": m, "n": n, "binary": self.rule == "willshaw", "auto": auto}
+            )
         else:
             store = self._store
             n = self.n_outputs_
@@ -392,26 +394,28 @@ class AssociativeMemory(BaseEstimator):
             raise ValueError("n_iter > 1 needs an auto-associative memory (fit(U) without Y)")
         if self.anchor and not self.auto_:
             raise ValueError("anchor=True needs an auto-associative memory (fit(U) without Y)")
-        ptr, idx, iters, ops = self._store.retrieve(
-            qptr,
-            qidx,
-            self.rule,
-            self.retrieval,
-            threshold=None if self.threshold is None else float(self.threshold),
-            l=l,
-            n_hypercolumns=int(self.n_hypercolumns or 0),
-            n_iter=int(self.n_iter),
-            adaptive=self.noise_estimation == "adaptive",
-            anchor=bool(self.anchor),
-            p01=float(self.p01),
-            p10=float(self.p10),
-        )
+        ptr, idx, iters, ops = self._store.retrieve(qptr, qidx, self._retrieve_params(l))
         if getattr(self, "_y_1d", False):
             # fitted with 1-d contents: return 1-d predictions, as scikit-learn expects
             out = from_rows(ptr, idx, self.n_outputs_)[:, 0]
         else:
             out = from_rows(ptr, idx, self.n_outputs_, like=Q if _is_sparse(Q) else None)
         return out, iters, int(ops)
+
+    def _retrieve_params(self, winners):
+        """The core's ``RetrieveParams`` for ``winners`` output units (wta)."""
+        return {
+            "rule": self.rule,
+            "retrieval": self.retrieval,
+            "threshold": None if self.threshold is None else float(self.threshold),
+            "winners": int(winners),
+            "n_hypercolumns": int(self.n_hypercolumns or 0),
+            "n_iter": int(self.n_iter),
+            "adaptive": self.noise_estimation == "adaptive",
+            "anchor": bool(self.anchor),
+            "p01": float(self.p01),
+            "p10": float(self.p10),
+        }
 
     def predict(self, Q):
         """Retrieved binary patterns for the queries ``Q`` (dense uint8, or CSR for sparse ``Q``)."""
@@ -427,9 +431,7 @@ class AssociativeMemory(BaseEstimator):
             raise ValueError(
                 f"{self.n_outputs_} content units cannot form {self.n_hypercolumns} hypercolumns"
             )
-        x = self._store.potentials(
-            qptr, qidx, self.rule, float(self.p01), float(self.p10), n_hypercolumns=h
-        )
+        x = self._store.potentials(qptr, qidx, self._retrieve_params(0))
         return x[:, 0] if getattr(self, "_y_1d", False) else x
 
     # ------------------------------------------------------------------ sklearn plumbing
@@ -439,15 +441,3 @@ class AssociativeMemory(BaseEstimator):
         tags.input_tags.sparse = True
         tags.target_tags.required = False
         return tags
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        if "_store" in state:
-            state["_store"] = self._store.to_state()
-        return state
-
-    def __setstate__(self, state):
-        state = dict(state)
-        if isinstance(state.get("_store"), dict):
-            state["_store"] = _core.AssocStore.from_state(**state["_store"])
-        self.__dict__.update(state)

@@ -353,7 +353,7 @@ class SynapseMatrix:
                 raise ValueError("binary synapses take no weights")
             weights = as_float32(weights, "weights", 1)
         lo, hi = _init_range(init)
-        return self._m.grow(post, pre, weights, lo, hi, seed_from(random_state))
+        return self._m.grow(post, pre, weights, (lo, hi), seed_from(random_state))
 
     def grow_random(self, per_row: int, *, init=0.0, random_state=None) -> int:
         """Grow ``per_row`` synapses per row at random absent positions.
@@ -365,7 +365,7 @@ class SynapseMatrix:
         """
         per_row = check_int(per_row, "per_row", low=0)
         lo, hi = _init_range(init)
-        return self._m.grow_random(per_row, lo, hi, seed_from(random_state))
+        return self._m.grow_random(per_row, (lo, hi), seed_from(random_state))
 
     def minimal_energy_from(self, initial: SynapseMatrix) -> tuple[int, float]:
         """``(M0_min, M1_min)``: synapses that differ from ``initial`` and ``Σ|Δw|``."""
