@@ -10,9 +10,9 @@ import time
 
 import numpy as np
 
+from suites import eprop as b
+from suites import machine
 from synaplast import _core
-from synaplast.benchmarks import eprop as b
-from synaplast.benchmarks import machine
 
 
 def sine(iterations: int, seed: int = 1, lr: float = 2e-3) -> None:

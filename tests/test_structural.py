@@ -284,9 +284,9 @@ def test_check_estimator():
     check_estimator(SPC(n_hidden=20, max_iter=3, readout_max_iter=20, random_state=0))
 
 
-def test_benchmark_compare_smoke(tmp_path):
+def test_compare_smoke(tmp_path):
     pytest.importorskip("matplotlib")
-    from synaplast.benchmarks.structural import compare, table
+    from synaplast.compare import compare, table
 
     rows = compare(
         subset=(1, 2, 6),
@@ -308,7 +308,7 @@ def test_benchmark_compare_smoke(tmp_path):
 
 
 def test_fgsm_input_gradient_matches_finite_differences():
-    from synaplast.benchmarks.structural import _rule_input_gradient
+    from synaplast.analysis import input_gradient
 
     X, y = toy(n=200, d=12)
     est = SPC(n_hidden=10, max_iter=2, readout_max_iter=5, random_state=0).fit(X, y)
@@ -319,7 +319,7 @@ def test_fgsm_input_gradient_matches_finite_differences():
         p = est.predict_proba(xx.astype(np.float32))
         return -np.log(p[np.arange(3), yi]).sum()
 
-    g = _rule_input_gradient(est, x.astype(np.float32), yi)
+    g = input_gradient(est, x.astype(np.float32), yi)
     h = 1e-2
     for j in range(12):
         e = np.zeros_like(x)

@@ -2,7 +2,7 @@
 //! plain online backprop, test every 2,000 samples until 95%).
 //!
 //! Data: raw little-endian files written by
-//! `python -c "from synaplast.benchmarks.energy import dump_mnist; dump_mnist(DIR)"`;
+//! `python -c "import sys; sys.path.insert(0, 'benches'); from suites.energy import dump_mnist; dump_mnist(DIR)"`;
 //! run `cargo run --release --example competitive_speed -- DIR`.
 use std::time::Instant;
 use synaplast_core::competitive::{
