@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from synaplast import _core
 from synaplast._progress import Progress
-from synaplast._validation import check_int, check_real
+from synaplast._validation import unchanged_on_error
 from synaplast.energy import CapacityReport, EnergyReport, synaptic_ops
 from synaplast.memory import _is_sparse, as_rows, binary_entropy, from_rows
 
@@ -144,42 +147,41 @@ class AssociativeMemory(BaseEstimator):
 
     # ------------------------------------------------------------------ params
 
+    _parameter_constraints: dict = {
+        "rule": [StrOptions(set(RULES))],
+        "retrieval": [StrOptions(set(RETRIEVALS))],
+        "threshold": [Interval(Real, -np.inf, np.inf, closed="neither"), None],
+        "l": [Interval(Integral, 0, None, closed="left"), None],
+        "n_hypercolumns": [Interval(Integral, 1, None, closed="left"), None],
+        "n_iter": [Interval(Integral, 1, None, closed="left")],
+        "noise_estimation": [StrOptions({"adaptive"}), None],
+        "anchor": ["boolean"],
+        "p01": [Interval(Real, 0, 1, closed="left")],
+        "p10": [Interval(Real, 0, 1, closed="left")],
+        "compress": ["boolean"],
+        "binarize": [Interval(Real, -np.inf, np.inf, closed="neither"), None],
+        "verbose": ["verbose"],
+    }
+
     def _check_params(self):
-        if self.rule not in RULES:
-            raise ValueError(f"rule must be one of {RULES}, got {self.rule!r}")
-        if self.retrieval not in RETRIEVALS:
-            raise ValueError(f"retrieval must be one of {RETRIEVALS}, got {self.retrieval!r}")
-        if self.threshold is not None:
-            check_real(self.threshold, "threshold")
-        elif self.retrieval == "threshold" and self.rule not in ("willshaw", "bayes"):
+        """The declarative constraints, then the ones between parameters."""
+        self._validate_params()
+        if (
+            self.threshold is None
+            and self.retrieval == "threshold"
+            and self.rule not in ("willshaw", "bayes")
+        ):
             raise ValueError(
                 f"rule {self.rule!r} has no natural threshold: set threshold, "
                 "or use retrieval='wta' or 'hypercolumn'"
             )
-        if self.l is not None:
-            check_int(self.l, "l", low=0)
         if self.retrieval == "hypercolumn" and self.n_hypercolumns is None:
             raise ValueError("retrieval='hypercolumn' needs n_hypercolumns")
-        if self.n_hypercolumns is not None:
-            check_int(self.n_hypercolumns, "n_hypercolumns", low=1)
-        check_int(self.n_iter, "n_iter", low=1)
-        if self.noise_estimation not in (None, "adaptive"):
-            raise ValueError(
-                f"noise_estimation must be None or 'adaptive', got {self.noise_estimation!r}"
-            )
-        if not isinstance(self.anchor, bool | np.bool_):
-            raise TypeError(f"anchor must be a bool, got {type(self.anchor).__name__}")
         if self.anchor and (self.rule != "bayes" or self.retrieval == "hypercolumn"):
             raise ValueError(
                 "anchor=True needs rule='bayes' and retrieval='threshold' or 'wta', "
                 f"got rule={self.rule!r}, retrieval={self.retrieval!r}"
             )
-        check_real(self.p01, "p01", low=0.0, high=1.0, high_open=True)
-        check_real(self.p10, "p10", low=0.0, high=1.0, high_open=True)
-        if not isinstance(self.compress, bool | np.bool_):
-            raise TypeError(f"compress must be a bool, got {type(self.compress).__name__}")
-        if self.binarize is not None:
-            check_real(self.binarize, "binarize")
 
     def _rows(self, X, name, reset):
         X = validate_data(
@@ -208,6 +210,7 @@ class AssociativeMemory(BaseEstimator):
 
     # ------------------------------------------------------------------ fitting
 
+    @unchanged_on_error
     def fit(self, U, Y=None):
         """Store the pairs ``(U[r], Y[r])``, or the patterns ``U`` when ``Y`` is None.
 
@@ -221,35 +224,41 @@ class AssociativeMemory(BaseEstimator):
 
         Returns
         -------
-        self
+        self : AssociativeMemory
+            The memory holding the pairs.
         """
         self._check_params()
-        return self._guarded(U, Y, reset=True)
+        return self._store_pairs(U, Y, reset=True)
 
+    @unchanged_on_error
     def partial_fit(self, U, Y=None):
-        """Store more pairs without re-storing the old ones (same arguments as :meth:`fit`)."""
-        if not hasattr(self, "_store"):
-            self._check_params()
-            return self._guarded(U, Y, reset=True)
+        """Store more pairs without re-storing the old ones.
+
+        Every check runs before the store changes, so a failed call leaves
+        the memory as it was.
+
+        Parameters
+        ----------
+        U : array-like or sparse matrix of shape (n_patterns, m)
+            Binary address patterns.
+        Y : array-like or sparse matrix of shape (n_patterns, n), optional
+            Binary content patterns; ``None`` for auto-association (as in
+            the first call).
+
+        Returns
+        -------
+        self : AssociativeMemory
+            The memory holding the old and the new pairs.
+        """
         self._check_params()
+        if not hasattr(self, "_store"):
+            return self._store_pairs(U, Y, reset=True)
         if (Y is None) != self.auto_:
             raise ValueError(
                 "partial_fit must keep the kind of memory: "
                 + ("auto-associative (Y=None)" if self.auto_ else "hetero-associative (Y given)")
             )
-        return self._guarded(U, Y, reset=False)
-
-    def _guarded(self, U, Y, reset):
-        # Validation (scikit-learn's validate_data sets n_features_in_ early)
-        # must not leave a half-updated estimator behind: restore on failure.
-        # The store itself is only written after every check has passed.
-        saved = dict(self.__dict__)
-        try:
-            return self._store_pairs(U, Y, reset=reset)
-        except Exception:
-            self.__dict__.clear()
-            self.__dict__.update(saved)
-            raise
+        return self._store_pairs(U, Y, reset=False)
 
     def _store_pairs(self, U, V, reset):
         U, (uptr, uidx, n_rows, m) = self._rows(U, "U", reset)

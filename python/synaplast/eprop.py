@@ -16,14 +16,17 @@ input neuron that spikes once, earlier for larger (min-max scaled) values.
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from synaplast import _core
 from synaplast._progress import Progress
-from synaplast._validation import check_int, check_real, seed_from
+from synaplast._validation import encode_labels, seed_from, unchanged_on_error
 from synaplast.energy import CapacityReport, EnergyReport
 
 __all__ = ["EPropClassifier", "EPropRegressor", "spikes_from_times"]
@@ -186,7 +189,7 @@ class _EPropBase(BaseEstimator):
         return x
 
     def _latency(self, arr: np.ndarray, fitting: bool) -> np.ndarray:
-        t = check_int(self.n_steps_2d, "n_steps_2d", low=2)
+        t = int(self.n_steps_2d)
         if fitting:
             self._lo = arr.min(axis=0)
             hi = arr.max(axis=0)
@@ -201,57 +204,53 @@ class _EPropBase(BaseEstimator):
         return x
 
     def _window_mask(self, n: int, t: int) -> np.ndarray:
-        w = check_real(self.window, "window", low=0.0, high=1.0, low_open=True)
+        w = float(self.window)
         mask = np.zeros((n, t), dtype=np.float32)
         if t:
             mask[:, t - max(1, int(round(w * t))) :] = 1.0
         return mask
 
+    _parameter_constraints: dict = {
+        "n_rec": [Interval(Integral, 1, None, closed="left")],
+        "neuron": [StrOptions({"lif", "alif"})],
+        "p_in": [Interval(Real, 0, 1, closed="both")],
+        "p_rec": [Interval(Real, 0, 1, closed="both")],
+        "tau_m": [Interval(Real, 0, np.inf, closed="neither")],
+        "tau_out": [Interval(Real, 0, np.inf, closed="neither")],
+        "v_th": [Interval(Real, 0, np.inf, closed="neither")],
+        "t_ref": [Interval(Integral, 0, None, closed="left")],
+        "adapt_beta": [Interval(Real, 0, np.inf, closed="left")],
+        "adapt_tau": [Interval(Real, 0, np.inf, closed="neither")],
+        "surrogate": [StrOptions(set(_SURROGATES))],
+        "surrogate_height": [Interval(Real, 0, np.inf, closed="neither")],
+        "surrogate_width": [Interval(Real, 0, np.inf, closed="neither"), None],
+        "input_scale": [Interval(Real, -np.inf, np.inf, closed="neither")],
+        "rec_scale": [Interval(Real, -np.inf, np.inf, closed="neither")],
+        "feedback": [StrOptions({"random", "symmetric"})],
+        "dale": [Interval(Real, 0, 1, closed="both"), None],
+        "c_reg": [Interval(Real, 0, np.inf, closed="left")],
+        "f_target": [Interval(Real, 0, np.inf, closed="left")],
+        "optimizer": [StrOptions({"adam", "gradient_descent"})],
+        "learning_rate": [Interval(Real, 0, np.inf, closed="neither")],
+        "w_min": [Interval(Real, -np.inf, np.inf, closed="neither")],
+        "w_max": [Interval(Real, -np.inf, np.inf, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "cutoff": [Interval(Integral, 1, None, closed="left"), None],
+        "update": [StrOptions({"event", "time"})],
+        "nest_compatible": ["boolean"],
+        "n_steps_2d": [Interval(Integral, 2, None, closed="left")],
+        "window": [Interval(Real, 0, 1, closed="right")],
+        "dt": [Interval(Real, 0, np.inf, closed="neither")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
     # -- configuration --------------------------------------------------
     def _config(self, n_in: int, n_out: int) -> dict:
-        if self.neuron not in ("lif", "alif"):
-            raise ValueError(f"neuron must be 'lif' or 'alif', got {self.neuron!r}")
-        if self.surrogate not in _SURROGATES:
-            raise ValueError(f"surrogate must be one of {_SURROGATES}, got {self.surrogate!r}")
-        if self.feedback not in ("random", "symmetric"):
-            raise ValueError(f"feedback must be 'random' or 'symmetric', got {self.feedback!r}")
-        if self.optimizer not in ("adam", "gradient_descent"):
-            raise ValueError(
-                f"optimizer must be 'adam' or 'gradient_descent', got {self.optimizer!r}"
-            )
-        if self.update not in ("event", "time"):
-            raise ValueError(f"update must be 'event' or 'time', got {self.update!r}")
-        check_int(self.n_rec, "n_rec", low=1)
-        check_int(self.t_ref, "t_ref", low=0)
-        check_int(self.batch_size, "batch_size", low=1)
-        check_int(self.max_iter, "max_iter", low=1)
-        if self.cutoff is not None:
-            check_int(self.cutoff, "cutoff", low=1)
-        for name in (
-            "tau_m",
-            "tau_out",
-            "v_th",
-            "adapt_tau",
-            "surrogate_height",
-            "learning_rate",
-            "dt",
-        ):
-            check_real(getattr(self, name), name, low=0.0, low_open=True)
-        check_real(self.p_in, "p_in", low=0.0, high=1.0)
-        check_real(self.p_rec, "p_rec", low=0.0, high=1.0)
-        check_real(self.c_reg, "c_reg", low=0.0)
-        check_real(self.f_target, "f_target", low=0.0)
-        check_real(self.adapt_beta, "adapt_beta", low=0.0)
-        check_real(self.input_scale, "input_scale")
-        check_real(self.rec_scale, "rec_scale")
-        wmin = check_real(self.w_min, "w_min")
-        wmax = check_real(self.w_max, "w_max")
-        if wmin > wmax:
-            raise ValueError(f"w_min ({wmin}) must be <= w_max ({wmax})")
-        if self.dale is not None:
-            check_real(self.dale, "dale", low=0.0, high=1.0)
+        """The core's ``Config`` (parameters validated by ``_fit_context``;
+        ``w_min <= w_max`` is the core's check)."""
         width = self.v_th if self.surrogate_width is None else self.surrogate_width
-        check_real(width, "surrogate_width", low=0.0, low_open=True)
         kappa = float(np.exp(-self.dt / self.tau_out))
         return {
             "n_in": n_in,
@@ -275,8 +274,8 @@ class _EPropBase(BaseEstimator):
             "loss": self._loss,
             "optimizer": self.optimizer,
             "eta": float(self.learning_rate),
-            "w_min": wmin,
-            "w_max": wmax,
+            "w_min": float(self.w_min),
+            "w_max": float(self.w_max),
             "cutoff": None if self.cutoff is None else int(self.cutoff),
             "nest_compatible": bool(self.nest_compatible),
             "event_driven": self.update == "event",
@@ -471,6 +470,8 @@ class EPropRegressor(RegressorMixin, _EPropBase):
             mask, dtype=np.float32
         )
 
+    @unchanged_on_error
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Train for ``max_iter`` epochs from a fresh network."""
         x = self._spikes(X, True)
@@ -479,6 +480,8 @@ class EPropRegressor(RegressorMixin, _EPropBase):
         self._train(x, tgt, mask, int(self.max_iter))
         return self
 
+    @unchanged_on_error
+    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y):
         """One epoch over ``(X, y)``, continuing from the current weights."""
         if not hasattr(self, "_net"):
@@ -542,15 +545,13 @@ class EPropClassifier(ClassifierMixin, _EPropBase):
         y = column_or_1d(y, warn=True)
         if y.shape[0] != n:
             raise ValueError(f"y must be 1-d with {n} labels, got shape {y.shape}")
-        idx = np.searchsorted(self.classes_, y)
-        if np.any(idx >= len(self.classes_)) or np.any(
-            self.classes_[np.minimum(idx, len(self.classes_) - 1)] != y
-        ):
-            raise ValueError("y contains labels not seen in fit")
+        idx = encode_labels(self.classes_, y)
         tgt = np.zeros((n, t, len(self.classes_)), dtype=np.float32)
         tgt[np.arange(n), :, idx] = 1.0
         return tgt
 
+    @unchanged_on_error
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Train for ``max_iter`` epochs from a fresh network."""
         if y is None:
@@ -571,6 +572,8 @@ class EPropClassifier(ClassifierMixin, _EPropBase):
         self._train(x, tgt, self._window_mask(x.shape[0], x.shape[1]), int(self.max_iter))
         return self
 
+    @unchanged_on_error
+    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None):
         """One epoch; ``classes`` is required on the first call."""
         if not hasattr(self, "_net"):

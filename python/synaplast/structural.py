@@ -85,62 +85,24 @@ inputs). Readout learning stops early once its training loss stalls
 from __future__ import annotations
 
 import time
+from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils import TransformerTags
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils.validation import check_is_fitted, check_non_negative, validate_data
 
 from synaplast import _core
 from synaplast._progress import Progress
-from synaplast._validation import as_float32, check_int, check_real, seed_from
+from synaplast._validation import encode_labels, seed_from, unchanged_on_error
 from synaplast.energy import CapacityReport, EnergyReport, synaptic_ops
 from synaplast.synapses import SynapseMatrix
 
 __all__ = ["StructuralPlasticityClassifier"]
 
 _W_INIT = (0.01, 0.1)  # initial weights, as in the paper
-
-
-def _check_X(X, name="X", n_features=None):
-    if X is None:
-        raise ValueError(f"{name} is None; expected a 2-d array of non-negative rates")
-    if not isinstance(X, np.ndarray) and not hasattr(X, "toarray"):
-        try:
-            X = np.asarray(X)
-        except Exception as exc:  # ragged lists and other non-arrays
-            raise TypeError(f"{name} cannot be converted to an array: {exc}") from exc
-    if isinstance(X, np.ndarray):
-        if X.dtype.kind == "c":
-            raise ValueError(f"Complex data not supported in {name}")
-        if X.dtype == object:
-            X = np.asarray(X, dtype=np.float64)  # TypeError for non-numbers
-    if getattr(X, "ndim", 2) != 2:
-        raise ValueError(
-            f"{name} must be 2-dimensional, got shape {np.shape(X)}. Reshape your data "
-            "with X.reshape(-1, 1) for one feature or X.reshape(1, -1) for one sample."
-        )
-    X = as_float32(X, name, 2)
-    if X.shape[0] == 0:
-        raise ValueError(
-            f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is required ({name})"
-        )
-    if X.shape[1] == 0:
-        raise ValueError(
-            f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is required ({name})"
-        )
-    if n_features is not None and X.shape[1] != n_features:
-        raise ValueError(
-            f"{name} has {X.shape[1]} features, but StructuralPlasticityClassifier "
-            f"is expecting {n_features} features as input"
-        )
-    if X.size and X.min() < 0:
-        raise ValueError(
-            f"Negative values in data passed to {name}: the inputs are excitatory "
-            f"rates and must be >= 0 (minimum {X.min()})"
-        )
-    return X
 
 
 class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
@@ -315,76 +277,91 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         tags.transformer_tags = TransformerTags(preserves_dtype=[])
         return tags
 
+    _parameter_constraints: dict = {
+        "n_hidden": [Interval(Integral, 1, None, closed="left")],
+        "max_synapses": [Interval(Integral, 1, None, closed="left"), None],
+        "init_synapses": [Interval(Integral, 1, None, closed="left"), None],
+        "n_winners": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, np.inf, closed="left")],
+        "homeostasis_rate": [Interval(Real, 0, np.inf, closed="left")],
+        "competition_rate": [Interval(Real, 0, np.inf, closed="left")],
+        "target_activity": [Interval(Real, 0, 1, closed="neither")],
+        "w_max": [Interval(Real, 0, np.inf, closed="neither")],
+        "silent_threshold": [Interval(Real, 0, np.inf, closed="left")],
+        "growth": [StrOptions({"coactivity", "random"})],
+        "n_grow": [Interval(Integral, 0, None, closed="left"), None],
+        "consolidation_threshold": [Interval(Real, 0, np.inf, closed="neither"), None],
+        "n_inhibitory": [Interval(Integral, 0, None, closed="left")],
+        "inhibition_rate": [Interval(Real, 0, np.inf, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "readout_max_iter": [Interval(Integral, 0, None, closed="left")],
+        "readout_learning_rate": [Interval(Real, 0, np.inf, closed="left")],
+        "readout_decay": [Interval(Real, 0, np.inf, closed="left")],
+        "readout_l2": [Interval(Real, 0, np.inf, closed="left")],
+        "readout_tol": [Interval(Real, 0, np.inf, closed="left")],
+        "readout_n_iter_no_change": [Interval(Integral, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "estimate_information": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
     # ----------------------------------------------------------- validation
     def _params(self, n_features):
-        p = {}
-        p["n_hidden"] = check_int(self.n_hidden, "n_hidden", low=1)
+        """The derived learning parameters (after ``_validate_params``)."""
+        n_hidden = int(self.n_hidden)
         if self.max_synapses is None:
             per_unit = n_features
         else:
-            budget = check_int(self.max_synapses, "max_synapses", low=1)
-            per_unit = max(1, min(n_features, budget // p["n_hidden"]))
-        p["per_unit"] = per_unit
+            per_unit = max(1, min(n_features, int(self.max_synapses) // n_hidden))
         if self.init_synapses is None:
             init = n_features if self.max_synapses is None else min(n_features, 8 * per_unit)
+            init = max(init, per_unit)
         else:
-            init = check_int(self.init_synapses, "init_synapses", low=1)
-            init = min(init, n_features)
-        p["init"] = max(init, per_unit) if self.init_synapses is None else init
-        p["n_winners"] = check_int(self.n_winners, "n_winners", low=1, high=p["n_hidden"])
-        p["learning_rate"] = check_real(self.learning_rate, "learning_rate", low=0)
-        p["homeostasis_rate"] = check_real(self.homeostasis_rate, "homeostasis_rate", low=0)
-        p["competition_rate"] = check_real(self.competition_rate, "competition_rate", low=0)
-        p["target_activity"] = check_real(
-            self.target_activity, "target_activity", low=0, high=1, low_open=True, high_open=True
-        )
-        p["w_max"] = check_real(self.w_max, "w_max", low=0, low_open=True)
-        p["silent"] = check_real(self.silent_threshold, "silent_threshold", low=0)
-        if self.growth not in ("coactivity", "random"):
-            raise ValueError(f"growth must be 'coactivity' or 'random', got {self.growth!r}")
-        if self.n_grow is None:
-            p["n_grow"] = max(1, per_unit // 4)
-        else:
-            p["n_grow"] = check_int(self.n_grow, "n_grow", low=0)
-        if self.consolidation_threshold is None:
-            p["consolidate"] = None
-        else:
-            p["consolidate"] = check_real(
-                self.consolidation_threshold, "consolidation_threshold", low=0, low_open=True
-            )
-        p["n_inhibitory"] = check_int(self.n_inhibitory, "n_inhibitory", low=0)
-        p["inhibition_rate"] = check_real(self.inhibition_rate, "inhibition_rate", low=0)
-        p["max_iter"] = check_int(self.max_iter, "max_iter", low=1)
-        p["readout_max_iter"] = check_int(self.readout_max_iter, "readout_max_iter", low=0)
-        p["readout_lr"] = check_real(self.readout_learning_rate, "readout_learning_rate", low=0)
-        p["readout_decay"] = check_real(self.readout_decay, "readout_decay", low=0)
-        p["readout_l2"] = check_real(self.readout_l2, "readout_l2", low=0)
-        p["readout_tol"] = check_real(self.readout_tol, "readout_tol", low=0)
-        p["readout_n_iter_no_change"] = check_int(
-            self.readout_n_iter_no_change, "readout_n_iter_no_change", low=0
-        )
-        p["batch_size"] = check_int(self.batch_size, "batch_size", low=1)
-        p["seed"] = seed_from(self.random_state)
-        return p
+            init = min(int(self.init_synapses), n_features)
+        return {
+            "n_hidden": n_hidden,
+            "per_unit": per_unit,
+            "init": init,
+            "n_winners": int(self.n_winners),
+            "learning_rate": float(self.learning_rate),
+            "homeostasis_rate": float(self.homeostasis_rate),
+            "competition_rate": float(self.competition_rate),
+            "target_activity": float(self.target_activity),
+            "w_max": float(self.w_max),
+            "silent": float(self.silent_threshold),
+            "n_grow": max(1, per_unit // 4) if self.n_grow is None else int(self.n_grow),
+            "consolidate": (
+                None
+                if self.consolidation_threshold is None
+                else float(self.consolidation_threshold)
+            ),
+            "n_inhibitory": int(self.n_inhibitory),
+            "inhibition_rate": float(self.inhibition_rate),
+            "max_iter": int(self.max_iter),
+            "readout_max_iter": int(self.readout_max_iter),
+            "readout_lr": float(self.readout_learning_rate),
+            "readout_decay": float(self.readout_decay),
+            "readout_l2": float(self.readout_l2),
+            "readout_tol": float(self.readout_tol),
+            "readout_n_iter_no_change": int(self.readout_n_iter_no_change),
+            "batch_size": int(self.batch_size),
+            "seed": seed_from(self.random_state),
+        }
 
-    def _check_y(self, y, n, classes=None):
-        if y is None:
-            raise ValueError("This classifier requires y to be passed, but the target y is None")
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        if y.ndim != 1:
-            raise ValueError(f"y must be 1-dimensional, got shape {y.shape}")
-        if y.shape[0] != n:
-            raise ValueError(f"X has {n} samples but y has {y.shape[0]}")
-        check_classification_targets(y)
-        if classes is None:
-            classes = np.unique(y)
-        idx = np.searchsorted(classes, y)
-        idx = np.clip(idx, 0, len(classes) - 1)
-        if not np.array_equal(classes[idx], y):
-            raise ValueError("y contains labels that are not in classes")
-        return classes, idx.astype(np.int64)
+    def _validate(self, X, y="no_validation", reset=False):
+        """``X`` as C-contiguous float32 rates ``>= 0`` (and ``y`` checked against it)."""
+        dtype = getattr(np.asarray(X) if isinstance(X, list | tuple) else X, "dtype", None)
+        if dtype is not None and np.dtype(dtype).kind in "USV":
+            raise TypeError(f"X must be numeric rates, got dtype {np.dtype(dtype)}")
+        no_y = isinstance(y, str) and y == "no_validation"
+        if no_y:
+            X = validate_data(self, X, dtype=np.float32, order="C", reset=reset)
+        else:
+            X, y = validate_data(self, X, y, dtype=np.float32, order="C", reset=reset)
+            check_classification_targets(y)
+        check_non_negative(X, f"X ({type(self).__name__}: the inputs are excitatory rates)")
+        return X if no_y else (X, y)
 
     # ------------------------------------------------------------- learning
     @staticmethod
@@ -446,6 +423,8 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         loss, _converged = net.readout_fit(X, yi, schedule)
         return list(loss)
 
+    @unchanged_on_error
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Learn the hidden layer (unsupervised, structural) then the readout.
 
@@ -459,8 +438,9 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        X = _check_X(X)
-        classes, yi = self._check_y(y, X.shape[0])
+        X, y = self._validate(X, y, reset=True)
+        classes = np.unique(y)
+        yi = encode_labels(classes, y)
         p = self._params(X.shape[1])
         t0 = time.perf_counter()
         net, history, wins = self._train(X, yi, len(classes), p)
@@ -496,6 +476,8 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
             bar.update(1)
         return net, history, wins
 
+    @unchanged_on_error
+    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None):
         """One epoch of hidden learning (growth, Hebbian, pruning) and of the
         readout on ``(X, y)``.
@@ -512,7 +494,7 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         self
         """
         first = not hasattr(self, "_net")
-        X = _check_X(X, n_features=None if first else self.n_features_in_)
+        X, y = self._validate(X, y, reset=first)
         if first:
             if classes is None:
                 raise ValueError("classes must be given on the first call to partial_fit")
@@ -523,7 +505,7 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(f"classes {classes} differ from the first call's {self.classes_}")
             classes = self.classes_
             p = self._p
-        _, yi = self._check_y(y, X.shape[0], classes)
+        yi = encode_labels(classes, y)
         t0 = time.perf_counter()
         if first:
             net = self._new_net(X.shape[1], len(classes), p)
@@ -576,7 +558,7 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
     def transform(self, X):
         """Hidden representation ``h = f(W x − θ)``, shape ``(n_samples, n_hidden)``."""
         check_is_fitted(self, "_net")
-        X = _check_X(X, n_features=self.n_features_in_)
+        X = self._validate(X)
         return self._net.transform(X)
 
     def fit_transform(self, X, y):
@@ -586,7 +568,7 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X):
         """Class probabilities of the softmax readout."""
         check_is_fitted(self, "_net")
-        X = _check_X(X, n_features=self.n_features_in_)
+        X = self._validate(X)
         return self._net.predict_proba(X).astype(np.float64)
 
     def predict_log_proba(self, X):
@@ -694,7 +676,7 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         from synaplast.info import mutual_information_vib
 
         check_is_fitted(self, "_net")
-        X = _check_X(X, n_features=self.n_features_in_)
+        X = self._validate(X)
         y = np.asarray(y)
         if y.shape != (X.shape[0],):
             raise ValueError(f"y must have shape ({X.shape[0]},), got {y.shape}")
