@@ -225,13 +225,6 @@ def test_regressor_and_spike_times():
         EPropRegressor(n_rec=1.5).fit(x, y)
 
 
-@pytest.mark.parametrize("Est", [EPropRegressor, EPropClassifier])
-def test_check_estimator(Est):
-    from sklearn.utils.estimator_checks import check_estimator
-
-    check_estimator(Est(n_rec=40, max_iter=10, random_state=0))
-
-
 def test_pipeline_gridsearch_2d():
     from sklearn.datasets import make_blobs
     from sklearn.model_selection import GridSearchCV

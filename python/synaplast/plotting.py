@@ -19,10 +19,12 @@ __all__ = [
     "capacity_curve",
     "energy_vs_hidden",
     "eprop_comparison",
+    "loss_curve",
     "receptive_fields",
     "require_matplotlib",
     "save_figures",
     "save_structural_figures",
+    "spike_raster",
     "structural_figures",
     "synapse_count",
     "weight_histogram",
@@ -245,6 +247,33 @@ def accuracy_vs_energy(rows, algorithms, n_hidden: int, seed: int = 0):
 
 
 # ------------------------------------------------------------ e-prop
+
+
+def loss_curve(losses, ylabel: str = "loss"):
+    """Mean training loss per epoch (``loss_curve_`` of the e-prop estimators)."""
+    Figure = require_matplotlib()
+    fig = Figure(figsize=(4.5, 3.2), layout="constrained")
+    ax = fig.subplots()
+    ax.plot(np.arange(1, len(losses) + 1), losses, marker="o")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    return fig
+
+
+def spike_raster(spikes, title: str | None = None):
+    """Raster of a ``(n_steps, n_neurons)`` 0/1 spike array."""
+    Figure = require_matplotlib()
+    t, n = np.nonzero(np.asarray(spikes))
+    fig = Figure(figsize=(6, 3), layout="constrained")
+    ax = fig.subplots()
+    ax.scatter(t, n, s=4, marker="|", color="k")
+    ax.set_xlabel("time step")
+    ax.set_ylabel("neuron")
+    ax.set_xlim(-0.5, np.shape(spikes)[0] - 0.5)
+    ax.set_ylim(-0.5, np.shape(spikes)[1] - 0.5)
+    if title:
+        ax.set_title(title)
+    return fig
 
 
 def eprop_comparison(nest_loss, syn_loss, syn_raster, nest_spikes=None):

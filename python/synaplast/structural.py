@@ -175,7 +175,8 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         after ``fit`` (on at most 5,000 training samples) so that
         ``capacity_`` reports ``C_S``; it can also be set later with
         :meth:`estimate_information_`.
-    random_state : int, RandomState or None, default=None
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial synapses, the sample order and the growth.
     verbose : bool, default=False
         Progress bar over the epochs.
 
@@ -433,10 +434,12 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         X : array-like of shape (n_samples, n_features)
             Non-negative inputs (rates, e.g. pixel intensities in [0, 1]).
         y : array-like of shape (n_samples,)
+            Class labels (used by the readout only).
 
         Returns
         -------
-        self
+        self : StructuralPlasticityClassifier
+            The fitted estimator.
         """
         X, y = self._validate(X, y, reset=True)
         classes = np.unique(y)
@@ -479,19 +482,21 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
     @unchanged_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None):
-        """One epoch of hidden learning (growth, Hebbian, pruning) and of the
-        readout on ``(X, y)``.
+        """One epoch of hidden learning (growth, Hebbian, pruning) and of the readout.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Non-negative inputs (rates).
         y : array-like of shape (n_samples,)
+            Class labels.
         classes : array-like, optional
             All classes; required on the first call.
 
         Returns
         -------
-        self
+        self : StructuralPlasticityClassifier
+            The updated estimator.
         """
         first = not hasattr(self, "_net")
         X, y = self._validate(X, y, reset=first)
@@ -556,26 +561,84 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
 
     # ----------------------------------------------------------- inference
     def transform(self, X):
-        """Hidden representation ``h = f(W x − θ)``, shape ``(n_samples, n_hidden)``."""
+        """Hidden representation ``h = f(W x − θ)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Non-negative inputs (rates).
+
+        Returns
+        -------
+        h : ndarray of shape (n_samples, n_hidden)
+            float32 activities of the hidden units.
+        """
         check_is_fitted(self, "_net")
         X = self._validate(X)
         return self._net.transform(X)
 
     def fit_transform(self, X, y):
-        """``fit(X, y)`` then ``transform(X)``."""
+        """``fit(X, y)`` then ``transform(X)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Non-negative inputs (rates).
+        y : array-like of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        h : ndarray of shape (n_samples, n_hidden)
+            Hidden code of ``X``.
+        """
         return self.fit(X, y).transform(X)
 
     def predict_proba(self, X):
-        """Class probabilities of the softmax readout."""
+        """Class probabilities of the softmax readout.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Non-negative inputs (rates).
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities in the order of ``classes_``.
+        """
         check_is_fitted(self, "_net")
         X = self._validate(X)
         return self._net.predict_proba(X).astype(np.float64)
 
     def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba` (floored at 1e-300).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Non-negative inputs (rates).
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probabilities.
+        """
         return np.log(np.clip(self.predict_proba(X), 1e-300, None))
 
     def predict(self, X):
-        """Class with the largest readout probability."""
+        """Class with the largest readout probability.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Non-negative inputs (rates).
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Predicted labels.
+        """
         check_is_fitted(self, "_net")
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
@@ -665,12 +728,26 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         )
 
     def estimate_information_(self, X, y, *, max_samples=5000, **vib_kwargs):
-        """Estimate ``I(X;Z)`` of the hidden code on ``X`` with the VIB estimator
-        and store it in ``capacity_`` (``stored_bits``; ``C_S`` in details).
+        """Estimate ``I(X;Z)`` of the hidden code and store it in ``capacity_``.
+
+        Uses :func:`synaplast.info.mutual_information_vib` on at most
+        ``max_samples`` samples; ``capacity_`` then reports ``stored_bits`` and
+        ``C_S`` (bits per synapse) in its details.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Non-negative inputs (rates).
+        y : array-like of shape (n_samples,)
+            Class labels.
+        max_samples : int, default=5000
+            Samples used (a random subset beyond this).
+        **vib_kwargs
+            Passed to :func:`~synaplast.info.mutual_information_vib`.
 
         Returns
         -------
-        float
+        bits : float
             ``I(X;Z)`` in bits.
         """
         from synaplast.info import mutual_information_vib

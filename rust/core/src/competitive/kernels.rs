@@ -4,6 +4,7 @@
 //! one fused multiply-add chain over the inputs in order, so all code paths
 //! give the same bits. Single-row kernels are in [`crate::math::simd`].
 
+#[cfg(target_arch = "x86_64")]
 use crate::math::simd::{has_avx2, has_avx512};
 
 #[cfg(target_arch = "x86_64")]
@@ -205,6 +206,7 @@ impl Panels {
 
     /// Copy a block's accumulated panels (`rows × (panels · PANEL)`) into
     /// `z`, rows `r0..r0 + valid`, columns from panel `p0` on.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     #[inline(always)]
     fn scatter(
         &self,
