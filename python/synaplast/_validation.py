@@ -159,3 +159,19 @@ def unchanged_on_error(method):
             raise
 
     return wrapper
+
+
+def partial_fit_classes(estimator, classes, first: bool, min_classes: int = 1) -> np.ndarray:
+    """The classes of a ``partial_fit`` call: required by the first call, fixed after it."""
+    if first:
+        if classes is None:
+            raise ValueError("classes must be given on the first call to partial_fit")
+        classes = np.unique(np.asarray(classes))
+        if classes.size < min_classes:
+            raise ValueError(f"classes must hold at least {min_classes} classes")
+        return classes
+    if classes is not None and not np.array_equal(np.unique(classes), estimator.classes_):
+        raise ValueError(
+            f"classes {classes} differ from those of the first partial_fit call {estimator.classes_}"
+        )
+    return estimator.classes_

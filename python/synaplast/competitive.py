@@ -26,6 +26,7 @@ from synaplast._validation import (
     check_int,
     check_real,
     encode_labels,
+    partial_fit_classes,
     seed_from,
     unchanged_on_error,
 )
@@ -494,20 +495,12 @@ class CompetitivePlasticityClassifier(ClassifierMixin, BaseEstimator):
         first = not hasattr(self, "_model")
         prm = self._derived()
         X, y = self._validate_xy(X, y, reset=first)
+        self.classes_ = partial_fit_classes(self, classes, first, min_classes=2)
+        yi = encode_labels(self.classes_, y)
         if first:
-            if classes is None:
-                raise ValueError("classes must be given on the first call to partial_fit")
-            classes = np.unique(np.asarray(classes))
-            if classes.size < 2:
-                raise ValueError("classes must hold at least 2 classes")
-            self.classes_ = classes
-            yi = encode_labels(classes, y)
             seed = seed_from(self.random_state)
-            model = self._new_network(prm, X.shape[1], classes.size, seed)
+            model = self._new_network(prm, X.shape[1], self.classes_.size, seed)
         else:
-            if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-                raise ValueError("classes differ from those of the first partial_fit call")
-            yi = encode_labels(self.classes_, y)
             model = self._model.copy()
             seed = self._seed
         model.train(X, yi, self._schedule(prm, X.shape[0], None, seed))

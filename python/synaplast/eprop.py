@@ -27,7 +27,12 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from synaplast import _core
 from synaplast._progress import Progress
-from synaplast._validation import encode_labels, seed_from, unchanged_on_error
+from synaplast._validation import (
+    encode_labels,
+    partial_fit_classes,
+    seed_from,
+    unchanged_on_error,
+)
 from synaplast.energy import CapacityReport, EnergyReport
 
 __all__ = ["EPropClassifier", "EPropRegressor", "spikes_from_times"]
@@ -790,10 +795,9 @@ class EPropClassifier(ClassifierMixin, _EPropBase):
         self : EPropClassifier
             The updated estimator.
         """
-        if not hasattr(self, "_net"):
-            if classes is None:
-                raise ValueError("classes must be given on the first call to partial_fit")
-            self.classes_ = np.unique(np.asarray(classes))
+        first = not hasattr(self, "_net")
+        self.classes_ = partial_fit_classes(self, classes, first)
+        if first:
             x = self._spikes(X, True)
             tgt = self._encode(y, x.shape[0], x.shape[1])
             self._init_network(x.shape[2], len(self.classes_))

@@ -96,7 +96,12 @@ from sklearn.utils.validation import check_is_fitted, check_non_negative, valida
 
 from synaplast import _core
 from synaplast._progress import Progress
-from synaplast._validation import encode_labels, seed_from, unchanged_on_error
+from synaplast._validation import (
+    encode_labels,
+    partial_fit_classes,
+    seed_from,
+    unchanged_on_error,
+)
 from synaplast.energy import CapacityReport, EnergyReport, synaptic_ops
 from synaplast.synapses import SynapseMatrix
 
@@ -500,16 +505,8 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         """
         first = not hasattr(self, "_net")
         X, y = self._validate(X, y, reset=first)
-        if first:
-            if classes is None:
-                raise ValueError("classes must be given on the first call to partial_fit")
-            classes = np.unique(np.asarray(classes))
-            p = self._params(X.shape[1])
-        else:
-            if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-                raise ValueError(f"classes {classes} differ from the first call's {self.classes_}")
-            classes = self.classes_
-            p = self._p
+        classes = partial_fit_classes(self, classes, first)
+        p = self._params(X.shape[1]) if first else self._p
         yi = encode_labels(classes, y)
         t0 = time.perf_counter()
         if first:

@@ -3,14 +3,13 @@
 use crate::config::extract;
 use crate::convert::to_u32;
 use crate::errors::IntoPyResult;
-use crate::state::{reduce, Reduced};
+use crate::state::pickled_via_state;
 use crate::threads;
 use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyType};
+use pyo3::types::PyList;
 use pythonize::pythonize;
 use synaplast_core::competitive::{Config, Layer, Mlp, Schedule, TrainSpec};
-use synaplast_core::Persist;
 
 #[pyclass(module = "synaplast._core")]
 pub struct CompetitiveMlp {
@@ -156,17 +155,6 @@ impl CompetitiveMlp {
         }
     }
 
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduced<'py>> {
-        reduce(slf.as_any(), &slf.borrow().inner)
-    }
-
-    #[classmethod]
-    fn _from_state(_cls: &Bound<'_, PyType>, state: &[u8]) -> PyResult<Self> {
-        Ok(Self {
-            inner: Mlp::from_bytes(state).py()?,
-        })
-    }
-
     fn __repr__(&self) -> String {
         format!(
             "CompetitiveMlp(sizes={:?}, samples_seen={})",
@@ -175,3 +163,5 @@ impl CompetitiveMlp {
         )
     }
 }
+
+pickled_via_state!(CompetitiveMlp, Mlp);

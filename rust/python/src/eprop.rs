@@ -2,19 +2,18 @@
 
 use crate::config::extract;
 use crate::errors::IntoPyResult;
-use crate::state::{reduce, Reduced};
+use crate::state::pickled_via_state;
 use crate::synapses::SynapseMatrix as PySynapses;
 use crate::threads;
 use numpy::{
     PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3,
     PyUntypedArrayMethods,
 };
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyType};
+use pyo3::types::PyDict;
 use pythonize::pythonize;
 use synaplast_core::eprop::{Batch, Config, Connectivity, Network, RunOptions};
-use synaplast_core::Persist;
+use synaplast_core::Error;
 
 #[pyclass(module = "synaplast._core")]
 pub struct EPropNetwork {
@@ -93,9 +92,10 @@ impl EPropNetwork {
         let (xs, ts, ms) = (x.shape(), target.shape(), mask.shape());
         let (s, t) = (xs[0], xs[1]);
         if ts[0] != s || ts[1] != t || ms[0] != s || ms[1] != t {
-            return Err(PyValueError::new_err(format!(
+            return Err(Error::Shape(format!(
                 "x {xs:?}, target {ts:?} and mask {ms:?} must agree on (n_seq, n_steps)"
-            )));
+            )))
+            .py();
         }
         let (xv, tv, mv) = (
             x.as_slice()?.to_vec(),
@@ -184,15 +184,6 @@ impl EPropNetwork {
         d.set_item("n_synapses", self.inner.synapses().nnz())?;
         Ok(d)
     }
-
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduced<'py>> {
-        reduce(slf.as_any(), &slf.borrow().inner)
-    }
-
-    #[classmethod]
-    fn _from_state(_cls: &Bound<'_, PyType>, state: &[u8]) -> PyResult<Self> {
-        Ok(Self {
-            inner: Network::from_bytes(state).py()?,
-        })
-    }
 }
+
+pickled_via_state!(EPropNetwork, Network);

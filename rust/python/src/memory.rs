@@ -2,18 +2,17 @@
 //! associative memories (`synaplast_core::memory`).
 
 use crate::config::extract;
-use crate::convert::to_u32;
+use crate::convert::{to_indptr, to_u32};
 use crate::errors::IntoPyResult;
-use crate::state::{reduce, Reduced};
+use crate::state::pickled_via_state;
 use crate::threads;
 use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1};
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyType};
+use pyo3::types::PyDict;
 use synaplast_core::memory::{
     retrieval, AssocStore as Core, Patterns, RetrieveParams, StoreConfig,
 };
-use synaplast_core::Persist;
+use synaplast_core::Error;
 
 /// Patterns of `dim` units from compressed rows.
 fn patterns(
@@ -21,11 +20,7 @@ fn patterns(
     indptr: &PyReadonlyArray1<'_, i64>,
     indices: &PyReadonlyArray1<'_, i64>,
 ) -> PyResult<Patterns> {
-    let indptr: Vec<usize> = indptr
-        .as_slice()?
-        .iter()
-        .map(|&x| usize::try_from(x).map_err(|_| PyValueError::new_err("indptr is negative")))
-        .collect::<PyResult<_>>()?;
+    let indptr = to_indptr(indptr.as_slice()?)?;
     let indices = to_u32(indices.as_slice()?, "unit index")?;
     Patterns::new(dim, indptr, indices).py()
 }
@@ -174,7 +169,8 @@ impl AssocStore {
         let size = m
             .checked_mul(n)
             .filter(|&s| s <= 1 << 28)
-            .ok_or_else(|| PyValueError::new_err("memory too large for a dense copy"))?;
+            .ok_or_else(|| Error::Value("memory too large for a dense copy".into()))
+            .py()?;
         let mut d = vec![0u32; size];
         for i in 0..m {
             let row = self.inner.row(i);
@@ -192,15 +188,6 @@ impl AssocStore {
         }
         PyArray1::from_vec(py, d).reshape([m, n])
     }
-
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduced<'py>> {
-        reduce(slf.as_any(), &slf.borrow().inner)
-    }
-
-    #[classmethod]
-    fn _from_state(_cls: &Bound<'_, PyType>, state: &[u8]) -> PyResult<Self> {
-        Ok(Self {
-            inner: Core::from_bytes(state).py()?,
-        })
-    }
 }
+
+pickled_via_state!(AssocStore, Core);

@@ -3,24 +3,23 @@
 use crate::config::extract;
 use crate::convert::{matrix, owned2, to_u32};
 use crate::errors::IntoPyResult;
-use crate::state::{reduce, Reduced};
+use crate::state::pickled_via_state;
 use crate::synapses::SynapseMatrix as PySynapses;
 use crate::threads;
 use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyType;
 use synaplast_core::structural_classifier::{
     Config, Growing, HiddenParams, Inhibition, Pruning, ReadoutSchedule, ReadoutStep,
     StructuralNet as Core,
 };
-use synaplast_core::Persist;
+use synaplast_core::Error;
 
 fn check_cols(cols: usize, n_in: usize) -> PyResult<()> {
     if cols != n_in {
-        return Err(PyValueError::new_err(format!(
+        return Err(Error::Shape(format!(
             "X has {cols} features, the network expects {n_in}"
-        )));
+        )))
+        .py();
     }
     Ok(())
 }
@@ -252,17 +251,6 @@ impl StructuralNet {
         }
     }
 
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduced<'py>> {
-        reduce(slf.as_any(), &slf.borrow().inner)
-    }
-
-    #[classmethod]
-    fn _from_state(_cls: &Bound<'_, PyType>, state: &[u8]) -> PyResult<Self> {
-        Ok(Self {
-            inner: Core::from_bytes(state).py()?,
-        })
-    }
-
     fn __repr__(&self) -> String {
         format!(
             "StructuralNet(n_in={}, n_hidden={}, n_classes={}, synapses={})",
@@ -273,3 +261,5 @@ impl StructuralNet {
         )
     }
 }
+
+pickled_via_state!(StructuralNet, Core);

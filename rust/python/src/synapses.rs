@@ -1,17 +1,15 @@
 //! `_core.SynapseMatrix`: sparse synapses with structural plasticity.
 
-use crate::convert::{matrix, owned, owned2, to_u32};
+use crate::convert::{matrix, owned, owned2, to_indptr, to_u32};
 use crate::errors::IntoPyResult;
-use crate::state::{reduce, Reduced};
+use crate::state::pickled_via_state;
 use crate::threads;
 use numpy::{
     PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
 };
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyType;
 use synaplast_core::synapses::{Clamp, GrowInit};
-use synaplast_core::{Persist, SynapseMatrix as Core};
+use synaplast_core::{Error, SynapseMatrix as Core};
 
 /// Products with fewer multiply-adds than this run without releasing the GIL
 /// and read the caller's array in place: copying it would cost more than the
@@ -80,13 +78,7 @@ impl SynapseMatrix {
         weights: Option<PyReadonlyArray1<'_, f32>>,
         binary: bool,
     ) -> PyResult<Self> {
-        let indptr: Vec<usize> = indptr
-            .as_slice()?
-            .iter()
-            .map(|&x| {
-                usize::try_from(x).map_err(|_| PyValueError::new_err("indptr has a negative entry"))
-            })
-            .collect::<PyResult<_>>()?;
+        let indptr = to_indptr(indptr.as_slice()?)?;
         let indices = to_u32(indices.as_slice()?, "presynaptic index")?;
         let w = weights.as_ref().map(owned).transpose()?;
         let inner = py
@@ -267,9 +259,10 @@ impl SynapseMatrix {
         let (post, batch, _) = owned2(&post)?;
         let (pre, batch_pre, _) = owned2(&pre)?;
         if batch != batch_pre {
-            return Err(PyValueError::new_err(format!(
+            return Err(Error::Shape(format!(
                 "post has {batch} samples but pre has {batch_pre}"
-            )));
+            )))
+            .py();
         }
         let inner = &mut self.inner;
         py.detach(|| {
@@ -305,17 +298,6 @@ impl SynapseMatrix {
         self.inner.reset_counters();
     }
 
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduced<'py>> {
-        reduce(slf.as_any(), &slf.borrow().inner)
-    }
-
-    #[classmethod]
-    fn _from_state(_cls: &Bound<'_, PyType>, state: &[u8]) -> PyResult<Self> {
-        Ok(Self {
-            inner: Core::from_bytes(state).py()?,
-        })
-    }
-
     fn __repr__(&self) -> String {
         format!(
             "SynapseMatrix(shape=({}, {}), nnz={}, binary={})",
@@ -340,3 +322,5 @@ pub fn kwta_mask<'py>(
         .py()?;
     PyArray1::from_vec(py, m).reshape([r, c])
 }
+
+pickled_via_state!(SynapseMatrix, Core);
