@@ -571,8 +571,8 @@ class EPropRegressor(RegressorMixin, _EPropBase):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_steps, n_inputs), list or (n_samples, n_features)
-                0/1 spike trains, per-sample lists of spike-step arrays, or
-                features that are latency-coded.
+            0/1 spike trains, per-sample lists of spike-step arrays, or
+            features that are latency-coded.
         y : array-like of shape (n_samples,), (n_samples, n_outputs) or (n_samples, n_steps, n_outputs)
             Targets per sample, or target trajectories.
 
@@ -595,8 +595,8 @@ class EPropRegressor(RegressorMixin, _EPropBase):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_steps, n_inputs), list or (n_samples, n_features)
-                0/1 spike trains, per-sample lists of spike-step arrays, or
-                features that are latency-coded.
+            0/1 spike trains, per-sample lists of spike-step arrays, or
+            features that are latency-coded.
         y : array-like of shape (n_samples,), (n_samples, n_outputs) or (n_samples, n_steps, n_outputs)
             Targets, of the same kind as in the first call.
 
@@ -625,8 +625,8 @@ class EPropRegressor(RegressorMixin, _EPropBase):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_steps, n_inputs), list or (n_samples, n_features)
-                0/1 spike trains, per-sample lists of spike-step arrays, or
-                features that are latency-coded.
+            0/1 spike trains, per-sample lists of spike-step arrays, or
+            features that are latency-coded.
 
         Returns
         -------
@@ -643,8 +643,8 @@ class EPropRegressor(RegressorMixin, _EPropBase):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_steps, n_inputs), list or (n_samples, n_features)
-                0/1 spike trains, per-sample lists of spike-step arrays, or
-                features that are latency-coded.
+            0/1 spike trains, per-sample lists of spike-step arrays, or
+            features that are latency-coded.
 
         Returns
         -------
@@ -664,8 +664,8 @@ class EPropRegressor(RegressorMixin, _EPropBase):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_steps, n_inputs), list or (n_samples, n_features)
-                0/1 spike trains, per-sample lists of spike-step arrays, or
-                features that are latency-coded.
+            0/1 spike trains, per-sample lists of spike-step arrays, or
+            features that are latency-coded.
         y : array-like
             True targets, shaped as in ``fit``; 3-d trajectories are scored
             over all steps.
@@ -747,8 +747,8 @@ class EPropClassifier(ClassifierMixin, _EPropBase):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_steps, n_inputs), list or (n_samples, n_features)
-                0/1 spike trains, per-sample lists of spike-step arrays, or
-                features that are latency-coded.
+            0/1 spike trains, per-sample lists of spike-step arrays, or
+            features that are latency-coded.
         y : array-like of shape (n_samples,)
             Class labels.
 
@@ -783,8 +783,8 @@ class EPropClassifier(ClassifierMixin, _EPropBase):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_steps, n_inputs), list or (n_samples, n_features)
-                0/1 spike trains, per-sample lists of spike-step arrays, or
-                features that are latency-coded.
+            0/1 spike trains, per-sample lists of spike-step arrays, or
+            features that are latency-coded.
         y : array-like of shape (n_samples,)
             Class labels.
         classes : array-like, optional
@@ -820,8 +820,8 @@ class EPropClassifier(ClassifierMixin, _EPropBase):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_steps, n_inputs), list or (n_samples, n_features)
-                0/1 spike trains, per-sample lists of spike-step arrays, or
-                features that are latency-coded.
+            0/1 spike trains, per-sample lists of spike-step arrays, or
+            features that are latency-coded.
 
         Returns
         -------
@@ -837,8 +837,8 @@ class EPropClassifier(ClassifierMixin, _EPropBase):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_steps, n_inputs), list or (n_samples, n_features)
-                0/1 spike trains, per-sample lists of spike-step arrays, or
-                features that are latency-coded.
+            0/1 spike trains, per-sample lists of spike-step arrays, or
+            features that are latency-coded.
 
         Returns
         -------
@@ -855,8 +855,8 @@ class EPropClassifier(ClassifierMixin, _EPropBase):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_steps, n_inputs), list or (n_samples, n_features)
-                0/1 spike trains, per-sample lists of spike-step arrays, or
-                features that are latency-coded.
+            0/1 spike trains, per-sample lists of spike-step arrays, or
+            features that are latency-coded.
 
         Returns
         -------
