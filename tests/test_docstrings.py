@@ -17,7 +17,9 @@ ESTIMATORS = [
     "StructuralPlasticityClassifier",
     "EnergyReport",
     "CapacityReport",
+    "SynapseMatrix",
 ]
+FUNCTIONS = ["frugal_preprocess", "get_num_threads", "kwta", "set_num_threads", "threads"]
 # no docstring, undocumented or unknown parameters, parameters or returns
 # without description, no Returns section, no summary
 CHECKS = {"GL08", "PR01", "PR02", "PR07", "RT01", "RT03", "SS01"}
@@ -44,4 +46,11 @@ def test_public_docstrings_are_complete(name):
         for code, msg in numpydoc_validate.validate(t)["errors"]
         if code in CHECKS
     ]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_public_function_docstrings_are_complete(name):
+    errors = numpydoc_validate.validate(f"synaplast.{name}")["errors"]
+    problems = [f"{code} {msg}" for code, msg in errors if code in CHECKS]
     assert not problems, "\n".join(problems)

@@ -43,7 +43,21 @@ def frugal_preprocess(X_train, X_test=None, *, noise=0.001, random_state=0):
     selection unique). The reference code also applies this to its bias
     column; here the bias is a separate constant input of the network.
 
-    Returns ``float32`` arrays: ``X_train`` or ``(X_train, X_test)``.
+    Parameters
+    ----------
+    X_train : array-like of shape (n_samples, n_features)
+        Training images.
+    X_test : array-like of shape (n_test, n_features), optional
+        Test images, transformed the same way.
+    noise : float, default=0.001
+        Standard deviation of the jitter.
+    random_state : int or None, default=0
+        Seed of the jitter.
+
+    Returns
+    -------
+    X_train or (X_train, X_test) : ndarray of float32
+        The transformed set(s).
     """
     rng = np.random.default_rng(random_state)
     noise = check_real(noise, "noise", low=0.0)
