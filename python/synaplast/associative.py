@@ -397,18 +397,11 @@ class AssociativeMemory(BaseEstimator):
         check_is_fitted(self, "_store")
         self._check_params()
         Q, (qptr, qidx, n_rows, _) = self._rows(Q, "Q", reset=False)
-        l = self._winners()  # noqa: E741
-        if self.retrieval == "wta" and l > self.n_outputs_:
-            raise ValueError(f"l = {l} exceeds the {self.n_outputs_} content units")
-        if self.retrieval == "hypercolumn" and self.n_outputs_ % self.n_hypercolumns:
-            raise ValueError(
-                f"{self.n_outputs_} content units cannot form {self.n_hypercolumns} hypercolumns"
-            )
-        if self.n_iter > 1 and not self.auto_:
-            raise ValueError("n_iter > 1 needs an auto-associative memory (fit(U) without Y)")
-        if self.anchor and not self.auto_:
-            raise ValueError("anchor=True needs an auto-associative memory (fit(U) without Y)")
-        ptr, idx, iters, ops = self._store.retrieve(qptr, qidx, self._retrieve_params(l))
+        # The core checks the retrieval against the memory (winners, hypercolumns,
+        # iteration and anchoring need what the memory holds).
+        ptr, idx, iters, ops = self._store.retrieve(
+            qptr, qidx, self._retrieve_params(self._winners())
+        )
         if getattr(self, "_y_1d", False):
             # fitted with 1-d contents: return 1-d predictions, as scikit-learn expects
             out = from_rows(ptr, idx, self.n_outputs_)[:, 0]

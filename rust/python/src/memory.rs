@@ -25,6 +25,14 @@ fn patterns(
     Patterns::new(dim, indptr, indices).py()
 }
 
+/// Retrieved patterns as compressed rows, steps per query and synaptic operations.
+type Retrieved<'py> = (
+    Bound<'py, PyArray1<i64>>,
+    Bound<'py, PyArray1<i64>>,
+    Bound<'py, PyArray1<u32>>,
+    u64,
+);
+
 #[pyclass(module = "synaplast._core")]
 pub struct AssocStore {
     pub inner: Core,
@@ -61,19 +69,13 @@ impl AssocStore {
     }
 
     /// Retrieve; returns `(indptr, indices, iterations, synaptic_ops)`.
-    #[allow(clippy::type_complexity)]
     fn retrieve<'py>(
         &self,
         py: Python<'py>,
         q_indptr: PyReadonlyArray1<'_, i64>,
         q_indices: PyReadonlyArray1<'_, i64>,
         params: &Bound<'_, PyAny>,
-    ) -> PyResult<(
-        Bound<'py, PyArray1<i64>>,
-        Bound<'py, PyArray1<i64>>,
-        Bound<'py, PyArray1<u32>>,
-        u64,
-    )> {
+    ) -> PyResult<Retrieved<'py>> {
         let params: RetrieveParams = extract(params, "params")?;
         let q = patterns(self.inner.m(), &q_indptr, &q_indices)?;
         let inner = &self.inner;

@@ -197,7 +197,7 @@ fn check_params(store: &AssocStore, p: &RetrieveParams) -> Result<()> {
         }
         Mode::Threshold(None) if !matches!(p.rule, Rule::Willshaw | Rule::Bayes) => {
             Err(Error::Value(format!(
-                "rule {:?} has no natural threshold: give one, or use wta/hypercolumn retrieval",
+                "rule '{}' has no natural threshold: give one, or use wta/hypercolumn retrieval",
                 p.rule
             )))
         }
@@ -205,7 +205,7 @@ fn check_params(store: &AssocStore, p: &RetrieveParams) -> Result<()> {
             "l = {l} winners requested from {n} units"
         ))),
         Mode::Hypercolumn(h) if h == 0 || !n.is_multiple_of(h) => Err(Error::Value(format!(
-            "{n} units cannot be split into {h} equal hypercolumns"
+            "{n} content units cannot form {h} equal hypercolumns"
         ))),
         _ => Ok(()),
     }
