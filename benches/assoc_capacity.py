@@ -1,12 +1,12 @@
-"""Associative memory capacity table, plot and figures (see synaplast.benchmarks.memory).
+"""Associative memory capacity table, plot and figures (see benches/suites/memory.py).
 
 Usage: python benches/assoc_capacity.py [--figures 1,2,3,4,5] [--quick] [--plot PATH]
-Same as: synaplast bench memory ...
+Same as: python benches/run.py memory ...
 """
 
 import argparse
 
-from synaplast.benchmarks import memory
+from suites import memory
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)

@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from synaplast.benchmarks import machine
+from suites import machine
 
 
 def median_ns(root: Path, group: str, bench: str, param: str) -> float | None:

@@ -5,7 +5,7 @@ Usage: python benches/energy_numpy_reference.py   (same as --parts speed)
 
 import argparse
 
-from synaplast.benchmarks import energy
+from suites import energy
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)

@@ -1,4 +1,4 @@
-"""Energy of learning with competitive plasticity (see synaplast.benchmarks.energy).
+"""Energy of learning with competitive plasticity (see benches/suites/energy.py).
 
 Usage:
   python benches/energy_sweep.py                      # everything (long)
@@ -8,7 +8,7 @@ Usage:
 
 import argparse
 
-from synaplast.benchmarks import energy
+from suites import energy
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)

@@ -10,9 +10,9 @@ import time
 
 import numpy as np
 
+from suites import eprop as b
+from suites import machine
 from synaplast import _core
-from synaplast.benchmarks import eprop as b
-from synaplast.benchmarks import machine
 
 
 def sine(iterations: int, seed: int = 1, lr: float = 2e-3) -> None:
@@ -27,16 +27,16 @@ def sine(iterations: int, seed: int = 1, lr: float = 2e-3) -> None:
         kappa=float(np.exp(-1 / 30.0)),
         surrogate_height=0.3 / 0.03,
         surrogate_width=0.03,
-        cutoff=-1,
+        cutoff=None,
     )
-    net = _core.EPropNetwork(cfg, 1.0, 1.0, [1.0, 1.0, 1.0, 1.0], seed=seed)
+    net = _core.EPropNetwork(cfg, {}, seed=seed)
     x = task["spikes"].astype(np.uint8)[None].copy()
     tg = task["target"].astype(np.float32).reshape(1, -1, 1).copy()
     m = np.ones((1, b.STEPS), np.float32)
     losses = []
     t0 = time.perf_counter()
     for _ in range(iterations):
-        losses.append(float(net.run(x, tg, m, learn=True)["loss"][0]))
+        losses.append(float(net.run(x, tg, m)["loss"][0]))
     wall = time.perf_counter() - t0
     print(f"machine: {machine()}")
     print(f"loss every 10 iterations: {np.round(losses[::10], 1).tolist()}")
@@ -69,7 +69,7 @@ def scale(
         "optimizer": "adam" if iters > 1 else "gradient_descent",
     }
     t0 = time.perf_counter()
-    net = _core.EPropNetwork(cfg, 0.1, p, [30.0, 1.0, 1.0, 1.0], seed=0)
+    net = _core.EPropNetwork(cfg, {"p_in": 0.1, "p_rec": p, "input_scale": 30.0}, seed=0)
     t_build = time.perf_counter() - t0
     mem = dict(net.memory())
     rng = np.random.default_rng(0)
@@ -78,7 +78,7 @@ def scale(
     t0 = time.perf_counter()
     losses = []
     for _ in range(iters):
-        out = net.run(x, tg, np.ones((1, steps), np.float32), learn=True)
+        out = net.run(x, tg, np.ones((1, steps), np.float32))
         losses.append(float(out["loss"][0]))
         print(f"  iteration {len(losses)}: loss {losses[-1]:.4f}", flush=True)
     wall = time.perf_counter() - t0

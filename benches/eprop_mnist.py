@@ -14,8 +14,8 @@ import time
 
 import numpy as np
 
+from suites import machine
 from synaplast import EPropClassifier, datasets
-from synaplast.benchmarks import machine
 
 
 def encode(images, steps, max_p, rng):

@@ -5,7 +5,7 @@ the rule against MLPClassifier of the same hidden size on the same samples."""
 import json
 import sys
 
-from synaplast.benchmarks.structural import robustness_and_transfer
+from suites.structural import robustness_and_transfer
 
 if __name__ == "__main__":
     out = robustness_and_transfer(

@@ -6,9 +6,9 @@ import argparse
 import time
 from datetime import datetime, timezone
 
+from suites import machine
 from synaplast import StructuralPlasticityClassifier
 from synaplast.analysis import weight_statistics
-from synaplast.benchmarks import machine
 from synaplast.datasets import load_mnist
 
 if __name__ == "__main__":

@@ -5,8 +5,8 @@ hidden size, measured in one process on the same data and machine."""
 import argparse
 from datetime import datetime, timezone
 
-from synaplast.benchmarks import machine
-from synaplast.benchmarks.structural import speed
+from suites import machine
+from suites.structural import speed
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)

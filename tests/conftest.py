@@ -37,3 +37,31 @@ def toy(n=240, d=16, c=3, seed=0):
     y = rng.integers(0, c, n)
     X = np.clip(protos[y] + 0.2 * rng.standard_normal((n, d)), 0, 1).astype(np.float32)
     return X, y
+
+
+def structural_net(n_in, n_hidden, n_classes, init_per_unit, low, high, seed):
+    """A raw ``_core.StructuralNet`` from the constructor's typed config."""
+    from synaplast import _core
+
+    config = {
+        "n_in": n_in,
+        "n_hidden": n_hidden,
+        "n_classes": n_classes,
+        "init_per_unit": init_per_unit,
+        "init_weights": (low, high),
+    }
+    return _core.StructuralNet(config, seed)
+
+
+def hidden_params(k, eta, eta_th, eta_b, rho, w_max, w_consolidate=None, eta_i=0.0):
+    """The structural classifier's ``HiddenParams`` typed config."""
+    return {
+        "n_winners": k,
+        "learning_rate": eta,
+        "homeostasis_rate": eta_th,
+        "competition_rate": eta_b,
+        "target_activity": rho,
+        "w_max": w_max,
+        "w_consolidate": w_consolidate,
+        "inhibition_rate": eta_i,
+    }

@@ -11,8 +11,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 
 import synaplast
-from conftest import f_act, toy
-from synaplast import _core
+from conftest import f_act, hidden_params, structural_net, toy
 from synaplast.analysis import dale_compliance, lognormal_fit, weight_statistics
 from synaplast.structural import StructuralPlasticityClassifier as SPC
 
@@ -37,14 +36,14 @@ def hidden_reference(W, theta, beta, X, k, eta, eta_th, eta_b, rho, w_max):
 
 def test_hidden_rules_equal_dense_reference():
     X, _ = toy(n=12, d=10)
-    net = _core.StructuralNet(10, 6, 3, 7, 0.01, 0.4, 5)
+    net = structural_net(10, 6, 3, 7, 0.01, 0.4, 5)
     W0 = net.hidden.to_dense().astype(np.float64)
     theta0 = net.theta.astype(np.float64)
     W1, th1, b1 = hidden_reference(
         W0, theta0, np.zeros(6), X.astype(np.float64), 2, 0.1, 0.05, 0.5, 0.3, 0.5
     )
     order = np.arange(12, dtype=np.int64)
-    net.hidden_epoch(X, order, 12, 2, 0.1, 0.05, 0.5, 0.3, 0.5, None, False)
+    net.hidden_epoch(X, order, hidden_params(2, 0.1, 0.05, 0.5, 0.3, 0.5, None), 12, False)
     np.testing.assert_allclose(net.hidden.to_dense(), W1, atol=1e-5)
     np.testing.assert_allclose(net.theta, th1, atol=1e-6)
     np.testing.assert_allclose(net.beta, b1, atol=1e-6)
@@ -58,7 +57,7 @@ def test_hidden_rules_equal_dense_reference():
 
 def test_two_batches_equal_sequential_reference():
     X, _ = toy(n=8, d=6)
-    net = _core.StructuralNet(6, 4, 2, 6, 0.05, 0.3, 1)
+    net = structural_net(6, 4, 2, 6, 0.05, 0.3, 1)
     W = net.hidden.to_dense().astype(np.float64)
     th, be = np.zeros(4), np.zeros(4)
     order = np.array([3, 1, 0, 2, 7, 5, 4, 6], dtype=np.int64)
@@ -66,7 +65,7 @@ def test_two_batches_equal_sequential_reference():
         W, th, be = hidden_reference(
             W, th, be, X[chunk].astype(np.float64), 1, 0.2, 0.1, 0.3, 0.25, 1.0
         )
-    net.hidden_epoch(X, order, 4, 1, 0.2, 0.1, 0.3, 0.25, 1.0, None, False)
+    net.hidden_epoch(X, order, hidden_params(1, 0.2, 0.1, 0.3, 0.25, 1.0, None), 4, False)
     np.testing.assert_allclose(net.hidden.to_dense(), W, atol=1e-5)
     np.testing.assert_allclose(net.theta, th, atol=1e-6)
     np.testing.assert_allclose(net.beta, be, atol=1e-6)
@@ -74,9 +73,10 @@ def test_two_batches_equal_sequential_reference():
 
 def test_consolidated_synapses_are_frozen():
     X, _ = toy(n=10, d=8)
-    net = _core.StructuralNet(8, 3, 2, 8, 0.01, 0.4, 2)
+    net = structural_net(8, 3, 2, 8, 0.01, 0.4, 2)
     W0 = net.hidden.to_dense()
-    net.hidden_epoch(X, np.arange(10, dtype=np.int64), 10, 3, 0.2, 0.0, 0.0, 0.5, 1.0, 0.3, False)
+    order = np.arange(10, dtype=np.int64)
+    net.hidden_epoch(X, order, hidden_params(3, 0.2, 0.0, 0.0, 0.5, 1.0, 0.3), 10, False)
     W1 = net.hidden.to_dense()
     frozen = W0 >= 0.3
     assert frozen.any()
@@ -85,13 +85,14 @@ def test_consolidated_synapses_are_frozen():
 
 def test_structural_step_prunes_grows_and_counts():
     X, _ = toy(n=60, d=20)
-    net = _core.StructuralNet(20, 5, 3, 12, 0.0, 0.05, 3)
+    net = structural_net(20, 5, 3, 12, 0.0, 0.05, 3)
     before = net.hidden.to_dense()
-    net.hidden_epoch(X, np.arange(60, dtype=np.int64), 10, 1, 0.3, 0.05, 0.5, 0.2, 1.0, None, True)
+    order = np.arange(60, dtype=np.int64)
+    net.hidden_epoch(X, order, hidden_params(1, 0.3, 0.05, 0.5, 0.2, 1.0, None), 10, True)
     trace = net.trace.reshape(5, 20).copy()
     W = net.hidden.to_dense()
     stored = net.hidden.nnz  # synapses in storage, some may have weight exactly 0
-    pruned, grown = net.structural_step(0.02, 6, 0, "random", 0.0, 0.0, 0)
+    pruned = net.prune({"silent_threshold": 0.02, "max_per_unit": 6})
     W2 = net.hidden.to_dense()
     # independent recount: silent ones gone, at most 6 per unit, the strongest kept
     for i in range(5):
@@ -102,7 +103,7 @@ def test_structural_step_prunes_grows_and_counts():
     assert net.hidden.nnz == int(np.count_nonzero(W2))
     assert net.hidden.counters[3] == pruned
     # co-activity growth: new synapses where the trace is largest among absent positions
-    _, grown = net.structural_step(0.0, 20, 2, "coactivity", 0.01, 0.01, 1)
+    grown = net.grow({"n_grow": 2, "growth": "coactivity", "init_weights": (0.01, 0.01), "seed": 1})
     W3 = net.hidden.to_dense()
     new = (W3 != 0) & (W2 == 0)
     assert grown == int(new.sum())
@@ -119,7 +120,7 @@ def test_structural_step_prunes_grows_and_counts():
 
 def test_readout_delta_rule_equals_reference():
     X, y = toy(n=9, d=7)
-    net = _core.StructuralNet(7, 5, 3, 7, 0.05, 0.3, 4)
+    net = structural_net(7, 5, 3, 7, 0.05, 0.3, 4)
     H = net.transform(X).astype(np.float64)
     V = np.zeros((3, 5))
     bvec = np.zeros(3)
@@ -130,7 +131,8 @@ def test_readout_delta_rule_equals_reference():
         err = np.eye(3)[y[chunk]] - p
         V += 0.3 / len(chunk) * err.T @ H[chunk] - 0.3 * 0.01 * V
         bvec += 0.3 / len(chunk) * err.sum(0)
-    net.readout_epoch(X, y.astype(np.int64), np.arange(9, dtype=np.int64), 5, 0.3, 0.01)
+    step = {"rate": 0.3, "batch_size": 5, "l2": 0.01}
+    net.readout_epoch(X, y.astype(np.int64), np.arange(9, dtype=np.int64), step)
     np.testing.assert_allclose(net.readout, V, atol=1e-5)
     np.testing.assert_allclose(net.readout_bias, bvec, atol=1e-5)
 
@@ -274,56 +276,6 @@ def test_weight_statistics_and_information():
     w = rng.lognormal(-2, 0.5, 4000)
     fit = lognormal_fit(w)
     assert fit["mu"] == pytest.approx(-2, abs=0.05) and fit["ks_lognormal"] < fit["ks_normal"]
-
-
-def test_check_estimator():
-    from sklearn.utils.estimator_checks import check_estimator
-
-    check_estimator(SPC(n_hidden=20, max_iter=3, readout_max_iter=20, random_state=0))
-
-
-def test_benchmark_compare_smoke(tmp_path):
-    pytest.importorskip("matplotlib")
-    from synaplast.benchmarks.structural import compare, table
-
-    rows = compare(
-        subset=(1, 2, 6),
-        hidden_sizes=(10,),
-        max_synapses=200,
-        methods=("rule", "bp", "bp_nonneg"),
-        rule_params={"max_iter": 2, "readout_max_iter": 5},
-        bp_max_iter=3,
-        n_info=300,
-        plot_dir=str(tmp_path),
-        verbose=False,
-        dataset="digits",
-    )
-    assert [r["method"] for r in rows] == ["rule", "bp", "bp_nonneg"]
-    assert rows[0]["synapses"] <= 200 and rows[1]["synapses"] == 10 * 64
-    assert all(r["I_XZ_bits"] > 0 for r in rows)
-    assert "C_S rule/BP" in table(rows)
-    assert len(list(tmp_path.glob("*.png"))) == 3
-
-
-def test_fgsm_input_gradient_matches_finite_differences():
-    from synaplast.benchmarks.structural import _rule_input_gradient
-
-    X, y = toy(n=200, d=12)
-    est = SPC(n_hidden=10, max_iter=2, readout_max_iter=5, random_state=0).fit(X, y)
-    x = X[:3].astype(np.float64) + 0.05
-    yi = np.searchsorted(est.classes_, y[:3])
-
-    def loss(xx):
-        p = est.predict_proba(xx.astype(np.float32))
-        return -np.log(p[np.arange(3), yi]).sum()
-
-    g = _rule_input_gradient(est, x.astype(np.float32), yi)
-    h = 1e-2
-    for j in range(12):
-        e = np.zeros_like(x)
-        e[:, j] = h
-        num = (loss(x + e) - loss(x - e)) / (2 * h)
-        assert g[:, j].sum() == pytest.approx(num, rel=0.05, abs=1e-3)
 
 
 def test_readout_stops_early_and_sparse_code_matches_dense():

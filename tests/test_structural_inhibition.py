@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 import synaplast
-from conftest import f_act, toy
-from synaplast import _core
+from conftest import f_act, hidden_params, structural_net, toy
 from synaplast.analysis import weight_statistics
 from synaplast.structural import StructuralPlasticityClassifier as SPC
 
@@ -43,7 +42,7 @@ def batch_reference(W, theta, beta, A, G, X, k, eta, eta_th, eta_b, eta_i, rho, 
 def test_inhibition_equals_dense_reference():
     X, _ = toy(n=16, d=10)
     X = X.astype(np.float32)
-    net = _core.StructuralNet(10, 6, 3, 8, 0.05, 0.6, 4)
+    net = structural_net(10, 6, 3, 8, 0.05, 0.6, 4)
     net.set_inhibition(3, 9)
     assert net.n_inhibitory == 3
     A = net.e_to_i.astype(np.float64)
@@ -63,7 +62,9 @@ def test_inhibition_equals_dense_reference():
         ref_writes += int(np.count_nonzero(G != G0))
         ref_change += float(np.abs(G - G0).sum())
     k, eta, eta_th, eta_b, eta_i, rho, w_max = rates
-    net.hidden_epoch(X, order, 8, k, eta, eta_th, eta_b, rho, w_max, None, False, eta_i)
+    net.hidden_epoch(
+        X, order, hidden_params(k, eta, eta_th, eta_b, rho, w_max, None, eta_i=eta_i), 8, False
+    )
     np.testing.assert_allclose(net.hidden.to_dense(), W, atol=1e-5)
     np.testing.assert_allclose(net.theta, theta, atol=1e-5)
     np.testing.assert_allclose(net.beta, beta, atol=1e-6)
@@ -135,9 +136,11 @@ def test_bad_inhibition_parameters(kw, exc):
 
 
 def test_core_rejects_bad_inhibition():
-    net = _core.StructuralNet(4, 3, 2, 2, 0.0, 0.1, 1)
+    net = structural_net(4, 3, 2, 2, 0.0, 0.1, 1)
     X = np.ones((2, 4), np.float32)
     with pytest.raises(ValueError, match="inhibition_rate"):
-        net.hidden_epoch(X, np.arange(2), 2, 1, 0.1, 0.1, 0.1, 0.3, 1.0, None, False, -1.0)
+        net.hidden_epoch(
+            X, np.arange(2), hidden_params(1, 0.1, 0.1, 0.1, 0.3, 1.0, None, eta_i=-1.0), 2, False
+        )
     before = net.hidden.to_dense()
     np.testing.assert_array_equal(net.hidden.to_dense(), before)

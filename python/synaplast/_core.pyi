@@ -4,40 +4,57 @@ The public, validated API is in :mod:`synaplast.synapses`; these functions
 expect C-contiguous arrays of exactly the dtypes below.
 """
 
+from typing import Literal, TypeAlias, TypedDict, final, type_check_only
+
 import numpy as np
 import numpy.typing as npt
+
+__all__ = [
+    "__version__",
+    "build_profile",
+    "simd",
+    "SynapseMatrix",
+    "AssocStore",
+    "EPropNetwork",
+    "StructuralNet",
+    "kwta_mask",
+    "CompetitiveMlp",
+    "set_num_threads",
+    "get_num_threads",
+]
 
 __version__: str
 build_profile: str
 simd: str
 
-F32 = npt.NDArray[np.float32]
-I64 = npt.NDArray[np.int64]
+_F32: TypeAlias = npt.NDArray[np.float32]
+_I64: TypeAlias = npt.NDArray[np.int64]
 
 def set_num_threads(n: int) -> None: ...
 def get_num_threads() -> int: ...
-def kwta_mask(x: F32, k: int) -> npt.NDArray[np.uint8]: ...
+def kwta_mask(x: _F32, k: int) -> npt.NDArray[np.uint8]: ...
 
+@final
 class SynapseMatrix:
-    def __init__(self, n_post: int, n_pre: int, binary: bool = False) -> None: ...
+    def __new__(cls, n_post: int, n_pre: int, binary: bool = False) -> SynapseMatrix: ...
     @staticmethod
-    def from_dense(dense: F32, binary: bool = False) -> SynapseMatrix: ...
+    def from_dense(dense: _F32, binary: bool = False) -> SynapseMatrix: ...
     @staticmethod
     def from_coo(
         n_post: int,
         n_pre: int,
-        post: I64,
-        pre: I64,
-        weights: F32 | None = None,
+        post: _I64,
+        pre: _I64,
+        weights: _F32 | None = None,
         binary: bool = False,
     ) -> SynapseMatrix: ...
     @staticmethod
     def from_csr(
         n_post: int,
         n_pre: int,
-        indptr: I64,
-        indices: I64,
-        weights: F32 | None = None,
+        indptr: _I64,
+        indices: _I64,
+        weights: _F32 | None = None,
         binary: bool = False,
     ) -> SynapseMatrix: ...
     @property
@@ -49,75 +66,82 @@ class SynapseMatrix:
     @property
     def density(self) -> float: ...
     @property
-    def indptr(self) -> I64: ...
+    def indptr(self) -> _I64: ...
     @property
     def indices(self) -> npt.NDArray[np.uint32]: ...
     @property
-    def weights(self) -> F32 | None: ...
+    def weights(self) -> _F32 | None: ...
     @property
     def counters(self) -> tuple[int, float, int, int]: ...
     def memory_bytes(self) -> int: ...
-    def set_weights(self, weights: F32) -> None: ...
-    def to_dense(self) -> F32: ...
-    def row_sums(self) -> F32: ...
-    def row_counts(self) -> I64: ...
+    def set_weights(self, weights: _F32) -> None: ...
+    def to_dense(self) -> _F32: ...
+    def row_sums(self) -> _F32: ...
+    def row_counts(self) -> _I64: ...
     def check_invariants(self) -> None: ...
     def copy(self) -> SynapseMatrix: ...
-    def forward(self, x: F32) -> F32: ...
-    def backward(self, g: F32) -> F32: ...
+    def forward(self, x: _F32) -> _F32: ...
+    def backward(self, g: _F32) -> _F32: ...
     def prune_below(self, threshold: float) -> int: ...
     def prune_weakest(self, fraction: float) -> int: ...
     def prune_mask(self, mask: npt.NDArray[np.bool_]) -> int: ...
     def grow(
         self,
-        post: I64,
-        pre: I64,
-        weights: F32 | None = None,
-        low: float = 0.0,
-        high: float = 0.0,
+        post: _I64,
+        pre: _I64,
+        weights: _F32 | None = None,
+        init: tuple[float, float] = ...,
         seed: int = 0,
     ) -> int: ...
-    def grow_random(
-        self, per_row: int, low: float = 0.0, high: float = 0.0, seed: int = 0
-    ) -> int: ...
+    def grow_random(self, per_row: int, init: tuple[float, float] = ..., seed: int = 0) -> int: ...
     def apply_delta(
-        self, delta: F32, w_min: float = ..., w_max: float = ...
+        self, delta: _F32, w_min: float = ..., w_max: float = ...
     ) -> tuple[int, float]: ...
     def hebbian_update(
-        self, post: F32, pre: F32, rate: float, w_min: float = ..., w_max: float = ...
+        self, post: _F32, pre: _F32, rate: float, w_min: float = ..., w_max: float = ...
     ) -> tuple[int, float]: ...
     def minimal_energy_from(self, initial: SynapseMatrix) -> tuple[int, float]: ...
     def reset_counters(self) -> None: ...
+    def __reduce__(self) -> tuple[object, tuple[bytes]]: ...
+    @classmethod
+    def _from_state(cls, state: bytes) -> SynapseMatrix: ...
 
 # --- associative memory (synaplast_core::memory; API in synaplast.associative / synaplast.memory)
 
+@type_check_only
+class StoreConfig(TypedDict, total=False):
+    """``synaplast_core::memory::StoreConfig`` (``m`` and ``n`` required)."""
+
+    m: int
+    n: int
+    binary: bool
+    auto: bool
+
+@type_check_only
+class RetrieveParams(TypedDict, total=False):
+    """``synaplast_core::memory::RetrieveParams`` (``rule`` and ``retrieval`` required)."""
+
+    rule: Literal["willshaw", "bayes", "bcpnn", "covariance", "hebb", "hopfield"]
+    retrieval: Literal["threshold", "wta", "hypercolumn"]
+    threshold: float | None
+    winners: int
+    n_hypercolumns: int
+    n_iter: int
+    adaptive: bool
+    anchor: bool
+    p01: float
+    p10: float
+
+@final
 class AssocStore:
-    def __init__(self, m: int, n: int, binary: bool = False, auto: bool = False) -> None: ...
-    def store(self, u_indptr: I64, u_indices: I64, v_indptr: I64, v_indices: I64) -> None: ...
+    def __new__(cls, config: StoreConfig) -> AssocStore: ...
+    def store(self, u_indptr: _I64, u_indices: _I64, v_indptr: _I64, v_indices: _I64) -> None: ...
     def compress(self) -> bool: ...
     def retrieve(
-        self,
-        q_indptr: I64,
-        q_indices: I64,
-        rule: str,
-        retrieval: str,
-        threshold: float | None = None,
-        l: int = 0,  # noqa: E741
-        n_hypercolumns: int = 0,
-        n_iter: int = 1,
-        adaptive: bool = False,
-        p01: float = 0.0,
-        p10: float = 0.0,
-        anchor: bool = False,
-    ) -> tuple[I64, I64, npt.NDArray[np.uint32], int]: ...
+        self, q_indptr: _I64, q_indices: _I64, params: RetrieveParams
+    ) -> tuple[_I64, _I64, npt.NDArray[np.uint32], int]: ...
     def potentials(
-        self,
-        q_indptr: I64,
-        q_indices: I64,
-        rule: str,
-        p01: float = 0.0,
-        p10: float = 0.0,
-        n_hypercolumns: int = 0,
+        self, q_indptr: _I64, q_indices: _I64, params: RetrieveParams
     ) -> npt.NDArray[np.float64]: ...
     @property
     def shape(self) -> tuple[int, int]: ...
@@ -141,132 +165,255 @@ class AssocStore:
     @property
     def content_counts(self) -> npt.NDArray[np.uint64]: ...
     @property
-    def counters(self) -> dict: ...
+    def counters(self) -> dict[str, float]: ...
     def m11_dense(self) -> npt.NDArray[np.uint32]: ...
-    def to_state(self) -> dict: ...
-    @staticmethod
-    def from_state(
-        m: int,
-        n: int,
-        binary: bool,
-        auto: bool,
-        inverted: bool,
-        indptr: I64,
-        indices: npt.NDArray[np.uint32],
-        counts: npt.NDArray[np.uint32] | None,
-        mu1: npt.NDArray[np.uint64],
-        mv1: npt.NDArray[np.uint64],
-        n_pairs: int,
-        counters: tuple[int, float, int, int],
-    ) -> AssocStore: ...
+    def __reduce__(self) -> tuple[object, tuple[bytes]]: ...
+    @classmethod
+    def _from_state(cls, state: bytes) -> AssocStore: ...
 
 # ---- competitive plasticity (rust/python/src/competitive.rs) ----
 
+@type_check_only
+class Caching(TypedDict):
+    decay: float
+    maintenance_cost: float
+    threshold: float
+
+@type_check_only
+class CompetitiveConfig(TypedDict):
+    """``synaplast_core::competitive::Config``."""
+
+    sizes: list[int]
+    activation: Literal["leaky_relu", "relu", "sigmoid", "logistic"]
+    leaky_slope: float
+    output: Literal["linear", "softmax"]
+    learning_rate: float
+    init_std: float
+    fractions: list[float]
+    selection: Literal["layer", "neuron"]
+    plastic_units: int | None
+    path_mode: Literal["fixed", "error"]
+    caching: Caching | None
+    batch_size: int
+    error_clip: float
+
+@type_check_only
+class Schedule(TypedDict):
+    """``synaplast_core::competitive::Schedule``."""
+
+    sampling: Literal["replacement", "shuffle"]
+    max_samples: int
+    eval_every: int
+    target_accuracy: float | None
+    seed: int
+
+@type_check_only
+class Checkpoint(TypedDict):
+    samples: int
+    accuracy: float
+    writes: int
+    abs_change: float
+    min_writes: int
+    min_abs_change: float
+
+@type_check_only
+class TrainOutcome(TypedDict):
+    samples: int
+    reached: bool
+    history: list[Checkpoint]
+
+@type_check_only
+class LayerEnergy(TypedDict):
+    writes: int
+    abs_change: float
+    consolidation_writes: int
+    consolidation_energy: float
+    maintenance_energy: float
+    consolidations: int
+
+@final
 class CompetitiveMlp:
-    def __init__(
-        self,
-        sizes: list[int],
-        activation: str,
-        leaky_slope: float,
-        output: str,
-        learning_rate: float,
-        init_std: float,
-        fractions: list[float],
-        selection: str,
-        plastic_units: int | None,
-        plastic_mode: str,
-        cache: tuple[float, float, float] | None,
-        batch_size: int,
-        seed: int,
-        error_clip: float = ...,
-    ) -> None: ...
+    def __new__(cls, config: CompetitiveConfig, seed: int) -> CompetitiveMlp: ...
     def train(
-        self,
-        x: F32,
-        y: I64,
-        sampling: str,
-        max_samples: int,
-        eval_x: F32 | None,
-        eval_y: I64 | None,
-        eval_every: int,
-        target_accuracy: float | None,
-        seed: int,
-    ) -> tuple[int, bool, list[tuple[int, float, int, float, int, float]]]: ...
-    def forward(self, x: F32) -> F32: ...
-    def accuracy(self, x: F32, y: I64) -> float: ...
+        self, x: _F32, y: _I64, schedule: Schedule, eval_set: tuple[_F32, _I64] | None = None
+    ) -> TrainOutcome: ...
+    def forward(self, x: _F32) -> _F32: ...
+    def accuracy(self, x: _F32, y: _I64) -> float: ...
     def consolidate_all(self) -> None: ...
-    def weights(self) -> list[F32]: ...
-    def initial_weights(self) -> list[F32]: ...
-    def long_weights(self) -> list[F32 | None]: ...
-    def short_weights(self) -> list[F32 | None]: ...
-    def energy(self) -> list[dict[str, float]]: ...
+    def weights(self) -> list[_F32]: ...
+    def initial_weights(self) -> list[_F32]: ...
+    def long_weights(self) -> list[_F32 | None]: ...
+    def short_weights(self) -> list[_F32 | None]: ...
+    def energy(self) -> list[LayerEnergy]: ...
     def minimal_energy(self) -> list[tuple[int, float]]: ...
     def paths(self) -> list[npt.NDArray[np.bool_]]: ...
     @property
     def samples_seen(self) -> int: ...
     def copy(self) -> CompetitiveMlp: ...
+    def __reduce__(self) -> tuple[object, tuple[bytes]]: ...
+    @classmethod
+    def _from_state(cls, state: bytes) -> CompetitiveMlp: ...
 
 # ---- e-prop (rust/python/src/eprop.rs) ----
 
-class EPropNetwork:
-    """Recurrent spiking network learning with e-prop (rows of the synapse store = presynaptic neurons)."""
+@type_check_only
+class EPropConfig(TypedDict, total=False):
+    """``synaplast_core::eprop::Config``; missing keys take the core defaults."""
 
-    def __init__(
-        self,
-        config: dict,
-        p_in: float,
-        p_rec: float,
-        scales: list[float],
-        dale: float | None = None,
-        symmetric_init: bool = False,
-        seed: int = 0,
-    ) -> None: ...
+    n_in: int
+    n_rec: int
+    n_out: int
+    dt: float
+    tau_m: float
+    tau_out: float
+    v_th: float
+    v_min: float
+    t_ref: int
+    adapt_beta: float
+    adapt_tau: float
+    surrogate: Literal[
+        "piecewise_linear", "exponential", "fast_sigmoid_derivative", "arctan_derivative"
+    ]
+    surrogate_height: float
+    surrogate_width: float
+    kappa: float
+    kappa_reg: float
+    c_reg: float
+    f_target: float
+    loss: Literal["mse", "cross_entropy"]
+    optimizer: Literal["gradient_descent", "adam"]
+    adam_beta1: float
+    adam_beta2: float
+    adam_epsilon: float
+    eta: float
+    w_min: float
+    w_max: float
+    cutoff: int | None
+    nest_compatible: bool
+    event_driven: bool
+    update_at_spike: bool
+    reset_each_sequence: bool
+    symmetric_feedback: bool
+
+@type_check_only
+class Connectivity(TypedDict, total=False):
+    """``synaplast_core::eprop::Connectivity``."""
+
+    p_in: float
+    p_rec: float
+    input_scale: float
+    recurrent_scale: float
+    readout_scale: float
+    feedback_scale: float
+    dale: float | None
+    symmetric_init: bool
+
+@type_check_only
+class RunOptions(TypedDict, total=False):
+    learn: bool
+    batch_size: int
+    record_y: bool
+    record_raster: bool
+
+@type_check_only
+class EPropStats(TypedDict):
+    events: int
+    trace_updates: int
+    optimizer_calls: int
+    spikes: int
+    steps: int
+    peak_archive_steps: int
+
+@final
+class EPropNetwork:
+    """Recurrent spiking network learning with e-prop (synapse rows = presynaptic neurons)."""
+
+    def __new__(
+        cls, config: EPropConfig, connectivity: Connectivity, seed: int = 0
+    ) -> EPropNetwork: ...
     @staticmethod
     def from_weights(
-        config: dict,
-        indptr: np.ndarray,
-        indices: np.ndarray,
-        weights: np.ndarray,
-        w_out: np.ndarray,
-        feedback: np.ndarray,
-        sign: np.ndarray | None = None,
+        config: EPropConfig,
+        synapses: SynapseMatrix,
+        w_out: _F32,
+        feedback: _F32,
+        sign: npt.NDArray[np.int8] | None = None,
     ) -> EPropNetwork: ...
     def run(
         self,
-        x: np.ndarray,
-        target: np.ndarray,
-        mask: np.ndarray,
-        learn: bool = True,
-        batch_size: int = 1,
-        record_y: bool = False,
-        record_raster: bool = False,
-    ) -> dict: ...
-    def synapses(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
-    def w_out(self) -> np.ndarray: ...
-    def feedback(self) -> np.ndarray: ...
-    def sign(self) -> np.ndarray: ...
-    def set_weights(self, weights: np.ndarray, w_out: np.ndarray) -> None: ...
+        x: npt.NDArray[np.uint8],
+        target: _F32,
+        mask: _F32,
+        options: RunOptions | None = None,
+    ) -> dict[str, np.ndarray]: ...
+    def synapses(self) -> SynapseMatrix: ...
+    def w_out(self) -> _F32: ...
+    def feedback(self) -> _F32: ...
+    def sign(self) -> npt.NDArray[np.int8]: ...
+    def set_weights(self, weights: _F32, w_out: _F32) -> None: ...
     def reset_state(self) -> None: ...
-    def stats(self) -> dict: ...
+    def stats(self) -> EPropStats: ...
     def counters(self) -> tuple[tuple[int, float], tuple[int, float]]: ...
-    def set_counters(self, counters: tuple, stats: dict) -> None: ...
-    def memory(self) -> dict: ...
-    def adam_state(self) -> tuple: ...
-    def set_adam_state(self, m1, m2, steps, m1_out, m2_out, steps_out) -> None: ...
+    def memory(self) -> dict[str, int]: ...
+    def __reduce__(self) -> tuple[object, tuple[bytes]]: ...
+    @classmethod
+    def _from_state(cls, state: bytes) -> EPropNetwork: ...
 
 # ---- structural-plasticity classifier (rust/python/src/structural_classifier.rs) ----
 
+@type_check_only
+class StructuralConfig(TypedDict):
+    """``synaplast_core::structural_classifier::Config``."""
+
+    n_in: int
+    n_hidden: int
+    n_classes: int
+    init_per_unit: int
+    init_weights: tuple[float, float]
+
+@type_check_only
+class HiddenParams(TypedDict):
+    """``synaplast_core::structural_classifier::HiddenParams``."""
+
+    n_winners: int
+    learning_rate: float
+    homeostasis_rate: float
+    competition_rate: float
+    target_activity: float
+    w_max: float
+    w_consolidate: float | None
+    inhibition_rate: float
+
+@type_check_only
+class Pruning(TypedDict):
+    silent_threshold: float
+    max_per_unit: int
+
+@type_check_only
+class Growing(TypedDict):
+    n_grow: int
+    growth: Literal["random", "coactivity"]
+    init_weights: tuple[float, float]
+    seed: int
+
+@type_check_only
+class ReadoutStep(TypedDict):
+    rate: float
+    batch_size: int
+    l2: float
+
+@type_check_only
+class ReadoutSchedule(TypedDict):
+    rates: list[float]
+    batch_size: int
+    l2: float
+    tol: float
+    n_iter_no_change: int
+    seed: int
+
+@final
 class StructuralNet:
-    def __init__(
-        self,
-        n_in: int,
-        n_hidden: int,
-        n_classes: int,
-        init_per_unit: int,
-        w_low: float,
-        w_high: float,
-        seed: int,
-    ) -> None: ...
+    def __new__(cls, config: StructuralConfig, seed: int) -> StructuralNet: ...
     @property
     def n_in(self) -> int: ...
     @property
@@ -276,65 +423,43 @@ class StructuralNet:
     @property
     def hidden(self) -> SynapseMatrix: ...
     @property
-    def theta(self) -> F32: ...
+    def theta(self) -> _F32: ...
     @property
-    def beta(self) -> F32: ...
+    def beta(self) -> _F32: ...
     @property
-    def readout(self) -> F32: ...
+    def readout(self) -> _F32: ...
     @property
-    def readout_bias(self) -> F32: ...
+    def readout_bias(self) -> _F32: ...
     @property
     def readout_counters(self) -> tuple[int, float]: ...
     def set_inhibition(self, n_inhibitory: int, seed: int) -> None: ...
     @property
     def n_inhibitory(self) -> int: ...
     @property
-    def e_to_i(self) -> F32 | None: ...
+    def e_to_i(self) -> _F32 | None: ...
     @property
-    def i_to_e(self) -> F32 | None: ...
+    def i_to_e(self) -> _F32 | None: ...
     @property
     def inhibition_counters(self) -> tuple[int, float]: ...
     @property
-    def trace(self) -> F32: ...
+    def trace(self) -> _F32: ...
     def hidden_epoch(
         self,
-        x: F32,
-        order: I64,
+        x: _F32,
+        order: _I64,
+        params: HiddenParams,
         batch_size: int,
-        n_winners: int,
-        learning_rate: float,
-        homeostasis_rate: float,
-        competition_rate: float,
-        target_activity: float,
-        w_max: float,
-        w_consolidate: float | None = None,
         track_coactivity: bool = False,
-        inhibition_rate: float = 0.0,
     ) -> tuple[npt.NDArray[np.uint64], float]: ...
-    def structural_step(
-        self,
-        silent: float,
-        max_per_unit: int,
-        n_grow: int,
-        growth: str,
-        w_low: float,
-        w_high: float,
-        seed: int,
-    ) -> tuple[int, int]: ...
-    def readout_epoch(
-        self, x: F32, labels: I64, order: I64, batch_size: int, rate: float, l2: float
-    ) -> float: ...
+    def prune(self, pruning: Pruning) -> int: ...
+    def grow(self, growing: Growing) -> int: ...
+    def readout_epoch(self, x: _F32, labels: _I64, order: _I64, step: ReadoutStep) -> float: ...
     def readout_fit(
-        self,
-        x: F32,
-        labels: I64,
-        rates: list[float],
-        batch_size: int,
-        l2: float,
-        tol: float,
-        n_iter_no_change: int,
-        seed: int,
+        self, x: _F32, labels: _I64, schedule: ReadoutSchedule
     ) -> tuple[list[float], bool]: ...
-    def transform(self, x: F32) -> F32: ...
-    def predict_proba(self, x: F32) -> F32: ...
+    def transform(self, x: _F32) -> _F32: ...
+    def predict_proba(self, x: _F32) -> _F32: ...
     def copy(self) -> StructuralNet: ...
+    def __reduce__(self) -> tuple[object, tuple[bytes]]: ...
+    @classmethod
+    def _from_state(cls, state: bytes) -> StructuralNet: ...

@@ -122,3 +122,56 @@ def seed_from(random_state) -> int:
     if isinstance(random_state, np.random.Generator):
         return int(random_state.integers(0, 2**62))
     raise TypeError(f"random_state must be None, an int or a RandomState, got {random_state!r}")
+
+
+def encode_labels(classes: np.ndarray, y, name: str = "y") -> np.ndarray:
+    """Indices of the labels ``y`` in the sorted ``classes`` (int64).
+
+    Raises ``ValueError`` naming ``name`` and the first label that is not
+    in ``classes``.
+    """
+    y = np.asarray(y)
+    idx = np.clip(np.searchsorted(classes, y), 0, len(classes) - 1)
+    if not np.array_equal(classes[idx], y):
+        bad = y[classes[idx] != y].ravel()[0]
+        raise ValueError(f"{name} holds the label {bad!r}, which is not in classes_ {classes}")
+    return idx.astype(np.int64)
+
+
+def unchanged_on_error(method):
+    """Decorate a fitting method so that a failed call leaves the estimator as it was.
+
+    The estimator's ``__dict__`` is restored when the call raises (fitted
+    attributes that scikit-learn's ``validate_data`` sets early included).
+    Learners held in it are replaced, never modified in place, by the
+    methods that use this, so a shallow copy is enough.
+    """
+    import functools
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        saved = dict(self.__dict__)
+        try:
+            return method(self, *args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    return wrapper
+
+
+def partial_fit_classes(estimator, classes, first: bool, min_classes: int = 1) -> np.ndarray:
+    """The classes of a ``partial_fit`` call: required by the first call, fixed after it."""
+    if first:
+        if classes is None:
+            raise ValueError("classes must be given on the first call to partial_fit")
+        classes = np.unique(np.asarray(classes))
+        if classes.size < min_classes:
+            raise ValueError(f"classes must hold at least {min_classes} classes")
+        return classes
+    if classes is not None and not np.array_equal(np.unique(classes), estimator.classes_):
+        raise ValueError(
+            f"classes {classes} differ from those of the first partial_fit call {estimator.classes_}"
+        )
+    return estimator.classes_

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["dale_compliance", "lognormal_fit", "weight_statistics"]
+__all__ = [
+    "dale_compliance",
+    "fgsm_accuracy",
+    "input_gradient",
+    "lognormal_fit",
+    "weight_statistics",
+]
 
 
 def _ks_distance(sample, cdf):
@@ -143,3 +149,39 @@ def weight_statistics(est):
         ):
             out[k] = None
     return out
+
+
+def input_gradient(est, X, y_idx):
+    """``∂CE/∂x``: the gradient of the cross-entropy of the labels ``y_idx``
+    (class indices) with respect to the inputs ``X``, for a fitted
+    :class:`~synaplast.StructuralPlasticityClassifier` without inhibitory
+    population, or a scikit-learn ``MLPClassifier`` with one ReLU hidden layer.
+
+    The structural classifier's forward function ``p = softmax(V f(W x − θ) + c)``
+    is differentiated densely in NumPy (``f'(u) = 2σ(u)(1 − σ(u))`` for ``u > 0``).
+    """
+    if hasattr(est, "coefs_") and not hasattr(est, "synapses_"):
+        return _mlp_input_gradient(est, X, y_idx)
+    W = est.synapses_.to_dense()
+    u = X @ W.T - est.theta_
+    s = 1.0 / (1.0 + np.exp(-u))
+    fprime = np.where(u > 0, 2.0 * s * (1.0 - s), 0.0)
+    p = est.predict_proba(X)
+    g_out = p - np.eye(p.shape[1])[y_idx]
+    return ((g_out @ est.coefs_readout_) * fprime) @ W
+
+
+def _mlp_input_gradient(mlp, X, y_idx):
+    a = X @ mlp.coefs_[0] + mlp.intercepts_[0]
+    p = mlp.predict_proba(X)
+    g_out = p - np.eye(p.shape[1])[y_idx]
+    return ((g_out @ mlp.coefs_[1].T) * (a > 0)) @ mlp.coefs_[0].T
+
+
+def fgsm_accuracy(est, X, y, eps):
+    """Accuracy under the fast gradient sign attack ``x + ε sign(∂CE/∂x)``,
+    clipped to ``[0, 1]`` (see :func:`input_gradient`)."""
+    y_idx = np.searchsorted(est.classes_, y)
+    grad = input_gradient(est, X, y_idx)
+    Xa = np.clip(X + eps * np.sign(grad), 0.0, 1.0).astype(np.float32)
+    return float(np.mean(est.predict(Xa) == y))

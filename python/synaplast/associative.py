@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from synaplast import _core
 from synaplast._progress import Progress
-from synaplast._validation import check_int, check_real
+from synaplast._validation import unchanged_on_error
 from synaplast.energy import CapacityReport, EnergyReport, synaptic_ops
 from synaplast.memory import _is_sparse, as_rows, binary_entropy, from_rows
 
@@ -144,42 +147,41 @@ class AssociativeMemory(BaseEstimator):
 
     # ------------------------------------------------------------------ params
 
+    _parameter_constraints: dict = {
+        "rule": [StrOptions(set(RULES))],
+        "retrieval": [StrOptions(set(RETRIEVALS))],
+        "threshold": [Interval(Real, -np.inf, np.inf, closed="neither"), None],
+        "l": [Interval(Integral, 0, None, closed="left"), None],
+        "n_hypercolumns": [Interval(Integral, 1, None, closed="left"), None],
+        "n_iter": [Interval(Integral, 1, None, closed="left")],
+        "noise_estimation": [StrOptions({"adaptive"}), None],
+        "anchor": ["boolean"],
+        "p01": [Interval(Real, 0, 1, closed="left")],
+        "p10": [Interval(Real, 0, 1, closed="left")],
+        "compress": ["boolean"],
+        "binarize": [Interval(Real, -np.inf, np.inf, closed="neither"), None],
+        "verbose": ["verbose"],
+    }
+
     def _check_params(self):
-        if self.rule not in RULES:
-            raise ValueError(f"rule must be one of {RULES}, got {self.rule!r}")
-        if self.retrieval not in RETRIEVALS:
-            raise ValueError(f"retrieval must be one of {RETRIEVALS}, got {self.retrieval!r}")
-        if self.threshold is not None:
-            check_real(self.threshold, "threshold")
-        elif self.retrieval == "threshold" and self.rule not in ("willshaw", "bayes"):
+        """The declarative constraints, then the ones between parameters."""
+        self._validate_params()
+        if (
+            self.threshold is None
+            and self.retrieval == "threshold"
+            and self.rule not in ("willshaw", "bayes")
+        ):
             raise ValueError(
                 f"rule {self.rule!r} has no natural threshold: set threshold, "
                 "or use retrieval='wta' or 'hypercolumn'"
             )
-        if self.l is not None:
-            check_int(self.l, "l", low=0)
         if self.retrieval == "hypercolumn" and self.n_hypercolumns is None:
             raise ValueError("retrieval='hypercolumn' needs n_hypercolumns")
-        if self.n_hypercolumns is not None:
-            check_int(self.n_hypercolumns, "n_hypercolumns", low=1)
-        check_int(self.n_iter, "n_iter", low=1)
-        if self.noise_estimation not in (None, "adaptive"):
-            raise ValueError(
-                f"noise_estimation must be None or 'adaptive', got {self.noise_estimation!r}"
-            )
-        if not isinstance(self.anchor, bool | np.bool_):
-            raise TypeError(f"anchor must be a bool, got {type(self.anchor).__name__}")
         if self.anchor and (self.rule != "bayes" or self.retrieval == "hypercolumn"):
             raise ValueError(
                 "anchor=True needs rule='bayes' and retrieval='threshold' or 'wta', "
                 f"got rule={self.rule!r}, retrieval={self.retrieval!r}"
             )
-        check_real(self.p01, "p01", low=0.0, high=1.0, high_open=True)
-        check_real(self.p10, "p10", low=0.0, high=1.0, high_open=True)
-        if not isinstance(self.compress, bool | np.bool_):
-            raise TypeError(f"compress must be a bool, got {type(self.compress).__name__}")
-        if self.binarize is not None:
-            check_real(self.binarize, "binarize")
 
     def _rows(self, X, name, reset):
         X = validate_data(
@@ -208,6 +210,7 @@ class AssociativeMemory(BaseEstimator):
 
     # ------------------------------------------------------------------ fitting
 
+    @unchanged_on_error
     def fit(self, U, Y=None):
         """Store the pairs ``(U[r], Y[r])``, or the patterns ``U`` when ``Y`` is None.
 
@@ -221,35 +224,41 @@ class AssociativeMemory(BaseEstimator):
 
         Returns
         -------
-        self
+        self : AssociativeMemory
+            The memory holding the pairs.
         """
         self._check_params()
-        return self._guarded(U, Y, reset=True)
+        return self._store_pairs(U, Y, reset=True)
 
+    @unchanged_on_error
     def partial_fit(self, U, Y=None):
-        """Store more pairs without re-storing the old ones (same arguments as :meth:`fit`)."""
-        if not hasattr(self, "_store"):
-            self._check_params()
-            return self._guarded(U, Y, reset=True)
+        """Store more pairs without re-storing the old ones.
+
+        Every check runs before the store changes, so a failed call leaves
+        the memory as it was.
+
+        Parameters
+        ----------
+        U : array-like or sparse matrix of shape (n_patterns, m)
+            Binary address patterns.
+        Y : array-like or sparse matrix of shape (n_patterns, n), optional
+            Binary content patterns; ``None`` for auto-association (as in
+            the first call).
+
+        Returns
+        -------
+        self : AssociativeMemory
+            The memory holding the old and the new pairs.
+        """
         self._check_params()
+        if not hasattr(self, "_store"):
+            return self._store_pairs(U, Y, reset=True)
         if (Y is None) != self.auto_:
             raise ValueError(
                 "partial_fit must keep the kind of memory: "
                 + ("auto-associative (Y=None)" if self.auto_ else "hetero-associative (Y given)")
             )
-        return self._guarded(U, Y, reset=False)
-
-    def _guarded(self, U, Y, reset):
-        # Validation (scikit-learn's validate_data sets n_features_in_ early)
-        # must not leave a half-updated estimator behind: restore on failure.
-        # The store itself is only written after every check has passed.
-        saved = dict(self.__dict__)
-        try:
-            return self._store_pairs(U, Y, reset=reset)
-        except Exception:
-            self.__dict__.clear()
-            self.__dict__.update(saved)
-            raise
+        return self._store_pairs(U, Y, reset=False)
 
     def _store_pairs(self, U, V, reset):
         U, (uptr, uidx, n_rows, m) = self._rows(U, "U", reset)
@@ -260,7 +269,9 @@ class AssociativeMemory(BaseEstimator):
                 vptr, vidx, n = uptr, uidx, m
             else:
                 (vptr, vidx, _, n), y_1d = self._content_rows(V, n_rows)
-            store = _core.AssocStore(m, n, binary=self.rule == "willshaw", auto=auto)
+            store = _core.AssocStore(
+                {"m": m, "n": n, "binary": self.rule == "willshaw", "auto": auto}
+            )
         else:
             store = self._store
             n = self.n_outputs_
@@ -367,12 +378,17 @@ class AssociativeMemory(BaseEstimator):
         return int(round(self.mean_content_activity_))
 
     def retrieve(self, Q):
-        """Retrieve and report details.
+        """Retrieve the contents addressed by the queries, with details.
+
+        Parameters
+        ----------
+        Q : array-like or sparse matrix of shape (n_queries, m)
+            Binary query patterns (noisy or partial addresses).
 
         Returns
         -------
         patterns : ndarray of uint8 or sparse matrix, shape (n_queries, n)
-            Sparse (CSR) when ``Q`` is sparse.
+            Retrieved contents; sparse (CSR) when ``Q`` is sparse.
         iterations : ndarray of int
             Steps each query ran.
         synaptic_ops : int
@@ -381,30 +397,10 @@ class AssociativeMemory(BaseEstimator):
         check_is_fitted(self, "_store")
         self._check_params()
         Q, (qptr, qidx, n_rows, _) = self._rows(Q, "Q", reset=False)
-        l = self._winners()  # noqa: E741
-        if self.retrieval == "wta" and l > self.n_outputs_:
-            raise ValueError(f"l = {l} exceeds the {self.n_outputs_} content units")
-        if self.retrieval == "hypercolumn" and self.n_outputs_ % self.n_hypercolumns:
-            raise ValueError(
-                f"{self.n_outputs_} content units cannot form {self.n_hypercolumns} hypercolumns"
-            )
-        if self.n_iter > 1 and not self.auto_:
-            raise ValueError("n_iter > 1 needs an auto-associative memory (fit(U) without Y)")
-        if self.anchor and not self.auto_:
-            raise ValueError("anchor=True needs an auto-associative memory (fit(U) without Y)")
+        # The core checks the retrieval against the memory (winners, hypercolumns,
+        # iteration and anchoring need what the memory holds).
         ptr, idx, iters, ops = self._store.retrieve(
-            qptr,
-            qidx,
-            self.rule,
-            self.retrieval,
-            threshold=None if self.threshold is None else float(self.threshold),
-            l=l,
-            n_hypercolumns=int(self.n_hypercolumns or 0),
-            n_iter=int(self.n_iter),
-            adaptive=self.noise_estimation == "adaptive",
-            anchor=bool(self.anchor),
-            p01=float(self.p01),
-            p10=float(self.p10),
+            qptr, qidx, self._retrieve_params(self._winners())
         )
         if getattr(self, "_y_1d", False):
             # fitted with 1-d contents: return 1-d predictions, as scikit-learn expects
@@ -413,12 +409,49 @@ class AssociativeMemory(BaseEstimator):
             out = from_rows(ptr, idx, self.n_outputs_, like=Q if _is_sparse(Q) else None)
         return out, iters, int(ops)
 
+    def _retrieve_params(self, winners):
+        """The core's ``RetrieveParams`` for ``winners`` output units (wta)."""
+        return {
+            "rule": self.rule,
+            "retrieval": self.retrieval,
+            "threshold": None if self.threshold is None else float(self.threshold),
+            "winners": int(winners),
+            "n_hypercolumns": int(self.n_hypercolumns or 0),
+            "n_iter": int(self.n_iter),
+            "adaptive": self.noise_estimation == "adaptive",
+            "anchor": bool(self.anchor),
+            "p01": float(self.p01),
+            "p10": float(self.p10),
+        }
+
     def predict(self, Q):
-        """Retrieved binary patterns for the queries ``Q`` (dense uint8, or CSR for sparse ``Q``)."""
+        """Retrieved binary patterns for the queries.
+
+        Parameters
+        ----------
+        Q : array-like or sparse matrix of shape (n_queries, m)
+            Binary query patterns.
+
+        Returns
+        -------
+        patterns : ndarray of uint8 or sparse matrix, shape (n_queries, n)
+            Dense uint8, or CSR for sparse ``Q``; 1-d when fitted on 1-d contents.
+        """
         return self.retrieve(Q)[0]
 
     def decision_function(self, Q):
-        """Dendritic potentials of one retrieval step, shape (n_queries, n), float64."""
+        """Dendritic potentials of one retrieval step.
+
+        Parameters
+        ----------
+        Q : array-like or sparse matrix of shape (n_queries, m)
+            Binary query patterns.
+
+        Returns
+        -------
+        potentials : ndarray of shape (n_queries, n)
+            float64 potentials of the content units under ``rule``.
+        """
         check_is_fitted(self, "_store")
         self._check_params()
         Q, (qptr, qidx, _, _) = self._rows(Q, "Q", reset=False)
@@ -427,9 +460,7 @@ class AssociativeMemory(BaseEstimator):
             raise ValueError(
                 f"{self.n_outputs_} content units cannot form {self.n_hypercolumns} hypercolumns"
             )
-        x = self._store.potentials(
-            qptr, qidx, self.rule, float(self.p01), float(self.p10), n_hypercolumns=h
-        )
+        x = self._store.potentials(qptr, qidx, self._retrieve_params(0))
         return x[:, 0] if getattr(self, "_y_1d", False) else x
 
     # ------------------------------------------------------------------ sklearn plumbing
@@ -439,15 +470,3 @@ class AssociativeMemory(BaseEstimator):
         tags.input_tags.sparse = True
         tags.target_tags.required = False
         return tags
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        if "_store" in state:
-            state["_store"] = self._store.to_state()
-        return state
-
-    def __setstate__(self, state):
-        state = dict(state)
-        if isinstance(state.get("_store"), dict):
-            state["_store"] = _core.AssocStore.from_state(**state["_store"])
-        self.__dict__.update(state)

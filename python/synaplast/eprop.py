@@ -12,18 +12,27 @@ Inputs are spike trains shaped ``(n_samples, n_steps, n_inputs)`` (0/1), or a
 list (one entry per sample) of lists of spike-step arrays (one per input).
 A 2-d array ``(n_samples, n_features)`` is latency-coded: each feature is an
 input neuron that spikes once, earlier for larger (min-max scaled) values.
+The equations and references are in the user guide (*e-prop*).
 """
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from synaplast import _core
 from synaplast._progress import Progress
-from synaplast._validation import check_int, check_real, seed_from
+from synaplast._validation import (
+    encode_labels,
+    partial_fit_classes,
+    seed_from,
+    unchanged_on_error,
+)
 from synaplast.energy import CapacityReport, EnergyReport
 
 __all__ = ["EPropClassifier", "EPropRegressor", "spikes_from_times"]
@@ -55,6 +64,114 @@ def spikes_from_times(trains, n_steps: int | None = None) -> np.ndarray:
             a = a[a < t]
             out[s, a, i] = 1
     return out
+
+
+_PARAMETERS = """
+    Parameters
+    ----------
+    n_rec : int, default=100
+        Recurrent neurons.
+    neuron : {"lif", "alif"}, default="lif"
+        Leaky integrate-and-fire neurons (NEST ``eprop_iaf``) or adaptive LIF
+        neurons with a threshold that rises after each spike (``eprop_iaf_adapt``).
+    p_in : float in [0, 1], default=1.0
+        Probability of each input→recurrent synapse.
+    p_rec : float in [0, 1], default=1.0
+        Probability of each recurrent→recurrent synapse (no self-connections).
+    tau_m : float, default=20.0
+        Membrane time constant of the recurrent neurons (ms).
+    tau_out : float, default=20.0
+        Membrane time constant of the leaky readouts (ms); it also sets the
+        eligibility-trace filter ``κ = exp(−dt/tau_out)``.
+    v_th : float, default=0.3
+        Spike threshold (relative to rest).
+    t_ref : int, default=0
+        Refractory period in steps.
+    adapt_beta : float, default=1.0
+        Threshold adaptation strength ``β`` (used with ``neuron="alif"``).
+    adapt_tau : float, default=200.0
+        Adaptation time constant (ms).
+    surrogate : {"piecewise_linear", "exponential", "fast_sigmoid_derivative", \
+"arctan_derivative"}, default="piecewise_linear"
+        Pseudo-derivative ``ψ`` of the spike with respect to the membrane
+        potential (NEST's names).
+    surrogate_height : float, default=0.3
+        Height ``γ`` of the pseudo-derivative.
+    surrogate_width : float or None, default=None
+        Width of the pseudo-derivative; ``None`` uses ``v_th`` and divides the
+        height by ``v_th``, as in Bellec et al. (2020).
+    input_scale : float, default=6.0
+        Initial input weights are ``N(0, 1) · input_scale / √(expected fan-in)``.
+    rec_scale : float, default=1.0
+        The same for the recurrent weights.
+    feedback : {"random", "symmetric"}, default="random"
+        Weights that broadcast the output error to the recurrent neurons:
+        fixed random (random e-prop) or the readout weights ``W_outᵀ``.
+    dale : float in [0, 1] or None, default=None
+        Fraction of excitatory neurons under Dale's law (each neuron's
+        outgoing weights keep one sign); ``None``: no sign constraint.
+    c_reg : float, default=0.0
+        Strength of the firing-rate regularisation.
+    f_target : float, default=10.0
+        Target firing rate of the regularisation (Hz).
+    optimizer : {"adam", "gradient_descent"}, default="adam"
+        Update applied to the accumulated gradient of each synapse.
+    learning_rate : float, default=1e-2
+        Step size ``η``.
+    w_min : float, default=-100.0
+        Lower weight bound.
+    w_max : float, default=100.0
+        Upper weight bound (``>= w_min``).
+    batch_size : int, default=16
+        Sequences whose gradients are summed into one weight update.
+    max_iter : int, default=20
+        Epochs of ``fit``.
+    cutoff : int or None, default=None
+        Steps after a presynaptic spike over which eligibility traces are
+        integrated; ``None``: no cutoff.
+    update : {"event", "time"}, default="event"
+        Event-driven updates (a synapse updates only when its presynaptic
+        neuron spikes, NEST's scheme) or the time-driven reference; both give
+        the same weights up to rounding.
+    nest_compatible : bool, default=False
+        NEST 3.10's forms: no ``(1 − α)`` on the spike input and no ``(1 − κ)``
+        on ``ē``, reset in the spike step.
+    n_steps_2d : int, default=20
+        Steps of the latency code used for 2-d ``X`` (an ON and an OFF input
+        per feature, each spiking once).
+    window : float in (0, 1], default=0.5
+        Fraction of each sequence, at its end, over which the output is
+        learned and read (the mean readout there is the prediction).
+    dt : float, default=1.0
+        Time step (ms).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights and the order of the sequences.
+    verbose : int, default=0
+        Show a progress bar over the epochs.
+"""
+
+_ATTRIBUTES = """
+    n_steps_ : int
+        Steps per sequence seen in ``fit``.
+    n_inputs_ : int
+        Input neurons (twice the features for latency-coded 2-d ``X``).
+    n_features_in_ : int
+        Features (input neurons for spike inputs) seen in ``fit``.
+    n_iter_ : int
+        Epochs trained.
+    loss_curve_ : list of float
+        Mean loss of each epoch.
+    weights_ : tuple
+        ``((indptr, indices, weights), w_out)``: the input and recurrent
+        synapses in compressed rows by presynaptic neuron (inputs first) and
+        the readout weights ``(n_rec, n_outputs)``.
+    energy_ : EnergyReport
+        Synaptic writes and ``Σ|Δw|`` of learning against their minimum,
+        and the synaptic events of one prediction.
+    capacity_ : CapacityReport
+        Synapses, bytes of the synapse store with its learning state and of
+        the postsynaptic archive.
+"""
 
 
 class _EPropBase(BaseEstimator):
@@ -186,7 +303,7 @@ class _EPropBase(BaseEstimator):
         return x
 
     def _latency(self, arr: np.ndarray, fitting: bool) -> np.ndarray:
-        t = check_int(self.n_steps_2d, "n_steps_2d", low=2)
+        t = int(self.n_steps_2d)
         if fitting:
             self._lo = arr.min(axis=0)
             hi = arr.max(axis=0)
@@ -201,57 +318,53 @@ class _EPropBase(BaseEstimator):
         return x
 
     def _window_mask(self, n: int, t: int) -> np.ndarray:
-        w = check_real(self.window, "window", low=0.0, high=1.0, low_open=True)
+        w = float(self.window)
         mask = np.zeros((n, t), dtype=np.float32)
         if t:
             mask[:, t - max(1, int(round(w * t))) :] = 1.0
         return mask
 
+    _parameter_constraints: dict = {
+        "n_rec": [Interval(Integral, 1, None, closed="left")],
+        "neuron": [StrOptions({"lif", "alif"})],
+        "p_in": [Interval(Real, 0, 1, closed="both")],
+        "p_rec": [Interval(Real, 0, 1, closed="both")],
+        "tau_m": [Interval(Real, 0, np.inf, closed="neither")],
+        "tau_out": [Interval(Real, 0, np.inf, closed="neither")],
+        "v_th": [Interval(Real, 0, np.inf, closed="neither")],
+        "t_ref": [Interval(Integral, 0, None, closed="left")],
+        "adapt_beta": [Interval(Real, 0, np.inf, closed="left")],
+        "adapt_tau": [Interval(Real, 0, np.inf, closed="neither")],
+        "surrogate": [StrOptions(set(_SURROGATES))],
+        "surrogate_height": [Interval(Real, 0, np.inf, closed="neither")],
+        "surrogate_width": [Interval(Real, 0, np.inf, closed="neither"), None],
+        "input_scale": [Interval(Real, -np.inf, np.inf, closed="neither")],
+        "rec_scale": [Interval(Real, -np.inf, np.inf, closed="neither")],
+        "feedback": [StrOptions({"random", "symmetric"})],
+        "dale": [Interval(Real, 0, 1, closed="both"), None],
+        "c_reg": [Interval(Real, 0, np.inf, closed="left")],
+        "f_target": [Interval(Real, 0, np.inf, closed="left")],
+        "optimizer": [StrOptions({"adam", "gradient_descent"})],
+        "learning_rate": [Interval(Real, 0, np.inf, closed="neither")],
+        "w_min": [Interval(Real, -np.inf, np.inf, closed="neither")],
+        "w_max": [Interval(Real, -np.inf, np.inf, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "cutoff": [Interval(Integral, 1, None, closed="left"), None],
+        "update": [StrOptions({"event", "time"})],
+        "nest_compatible": ["boolean"],
+        "n_steps_2d": [Interval(Integral, 2, None, closed="left")],
+        "window": [Interval(Real, 0, 1, closed="right")],
+        "dt": [Interval(Real, 0, np.inf, closed="neither")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
     # -- configuration --------------------------------------------------
     def _config(self, n_in: int, n_out: int) -> dict:
-        if self.neuron not in ("lif", "alif"):
-            raise ValueError(f"neuron must be 'lif' or 'alif', got {self.neuron!r}")
-        if self.surrogate not in _SURROGATES:
-            raise ValueError(f"surrogate must be one of {_SURROGATES}, got {self.surrogate!r}")
-        if self.feedback not in ("random", "symmetric"):
-            raise ValueError(f"feedback must be 'random' or 'symmetric', got {self.feedback!r}")
-        if self.optimizer not in ("adam", "gradient_descent"):
-            raise ValueError(
-                f"optimizer must be 'adam' or 'gradient_descent', got {self.optimizer!r}"
-            )
-        if self.update not in ("event", "time"):
-            raise ValueError(f"update must be 'event' or 'time', got {self.update!r}")
-        check_int(self.n_rec, "n_rec", low=1)
-        check_int(self.t_ref, "t_ref", low=0)
-        check_int(self.batch_size, "batch_size", low=1)
-        check_int(self.max_iter, "max_iter", low=1)
-        if self.cutoff is not None:
-            check_int(self.cutoff, "cutoff", low=1)
-        for name in (
-            "tau_m",
-            "tau_out",
-            "v_th",
-            "adapt_tau",
-            "surrogate_height",
-            "learning_rate",
-            "dt",
-        ):
-            check_real(getattr(self, name), name, low=0.0, low_open=True)
-        check_real(self.p_in, "p_in", low=0.0, high=1.0)
-        check_real(self.p_rec, "p_rec", low=0.0, high=1.0)
-        check_real(self.c_reg, "c_reg", low=0.0)
-        check_real(self.f_target, "f_target", low=0.0)
-        check_real(self.adapt_beta, "adapt_beta", low=0.0)
-        check_real(self.input_scale, "input_scale")
-        check_real(self.rec_scale, "rec_scale")
-        wmin = check_real(self.w_min, "w_min")
-        wmax = check_real(self.w_max, "w_max")
-        if wmin > wmax:
-            raise ValueError(f"w_min ({wmin}) must be <= w_max ({wmax})")
-        if self.dale is not None:
-            check_real(self.dale, "dale", low=0.0, high=1.0)
+        """The core's ``Config`` (parameters validated by ``_fit_context``;
+        ``w_min <= w_max`` is the core's check)."""
         width = self.v_th if self.surrogate_width is None else self.surrogate_width
-        check_real(width, "surrogate_width", low=0.0, low_open=True)
         kappa = float(np.exp(-self.dt / self.tau_out))
         return {
             "n_in": n_in,
@@ -275,9 +388,9 @@ class _EPropBase(BaseEstimator):
             "loss": self._loss,
             "optimizer": self.optimizer,
             "eta": float(self.learning_rate),
-            "w_min": wmin,
-            "w_max": wmax,
-            "cutoff": -1 if self.cutoff is None else int(self.cutoff),
+            "w_min": float(self.w_min),
+            "w_max": float(self.w_max),
+            "cutoff": None if self.cutoff is None else int(self.cutoff),
             "nest_compatible": bool(self.nest_compatible),
             "event_driven": self.update == "event",
             "update_at_spike": False,
@@ -288,19 +401,17 @@ class _EPropBase(BaseEstimator):
     def _init_network(self, n_in: int, n_out: int):
         cfg = self._config(n_in, n_out)
         seed = seed_from(self.random_state)
-        scales = [float(self.input_scale), float(self.rec_scale), 1.0, 1.0]
+        connectivity = {
+            "p_in": float(self.p_in),
+            "p_rec": float(self.p_rec),
+            "input_scale": float(self.input_scale),
+            "recurrent_scale": float(self.rec_scale),
+            "dale": None if self.dale is None else float(self.dale),
+            "symmetric_init": self.feedback == "symmetric",
+        }
         self._cfg = cfg
-        self._net = _core.EPropNetwork(
-            cfg,
-            float(self.p_in),
-            float(self.p_rec),
-            scales,
-            None if self.dale is None else float(self.dale),
-            self.feedback == "symmetric",
-            seed,
-        )
-        _, _, w = self._net.synapses()
-        self._w_init = (w.copy(), self._net.w_out().copy())
+        self._net = _core.EPropNetwork(cfg, connectivity, seed)
+        self._w_init = (self._net.synapses().weights.copy(), self._net.w_out().copy())
         self.loss_curve_ = []
         self.n_iter_ = 0
 
@@ -311,7 +422,9 @@ class _EPropBase(BaseEstimator):
         with Progress(epochs, desc=type(self).__name__, enabled=bool(self.verbose)) as bar:
             for _ in range(epochs):
                 order = rng.permutation(n)
-                out = self._net.run(x[order], target[order], mask[order], learn=True, batch_size=bs)
+                out = self._net.run(
+                    x[order], target[order], mask[order], {"learn": True, "batch_size": bs}
+                )
                 self.loss_curve_.append(float(np.mean(out["loss"])))
                 bar.update(1, postfix=f"loss {self.loss_curve_[-1]:.4g}")
         self.n_iter_ = getattr(self, "n_iter_", 0) + epochs
@@ -321,12 +434,12 @@ class _EPropBase(BaseEstimator):
         n_out = self._cfg["n_out"]
         tgt = np.zeros((x.shape[0], x.shape[1], n_out), dtype=np.float32)
         mask = np.zeros((x.shape[0], x.shape[1]), dtype=np.float32)
-        out = self._net.run(x, tgt, mask, learn=False, record_y=True)
+        out = self._net.run(x, tgt, mask, {"learn": False, "record_y": True})
         return out["y"]
 
     def _update_reports(self):
         (w0, a0), (w1, a1) = self._net.counters()
-        _, _, w = self._net.synapses()
+        w = self._net.synapses().weights
         wo = self._net.w_out()
         iw, iwo = self._w_init
         changed = int(np.count_nonzero(w != iw) + np.count_nonzero(wo != iwo))
@@ -369,35 +482,8 @@ class _EPropBase(BaseEstimator):
     def weights_(self):
         """``(indptr, indices, weights)`` of input+recurrent synapses (rows = presynaptic) and readout weights."""
         check_is_fitted(self, "_net")
-        return self._net.synapses(), self._net.w_out()
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        net = state.pop("_net", None)
-        if net is not None:
-            indptr, indices, w = net.synapses()
-            state["_net_state"] = {
-                "synapses": (indptr, indices, w),
-                "w_out": net.w_out(),
-                "feedback": net.feedback(),
-                "sign": net.sign(),
-                "adam": net.adam_state(),
-                "counters": net.counters(),
-                "stats": dict(net.stats()),
-            }
-        return state
-
-    def __setstate__(self, state):
-        ns = state.pop("_net_state", None)
-        self.__dict__.update(state)
-        if ns is not None:
-            indptr, indices, w = ns["synapses"]
-            net = _core.EPropNetwork.from_weights(
-                self._cfg, indptr, indices, w, ns["w_out"], ns["feedback"], ns["sign"]
-            )
-            net.set_adam_state(*ns["adam"])
-            net.set_counters(ns["counters"], ns["stats"])
-            self._net = net
+        syn = self._net.synapses()
+        return (syn.indptr, syn.indices.astype(np.int64), syn.weights), self._net.w_out()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -407,61 +493,40 @@ class _EPropBase(BaseEstimator):
 
 
 class EPropRegressor(RegressorMixin, _EPropBase):
-    """Recurrent spiking network trained with e-prop to map spike trains to signals.
+    __doc__ = (
+        """Recurrent spiking network trained with e-prop to map spike trains to signals.
 
-    ``y`` is either ``(n_samples,)`` / ``(n_samples, n_outputs)`` — one value per
-    sample, learned at every step of the second half of the sequence and
-    predicted as the mean readout there — or ``(n_samples, n_steps, n_outputs)``
-    for full target trajectories (``predict_sequence`` returns those).
-
-    Parameters
-    ----------
-    n_rec : int
-        Recurrent neurons.
-    neuron : {"lif", "alif"}
-        LIF (NEST ``eprop_iaf``) or adaptive LIF (``eprop_iaf_adapt``).
-    p_in, p_rec : float
-        Connection probabilities input→recurrent and recurrent→recurrent.
-    tau_m, tau_out : float
-        Membrane time constants of recurrent neurons and readouts (ms).
-    v_th, t_ref, adapt_beta, adapt_tau : float
-        Threshold, refractory steps, threshold adaptation (ALIF only).
-    surrogate : str
-        ``piecewise_linear``, ``exponential``, ``fast_sigmoid_derivative`` or
-        ``arctan_derivative``; ``surrogate_height`` (γ) and ``surrogate_width``
-        (default ``v_th``; then the height is γ / v_th as in Bellec et al.).
-    input_scale, rec_scale : float
-        Initial weights are ``N(0, 1) · scale / √fan-in``.
-    feedback : {"random", "symmetric"}
-        Learning-signal weights: fixed random or ``W_outᵀ``.
-    dale : float or None
-        Fraction of excitatory neurons under Dale's law (None: no sign constraint).
-    c_reg, f_target : float
-        Firing-rate regularisation strength and target rate (Hz).
-    optimizer, learning_rate, w_min, w_max :
-        ``"adam"`` or ``"gradient_descent"``, step size, weight clamp.
-    batch_size, max_iter : int
-        Sequences per weight update; epochs of ``fit``.
-    cutoff : int or None
-        Steps after a presynaptic spike over which traces are integrated.
-    update : {"event", "time"}
-        Event-driven (NEST's scheme) or time-driven updates (same weights).
-    nest_compatible : bool
-        NEST 3.10's forms: no ``(1 − α)`` on spike input, no ``(1 − κ)`` on ``ē``,
-        reset in the spike step.
-    n_steps_2d : int
-        Steps of the latency code used for 2-d ``X``.
-    dt : float
-        Step (ms).
-    random_state : int, RandomState or None
-    verbose : int
-
+    Inputs are spike trains ``(n_samples, n_steps, n_inputs)`` of 0/1, lists
+    of spike-step arrays, or 2-d arrays that are latency-coded. ``y`` is
+    either ``(n_samples,)`` / ``(n_samples, n_outputs)`` — one value per
+    sample, learned over the last ``window`` of the sequence and predicted
+    as the mean readout there — or ``(n_samples, n_steps, n_outputs)`` for
+    full target trajectories (:meth:`predict_sequence` returns those). The
+    loss is the squared error of the readouts. The model and its learning
+    rule are described in the user guide (e-prop).
+"""
+        + _PARAMETERS
+        + """
     Attributes
-    ----------
-    loss_curve_ : list of float
-    energy_ : EnergyReport
-    capacity_ : CapacityReport
+    ----------"""
+        + _ATTRIBUTES
+        + """
+    See Also
+    --------
+    EPropClassifier : The same network with a cross-entropy readout.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from synaplast import EPropRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = (rng.random((20, 30, 5)) < 0.1).astype(np.uint8)
+    >>> y = X.sum(axis=(1, 2)) / 10.0
+    >>> reg = EPropRegressor(n_rec=20, max_iter=3, random_state=0).fit(X, y)
+    >>> reg.predict(X).shape
+    (20,)
     """
+    )
 
     _loss = "mse"
 
@@ -498,16 +563,48 @@ class EPropRegressor(RegressorMixin, _EPropBase):
             mask, dtype=np.float32
         )
 
+    @unchanged_on_error
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
-        """Train for ``max_iter`` epochs from a fresh network."""
+        """Train for ``max_iter`` epochs from a fresh network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_steps, n_inputs), list or (n_samples, n_features)
+            0/1 spike trains, per-sample lists of spike-step arrays, or
+            features that are latency-coded.
+        y : array-like of shape (n_samples,), (n_samples, n_outputs) or (n_samples, n_steps, n_outputs)
+            Targets per sample, or target trajectories.
+
+        Returns
+        -------
+        self : EPropRegressor
+            The fitted estimator.
+        """
         x = self._spikes(X, True)
         tgt, mask = self._targets(y, x.shape[0], x.shape[1], True)
         self._init_network(x.shape[2], tgt.shape[2])
         self._train(x, tgt, mask, int(self.max_iter))
         return self
 
+    @unchanged_on_error
+    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y):
-        """One epoch over ``(X, y)``, continuing from the current weights."""
+        """One epoch over ``(X, y)``, continuing from the current weights.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_steps, n_inputs), list or (n_samples, n_features)
+            0/1 spike trains, per-sample lists of spike-step arrays, or
+            features that are latency-coded.
+        y : array-like of shape (n_samples,), (n_samples, n_outputs) or (n_samples, n_steps, n_outputs)
+            Targets, of the same kind as in the first call.
+
+        Returns
+        -------
+        self : EPropRegressor
+            The updated estimator.
+        """
         if not hasattr(self, "_net"):
             return self._first_partial(X, y)
         x = self._spikes(X, False)
@@ -523,13 +620,37 @@ class EPropRegressor(RegressorMixin, _EPropBase):
         return self
 
     def predict_sequence(self, X) -> np.ndarray:
-        """Readout trajectories ``(n_samples, n_steps, n_outputs)``."""
+        """Readout trajectories.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_steps, n_inputs), list or (n_samples, n_features)
+            0/1 spike trains, per-sample lists of spike-step arrays, or
+            features that are latency-coded.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples, n_steps, n_outputs)
+            The readouts at every step.
+        """
         check_is_fitted(self, "_net")
         x = self._spikes(X, False)
         return self._readout(x).astype(np.float64) + self._y_mean
 
     def predict(self, X):
-        """Mean readout over the second half (or trajectories for 3-d targets)."""
+        """Mean readout over the window (or trajectories for 3-d targets).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_steps, n_inputs), list or (n_samples, n_features)
+            0/1 spike trains, per-sample lists of spike-step arrays, or
+            features that are latency-coded.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,), (n_samples, n_outputs) or (n_samples, n_steps, n_outputs)
+            Predictions shaped like the targets of ``fit``.
+        """
         ys = self.predict_sequence(X)
         if self._y_ndim == 3:
             return ys
@@ -538,6 +659,24 @@ class EPropRegressor(RegressorMixin, _EPropBase):
         return p[:, 0] if self._y_ndim == 1 else p
 
     def score(self, X, y, sample_weight=None):
+        """Coefficient of determination ``R²`` of the predictions.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_steps, n_inputs), list or (n_samples, n_features)
+            0/1 spike trains, per-sample lists of spike-step arrays, or
+            features that are latency-coded.
+        y : array-like
+            True targets, shaped as in ``fit``; 3-d trajectories are scored
+            over all steps.
+        sample_weight : array-like of shape (n_samples,), optional
+            Weights (per-sample targets only).
+
+        Returns
+        -------
+        score : float
+            ``R²``.
+        """
         if np.asarray(y).ndim == 3:
             p = self.predict(X)
             from sklearn.metrics import r2_score
@@ -552,12 +691,38 @@ class EPropRegressor(RegressorMixin, _EPropBase):
 
 
 class EPropClassifier(ClassifierMixin, _EPropBase):
-    """Recurrent spiking network trained with e-prop to classify spike trains.
+    __doc__ = (
+        """Recurrent spiking network trained with e-prop to classify spike trains.
 
-    Cross-entropy on the softmax of the readouts over the last ``window``
-    fraction of each sequence; the class is the argmax of the readouts'
-    mean there. Parameters as :class:`EPropRegressor`, plus ``window``.
+    The readouts learn the one-hot class by cross-entropy on their softmax
+    over the last ``window`` fraction of each sequence; the predicted class
+    is the largest mean readout there. Inputs as for :class:`EPropRegressor`.
+"""
+        + _PARAMETERS
+        + """
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels."""
+        + _ATTRIBUTES
+        + """
+    See Also
+    --------
+    EPropRegressor : The same network with a squared-error readout.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from synaplast import EPropClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.arange(40) % 2
+    >>> rates = np.where(y[:, None, None] == 1, [0.3, 0.02], [0.02, 0.3])
+    >>> X = (rng.random((40, 30, 2)) < rates).astype(np.uint8)
+    >>> clf = EPropClassifier(n_rec=20, max_iter=5, random_state=0).fit(X, y)
+    >>> clf.predict(X[:4]).shape
+    (4,)
     """
+    )
 
     _loss = "cross_entropy"
 
@@ -569,17 +734,29 @@ class EPropClassifier(ClassifierMixin, _EPropBase):
         y = column_or_1d(y, warn=True)
         if y.shape[0] != n:
             raise ValueError(f"y must be 1-d with {n} labels, got shape {y.shape}")
-        idx = np.searchsorted(self.classes_, y)
-        if np.any(idx >= len(self.classes_)) or np.any(
-            self.classes_[np.minimum(idx, len(self.classes_) - 1)] != y
-        ):
-            raise ValueError("y contains labels not seen in fit")
+        idx = encode_labels(self.classes_, y)
         tgt = np.zeros((n, t, len(self.classes_)), dtype=np.float32)
         tgt[np.arange(n), :, idx] = 1.0
         return tgt
 
+    @unchanged_on_error
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
-        """Train for ``max_iter`` epochs from a fresh network."""
+        """Train for ``max_iter`` epochs from a fresh network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_steps, n_inputs), list or (n_samples, n_features)
+            0/1 spike trains, per-sample lists of spike-step arrays, or
+            features that are latency-coded.
+        y : array-like of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        self : EPropClassifier
+            The fitted estimator.
+        """
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None"
@@ -598,12 +775,29 @@ class EPropClassifier(ClassifierMixin, _EPropBase):
         self._train(x, tgt, self._window_mask(x.shape[0], x.shape[1]), int(self.max_iter))
         return self
 
+    @unchanged_on_error
+    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None):
-        """One epoch; ``classes`` is required on the first call."""
-        if not hasattr(self, "_net"):
-            if classes is None:
-                raise ValueError("classes must be given on the first call to partial_fit")
-            self.classes_ = np.unique(np.asarray(classes))
+        """One epoch over ``(X, y)``; ``classes`` is required on the first call.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_steps, n_inputs), list or (n_samples, n_features)
+            0/1 spike trains, per-sample lists of spike-step arrays, or
+            features that are latency-coded.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        classes : array-like, optional
+            All classes (first call only).
+
+        Returns
+        -------
+        self : EPropClassifier
+            The updated estimator.
+        """
+        first = not hasattr(self, "_net")
+        self.classes_ = partial_fit_classes(self, classes, first)
+        if first:
             x = self._spikes(X, True)
             tgt = self._encode(y, x.shape[0], x.shape[1])
             self._init_network(x.shape[2], len(self.classes_))
@@ -621,17 +815,53 @@ class EPropClassifier(ClassifierMixin, _EPropBase):
         return (ys * m[:, :, None]).sum(axis=1) / np.maximum(m.sum(axis=1, keepdims=True), 1)
 
     def decision_function(self, X):
-        """Mean readouts over the window; for two classes their difference (positive: ``classes_[1]``)."""
+        """Mean readouts over the window.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_steps, n_inputs), list or (n_samples, n_features)
+            0/1 spike trains, per-sample lists of spike-step arrays, or
+            features that are latency-coded.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples, n_classes) or (n_samples,)
+            For two classes their difference (positive: ``classes_[1]``).
+        """
         d = self._scores(X)
         return d[:, 1] - d[:, 0] if d.shape[1] == 2 else d
 
     def predict_proba(self, X):
-        """Softmax of the mean readouts over the window."""
+        """Softmax of the mean readouts over the window.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_steps, n_inputs), list or (n_samples, n_features)
+            0/1 spike trains, per-sample lists of spike-step arrays, or
+            features that are latency-coded.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities in the order of ``classes_``.
+        """
         d = self._scores(X)
         e = np.exp(d - d.max(axis=1, keepdims=True))
         return e / e.sum(axis=1, keepdims=True)
 
     def predict(self, X):
-        """The class with the largest mean readout over the window."""
+        """The class with the largest mean readout over the window.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_steps, n_inputs), list or (n_samples, n_features)
+            0/1 spike trains, per-sample lists of spike-step arrays, or
+            features that are latency-coded.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Predicted labels.
+        """
         scores = self._scores(X)
         return self.classes_[np.argmax(scores, axis=1)]

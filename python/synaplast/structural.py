@@ -85,62 +85,29 @@ inputs). Readout learning stops early once its training loss stalls
 from __future__ import annotations
 
 import time
+from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils import TransformerTags
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils.validation import check_is_fitted, check_non_negative, validate_data
 
 from synaplast import _core
 from synaplast._progress import Progress
-from synaplast._validation import as_float32, check_int, check_real, seed_from
+from synaplast._validation import (
+    encode_labels,
+    partial_fit_classes,
+    seed_from,
+    unchanged_on_error,
+)
 from synaplast.energy import CapacityReport, EnergyReport, synaptic_ops
 from synaplast.synapses import SynapseMatrix
 
 __all__ = ["StructuralPlasticityClassifier"]
 
 _W_INIT = (0.01, 0.1)  # initial weights, as in the paper
-
-
-def _check_X(X, name="X", n_features=None):
-    if X is None:
-        raise ValueError(f"{name} is None; expected a 2-d array of non-negative rates")
-    if not isinstance(X, np.ndarray) and not hasattr(X, "toarray"):
-        try:
-            X = np.asarray(X)
-        except Exception as exc:  # ragged lists and other non-arrays
-            raise TypeError(f"{name} cannot be converted to an array: {exc}") from exc
-    if isinstance(X, np.ndarray):
-        if X.dtype.kind == "c":
-            raise ValueError(f"Complex data not supported in {name}")
-        if X.dtype == object:
-            X = np.asarray(X, dtype=np.float64)  # TypeError for non-numbers
-    if getattr(X, "ndim", 2) != 2:
-        raise ValueError(
-            f"{name} must be 2-dimensional, got shape {np.shape(X)}. Reshape your data "
-            "with X.reshape(-1, 1) for one feature or X.reshape(1, -1) for one sample."
-        )
-    X = as_float32(X, name, 2)
-    if X.shape[0] == 0:
-        raise ValueError(
-            f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is required ({name})"
-        )
-    if X.shape[1] == 0:
-        raise ValueError(
-            f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is required ({name})"
-        )
-    if n_features is not None and X.shape[1] != n_features:
-        raise ValueError(
-            f"{name} has {X.shape[1]} features, but StructuralPlasticityClassifier "
-            f"is expecting {n_features} features as input"
-        )
-    if X.size and X.min() < 0:
-        raise ValueError(
-            f"Negative values in data passed to {name}: the inputs are excitatory "
-            f"rates and must be >= 0 (minimum {X.min()})"
-        )
-    return X
 
 
 class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
@@ -213,7 +180,8 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         after ``fit`` (on at most 5,000 training samples) so that
         ``capacity_`` reports ``C_S``; it can also be set later with
         :meth:`estimate_information_`.
-    random_state : int, RandomState or None, default=None
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial synapses, the sample order and the growth.
     verbose : bool, default=False
         Progress bar over the epochs.
 
@@ -315,104 +283,133 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         tags.transformer_tags = TransformerTags(preserves_dtype=[])
         return tags
 
+    _parameter_constraints: dict = {
+        "n_hidden": [Interval(Integral, 1, None, closed="left")],
+        "max_synapses": [Interval(Integral, 1, None, closed="left"), None],
+        "init_synapses": [Interval(Integral, 1, None, closed="left"), None],
+        "n_winners": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, np.inf, closed="left")],
+        "homeostasis_rate": [Interval(Real, 0, np.inf, closed="left")],
+        "competition_rate": [Interval(Real, 0, np.inf, closed="left")],
+        "target_activity": [Interval(Real, 0, 1, closed="neither")],
+        "w_max": [Interval(Real, 0, np.inf, closed="neither")],
+        "silent_threshold": [Interval(Real, 0, np.inf, closed="left")],
+        "growth": [StrOptions({"coactivity", "random"})],
+        "n_grow": [Interval(Integral, 0, None, closed="left"), None],
+        "consolidation_threshold": [Interval(Real, 0, np.inf, closed="neither"), None],
+        "n_inhibitory": [Interval(Integral, 0, None, closed="left")],
+        "inhibition_rate": [Interval(Real, 0, np.inf, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "readout_max_iter": [Interval(Integral, 0, None, closed="left")],
+        "readout_learning_rate": [Interval(Real, 0, np.inf, closed="left")],
+        "readout_decay": [Interval(Real, 0, np.inf, closed="left")],
+        "readout_l2": [Interval(Real, 0, np.inf, closed="left")],
+        "readout_tol": [Interval(Real, 0, np.inf, closed="left")],
+        "readout_n_iter_no_change": [Interval(Integral, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "estimate_information": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
     # ----------------------------------------------------------- validation
     def _params(self, n_features):
-        p = {}
-        p["n_hidden"] = check_int(self.n_hidden, "n_hidden", low=1)
+        """The derived learning parameters (after ``_validate_params``)."""
+        n_hidden = int(self.n_hidden)
         if self.max_synapses is None:
             per_unit = n_features
         else:
-            budget = check_int(self.max_synapses, "max_synapses", low=1)
-            per_unit = max(1, min(n_features, budget // p["n_hidden"]))
-        p["per_unit"] = per_unit
+            per_unit = max(1, min(n_features, int(self.max_synapses) // n_hidden))
         if self.init_synapses is None:
             init = n_features if self.max_synapses is None else min(n_features, 8 * per_unit)
+            init = max(init, per_unit)
         else:
-            init = check_int(self.init_synapses, "init_synapses", low=1)
-            init = min(init, n_features)
-        p["init"] = max(init, per_unit) if self.init_synapses is None else init
-        p["n_winners"] = check_int(self.n_winners, "n_winners", low=1, high=p["n_hidden"])
-        p["learning_rate"] = check_real(self.learning_rate, "learning_rate", low=0)
-        p["homeostasis_rate"] = check_real(self.homeostasis_rate, "homeostasis_rate", low=0)
-        p["competition_rate"] = check_real(self.competition_rate, "competition_rate", low=0)
-        p["target_activity"] = check_real(
-            self.target_activity, "target_activity", low=0, high=1, low_open=True, high_open=True
-        )
-        p["w_max"] = check_real(self.w_max, "w_max", low=0, low_open=True)
-        p["silent"] = check_real(self.silent_threshold, "silent_threshold", low=0)
-        if self.growth not in ("coactivity", "random"):
-            raise ValueError(f"growth must be 'coactivity' or 'random', got {self.growth!r}")
-        if self.n_grow is None:
-            p["n_grow"] = max(1, per_unit // 4)
-        else:
-            p["n_grow"] = check_int(self.n_grow, "n_grow", low=0)
-        if self.consolidation_threshold is None:
-            p["consolidate"] = None
-        else:
-            p["consolidate"] = check_real(
-                self.consolidation_threshold, "consolidation_threshold", low=0, low_open=True
-            )
-        p["n_inhibitory"] = check_int(self.n_inhibitory, "n_inhibitory", low=0)
-        p["inhibition_rate"] = check_real(self.inhibition_rate, "inhibition_rate", low=0)
-        p["max_iter"] = check_int(self.max_iter, "max_iter", low=1)
-        p["readout_max_iter"] = check_int(self.readout_max_iter, "readout_max_iter", low=0)
-        p["readout_lr"] = check_real(self.readout_learning_rate, "readout_learning_rate", low=0)
-        p["readout_decay"] = check_real(self.readout_decay, "readout_decay", low=0)
-        p["readout_l2"] = check_real(self.readout_l2, "readout_l2", low=0)
-        p["readout_tol"] = check_real(self.readout_tol, "readout_tol", low=0)
-        p["readout_n_iter_no_change"] = check_int(
-            self.readout_n_iter_no_change, "readout_n_iter_no_change", low=0
-        )
-        p["batch_size"] = check_int(self.batch_size, "batch_size", low=1)
-        p["seed"] = seed_from(self.random_state)
-        return p
+            init = min(int(self.init_synapses), n_features)
+        return {
+            "n_hidden": n_hidden,
+            "per_unit": per_unit,
+            "init": init,
+            "n_winners": int(self.n_winners),
+            "learning_rate": float(self.learning_rate),
+            "homeostasis_rate": float(self.homeostasis_rate),
+            "competition_rate": float(self.competition_rate),
+            "target_activity": float(self.target_activity),
+            "w_max": float(self.w_max),
+            "silent": float(self.silent_threshold),
+            "n_grow": max(1, per_unit // 4) if self.n_grow is None else int(self.n_grow),
+            "consolidate": (
+                None
+                if self.consolidation_threshold is None
+                else float(self.consolidation_threshold)
+            ),
+            "n_inhibitory": int(self.n_inhibitory),
+            "inhibition_rate": float(self.inhibition_rate),
+            "max_iter": int(self.max_iter),
+            "readout_max_iter": int(self.readout_max_iter),
+            "readout_lr": float(self.readout_learning_rate),
+            "readout_decay": float(self.readout_decay),
+            "readout_l2": float(self.readout_l2),
+            "readout_tol": float(self.readout_tol),
+            "readout_n_iter_no_change": int(self.readout_n_iter_no_change),
+            "batch_size": int(self.batch_size),
+            "seed": seed_from(self.random_state),
+        }
 
-    def _check_y(self, y, n, classes=None):
-        if y is None:
-            raise ValueError("This classifier requires y to be passed, but the target y is None")
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        if y.ndim != 1:
-            raise ValueError(f"y must be 1-dimensional, got shape {y.shape}")
-        if y.shape[0] != n:
-            raise ValueError(f"X has {n} samples but y has {y.shape[0]}")
-        check_classification_targets(y)
-        if classes is None:
-            classes = np.unique(y)
-        idx = np.searchsorted(classes, y)
-        idx = np.clip(idx, 0, len(classes) - 1)
-        if not np.array_equal(classes[idx], y):
-            raise ValueError("y contains labels that are not in classes")
-        return classes, idx.astype(np.int64)
+    def _validate(self, X, y="no_validation", reset=False):
+        """``X`` as C-contiguous float32 rates ``>= 0`` (and ``y`` checked against it)."""
+        dtype = getattr(np.asarray(X) if isinstance(X, list | tuple) else X, "dtype", None)
+        if dtype is not None and np.dtype(dtype).kind in "USV":
+            raise TypeError(f"X must be numeric rates, got dtype {np.dtype(dtype)}")
+        no_y = isinstance(y, str) and y == "no_validation"
+        if no_y:
+            X = validate_data(self, X, dtype=np.float32, order="C", reset=reset)
+        else:
+            X, y = validate_data(self, X, y, dtype=np.float32, order="C", reset=reset)
+            check_classification_targets(y)
+        check_non_negative(X, f"X ({type(self).__name__}: the inputs are excitatory rates)")
+        return X if no_y else (X, y)
 
     # ------------------------------------------------------------- learning
     @staticmethod
     def _new_net(n_features, n_classes, p):
-        net = _core.StructuralNet(
-            n_features, p["n_hidden"], n_classes, p["init"], *_W_INIT, p["seed"]
-        )
+        config = {
+            "n_in": n_features,
+            "n_hidden": p["n_hidden"],
+            "n_classes": n_classes,
+            "init_per_unit": p["init"],
+            "init_weights": _W_INIT,
+        }
+        net = _core.StructuralNet(config, p["seed"])
         if p["n_inhibitory"]:
             net.set_inhibition(p["n_inhibitory"], p["seed"] + 1)
         return net
 
+    @staticmethod
+    def _hidden_params(p):
+        """The ``HiddenParams`` of the hidden learning rules."""
+        return {
+            "n_winners": p["n_winners"],
+            "learning_rate": p["learning_rate"],
+            "homeostasis_rate": p["homeostasis_rate"],
+            "competition_rate": p["competition_rate"],
+            "target_activity": p["target_activity"],
+            "w_max": p["w_max"],
+            "w_consolidate": p["consolidate"],
+            "inhibition_rate": p["inhibition_rate"],
+        }
+
     def _hidden_epoch(self, net, X, rng, p, track):
         order = rng.permutation(X.shape[0]).astype(np.int64)
-        wins, activity = net.hidden_epoch(
-            X,
-            order,
-            p["batch_size"],
-            p["n_winners"],
-            p["learning_rate"],
-            p["homeostasis_rate"],
-            p["competition_rate"],
-            p["target_activity"],
-            p["w_max"],
-            p["consolidate"],
-            track,
-            p["inhibition_rate"],
+        return net.hidden_epoch(X, order, self._hidden_params(p), p["batch_size"], track)
+
+    def _grow(self, net, p, seed):
+        net.grow(
+            {"n_grow": p["n_grow"], "growth": self.growth, "init_weights": _W_INIT, "seed": seed}
         )
-        return wins, activity
+
+    @staticmethod
+    def _prune(net, p, budget):
+        net.prune({"silent_threshold": p["silent"], "max_per_unit": budget})
 
     def _readout(self, net, X, yi, p, epochs, first_epoch, seed):
         """Delta-rule epochs ``first_epoch, ...`` (rate ``lr0 / (1 + decay e)``);
@@ -421,18 +418,19 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         rates = [p["readout_lr"] / (1.0 + decay * (first_epoch + e)) for e in range(epochs)]
         if not rates:
             return []
-        loss, _converged = net.readout_fit(
-            X,
-            yi,
-            rates,
-            p["batch_size"],
-            p["readout_l2"],
-            p["readout_tol"],
-            p["readout_n_iter_no_change"],
-            seed,
-        )
+        schedule = {
+            "rates": rates,
+            "batch_size": p["batch_size"],
+            "l2": p["readout_l2"],
+            "tol": p["readout_tol"],
+            "n_iter_no_change": p["readout_n_iter_no_change"],
+            "seed": seed,
+        }
+        loss, _converged = net.readout_fit(X, yi, schedule)
         return list(loss)
 
+    @unchanged_on_error
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Learn the hidden layer (unsupervised, structural) then the readout.
 
@@ -441,13 +439,16 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         X : array-like of shape (n_samples, n_features)
             Non-negative inputs (rates, e.g. pixel intensities in [0, 1]).
         y : array-like of shape (n_samples,)
+            Class labels (used by the readout only).
 
         Returns
         -------
-        self
+        self : StructuralPlasticityClassifier
+            The fitted estimator.
         """
-        X = _check_X(X)
-        classes, yi = self._check_y(y, X.shape[0])
+        X, y = self._validate(X, y, reset=True)
+        classes = np.unique(y)
+        yi = encode_labels(classes, y)
         p = self._params(X.shape[1])
         t0 = time.perf_counter()
         net, history, wins = self._train(X, yi, len(classes), p)
@@ -459,8 +460,7 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
 
     def _train(self, X, yi, n_classes, p):
         rng = np.random.RandomState(p["seed"] % (2**32))
-        n_features = X.shape[1]
-        net = self._new_net(n_features, n_classes, p)
+        net = self._new_net(X.shape[1], n_classes, p)
         self._initial_synapses = SynapseMatrix._wrap(net.hidden)
         history = [net.hidden.nnz]
         track = self.growth == "coactivity" and p["n_grow"] > 0
@@ -469,15 +469,13 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         with Progress(epochs + 1, "structural", enabled=bool(self.verbose)) as bar:
             for e in range(epochs):
                 if e > 0 and p["n_grow"] > 0:
-                    net.structural_step(
-                        0.0, n_features, p["n_grow"], self.growth, *_W_INIT, p["seed"] + e
-                    )
+                    self._grow(net, p, p["seed"] + e)
                 wins, _activity = self._hidden_epoch(net, X, rng, p, track)
                 # Budget shrinks linearly from the initial count to the target.
                 frac = (e + 1) / max(1, epochs - 1)
                 budget = int(round(p["init"] + (p["per_unit"] - p["init"]) * min(1.0, frac)))
                 budget = max(p["per_unit"], budget)
-                net.structural_step(p["silent"], budget, 0, "random", 0.0, 0.0, 0)
+                self._prune(net, p, budget)
                 history.append(net.hidden.nnz)
                 bar.update(1, postfix=f"synapses {net.hidden.nnz}")
             self.readout_loss_curve_ = self._readout(
@@ -486,34 +484,30 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
             bar.update(1)
         return net, history, wins
 
+    @unchanged_on_error
+    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None):
-        """One epoch of hidden learning (growth, Hebbian, pruning) and of the
-        readout on ``(X, y)``.
+        """One epoch of hidden learning (growth, Hebbian, pruning) and of the readout.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Non-negative inputs (rates).
         y : array-like of shape (n_samples,)
+            Class labels.
         classes : array-like, optional
             All classes; required on the first call.
 
         Returns
         -------
-        self
+        self : StructuralPlasticityClassifier
+            The updated estimator.
         """
         first = not hasattr(self, "_net")
-        X = _check_X(X, n_features=None if first else self.n_features_in_)
-        if first:
-            if classes is None:
-                raise ValueError("classes must be given on the first call to partial_fit")
-            classes = np.unique(np.asarray(classes))
-            p = self._params(X.shape[1])
-        else:
-            if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-                raise ValueError(f"classes {classes} differ from the first call's {self.classes_}")
-            classes = self.classes_
-            p = self._p
-        _, yi = self._check_y(y, X.shape[0], classes)
+        X, y = self._validate(X, y, reset=first)
+        classes = partial_fit_classes(self, classes, first)
+        p = self._params(X.shape[1]) if first else self._p
+        yi = encode_labels(classes, y)
         t0 = time.perf_counter()
         if first:
             net = self._new_net(X.shape[1], len(classes), p)
@@ -529,9 +523,7 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         track = self.growth == "coactivity" and p["n_grow"] > 0
         if calls > 0 and p["n_grow"] > 0:
             if self.growth == "random" or net.trace.size:
-                net.structural_step(
-                    0.0, X.shape[1], p["n_grow"], self.growth, *_W_INIT, p["seed"] + calls
-                )
+                self._grow(net, p, p["seed"] + calls)
         wins, _ = self._hidden_epoch(net, X, rng, p, track)
         budget = max(
             p["per_unit"],
@@ -543,7 +535,7 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
                 )
             ),
         )
-        net.structural_step(p["silent"], budget, 0, "random", 0.0, 0.0, 0)
+        self._prune(net, p, budget)
         history.append(net.hidden.nnz)
         p1 = dict(p, readout_n_iter_no_change=0)
         self.readout_loss_curve_ = self._readout(net, X, yi, p1, 1, calls, p["seed"] + calls)
@@ -566,26 +558,84 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
 
     # ----------------------------------------------------------- inference
     def transform(self, X):
-        """Hidden representation ``h = f(W x − θ)``, shape ``(n_samples, n_hidden)``."""
+        """Hidden representation ``h = f(W x − θ)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Non-negative inputs (rates).
+
+        Returns
+        -------
+        h : ndarray of shape (n_samples, n_hidden)
+            float32 activities of the hidden units.
+        """
         check_is_fitted(self, "_net")
-        X = _check_X(X, n_features=self.n_features_in_)
+        X = self._validate(X)
         return self._net.transform(X)
 
     def fit_transform(self, X, y):
-        """``fit(X, y)`` then ``transform(X)``."""
+        """``fit(X, y)`` then ``transform(X)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Non-negative inputs (rates).
+        y : array-like of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        h : ndarray of shape (n_samples, n_hidden)
+            Hidden code of ``X``.
+        """
         return self.fit(X, y).transform(X)
 
     def predict_proba(self, X):
-        """Class probabilities of the softmax readout."""
+        """Class probabilities of the softmax readout.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Non-negative inputs (rates).
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities in the order of ``classes_``.
+        """
         check_is_fitted(self, "_net")
-        X = _check_X(X, n_features=self.n_features_in_)
+        X = self._validate(X)
         return self._net.predict_proba(X).astype(np.float64)
 
     def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba` (floored at 1e-300).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Non-negative inputs (rates).
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probabilities.
+        """
         return np.log(np.clip(self.predict_proba(X), 1e-300, None))
 
     def predict(self, X):
-        """Class with the largest readout probability."""
+        """Class with the largest readout probability.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Non-negative inputs (rates).
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Predicted labels.
+        """
         check_is_fitted(self, "_net")
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
@@ -675,18 +725,32 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         )
 
     def estimate_information_(self, X, y, *, max_samples=5000, **vib_kwargs):
-        """Estimate ``I(X;Z)`` of the hidden code on ``X`` with the VIB estimator
-        and store it in ``capacity_`` (``stored_bits``; ``C_S`` in details).
+        """Estimate ``I(X;Z)`` of the hidden code and store it in ``capacity_``.
+
+        Uses :func:`synaplast.info.mutual_information_vib` on at most
+        ``max_samples`` samples; ``capacity_`` then reports ``stored_bits`` and
+        ``C_S`` (bits per synapse) in its details.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Non-negative inputs (rates).
+        y : array-like of shape (n_samples,)
+            Class labels.
+        max_samples : int, default=5000
+            Samples used (a random subset beyond this).
+        **vib_kwargs
+            Passed to :func:`~synaplast.info.mutual_information_vib`.
 
         Returns
         -------
-        float
+        bits : float
             ``I(X;Z)`` in bits.
         """
         from synaplast.info import mutual_information_vib
 
         check_is_fitted(self, "_net")
-        X = _check_X(X, n_features=self.n_features_in_)
+        X = self._validate(X)
         y = np.asarray(y)
         if y.shape != (X.shape[0],):
             raise ValueError(f"y must have shape ({X.shape[0]},), got {y.shape}")
@@ -698,8 +762,3 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         bits = mutual_information_vib(Z, y, random_state=self._p["seed"] % (2**32), **vib_kwargs)
         self._stored_bits = float(bits)
         return self._stored_bits
-
-    # -------------------------------------------------------------- pickle
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        return state

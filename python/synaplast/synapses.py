@@ -160,7 +160,13 @@ class SynapseMatrix:
         )
 
     def to_scipy(self):
-        """A ``scipy.sparse.csr_matrix`` copy (float32; ones for binary synapses)."""
+        """A ``scipy.sparse.csr_matrix`` copy (float32; ones for binary synapses).
+
+        Returns
+        -------
+        matrix : scipy.sparse.csr_matrix
+            Shape ``(n_post, n_pre)``.
+        """
         import scipy.sparse as sp
 
         data = self._m.weights
@@ -169,11 +175,23 @@ class SynapseMatrix:
         return sp.csr_matrix((data, self._m.indices, self._m.indptr), shape=self.shape)
 
     def to_dense(self) -> np.ndarray:
-        """Dense ``(n_post, n_pre)`` float32 copy, zeros where no synapse exists."""
+        """Dense float32 copy, zeros where no synapse exists.
+
+        Returns
+        -------
+        weights : ndarray of shape (n_post, n_pre)
+            The weights.
+        """
         return self._m.to_dense()
 
     def copy(self) -> SynapseMatrix:
-        """An independent copy (counters included)."""
+        """An independent copy (counters included).
+
+        Returns
+        -------
+        copy : SynapseMatrix
+            The copy.
+        """
         return self._wrap(self._m.copy())
 
     # ------------------------------------------------------------ inspection
@@ -218,19 +236,43 @@ class SynapseMatrix:
         self._m.reset_counters()
 
     def memory_bytes(self) -> int:
-        """Bytes actually held by the store (indices, weights, row pointers)."""
+        """Bytes actually held by the store (indices, weights, row pointers).
+
+        Returns
+        -------
+        n_bytes : int
+            Bytes held.
+        """
         return self._m.memory_bytes()
 
     def row_sums(self) -> np.ndarray:
-        """Sum of the weights onto each postsynaptic neuron."""
+        """Sum of the weights onto each postsynaptic neuron.
+
+        Returns
+        -------
+        sums : ndarray of shape (n_post,)
+            float32 sums.
+        """
         return self._m.row_sums()
 
     def row_counts(self) -> np.ndarray:
-        """Number of synapses onto each postsynaptic neuron."""
+        """Number of synapses onto each postsynaptic neuron.
+
+        Returns
+        -------
+        counts : ndarray of shape (n_post,)
+            int64 counts.
+        """
         return self._m.row_counts()
 
     def post_indices(self) -> np.ndarray:
-        """Postsynaptic neuron of every synapse (int64, storage order)."""
+        """Postsynaptic neuron of every synapse (storage order).
+
+        Returns
+        -------
+        post : ndarray of shape (nnz,)
+            int64 indices.
+        """
         return np.repeat(np.arange(self.shape[0], dtype=np.int64), np.diff(self.indptr))
 
     def check_invariants(self) -> None:
@@ -239,14 +281,36 @@ class SynapseMatrix:
 
     # -------------------------------------------------------------- products
     def forward(self, x) -> np.ndarray:
-        """Dendritic input ``x @ W.T`` of a batch ``x`` of shape ``(batch, n_pre)``."""
+        """Dendritic input ``x @ W.T`` of a batch.
+
+        Parameters
+        ----------
+        x : array-like of shape (batch, n_pre)
+            Presynaptic activity.
+
+        Returns
+        -------
+        y : ndarray of shape (batch, n_post)
+            float32 input of every postsynaptic neuron.
+        """
         x = as_float32(x, "x", 2)
         if x.shape[1] != self.shape[1]:
             raise ValueError(f"x has {x.shape[1]} columns, expected n_pre = {self.shape[1]}")
         return self._m.forward(x)
 
     def backward(self, g) -> np.ndarray:
-        """Transposed product ``g @ W`` of ``g`` of shape ``(batch, n_post)``."""
+        """Transposed product ``g @ W`` of a batch.
+
+        Parameters
+        ----------
+        g : array-like of shape (batch, n_post)
+            Postsynaptic signal (e.g. errors).
+
+        Returns
+        -------
+        x : ndarray of shape (batch, n_pre)
+            float32 signal sent back to every presynaptic neuron.
+        """
         g = as_float32(g, "g", 2)
         if g.shape[1] != self.shape[0]:
             raise ValueError(f"g has {g.shape[1]} columns, expected n_post = {self.shape[0]}")
@@ -258,9 +322,12 @@ class SynapseMatrix:
 
         Parameters
         ----------
-        post : array of shape (batch, n_post)
-        pre : array of shape (batch, n_pre)
+        post : array-like of shape (batch, n_post)
+            Postsynaptic activity.
+        pre : array-like of shape (batch, n_pre)
+            Presynaptic activity.
         rate : float
+            Learning rate.
         bounds : (low, high), optional
             Weights are clamped to this interval after the update.
 
@@ -286,7 +353,17 @@ class SynapseMatrix:
     def apply_delta(self, delta, *, bounds=None) -> tuple[int, float]:
         """Add one change per synapse (storage order), clamped to ``bounds``.
 
-        Returns the writes and the absolute change, as :meth:`hebbian_update`.
+        Parameters
+        ----------
+        delta : array-like of shape (nnz,)
+            Change of every synapse.
+        bounds : (low, high), optional
+            Weights are clamped to this interval after the update.
+
+        Returns
+        -------
+        writes, abs_change : int, float
+            As :meth:`hebbian_update`.
         """
         self._require_weights()
         delta = as_float32(delta, "delta", 1)
@@ -296,7 +373,18 @@ class SynapseMatrix:
         return self._m.apply_delta(delta, lo, hi)
 
     def set_weights(self, weights) -> None:
-        """Overwrite all weights (storage order). Not counted as plasticity."""
+        """Overwrite all weights (storage order); not counted as plasticity.
+
+        Parameters
+        ----------
+        weights : array-like of shape (nnz,)
+            New weight of every synapse.
+
+        Returns
+        -------
+        None
+            The weights are replaced in place.
+        """
         self._require_weights()
         w = as_float32(weights, "weights", 1)
         if w.shape[0] != self.nnz:
@@ -340,9 +428,23 @@ class SynapseMatrix:
         """Grow synapses at candidate positions ``(post[k], pre[k])``.
 
         Positions that already hold a synapse and repeated candidates are
-        skipped. New weights come from ``weights`` (one per candidate) or from
-        ``init``: a constant, or a ``(low, high)`` uniform range drawn with
-        ``random_state``. Returns the number of synapses grown.
+        skipped.
+
+        Parameters
+        ----------
+        post, pre : array-like of int
+            Candidate positions (same length).
+        weights : array-like, optional
+            Initial weight of every candidate.
+        init : float or (low, high), default=0.0
+            Without ``weights``: a constant, or a uniform range.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the uniform weights.
+
+        Returns
+        -------
+        n_grown : int
+            Synapses created.
         """
         post = as_index(post, "post")
         pre = as_index(pre, "pre")
@@ -353,22 +455,46 @@ class SynapseMatrix:
                 raise ValueError("binary synapses take no weights")
             weights = as_float32(weights, "weights", 1)
         lo, hi = _init_range(init)
-        return self._m.grow(post, pre, weights, lo, hi, seed_from(random_state))
+        return self._m.grow(post, pre, weights, (lo, hi), seed_from(random_state))
 
     def grow_random(self, per_row: int, *, init=0.0, random_state=None) -> int:
         """Grow ``per_row`` synapses per row at random absent positions.
 
         Positions are drawn uniformly without replacement among each row's
-        potential synapses (fewer when a row is nearly full); weights from
-        ``init`` as in :meth:`grow`. The result depends only on
-        ``random_state``, not on the number of threads.
+        potential synapses (fewer when a row is nearly full). The result depends
+        only on ``random_state``, not on the number of threads.
+
+        Parameters
+        ----------
+        per_row : int
+            New synapses per postsynaptic neuron.
+        init : float or (low, high), default=0.0
+            Initial weights, as in :meth:`grow`.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the positions and weights.
+
+        Returns
+        -------
+        n_grown : int
+            Synapses created.
         """
         per_row = check_int(per_row, "per_row", low=0)
         lo, hi = _init_range(init)
-        return self._m.grow_random(per_row, lo, hi, seed_from(random_state))
+        return self._m.grow_random(per_row, (lo, hi), seed_from(random_state))
 
     def minimal_energy_from(self, initial: SynapseMatrix) -> tuple[int, float]:
-        """``(M0_min, M1_min)``: synapses that differ from ``initial`` and ``Σ|Δw|``."""
+        """The least energy that could have turned ``initial`` into this matrix.
+
+        Parameters
+        ----------
+        initial : SynapseMatrix
+            The synapses before learning.
+
+        Returns
+        -------
+        min_writes, min_abs_change : int, float
+            ``M0_min`` (synapses that differ) and ``M1_min`` (``Σ|Δw|``).
+        """
         if not isinstance(initial, SynapseMatrix):
             raise TypeError(f"initial must be a SynapseMatrix, got {type(initial).__name__}")
         return self._m.minimal_energy_from(initial._m)
@@ -391,6 +517,18 @@ def kwta(x, k: int) -> np.ndarray:
     """k-winners-take-all: a bool mask of the ``k`` largest entries of each row.
 
     Ties go to the lower column index, so the result is deterministic.
+
+    Parameters
+    ----------
+    x : array-like of shape (n_rows, n_units)
+        Activity.
+    k : int
+        Winners per row (``0 <= k <= n_units``).
+
+    Returns
+    -------
+    mask : ndarray of bool, shape (n_rows, n_units)
+        True for the winners.
     """
     x = as_float32(x, "x", 2)
     k = check_int(k, "k", low=0, high=x.shape[1])

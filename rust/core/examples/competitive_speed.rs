@@ -2,11 +2,11 @@
 //! plain online backprop, test every 2,000 samples until 95%).
 //!
 //! Data: raw little-endian files written by
-//! `python -c "from synaplast.benchmarks.energy import dump_mnist; dump_mnist(DIR)"`;
+//! `python -c "import sys; sys.path.insert(0, 'benches'); from suites.energy import dump_mnist; dump_mnist(DIR)"`;
 //! run `cargo run --release --example competitive_speed -- DIR`.
 use std::time::Instant;
 use synaplast_core::competitive::{
-    Activation, Config, Mlp, OutputKind, PathMode, Sampling, Selection, TrainSpec,
+    Activation, Config, Mlp, OutputKind, PathMode, Sampling, Schedule, Selection, TrainSpec,
 };
 
 fn read_f32(path: &str) -> Vec<f32> {
@@ -35,7 +35,8 @@ fn main() {
     );
     let cfg = Config {
         sizes: vec![784, 100, 10],
-        activation: Activation::LeakyRelu(0.1),
+        activation: Activation::LeakyRelu,
+        leaky_slope: 0.1,
         output: OutputKind::LinearMse,
         learning_rate: 0.01,
         init_std: 0.03,
@@ -51,16 +52,18 @@ fn main() {
     let spec = |n: u64, eval: bool| TrainSpec {
         x: &xtr,
         y: &ytr,
-        sampling: Sampling::Replacement,
-        max_samples: n,
         eval: if eval {
             Some((&xte[..], &yte[..]))
         } else {
             None
         },
-        eval_every: 2000,
-        target_accuracy: if eval { Some(0.95) } else { None },
-        seed: 0,
+        schedule: Schedule {
+            sampling: Sampling::Replacement,
+            max_samples: n,
+            eval_every: 2000,
+            target_accuracy: if eval { Some(0.95) } else { None },
+            seed: 0,
+        },
     };
     if std::env::var("ONLY_FORWARD").is_ok() {
         let net = mk();

@@ -6,7 +6,7 @@
 //! that write them, never recomputed afterwards.
 
 /// Running totals of what plasticity did to a set of synapses.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EnergyCounters {
     /// Number of synaptic weight writes with a non-zero change (`M0`).
     pub writes: u64,

@@ -19,6 +19,15 @@ pub enum Error {
     Type(String),
 }
 
+impl Error {
+    /// The message without the kind prefix of `Display`.
+    pub fn message(&self) -> &str {
+        match self {
+            Error::Shape(m) | Error::Value(m) | Error::Index(m) | Error::Type(m) => m,
+        }
+    }
+}
+
 pub type Result<T> = std::result::Result<T, Error>;
 
 /// Check that a dense row-major buffer holds `rows × cols` values.

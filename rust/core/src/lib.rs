@@ -17,12 +17,16 @@
 // Index loops mirror the equations (w_ij, x_bj) and are kept on purpose.
 #![allow(clippy::needless_range_loop)]
 
+#[macro_use]
+pub mod named;
 pub mod competitive;
 pub mod energy;
 pub mod eprop;
 pub mod error;
+pub mod math;
 pub mod memory;
 pub mod rng;
+pub mod state;
 pub mod structural_classifier;
 pub mod synapses;
 pub mod winners;
@@ -31,6 +35,7 @@ pub use energy::EnergyCounters;
 pub use eprop::Network as EPropNetwork;
 pub use error::{Error, Result};
 pub use memory::{AssocStore, Patterns};
+pub use state::Persist;
 pub use structural_classifier::StructuralNet;
 pub use synapses::{Clamp, GrowInit, SynapseMatrix};
 

@@ -15,19 +15,61 @@ fn rank(x: &[f32], a: u32, b: u32) -> Ordering {
         .then_with(|| a.cmp(&b))
 }
 
-/// The `k` winners of one row, in ascending unit order.
-pub fn kwta_row(x: &[f32], k: usize) -> Vec<u32> {
+/// The `k` winners of `x` in `idx[..k]`, in no particular order, without
+/// allocating: `idx` has room for `x.len()` entries.
+pub fn kwta_into<'a>(x: &[f32], k: usize, idx: &'a mut [u32]) -> &'a [u32] {
     let n = x.len();
     let k = k.min(n);
+    let idx = &mut idx[..n];
+    for (i, v) in idx.iter_mut().enumerate() {
+        *v = i as u32;
+    }
+    if k > 0 && k < n {
+        // Selection, not a full sort: O(n) per row.
+        idx.select_nth_unstable_by(k - 1, |&a, &b| rank(x, a, b));
+    }
+    &idx[..k]
+}
+
+/// The `k` winners of one row, in ascending unit order.
+pub fn kwta_row(x: &[f32], k: usize) -> Vec<u32> {
+    let mut idx = vec![0u32; x.len()];
+    let mut w = kwta_into(x, k, &mut idx).to_vec();
+    w.sort_unstable();
+    w
+}
+
+/// Up to this many winners [`top_k`] scans once, keeping a sorted list of
+/// the best; beyond it, it selects with [`kwta_into`].
+const SCAN_WINNERS: usize = 16;
+
+/// The same set as [`kwta_row`] (ascending unit order, ties to the lower
+/// index), found in one pass over `score` for small `k`.
+pub fn top_k(score: &[f32], k: usize) -> Vec<u32> {
+    let k = k.min(score.len());
+    if k > SCAN_WINNERS {
+        return kwta_row(score, k);
+    }
     if k == 0 {
         return Vec::new();
     }
-    let mut idx: Vec<u32> = (0..n as u32).collect();
-    if k < n {
-        // Selection, not a full sort: O(n) per row.
-        idx.select_nth_unstable_by(k - 1, |&a, &b| rank(x, a, b));
-        idx.truncate(k);
+    // best[0] is the strongest; an equal later score never displaces an
+    // earlier (lower-index) one.
+    let mut best: Vec<(f32, u32)> = Vec::with_capacity(k + 1);
+    for (i, &s) in score.iter().enumerate() {
+        if best.len() == k {
+            if s.total_cmp(&best[k - 1].0) != Ordering::Greater {
+                continue;
+            }
+            best.pop();
+        }
+        let pos = best
+            .iter()
+            .position(|&(v, _)| s.total_cmp(&v) == Ordering::Greater)
+            .unwrap_or(best.len());
+        best.insert(pos, (s, i as u32));
     }
+    let mut idx: Vec<u32> = best.into_iter().map(|(_, i)| i).collect();
     idx.sort_unstable();
     idx
 }
@@ -57,6 +99,8 @@ pub fn kwta_mask(x: &[f32], rows: usize, cols: usize, k: usize) -> Result<Vec<u8
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rng::stream_rng;
+    use rand::Rng;
 
     #[test]
     fn ties_go_to_lower_index() {
@@ -68,5 +112,20 @@ mod tests {
     fn k_larger_than_row_is_rejected() {
         assert!(kwta_mask(&[1.0, 2.0], 1, 2, 3).is_err());
         assert_eq!(kwta_mask(&[1.0, 2.0], 1, 2, 2).unwrap(), vec![1, 1]);
+    }
+
+    #[test]
+    fn top_k_equals_kwta_row_with_ties() {
+        let mut rng = stream_rng(11, 0);
+        for trial in 0..200 {
+            let n = 1 + trial % 37;
+            // few distinct values, so ties are common
+            let score: Vec<f32> = (0..n)
+                .map(|_| (rng.random::<f32>() * 5.0).floor() - 2.0)
+                .collect();
+            for k in [1, 2, 3, 5, 16, 17, 40] {
+                assert_eq!(top_k(&score, k), kwta_row(&score, k), "{score:?} k={k}");
+            }
+        }
     }
 }

@@ -1,19 +1,28 @@
 //! NumPy ↔ Rust conversions shared by the binding files.
 
+use crate::errors::IntoPyResult;
 use numpy::{
     PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
 };
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use synaplast_core::Error;
 
 /// Indices as `u32`, rejecting negative or too large values (`what` names them).
 pub fn to_u32(v: &[i64], what: &str) -> PyResult<Vec<u32>> {
     v.iter()
+        .map(|&x| u32::try_from(x).map_err(|_| Error::Index(format!("{what} {x} is out of range"))))
+        .collect::<synaplast_core::Result<_>>()
+        .py()
+}
+
+/// Compressed-row pointers as `usize`, rejecting negative entries.
+pub fn to_indptr(v: &[i64]) -> PyResult<Vec<usize>> {
+    v.iter()
         .map(|&x| {
-            u32::try_from(x)
-                .map_err(|_| PyValueError::new_err(format!("{what} {x} is out of range")))
+            usize::try_from(x).map_err(|_| Error::Value("indptr has a negative entry".into()))
         })
-        .collect()
+        .collect::<synaplast_core::Result<_>>()
+        .py()
 }
 
 /// Owned copy of a contiguous 1-d array (taken before the GIL is released).

@@ -10,10 +10,12 @@
 use pyo3::prelude::*;
 
 mod competitive;
+mod config;
 mod convert;
 mod eprop;
 mod errors;
 mod memory;
+mod state;
 mod structural_classifier;
 mod synapses;
 mod threads;

@@ -1,23 +1,25 @@
 //! `_core.StructuralNet`: the structural-plasticity classifier's network.
 
+use crate::config::extract;
 use crate::convert::{matrix, owned2, to_u32};
 use crate::errors::IntoPyResult;
+use crate::state::pickled_via_state;
 use crate::synapses::SynapseMatrix as PySynapses;
 use crate::threads;
 use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
 use synaplast_core::structural_classifier::{
-    Growth, HiddenParams, Inhibition, ReadoutSchedule, StructuralNet as Core,
+    Config, Growing, HiddenParams, Inhibition, Pruning, ReadoutSchedule, ReadoutStep,
+    StructuralNet as Core,
 };
-use synaplast_core::EnergyCounters;
+use synaplast_core::Error;
 
 fn check_cols(cols: usize, n_in: usize) -> PyResult<()> {
     if cols != n_in {
-        return Err(PyValueError::new_err(format!(
+        return Err(Error::Shape(format!(
             "X has {cols} features, the network expects {n_in}"
-        )));
+        )))
+        .py();
     }
     Ok(())
 }
@@ -48,33 +50,9 @@ impl StructuralNet {
 #[pymethods]
 impl StructuralNet {
     #[new]
-    #[pyo3(signature = (n_in, n_hidden, n_classes, init_per_unit, w_low, w_high, seed))]
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        py: Python<'_>,
-        n_in: usize,
-        n_hidden: usize,
-        n_classes: usize,
-        init_per_unit: usize,
-        w_low: f32,
-        w_high: f32,
-        seed: u64,
-    ) -> PyResult<Self> {
-        let inner = py
-            .detach(|| {
-                threads::run(|| {
-                    Core::new(
-                        n_in,
-                        n_hidden,
-                        n_classes,
-                        init_per_unit,
-                        w_low,
-                        w_high,
-                        seed,
-                    )
-                })
-            })
-            .py()?;
+    fn new(py: Python<'_>, config: &Bound<'_, PyAny>, seed: u64) -> PyResult<Self> {
+        let cfg: Config = extract(config, "config")?;
+        let inner = py.detach(|| threads::run(|| Core::new(&cfg, seed))).py()?;
         Ok(Self { inner })
     }
 
@@ -174,37 +152,20 @@ impl StructuralNet {
         PyArray1::from_slice(py, &self.inner.trace)
     }
 
-    #[pyo3(signature = (x, order, batch_size, n_winners, learning_rate, homeostasis_rate, competition_rate, target_activity, w_max, w_consolidate = None, track_coactivity = false, inhibition_rate = 0.0))]
-    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (x, order, params, batch_size, track_coactivity = false))]
     fn hidden_epoch<'py>(
         &mut self,
         py: Python<'py>,
         x: PyReadonlyArray2<'_, f32>,
         order: PyReadonlyArray1<'_, i64>,
+        params: &Bound<'_, PyAny>,
         batch_size: usize,
-        n_winners: usize,
-        learning_rate: f32,
-        homeostasis_rate: f32,
-        competition_rate: f32,
-        target_activity: f32,
-        w_max: f32,
-        w_consolidate: Option<f32>,
         track_coactivity: bool,
-        inhibition_rate: f32,
     ) -> PyResult<(Bound<'py, PyArray1<u64>>, f64)> {
+        let p: HiddenParams = extract(params, "params")?;
         let (x, n, cols) = owned2(&x)?;
         check_cols(cols, self.inner.n_in())?;
         let order = to_u32(order.as_slice()?, "sample index")?;
-        let p = HiddenParams {
-            n_winners,
-            learning_rate,
-            homeostasis_rate,
-            competition_rate,
-            target_activity,
-            w_max,
-            w_consolidate,
-            inhibition_rate,
-        };
         let inner = &mut self.inner;
         let (wins, stats) = py
             .detach(|| {
@@ -214,87 +175,53 @@ impl StructuralNet {
         Ok((PyArray1::from_vec(py, wins), stats.activity))
     }
 
-    #[pyo3(signature = (silent, max_per_unit, n_grow, growth, w_low, w_high, seed))]
-    #[allow(clippy::too_many_arguments)]
-    fn structural_step(
-        &mut self,
-        py: Python<'_>,
-        silent: f32,
-        max_per_unit: usize,
-        n_grow: usize,
-        growth: &str,
-        w_low: f32,
-        w_high: f32,
-        seed: u64,
-    ) -> PyResult<(usize, usize)> {
-        let growth = match growth {
-            "random" => Growth::Random,
-            "coactivity" => Growth::Coactivity,
-            other => {
-                return Err(PyValueError::new_err(format!(
-                    "growth must be 'random' or 'coactivity', got {other:?}"
-                )))
-            }
-        };
+    /// Remove silent synapses, then keep each unit's budget; returns the number pruned.
+    fn prune(&mut self, py: Python<'_>, pruning: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let p: Pruning = extract(pruning, "pruning")?;
         let inner = &mut self.inner;
-        py.detach(|| {
-            threads::run(|| {
-                inner.structural_step(silent, max_per_unit, n_grow, growth, w_low, w_high, seed)
-            })
-        })
-        .py()
+        py.detach(|| threads::run(|| inner.prune(&p))).py()
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Grow new synapses; returns the number grown.
+    fn grow(&mut self, py: Python<'_>, growing: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let g: Growing = extract(growing, "growing")?;
+        let inner = &mut self.inner;
+        py.detach(|| threads::run(|| inner.grow(&g))).py()
+    }
+
+    /// One delta-rule epoch of the readout over the samples in `order`.
     fn readout_epoch(
         &mut self,
         py: Python<'_>,
         x: PyReadonlyArray2<'_, f32>,
         labels: PyReadonlyArray1<'_, i64>,
         order: PyReadonlyArray1<'_, i64>,
-        batch_size: usize,
-        rate: f32,
-        l2: f32,
+        step: &Bound<'_, PyAny>,
     ) -> PyResult<f64> {
+        let step: ReadoutStep = extract(step, "step")?;
         let (x, n, cols) = owned2(&x)?;
         check_cols(cols, self.inner.n_in())?;
         let labels = to_u32(labels.as_slice()?, "label")?;
         let order = to_u32(order.as_slice()?, "sample index")?;
         let inner = &mut self.inner;
-        py.detach(|| {
-            threads::run(|| inner.readout_epoch(&x, &labels, n, &order, batch_size, rate, l2))
-        })
-        .py()
+        py.detach(|| threads::run(|| inner.readout_epoch(&x, &labels, n, &order, &step)))
+            .py()
     }
 
     /// Train the readout: the hidden code of `x` is computed once, then one
     /// delta-rule epoch per entry of `rates`, stopping early when the loss
     /// stalls. Returns `(loss per epoch, converged)`.
-    #[pyo3(signature = (x, labels, rates, batch_size, l2, tol, n_iter_no_change, seed))]
-    #[allow(clippy::too_many_arguments)]
     fn readout_fit(
         &mut self,
         py: Python<'_>,
         x: PyReadonlyArray2<'_, f32>,
         labels: PyReadonlyArray1<'_, i64>,
-        rates: Vec<f32>,
-        batch_size: usize,
-        l2: f32,
-        tol: f64,
-        n_iter_no_change: usize,
-        seed: u64,
+        schedule: &Bound<'_, PyAny>,
     ) -> PyResult<(Vec<f64>, bool)> {
+        let sched: ReadoutSchedule = extract(schedule, "schedule")?;
         let (x, n, cols) = owned2(&x)?;
         check_cols(cols, self.inner.n_in())?;
         let labels = to_u32(labels.as_slice()?, "label")?;
-        let sched = ReadoutSchedule {
-            rates,
-            batch_size,
-            l2,
-            tol,
-            n_iter_no_change,
-            seed,
-        };
         let inner = &mut self.inner;
         let fit = py
             .detach(|| threads::run(|| inner.readout_fit(&x, &labels, n, &sched)))
@@ -324,101 +251,6 @@ impl StructuralNet {
         }
     }
 
-    fn __getnewargs__(&self) -> (usize, usize, usize, usize, f32, f32, u64) {
-        (
-            self.inner.n_in(),
-            self.inner.n_hidden(),
-            self.inner.n_classes(),
-            0,
-            0.0,
-            0.0,
-            0,
-        )
-    }
-
-    fn __getstate__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let d = PyDict::new(py);
-        let h = self.hidden();
-        d.set_item("version", 1)?;
-        d.set_item("hidden", Bound::new(py, h)?)?;
-        d.set_item("theta", self.theta(py))?;
-        d.set_item("beta", self.beta(py))?;
-        d.set_item("readout", self.readout(py)?)?;
-        d.set_item("readout_bias", self.readout_bias(py))?;
-        d.set_item("readout_counters", self.readout_counters())?;
-        d.set_item("n_classes", self.inner.n_classes())?;
-        if let Some(inh) = &self.inner.inhibition {
-            d.set_item("n_inhibitory", inh.n_inh)?;
-            d.set_item("e_to_i", PyArray1::from_slice(py, &inh.e_to_i))?;
-            d.set_item("i_to_e_magnitude", PyArray1::from_slice(py, &inh.i_to_e))?;
-            d.set_item(
-                "inhibition_counters",
-                (inh.counters.writes, inh.counters.abs_change),
-            )?;
-        }
-        Ok(d)
-    }
-
-    fn __setstate__(&mut self, state: &Bound<'_, PyDict>) -> PyResult<()> {
-        let get = |k: &str| {
-            state
-                .get_item(k)?
-                .ok_or_else(|| PyValueError::new_err(format!("pickled StructuralNet lacks '{k}'")))
-        };
-        let hidden = get("hidden")?.extract::<PyRef<PySynapses>>()?.inner.clone();
-        let theta = get("theta")?
-            .extract::<PyReadonlyArray1<f32>>()?
-            .as_slice()?
-            .to_vec();
-        let beta = get("beta")?
-            .extract::<PyReadonlyArray1<f32>>()?
-            .as_slice()?
-            .to_vec();
-        let readout = get("readout")?
-            .extract::<PyReadonlyArray2<f32>>()?
-            .as_slice()?
-            .to_vec();
-        let bias = get("readout_bias")?
-            .extract::<PyReadonlyArray1<f32>>()?
-            .as_slice()?
-            .to_vec();
-        let (writes, abs_change): (u64, f64) = get("readout_counters")?.extract()?;
-        let n_classes: usize = get("n_classes")?.extract()?;
-        let mut inner = Core::from_parts(hidden, theta, beta, readout, bias, n_classes).py()?;
-        if let Some(n_inh) = state.get_item("n_inhibitory")? {
-            let n_inh: usize = n_inh.extract()?;
-            let vec = |k: &str| -> PyResult<Vec<f32>> {
-                Ok(get(k)?
-                    .extract::<PyReadonlyArray1<f32>>()?
-                    .as_slice()?
-                    .to_vec())
-            };
-            let mut inh = Inhibition::from_parts(
-                inner.n_hidden(),
-                n_inh,
-                vec("e_to_i")?,
-                vec("i_to_e_magnitude")?,
-            )
-            .py()?;
-            let (w, a): (u64, f64) = get("inhibition_counters")?.extract()?;
-            inh.counters = EnergyCounters {
-                writes: w,
-                abs_change: a,
-                grown: 0,
-                pruned: 0,
-            };
-            inner.set_inhibition(Some(inh)).py()?;
-        }
-        inner.readout_counters = EnergyCounters {
-            writes,
-            abs_change,
-            grown: 0,
-            pruned: 0,
-        };
-        self.inner = inner;
-        Ok(())
-    }
-
     fn __repr__(&self) -> String {
         format!(
             "StructuralNet(n_in={}, n_hidden={}, n_classes={}, synapses={})",
@@ -429,3 +261,5 @@ impl StructuralNet {
         )
     }
 }
+
+pickled_via_state!(StructuralNet, Core);

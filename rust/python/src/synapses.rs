@@ -1,16 +1,15 @@
 //! `_core.SynapseMatrix`: sparse synapses with structural plasticity.
 
-use crate::convert::{matrix, owned, owned2, to_u32};
+use crate::convert::{matrix, owned, owned2, to_indptr, to_u32};
 use crate::errors::IntoPyResult;
+use crate::state::pickled_via_state;
 use crate::threads;
 use numpy::{
     PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
 };
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
 use synaplast_core::synapses::{Clamp, GrowInit};
-use synaplast_core::{EnergyCounters, SynapseMatrix as Core};
+use synaplast_core::{Error, SynapseMatrix as Core};
 
 /// Products with fewer multiply-adds than this run without releasing the GIL
 /// and read the caller's array in place: copying it would cost more than the
@@ -79,13 +78,7 @@ impl SynapseMatrix {
         weights: Option<PyReadonlyArray1<'_, f32>>,
         binary: bool,
     ) -> PyResult<Self> {
-        let indptr: Vec<usize> = indptr
-            .as_slice()?
-            .iter()
-            .map(|&x| {
-                usize::try_from(x).map_err(|_| PyValueError::new_err("indptr has a negative entry"))
-            })
-            .collect::<PyResult<_>>()?;
+        let indptr = to_indptr(indptr.as_slice()?)?;
         let indices = to_u32(indices.as_slice()?, "presynaptic index")?;
         let w = weights.as_ref().map(owned).transpose()?;
         let inner = py
@@ -193,50 +186,40 @@ impl SynapseMatrix {
         self.inner.prune_mask(mask.as_slice()?).py()
     }
 
-    #[pyo3(signature = (post, pre, weights = None, low = 0.0, high = 0.0, seed = 0))]
-    #[allow(clippy::too_many_arguments)]
+    /// Grow synapses at the candidate positions `(post[k], pre[k])`, with
+    /// `weights` or weights uniform in `init = (low, high)`.
+    #[pyo3(signature = (post, pre, weights = None, init = (0.0, 0.0), seed = 0))]
     fn grow(
         &mut self,
         py: Python<'_>,
         post: PyReadonlyArray1<'_, i64>,
         pre: PyReadonlyArray1<'_, i64>,
         weights: Option<PyReadonlyArray1<'_, f32>>,
-        low: f32,
-        high: f32,
+        init: (f32, f32),
         seed: u64,
     ) -> PyResult<usize> {
         let post = to_u32(post.as_slice()?, "postsynaptic candidate index")?;
         let pre = to_u32(pre.as_slice()?, "presynaptic candidate index")?;
         let w = weights.as_ref().map(owned).transpose()?;
         let inner = &mut self.inner;
-        py.detach(|| {
-            threads::run(|| {
-                inner.grow(
-                    &post,
-                    &pre,
-                    w.as_deref(),
-                    GrowInit::Uniform(low, high),
-                    seed,
-                )
-            })
-        })
-        .py()
+        let init = GrowInit::Uniform(init.0, init.1);
+        py.detach(|| threads::run(|| inner.grow(&post, &pre, w.as_deref(), init, seed)))
+            .py()
     }
 
-    #[pyo3(signature = (per_row, low = 0.0, high = 0.0, seed = 0))]
+    /// Grow `per_row` synapses per row at random absent positions.
+    #[pyo3(signature = (per_row, init = (0.0, 0.0), seed = 0))]
     fn grow_random(
         &mut self,
         py: Python<'_>,
         per_row: usize,
-        low: f32,
-        high: f32,
+        init: (f32, f32),
         seed: u64,
     ) -> PyResult<usize> {
         let inner = &mut self.inner;
-        py.detach(|| {
-            threads::run(|| inner.grow_random(per_row, GrowInit::Uniform(low, high), seed))
-        })
-        .py()
+        let init = GrowInit::Uniform(init.0, init.1);
+        py.detach(|| threads::run(|| inner.grow_random(per_row, init, seed)))
+            .py()
     }
 
     #[pyo3(signature = (delta, w_min = f32::NEG_INFINITY, w_max = f32::INFINITY))]
@@ -276,9 +259,10 @@ impl SynapseMatrix {
         let (post, batch, _) = owned2(&post)?;
         let (pre, batch_pre, _) = owned2(&pre)?;
         if batch != batch_pre {
-            return Err(PyValueError::new_err(format!(
+            return Err(Error::Shape(format!(
                 "post has {batch} samples but pre has {batch_pre}"
-            )));
+            )))
+            .py();
         }
         let inner = &mut self.inner;
         py.detach(|| {
@@ -314,64 +298,6 @@ impl SynapseMatrix {
         self.inner.reset_counters();
     }
 
-    fn __getnewargs__(&self) -> (usize, usize, bool) {
-        (
-            self.inner.n_post(),
-            self.inner.n_pre(),
-            self.inner.is_binary(),
-        )
-    }
-
-    fn __getstate__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let d = PyDict::new(py);
-        d.set_item("version", 1)?;
-        d.set_item("indptr", self.indptr(py))?;
-        d.set_item("indices", self.indices(py))?;
-        d.set_item("weights", self.weights(py))?;
-        d.set_item("counters", self.counters())?;
-        Ok(d)
-    }
-
-    fn __setstate__(&mut self, state: &Bound<'_, PyDict>) -> PyResult<()> {
-        let get = |k: &str| {
-            state
-                .get_item(k)?
-                .ok_or_else(|| PyValueError::new_err(format!("pickled SynapseMatrix lacks '{k}'")))
-        };
-        let indptr: Vec<i64> = get("indptr")?
-            .extract::<PyReadonlyArray1<i64>>()?
-            .as_slice()?
-            .to_vec();
-        let indices: Vec<u32> = get("indices")?
-            .extract::<PyReadonlyArray1<u32>>()?
-            .as_slice()?
-            .to_vec();
-        let weights: Option<Vec<f32>> = get("weights")?
-            .extract::<Option<PyReadonlyArray1<f32>>>()?
-            .map(|w| w.as_slice().map(|s| s.to_vec()))
-            .transpose()?;
-        let (writes, abs_change, grown, pruned): (u64, f64, u64, u64) =
-            get("counters")?.extract()?;
-        let indptr: Vec<usize> = indptr.into_iter().map(|x| x.max(0) as usize).collect();
-        let mut inner = Core::from_csr(
-            self.inner.n_post(),
-            self.inner.n_pre(),
-            &indptr,
-            &indices,
-            weights.as_deref(),
-            self.inner.is_binary(),
-        )
-        .py()?;
-        inner.set_counters(EnergyCounters {
-            writes,
-            abs_change,
-            grown,
-            pruned,
-        });
-        self.inner = inner;
-        Ok(())
-    }
-
     fn __repr__(&self) -> String {
         format!(
             "SynapseMatrix(shape=({}, {}), nnz={}, binary={})",
@@ -396,3 +322,5 @@ pub fn kwta_mask<'py>(
         .py()?;
     PyArray1::from_vec(py, m).reshape([r, c])
 }
+
+pickled_via_state!(SynapseMatrix, Core);

@@ -1,10 +1,15 @@
 use super::*;
+use crate::error::Error;
+use crate::rng::stream_rng;
+use crate::state::Persist;
 use crate::test_util::in_pool;
+use rand::Rng;
 
 fn cfg(sizes: &[usize]) -> Config {
     Config {
         sizes: sizes.to_vec(),
-        activation: Activation::LeakyRelu(0.1),
+        activation: Activation::LeakyRelu,
+        leaky_slope: 0.1,
         output: OutputKind::LinearMse,
         learning_rate: 0.05,
         init_std: 0.1,
@@ -29,12 +34,14 @@ fn spec<'a>(x: &'a [f32], y: &'a [u32], n: u64) -> TrainSpec<'a> {
     TrainSpec {
         x,
         y,
-        sampling: Sampling::Replacement,
-        max_samples: n,
         eval: None,
-        eval_every: 2000,
-        target_accuracy: None,
-        seed: 7,
+        schedule: Schedule {
+            sampling: Sampling::Replacement,
+            max_samples: n,
+            eval_every: 2000,
+            target_accuracy: None,
+            seed: 7,
+        },
     }
 }
 
@@ -173,7 +180,7 @@ fn results_do_not_depend_on_threads() {
             let mut m = Mlp::new(c, 9).unwrap();
             let mut s = spec(&x, &y, 12);
             s.eval = Some((&x, &y));
-            s.eval_every = 4;
+            s.schedule.eval_every = 4;
             let out = m.train(&s).unwrap();
             (m.layers().to_vec(), out)
         })
@@ -195,8 +202,8 @@ fn target_accuracy_stops_training() {
     let mut m = Mlp::new(c, 1).unwrap();
     let mut s = spec(&x, &y, 100_000);
     s.eval = Some((&x, &y));
-    s.eval_every = 50;
-    s.target_accuracy = Some(0.9);
+    s.schedule.eval_every = 50;
+    s.schedule.target_accuracy = Some(0.9);
     let out = m.train(&s).unwrap();
     assert!(out.reached);
     assert!(out.samples < 100_000);
@@ -218,8 +225,8 @@ fn speculative_evaluation_gives_the_sequential_outcome() {
                 let mut m = Mlp::new(c.clone(), 1).unwrap();
                 let mut s = spec(&x, &y, max);
                 s.eval = Some((&x, &y));
-                s.eval_every = 50;
-                s.target_accuracy = Some(target);
+                s.schedule.eval_every = 50;
+                s.schedule.target_accuracy = Some(target);
                 let out = m.train(&s).unwrap();
                 let again = m.train(&s).unwrap();
                 (m, out, again)
@@ -268,11 +275,11 @@ fn chunked_training_equals_one_call() {
         c.fractions = vec![0.3, 1.0];
         let mut a = Mlp::new(c.clone(), 2).unwrap();
         let mut s = spec(&x, &y, 60);
-        s.sampling = sampling;
+        s.schedule.sampling = sampling;
         a.train(&s).unwrap();
         let mut b = Mlp::new(c, 2).unwrap();
         for n in [13, 30, 17] {
-            s.max_samples = n;
+            s.schedule.max_samples = n;
             b.train(&s).unwrap();
         }
         assert_eq!(a.layers(), b.layers());
@@ -299,4 +306,33 @@ fn fused_update_and_forward_equal_separate_steps() {
         }
         assert_eq!(fused.layers(), stepped.layers(), "sizes {sizes:?}");
     }
+}
+
+#[test]
+fn state_round_trips_and_rejects_tampering() {
+    let (x, y) = data(60, 5, 3, 2);
+    let mut c = cfg(&[5, 6, 3]);
+    c.caching = Some(Caching {
+        decay: 0.9,
+        maintenance_cost: 0.01,
+        threshold: 0.05,
+    });
+    c.plastic_units = Some(3);
+    let mut m = Mlp::new(c, 4).unwrap();
+    m.train(&spec(&x, &y, 40)).unwrap();
+    let bytes = m.to_bytes();
+    let back = Mlp::from_bytes(&bytes).unwrap();
+    assert_eq!(back.state(), m.state());
+    for cut in [0, 5, bytes.len() / 2, bytes.len() - 1] {
+        assert!(Mlp::from_bytes(&bytes[..cut]).is_err());
+    }
+    let mut s = m.state();
+    s.layers[0].weights.pop();
+    assert!(Mlp::from_state(s).is_err());
+    let mut s = m.state();
+    s.paths[0] = vec![true; 6];
+    assert!(Mlp::from_state(s).is_err());
+    let mut s = m.state();
+    s.config.sizes = vec![5, 100_000, 100_000, 3];
+    assert!(Mlp::from_state(s).is_err());
 }

@@ -1,35 +1,24 @@
 //! Parameters of an e-prop network and their validation.
 
 use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
 
-/// Surrogate gradient (pseudo-derivative) `ψ(v − A)`, NEST's names and forms:
-/// `height · f(|v − A| / width)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Surrogate {
-    /// `h · max(0, 1 − |x|/w)` (Bellec et al. 2020).
-    PiecewiseLinear,
-    /// `h · exp(−|x|/w)`.
-    Exponential,
-    /// `h · (1 + |x|/w)^−2`.
-    FastSigmoidDerivative,
-    /// `h / (1 + (x/w)²)`.
-    ArctanDerivative,
+named_enum! {
+    /// Surrogate gradient (pseudo-derivative) `ψ(v − A)`, NEST's names and forms:
+    /// `height · f(|v − A| / width)`.
+    pub enum Surrogate("surrogate") {
+        /// `h · max(0, 1 − |x|/w)` (Bellec et al. 2020).
+        PiecewiseLinear = "piecewise_linear",
+        /// `h · exp(−|x|/w)`.
+        Exponential = "exponential",
+        /// `h · (1 + |x|/w)^−2`.
+        FastSigmoidDerivative = "fast_sigmoid_derivative",
+        /// `h / (1 + (x/w)²)`.
+        ArctanDerivative = "arctan_derivative",
+    }
 }
 
 impl Surrogate {
-    pub fn parse(name: &str) -> Result<Self> {
-        match name {
-            "piecewise_linear" => Ok(Self::PiecewiseLinear),
-            "exponential" => Ok(Self::Exponential),
-            "fast_sigmoid_derivative" => Ok(Self::FastSigmoidDerivative),
-            "arctan_derivative" => Ok(Self::ArctanDerivative),
-            _ => Err(Error::Value(format!(
-                "surrogate must be one of piecewise_linear, exponential, \
-                 fast_sigmoid_derivative, arctan_derivative; got {name:?}"
-            ))),
-        }
-    }
-
     /// `ψ` at distance `x = v − A` from the threshold.
     #[inline]
     pub fn eval(self, x: f64, height: f64, width: f64) -> f64 {
@@ -43,12 +32,22 @@ impl Surrogate {
     }
 }
 
-/// Weight optimizer applied to the accumulated gradient of a synapse.
+named_enum! {
+    /// Weight optimizer applied to the accumulated gradient of a synapse.
+    pub enum OptimizerKind("optimizer") {
+        /// `w ← w − η g`.
+        GradientDescent = "gradient_descent",
+        /// Adam (Kingma & Ba) with bias correction, one step counter per
+        /// synapse ([`Config::adam_beta1`], [`Config::adam_beta2`],
+        /// [`Config::adam_epsilon`]).
+        Adam = "adam",
+    }
+}
+
+/// The optimizer with its parameters, as the kernels use it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Optimizer {
-    /// `w ← w − η g`.
     GradientDescent,
-    /// Adam (Kingma & Ba) with bias correction, one step counter per synapse.
     Adam {
         beta1: f64,
         beta2: f64,
@@ -56,17 +55,20 @@ pub enum Optimizer {
     },
 }
 
-/// Loss whose error signal the readouts broadcast.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Loss {
-    /// `½ Σ (y − y*)²`; error `y − y*`.
-    MeanSquared,
-    /// Softmax cross-entropy over the readouts; error `softmax(y) − y*`.
-    CrossEntropy,
+named_enum! {
+    /// Loss whose error signal the readouts broadcast.
+    pub enum Loss("loss") {
+        /// `½ Σ (y − y*)²`; error `y − y*`.
+        MeanSquared = "mse",
+        /// Softmax cross-entropy over the readouts; error `softmax(y) − y*`.
+        CrossEntropy = "cross_entropy",
+    }
 }
 
-/// Everything that defines an e-prop network's dynamics and learning.
-#[derive(Debug, Clone, PartialEq)]
+/// Everything that defines an e-prop network's dynamics and learning
+/// (missing fields take the [`Default`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub n_in: usize,
     pub n_rec: usize,
@@ -99,14 +101,17 @@ pub struct Config {
     /// Target firing rate (spikes per ms).
     pub f_target: f64,
     pub loss: Loss,
-    pub optimizer: Optimizer,
+    pub optimizer: OptimizerKind,
+    pub adam_beta1: f64,
+    pub adam_beta2: f64,
+    pub adam_epsilon: f64,
     /// Learning rate.
     pub eta: f64,
     pub w_min: f64,
     pub w_max: f64,
     /// Steps after a presynaptic spike over which traces are integrated
-    /// (`usize::MAX`: no cutoff).
-    pub cutoff: usize,
+    /// (`None`: no cutoff).
+    pub cutoff: Option<usize>,
     /// NEST 3.10's forms: spike input and `z̄` without `(1 − α)`, `ē` without `(1 − κ)`.
     pub nest_compatible: bool,
     /// Event-driven updates (`true`) or the time-driven reference (`false`).
@@ -142,17 +147,75 @@ impl Default for Config {
             c_reg: 0.0,
             f_target: 0.01,
             loss: Loss::MeanSquared,
-            optimizer: Optimizer::GradientDescent,
+            optimizer: OptimizerKind::GradientDescent,
+            adam_beta1: 0.9,
+            adam_beta2: 0.999,
+            adam_epsilon: 1e-8,
             eta: 1e-3,
             w_min: -100.0,
             w_max: 100.0,
-            cutoff: usize::MAX,
+            cutoff: None,
             nest_compatible: false,
             event_driven: true,
             update_at_spike: false,
             reset_each_sequence: true,
             symmetric_feedback: false,
         }
+    }
+}
+
+/// Random initial connectivity of [`super::Network::random`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Connectivity {
+    /// Probability of each input→recurrent synapse.
+    pub p_in: f64,
+    /// Probability of each recurrent→recurrent synapse (no autapses).
+    pub p_rec: f64,
+    /// Input and recurrent weights are `N(0, 1) · scale / √(expected fan-in)`.
+    pub input_scale: f64,
+    pub recurrent_scale: f64,
+    /// Readout and random feedback weights are `N(0, 1) · scale / √n_rec`.
+    pub readout_scale: f64,
+    pub feedback_scale: f64,
+    /// Fraction of excitatory presynaptic neurons under Dale's law (`None`: free signs).
+    pub dale: Option<f64>,
+    /// Start the feedback weights equal to the readout weights.
+    pub symmetric_init: bool,
+}
+
+impl Default for Connectivity {
+    fn default() -> Self {
+        Connectivity {
+            p_in: 1.0,
+            p_rec: 1.0,
+            input_scale: 1.0,
+            recurrent_scale: 1.0,
+            readout_scale: 1.0,
+            feedback_scale: 1.0,
+            dale: None,
+            symmetric_init: false,
+        }
+    }
+}
+
+impl Connectivity {
+    pub(super) fn validate(&self) -> Result<()> {
+        unit("p_in", self.p_in)?;
+        unit("p_rec", self.p_rec)?;
+        let scales = [
+            self.input_scale,
+            self.recurrent_scale,
+            self.readout_scale,
+            self.feedback_scale,
+        ];
+        if scales.iter().any(|s| !s.is_finite()) {
+            return Err(Error::Value("weight scales must be finite".into()));
+        }
+        if let Some(frac) = self.dale {
+            unit("dale fraction", frac)?;
+        }
+        Ok(())
     }
 }
 
@@ -189,6 +252,11 @@ impl Config {
             || self.n_rec > u32::MAX as usize
         {
             return Err(Error::Value("too many neurons".into()));
+        }
+        if self.t_ref > u32::MAX as usize {
+            return Err(Error::Value(
+                "t_ref must be a non-negative step count".into(),
+            ));
         }
         positive("dt", self.dt)?;
         positive("tau_m", self.tau_m)?;
@@ -230,14 +298,14 @@ impl Config {
                 self.w_min, self.w_max
             )));
         }
-        if self.cutoff == 0 {
+        if self.cutoff == Some(0) {
             return Err(Error::Value("cutoff must be >= 1 step".into()));
         }
         if let Optimizer::Adam {
             beta1,
             beta2,
             epsilon,
-        } = self.optimizer
+        } = self.optimizer()
         {
             if !(0.0..1.0).contains(&beta1) || !(0.0..1.0).contains(&beta2) {
                 return Err(Error::Value(format!(
@@ -247,6 +315,23 @@ impl Config {
             positive("adam epsilon", epsilon)?;
         }
         Ok(())
+    }
+
+    /// The optimizer with its parameters.
+    pub fn optimizer(&self) -> Optimizer {
+        match self.optimizer {
+            OptimizerKind::GradientDescent => Optimizer::GradientDescent,
+            OptimizerKind::Adam => Optimizer::Adam {
+                beta1: self.adam_beta1,
+                beta2: self.adam_beta2,
+                epsilon: self.adam_epsilon,
+            },
+        }
+    }
+
+    /// The trace window in steps, capped so that step arithmetic cannot overflow.
+    pub(super) fn cutoff_steps(&self) -> i64 {
+        self.cutoff.unwrap_or(usize::MAX).min(i64::MAX as usize / 4) as i64
     }
 
     /// Number of presynaptic neurons (inputs first, then recurrent).

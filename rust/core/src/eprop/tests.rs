@@ -1,4 +1,6 @@
 use super::*;
+use crate::rng::stream_rng;
+use crate::state::Persist;
 use crate::test_util::in_pool;
 use rand::Rng;
 
@@ -15,6 +17,28 @@ fn cfg(n_in: usize, n_rec: usize, n_out: usize) -> Config {
         kappa_reg: 0.9,
         eta: 1e-2,
         ..Config::default()
+    }
+}
+
+fn conn(p_in: f64, p_rec: f64, scales: [f64; 4], dale: Option<f64>) -> Connectivity {
+    Connectivity {
+        p_in,
+        p_rec,
+        input_scale: scales[0],
+        recurrent_scale: scales[1],
+        readout_scale: scales[2],
+        feedback_scale: scales[3],
+        dale,
+        symmetric_init: false,
+    }
+}
+
+fn opts(learn: bool, batch_size: usize, record_y: bool, record_raster: bool) -> RunOptions {
+    RunOptions {
+        learn,
+        batch_size,
+        record_y,
+        record_raster,
     }
 }
 
@@ -38,7 +62,7 @@ fn inputs(
 
 fn run_with(c: Config, seed: u64, s: usize, t: usize) -> (Vec<f32>, Vec<f32>, Vec<f64>) {
     let mut net =
-        Network::random(c.clone(), 0.5, 0.5, [3.0, 1.5, 1.0, 1.0], None, false, seed).unwrap();
+        Network::random(c.clone(), &conn(0.5, 0.5, [3.0, 1.5, 1.0, 1.0], None), seed).unwrap();
     let (x, y, m) = inputs(s, t, c.n_in, c.n_out, 0.1, seed + 1);
     let b = Batch {
         n_seq: s,
@@ -47,7 +71,7 @@ fn run_with(c: Config, seed: u64, s: usize, t: usize) -> (Vec<f32>, Vec<f32>, Ve
         target: &y,
         mask: &m,
     };
-    let out = net.run(&b, true, 2, false, false).unwrap();
+    let out = net.run(&b, &opts(true, 2, false, false)).unwrap();
     (
         net.synapses().weights().unwrap().to_vec(),
         net.w_out().to_vec(),
@@ -79,17 +103,13 @@ fn event_driven_equals_time_driven() {
         c.nest_compatible = nest;
         c.update_at_spike = at_spike;
         c.reset_each_sequence = reset;
-        c.cutoff = cutoff;
+        c.cutoff = Some(cutoff);
         c.adapt_beta = adapt;
         if cutoff <= 2 {
             c.c_reg = 0.0;
         }
         if adam {
-            c.optimizer = Optimizer::Adam {
-                beta1: 0.9,
-                beta2: 0.999,
-                epsilon: 1e-8,
-            };
+            c.optimizer = OptimizerKind::Adam;
         }
         let mut ct = c.clone();
         ct.event_driven = false;
@@ -103,7 +123,7 @@ fn event_driven_equals_time_driven() {
         }
         // learning did something
         let (w0, _, _) = {
-            let net = Network::random(cfg(6, 8, 2), 0.5, 0.5, [3.0, 1.5, 1.0, 1.0], None, false, 3)
+            let net = Network::random(cfg(6, 8, 2), &conn(0.5, 0.5, [3.0, 1.5, 1.0, 1.0], None), 3)
                 .unwrap();
             (net.synapses().weights().unwrap().to_vec(), 0, 0)
         };
@@ -114,7 +134,7 @@ fn event_driven_equals_time_driven() {
 #[test]
 fn silent_empty_and_zero_length_do_not_panic() {
     let c = cfg(3, 4, 1);
-    let mut net = Network::random(c.clone(), 1.0, 1.0, [1.0; 4], None, false, 1).unwrap();
+    let mut net = Network::random(c.clone(), &conn(1.0, 1.0, [1.0; 4], None), 1).unwrap();
     for (s, t) in [(0, 5), (3, 0), (2, 4)] {
         let x = vec![0u8; s * t * 3];
         let y = vec![0.0f32; s * t];
@@ -126,13 +146,13 @@ fn silent_empty_and_zero_length_do_not_panic() {
             target: &y,
             mask: &m,
         };
-        let out = net.run(&b, true, 1, true, true).unwrap();
+        let out = net.run(&b, &opts(true, 1, true, true)).unwrap();
         assert_eq!(out.loss.len(), s);
     }
     // no inputs at all
     let mut c0 = cfg(0, 2, 1);
-    c0.cutoff = 2;
-    let mut net0 = Network::random(c0, 0.0, 0.0, [1.0; 4], None, false, 1).unwrap();
+    c0.cutoff = Some(2);
+    let mut net0 = Network::random(c0, &conn(0.0, 0.0, [1.0; 4], None), 1).unwrap();
     let b = Batch {
         n_seq: 1,
         n_steps: 3,
@@ -140,13 +160,13 @@ fn silent_empty_and_zero_length_do_not_panic() {
         target: &[0.0; 3],
         mask: &[1.0; 3],
     };
-    net0.run(&b, true, 1, false, false).unwrap();
+    net0.run(&b, &opts(true, 1, false, false)).unwrap();
 }
 
 #[test]
 fn bad_input_is_an_error() {
     let c = cfg(3, 4, 1);
-    let mut net = Network::random(c, 1.0, 1.0, [1.0; 4], None, false, 1).unwrap();
+    let mut net = Network::random(c, &conn(1.0, 1.0, [1.0; 4], None), 1).unwrap();
     let before = net.synapses().weights().unwrap().to_vec();
     let b = Batch {
         n_seq: 1,
@@ -155,7 +175,7 @@ fn bad_input_is_an_error() {
         target: &[0.0; 2],
         mask: &[1.0; 2],
     };
-    assert!(net.run(&b, true, 1, false, false).is_err());
+    assert!(net.run(&b, &opts(true, 1, false, false)).is_err());
     let b = Batch {
         n_seq: 1,
         n_steps: 2,
@@ -163,12 +183,12 @@ fn bad_input_is_an_error() {
         target: &[0.0; 2],
         mask: &[1.0; 2],
     };
-    assert!(net.run(&b, true, 1, false, false).is_err());
+    assert!(net.run(&b, &opts(true, 1, false, false)).is_err());
     assert_eq!(before, net.synapses().weights().unwrap());
     let mut bad = cfg(3, 4, 1);
     bad.tau_m = -1.0;
-    assert!(Network::random(bad, 1.0, 1.0, [1.0; 4], None, false, 1).is_err());
-    assert!(Network::random(cfg(3, 4, 1), 1.5, 1.0, [1.0; 4], None, false, 1).is_err());
+    assert!(Network::random(bad, &conn(1.0, 1.0, [1.0; 4], None), 1).is_err());
+    assert!(Network::random(cfg(3, 4, 1), &conn(1.5, 1.0, [1.0; 4], None), 1).is_err());
 }
 
 #[test]
@@ -185,7 +205,7 @@ fn deterministic_across_thread_counts() {
 fn dale_signs_are_kept() {
     let mut c = cfg(5, 10, 1);
     c.eta = 1.0;
-    let mut net = Network::random(c, 0.8, 0.8, [3.0, 2.0, 1.0, 1.0], Some(0.8), false, 4).unwrap();
+    let mut net = Network::random(c, &conn(0.8, 0.8, [3.0, 2.0, 1.0, 1.0], Some(0.8)), 4).unwrap();
     let (x, y, m) = inputs(3, 50, 5, 1, 0.2, 5);
     let b = Batch {
         n_seq: 3,
@@ -194,7 +214,7 @@ fn dale_signs_are_kept() {
         target: &y,
         mask: &m,
     };
-    net.run(&b, true, 1, false, false).unwrap();
+    net.run(&b, &opts(true, 1, false, false)).unwrap();
     let sign = net.sign().to_vec();
     let ip = net.synapses().indptr().to_vec();
     let w = net.synapses().weights().unwrap();
@@ -203,4 +223,35 @@ fn dale_signs_are_kept() {
             assert!(w[s] * sign[p] as f32 >= 0.0);
         }
     }
+}
+
+#[test]
+fn state_round_trips_and_rejects_tampering() {
+    let mut c = cfg(3, 5, 2);
+    c.optimizer = OptimizerKind::Adam;
+    let mut net = Network::random(c, &conn(0.8, 0.8, [3.0, 1.0, 1.0, 1.0], Some(0.8)), 2).unwrap();
+    let (x, y, m) = inputs(3, 20, 3, 2, 0.2, 5);
+    let b = Batch {
+        n_seq: 3,
+        n_steps: 20,
+        x: &x,
+        target: &y,
+        mask: &m,
+    };
+    net.run(&b, &opts(true, 2, false, false)).unwrap();
+    let bytes = net.to_bytes();
+    let back = Network::from_bytes(&bytes).unwrap();
+    assert_eq!(back.state(), net.state());
+    for cut in [0, 7, bytes.len() / 2, bytes.len() - 1] {
+        assert!(Network::from_bytes(&bytes[..cut]).is_err());
+    }
+    let mut s = net.state();
+    s.adam.m1.pop();
+    assert!(Network::from_state(s).is_err());
+    let mut s = net.state();
+    s.sign[0] = 3;
+    assert!(Network::from_state(s).is_err());
+    let mut s = net.state();
+    s.w_out[0] = f32::NAN;
+    assert!(Network::from_state(s).is_err());
 }

@@ -4,6 +4,7 @@ use super::Patterns;
 use crate::energy::EnergyCounters;
 use crate::error::{Error, Result};
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// Synapse counters `M11(i, j)` by address unit, unit counts and pair count.
 ///
@@ -14,17 +15,17 @@ use rayon::prelude::*;
 /// with `p1 > 0.5`) lists the **silent** synapses instead.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AssocStore {
-    m: usize,
-    n: usize,
-    binary: bool,
-    auto: bool,
-    inverted: bool,
-    rows: Vec<Vec<u32>>,
-    counts: Vec<Vec<u32>>,
-    mu1: Vec<u64>,
-    mv1: Vec<u64>,
-    n_pairs: u64,
-    counters: EnergyCounters,
+    pub(super) m: usize,
+    pub(super) n: usize,
+    pub(super) binary: bool,
+    pub(super) auto: bool,
+    pub(super) inverted: bool,
+    pub(super) rows: Vec<Vec<u32>>,
+    pub(super) counts: Vec<Vec<u32>>,
+    pub(super) mu1: Vec<u64>,
+    pub(super) mv1: Vec<u64>,
+    pub(super) n_pairs: u64,
+    pub(super) counters: EnergyCounters,
 }
 
 /// Merge the sorted multiset `new` into row `(idx, cnt)` (counts) and return
@@ -95,7 +96,38 @@ fn remove_sorted(idx: &mut Vec<u32>, gone: &[u32]) -> u64 {
     (before - idx.len()) as u64
 }
 
+/// Shape and kind of a memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// Address units.
+    pub m: usize,
+    /// Content units.
+    pub n: usize,
+    /// Keep only which synapses are potentiated (Willshaw).
+    #[serde(default)]
+    pub binary: bool,
+    /// Auto-association (`m == n`, every address is its own content).
+    #[serde(default)]
+    pub auto: bool,
+}
+
 impl AssocStore {
+    /// An empty memory of shape and kind `c`.
+    pub fn with_config(c: &StoreConfig) -> Result<Self> {
+        Self::new(c.m, c.n, c.binary, c.auto)
+    }
+
+    /// The shape and kind of this memory.
+    pub fn config(&self) -> StoreConfig {
+        StoreConfig {
+            m: self.m,
+            n: self.n,
+            binary: self.binary,
+            auto: self.auto,
+        }
+    }
+
     /// An empty memory from `m` address units to `n` content units.
     /// `binary`: keep only which synapses are potentiated (Willshaw).
     /// `auto`: auto-association (`m == n`, every address is its own content).
@@ -133,69 +165,6 @@ impl AssocStore {
             n_pairs: 0,
             counters: EnergyCounters::default(),
         })
-    }
-
-    /// Rebuild a store from its parts (the inverse of the accessors); validated.
-    #[allow(clippy::too_many_arguments)]
-    pub fn from_parts(
-        m: usize,
-        n: usize,
-        binary: bool,
-        auto: bool,
-        inverted: bool,
-        indptr: &[usize],
-        indices: &[u32],
-        counts: Option<&[u32]>,
-        mu1: Vec<u64>,
-        mv1: Vec<u64>,
-        n_pairs: u64,
-        counters: EnergyCounters,
-    ) -> Result<Self> {
-        let mut s = Self::new(m, n, binary, auto)?;
-        if inverted && !binary {
-            return Err(Error::Value("only binary stores can be inverted".into()));
-        }
-        if indptr.len() != m + 1 {
-            return Err(Error::Shape(format!(
-                "indptr has {} entries, expected {}",
-                indptr.len(),
-                m + 1
-            )));
-        }
-        let pats = Patterns::new(n, indptr.to_vec(), indices.to_vec())?;
-        if mu1.len() != m || mv1.len() != n {
-            return Err(Error::Shape("unit counts do not match the shape".into()));
-        }
-        if mu1.iter().chain(mv1.iter()).any(|&c| c > n_pairs) {
-            return Err(Error::Value("a unit count exceeds the pair count".into()));
-        }
-        match (binary, counts) {
-            (true, Some(_)) => return Err(Error::Value("binary stores have no counts".into())),
-            (false, None) => return Err(Error::Value("counter stores need counts".into())),
-            (false, Some(c)) => {
-                if c.len() != indices.len() {
-                    return Err(Error::Shape("counts and indices differ in length".into()));
-                }
-                if c.iter().any(|&x| x == 0 || x as u64 > n_pairs) {
-                    return Err(Error::Value(
-                        "counts must lie in [1, number of pairs]".into(),
-                    ));
-                }
-                for i in 0..m {
-                    s.counts[i] = c[indptr[i]..indptr[i + 1]].to_vec();
-                }
-            }
-            (true, None) => {}
-        }
-        for i in 0..m {
-            s.rows[i] = pats.row(i).to_vec();
-        }
-        s.inverted = inverted;
-        s.mu1 = mu1;
-        s.mv1 = mv1;
-        s.n_pairs = n_pairs;
-        s.counters = counters;
-        Ok(s)
     }
 
     /// Store the pairs `(u[r], v[r])`. For an auto-associative store pass the
@@ -400,22 +369,6 @@ impl AssocStore {
         let cnts: usize = self.counts.iter().map(|r| r.capacity() * 4).sum();
         let headers = (self.rows.len() + self.counts.len()) * std::mem::size_of::<Vec<u32>>();
         rows + cnts + headers + (self.mu1.len() + self.mv1.len()) * 8
-    }
-    /// Rows as compressed arrays `(indptr, indices, counts)`.
-    pub fn to_csr(&self) -> (Vec<usize>, Vec<u32>, Option<Vec<u32>>) {
-        let mut indptr = Vec::with_capacity(self.m + 1);
-        indptr.push(0);
-        let mut idx = Vec::with_capacity(self.stored_entries());
-        for r in &self.rows {
-            idx.extend_from_slice(r);
-            indptr.push(idx.len());
-        }
-        let cnt = if self.binary {
-            None
-        } else {
-            Some(self.counts.iter().flatten().copied().collect())
-        };
-        (indptr, idx, cnt)
     }
     /// `M11(i, j)` (for binary stores: 1 if potentiated, else 0).
     pub fn m11(&self, i: usize, j: usize) -> u64 {

@@ -27,12 +27,14 @@
 mod counters;
 pub mod retrieval;
 pub mod rules;
+mod state;
 #[cfg(test)]
 mod tests;
 
-pub use counters::AssocStore;
-pub use retrieval::{Mode, RetrieveParams, Retrieved};
+pub use counters::{AssocStore, StoreConfig};
+pub use retrieval::{Mode, Retrieval, RetrieveParams, Retrieved};
 pub use rules::Rule;
+pub use state::StoreState;
 
 use crate::error::{Error, Result};
 

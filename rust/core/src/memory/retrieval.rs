@@ -59,6 +59,7 @@ use super::rules::{Rule, Weights};
 use super::{AssocStore, Patterns};
 use crate::error::{Error, Result};
 use rayon::prelude::*;
+use serde::Deserialize;
 use std::collections::BTreeMap;
 
 /// How the output units are selected from the dendritic potentials.
@@ -69,8 +70,69 @@ pub enum Mode {
     Hypercolumn(usize),
 }
 
+named_enum! {
+    /// The name of a [`Mode`].
+    pub enum Retrieval("retrieval") {
+        /// Potentials `>= threshold` (default: the number of active query
+        /// units for Willshaw, 0 for Bayes).
+        Threshold = "threshold",
+        /// The `winners` largest potentials (ties with the last included).
+        Wta = "wta",
+        /// One winner in each of `n_hypercolumns` equal groups.
+        Hypercolumn = "hypercolumn",
+    }
+}
+
+/// [`RetrieveParams`] as the boundary spells it: the selection by name
+/// with its parameter as a flat field.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RetrieveSpec {
+    rule: Rule,
+    retrieval: Retrieval,
+    #[serde(default)]
+    threshold: Option<f64>,
+    #[serde(default)]
+    winners: usize,
+    #[serde(default)]
+    n_hypercolumns: usize,
+    #[serde(default = "one")]
+    n_iter: usize,
+    #[serde(default)]
+    adaptive: bool,
+    #[serde(default)]
+    anchor: bool,
+    #[serde(default)]
+    p01: f64,
+    #[serde(default)]
+    p10: f64,
+}
+
+fn one() -> usize {
+    1
+}
+
+impl From<RetrieveSpec> for RetrieveParams {
+    fn from(s: RetrieveSpec) -> Self {
+        RetrieveParams {
+            rule: s.rule,
+            mode: match s.retrieval {
+                Retrieval::Threshold => Mode::Threshold(s.threshold),
+                Retrieval::Wta => Mode::Wta(s.winners),
+                Retrieval::Hypercolumn => Mode::Hypercolumn(s.n_hypercolumns),
+            },
+            n_iter: s.n_iter,
+            adaptive: s.adaptive,
+            anchor: s.anchor,
+            p01: s.p01,
+            p10: s.p10,
+        }
+    }
+}
+
 /// Parameters of one retrieval call.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(from = "RetrieveSpec")]
 pub struct RetrieveParams {
     pub rule: Rule,
     pub mode: Mode,
@@ -135,7 +197,7 @@ fn check_params(store: &AssocStore, p: &RetrieveParams) -> Result<()> {
         }
         Mode::Threshold(None) if !matches!(p.rule, Rule::Willshaw | Rule::Bayes) => {
             Err(Error::Value(format!(
-                "rule {:?} has no natural threshold: give one, or use wta/hypercolumn retrieval",
+                "rule '{}' has no natural threshold: give one, or use wta/hypercolumn retrieval",
                 p.rule
             )))
         }
@@ -143,7 +205,7 @@ fn check_params(store: &AssocStore, p: &RetrieveParams) -> Result<()> {
             "l = {l} winners requested from {n} units"
         ))),
         Mode::Hypercolumn(h) if h == 0 || !n.is_multiple_of(h) => Err(Error::Value(format!(
-            "{n} units cannot be split into {h} equal hypercolumns"
+            "{n} content units cannot form {h} equal hypercolumns"
         ))),
         _ => Ok(()),
     }

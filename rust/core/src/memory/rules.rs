@@ -43,35 +43,19 @@ use std::collections::BTreeMap;
 /// Floor of the count-valued terms of the Bayesian rule (in stored pairs).
 pub const BAYES_FLOOR: f64 = 1e-4;
 
-/// A learning rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Rule {
-    Willshaw,
-    Bayes,
-    Bcpnn,
-    Covariance,
-    Hebb,
-    Hopfield,
+named_enum! {
+    /// A learning rule.
+    pub enum Rule("rule") {
+        Willshaw = "willshaw",
+        Bayes = "bayes",
+        Bcpnn = "bcpnn",
+        Covariance = "covariance",
+        Hebb = "hebb",
+        Hopfield = "hopfield",
+    }
 }
 
 impl Rule {
-    /// Parse a rule name (`"willshaw"`, `"bayes"`, `"bcpnn"`, `"covariance"`, `"hebb"`, `"hopfield"`).
-    pub fn parse(name: &str) -> Result<Rule> {
-        Ok(match name {
-            "willshaw" => Rule::Willshaw,
-            "bayes" => Rule::Bayes,
-            "bcpnn" => Rule::Bcpnn,
-            "covariance" => Rule::Covariance,
-            "hebb" => Rule::Hebb,
-            "hopfield" => Rule::Hopfield,
-            _ => {
-                return Err(Error::Value(format!(
-                    "unknown rule {name:?}: expected willshaw, bayes, bcpnn, covariance, hebb or hopfield"
-                )))
-            }
-        })
-    }
-
     /// Whether the rule needs the synapse counts (not only potentiated or not).
     pub fn needs_counts(self) -> bool {
         !matches!(self, Rule::Willshaw)

@@ -225,3 +225,29 @@ fn anchored_retrieval_is_validated_and_thread_independent() {
     };
     assert!(retrieval::retrieve(&h, &q, &one_step).is_err());
 }
+
+#[test]
+fn state_round_trips_and_rejects_tampering() {
+    use crate::state::Persist;
+    let u = random_patterns(40, 30, 4, 3);
+    let v = random_patterns(40, 20, 3, 4);
+    for binary in [false, true] {
+        let mut s = AssocStore::new(30, 20, binary, false).unwrap();
+        s.store(&u, &v).unwrap();
+        if binary {
+            s.compress();
+        }
+        let bytes = s.to_bytes();
+        assert_eq!(AssocStore::from_bytes(&bytes).unwrap(), s);
+        assert!(AssocStore::from_bytes(&bytes[..bytes.len() - 1]).is_err());
+        let mut t = s.state();
+        t.indices[0] = 99;
+        assert!(AssocStore::from_state(t).is_err());
+        let mut t = s.state();
+        t.config.m = usize::MAX;
+        assert!(AssocStore::from_state(t).is_err());
+        let mut t = s.state();
+        t.n_pairs = 0;
+        assert!(AssocStore::from_state(t).is_err());
+    }
+}

@@ -47,7 +47,7 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     s
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Inhibition {
     pub n_inh: usize,
     /// E→I weights `A`, `n_hidden × n_inh` (row `i`: the outgoing weights

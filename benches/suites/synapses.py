@@ -18,7 +18,7 @@ import datetime
 import numpy as np
 
 import synaplast
-from synaplast.benchmarks import best_time, machine
+from suites import best_time, machine
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

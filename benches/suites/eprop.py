@@ -1,4 +1,4 @@
-"""``synaplast bench eprop``: the sine-wave task of NEST's e-prop example, side by side.
+"""``python benches/run.py eprop``: the sine-wave task of NEST's e-prop example, side by side.
 
 Builds NEST 3.10's ``eprop_supervised_regression_sine-waves`` network (100 Poisson
 inputs, 100 ``eprop_iaf`` neurons, one ``eprop_readout``), runs it in NEST when
@@ -236,11 +236,10 @@ def build_synaplast(task, **over) -> _core.EPropNetwork:
     indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     indices = np.nonzero(mask)[1].astype(np.int64)
     weights = w_pre[mask].astype(np.float32)
+    syn = _core.SynapseMatrix.from_csr(N_IN + N_REC, N_REC, indptr, indices, weights)
     return _core.EPropNetwork.from_weights(
         synaplast_config(**over),
-        indptr,
-        indices,
-        weights,
+        syn,
         np.ascontiguousarray(task["w_out"].T, dtype=np.float32),
         np.ascontiguousarray(task["w_fb"], dtype=np.float32),
     )
@@ -256,7 +255,7 @@ def run_synaplast(task, n_iter: int, target=None, threads: int = 1, **over):
     mask = np.ones((n_iter, STEPS), dtype=np.float32)
     with synaplast.threads(threads):
         t0 = time.perf_counter()
-        out = net.run(x, tg, mask, learn=True, batch_size=1, record_raster=True)
+        out = net.run(x, tg, mask, {"batch_size": 1, "record_raster": True})
         wall = time.perf_counter() - t0
     return {"loss": np.asarray(out["loss"]), "raster": out["raster"], "wall": wall, "net": net}
 
@@ -272,45 +271,25 @@ def add_arguments(parser) -> None:
 
 
 def _plot(path, nest_res, syn_res):
-    try:
-        import matplotlib
+    from synaplast.plotting import eprop_comparison
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:  # pragma: no cover
-        print("matplotlib missing: no plot")
-        return
-    fig, axs = plt.subplots(1, 2, figsize=(11, 4))
-    it = np.arange(1, len(syn_res["loss"]) + 1)
+    nest_loss, nest_spikes = None, None
     if nest_res is not None:
-        axs[0].plot(it, nest_res["loss"], "o-", label="NEST 3.10 eprop_iaf")
-    axs[0].plot(it, syn_res["loss"], "x--", label="synaplast (nest_compatible, event-driven)")
-    axs[0].set_xlabel("iteration")
-    axs[0].set_ylabel("loss ½Σ(y−y*)²")
-    axs[0].legend()
-    r = syn_res["raster"][-1]
-    t, n = np.nonzero(r)
-    axs[1].scatter(t, n, s=1, label="synaplast")
-    if nest_res is not None:
-        last0 = 2 + (len(it) - 1) * STEPS
+        nest_loss = nest_res["loss"]
+        last0 = 2 + (len(syn_res["loss"]) - 1) * STEPS
         sel = (nest_res["spike_times"] >= last0) & (nest_res["spike_times"] < last0 + STEPS)
-        axs[1].scatter(
-            nest_res["spike_times"][sel] - last0 + 1,
-            nest_res["spike_senders"][sel] + 0.3,
-            s=1,
-            c="tab:red",
-            label="NEST",
-        )
-    axs[1].set_xlabel("step of the last iteration")
-    axs[1].set_ylabel("recurrent neuron")
-    axs[1].legend(loc="upper right")
-    fig.tight_layout()
+        nest_spikes = (nest_res["spike_times"][sel] - last0 + 1, nest_res["spike_senders"][sel])
+    fig = eprop_comparison(nest_loss, syn_res["loss"], syn_res["raster"][-1], nest_spikes)
     fig.savefig(path, dpi=120)
     print(f"plot: {path}")
 
 
 def run(args) -> int:
-    from synaplast.benchmarks import machine
+    if args.png:
+        from synaplast.plotting import require_matplotlib
+
+        require_matplotlib()  # fail before any training, with the install hint
+    from suites import machine
 
     task = sine_task(args.seed)
     n_iter = args.iterations

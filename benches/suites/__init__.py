@@ -1,4 +1,4 @@
-"""Benchmarks run by ``synaplast bench NAME`` and by the scripts in ``benches/``.
+"""Benchmarks run by ``python benches/run.py NAME`` and by the scripts in ``benches/``.
 
 Each module has ``add_arguments(parser)`` and ``run(args)``; timings always
 put synaplast and its anchor side by side in one run and report the ratio.

@@ -1,6 +1,6 @@
 """Energy of learning with competitive plasticity (van Rossum & Pache 2024).
 
-``synaplast bench energy`` measures, on MNIST with the reference settings
+``python benches/run.py energy`` measures, on MNIST with the reference settings
 (784 + bias → N → 10, leaky ReLU, linear output + MSE, η = 0.01, N(0, 0.03),
 inputs shifted, centred and jittered, stop at 95% test accuracy checked
 every 2,000 samples):
@@ -71,7 +71,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sweep-seeds", type=int, default=1)
     p.add_argument("--jobs", type=int, default=2, help="joblib workers of the sweep")
     p.add_argument("--max-epochs", type=float, default=5.0)
-    p.add_argument("--out", default="benches/out", help="folder for PNG plots and JSON")
+    p.add_argument("--out", default=".", help="folder for PNG plots and JSON (default: here)")
     p.add_argument("--quiet", action="store_true")
     p.add_argument(
         "--plot-json",
@@ -472,73 +472,15 @@ def sweep_table(rows):
 
 
 def plot_sweep(rows, out_dir):
-    import matplotlib
+    """PNGs of the sweep: energy against N_hidden and accuracy against energy."""
+    from synaplast.plotting import accuracy_vs_energy, energy_vs_hidden, save_figures
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    os.makedirs(out_dir, exist_ok=True)
-    # One colour per algorithm (more algorithms than the default cycle has colours).
-    cmap = plt.get_cmap("tab20")
-    style = {
-        name: {"color": cmap(i % 20), "marker": "os^Dv"[i % 5]} for i, name in enumerate(ALGORITHMS)
-    }
-    fig, axs = plt.subplots(1, 2, figsize=(11, 4.2))
-    for ax, key in zip(axs, ("M0", "M1"), strict=True):
-        for name in ALGORITHMS:
-            sel = sorted(
-                (r for r in rows if r["algorithm"] == name and r["reached"]),
-                key=lambda r: r["n_hidden"],
-            )
-            if sel:
-                ax.plot(
-                    [r["n_hidden"] for r in sel],
-                    [r[key] for r in sel],
-                    "-",
-                    label=name,
-                    **style[name],
-                )
-        mins = {}
-        for r in rows:
-            if r["reached"]:
-                mins.setdefault(r["n_hidden"], []).append(r[key + "_min"])
-        if mins:
-            ns = sorted(mins)
-            ax.plot(ns, [np.mean(mins[n]) for n in ns], "k--", label=f"{key}_min (mean)")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("N_hidden")
-        ax.set_ylabel(key)
-        ax.set_title(f"{key} to 95% test accuracy")
-    axs[1].legend(fontsize="x-small")
-    fig.tight_layout()
-    p1 = os.path.join(out_dir, "energy_vs_hidden.png")
-    fig.savefig(p1, dpi=120)
-    plt.close(fig)
-    fig, axs = plt.subplots(1, 2, figsize=(11, 4.2))
     n_plot = min(r["n_hidden"] for r in rows)
-    for name in ALGORITHMS:
-        for r in rows:
-            if r["algorithm"] == name and r["n_hidden"] == n_plot and r["seed"] == 0:
-                h = r["history"]
-                for ax, key in zip(axs, ("M0", "M1"), strict=True):
-                    ax.plot(
-                        [x[key] for x in h],
-                        [x["accuracy"] for x in h],
-                        label=name,
-                        color=style[name]["color"],
-                    )
-    for ax, key in zip(axs, ("M0", "M1"), strict=True):
-        ax.set_xscale("log")
-        ax.set_xlabel(key)
-        ax.set_ylabel("test accuracy")
-        ax.set_title(f"accuracy vs {key}, N_hidden = {n_plot}")
-    axs[0].legend(fontsize="x-small")
-    fig.tight_layout()
-    p2 = os.path.join(out_dir, "accuracy_vs_energy.png")
-    fig.savefig(p2, dpi=120)
-    plt.close(fig)
-    return [p1, p2]
+    figs = {
+        "energy_vs_hidden": energy_vs_hidden(rows, ALGORITHMS),
+        "accuracy_vs_energy": accuracy_vs_energy(rows, ALGORITHMS, n_plot),
+    }
+    return save_figures(figs, out_dir)
 
 
 def caching(max_epochs=5.0, log=print, thresholds=(0.05, 0.5), costs=(0.0, 1e-5)):
@@ -580,7 +522,11 @@ def caching(max_epochs=5.0, log=print, thresholds=(0.05, 0.5), costs=(0.0, 1e-5)
 
 
 def run(args) -> int:
-    from synaplast.benchmarks import machine
+    if "sweep" in args.parts:
+        from synaplast.plotting import require_matplotlib
+
+        require_matplotlib()  # the sweep plots: fail before training, with the hint
+    from suites import machine
 
     log = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     if args.plot_json:
@@ -613,11 +559,8 @@ def run(args) -> int:
         )
         results["sweep"] = rows
         print("\n### Savings sweep\n\n" + table)
-        try:
-            for p in plot_sweep(rows, args.out):
-                print(f"\nplot: {p}")
-        except ImportError:
-            print("\n(matplotlib missing: no plots)")
+        for p in plot_sweep(rows, args.out):
+            print(f"\nplot: {p}")
     if "caching" in args.parts:
         rows, table = caching(args.max_epochs, log)
         results["caching"] = rows

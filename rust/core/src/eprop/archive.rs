@@ -1,0 +1,93 @@
+//! The postsynaptic archive: per recurrent neuron (and readout) a ring
+//! buffer of the per-step quantities the synapses integrate when their
+//! presynaptic neuron next spikes: the pseudo-derivative `ψ`, the learning
+//! signal `L`, the firing-rate regularisation term and the readout error.
+//! It holds only the steps some synapse still needs, and grows when a
+//! trace window is longer than the ring.
+
+use super::network::Network;
+use super::traces::NONE;
+
+/// Ring buffers of `width` steps; entry `m` is at [`slot`]`(m, width)`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(super) struct Archive {
+    pub width: usize,
+    /// `(n_rec, width)`: pseudo-derivative, learning signal, regularisation.
+    pub psi: Vec<f32>,
+    pub lsig: Vec<f32>,
+    pub reg: Vec<f32>,
+    /// `(n_out, width)`: readout error.
+    pub err: Vec<f32>,
+}
+
+/// Ring slot of step `m`.
+#[inline]
+pub(super) fn slot(m: i64, width: usize) -> usize {
+    m.rem_euclid(width as i64) as usize
+}
+
+impl Archive {
+    pub fn new(n_rec: usize, n_out: usize) -> Self {
+        let width = 4;
+        Archive {
+            width,
+            psi: vec![0.0; n_rec * width],
+            lsig: vec![0.0; n_rec * width],
+            reg: vec![0.0; n_rec * width],
+            err: vec![0.0; n_out * width],
+        }
+    }
+
+    pub fn bytes(&self) -> usize {
+        4 * (self.psi.capacity() + self.lsig.capacity() + self.reg.capacity() + self.err.capacity())
+    }
+
+    /// Widen the rings to `new_w`, keeping the steps `oldest..g` that the
+    /// old rings still hold.
+    fn widen(&mut self, new_w: usize, oldest: i64, g: i64) {
+        let old_w = self.width;
+        let regrow = |v: &Vec<f32>| -> Vec<f32> {
+            let n = v.len() / old_w;
+            let mut out = vec![0.0f32; n * new_w];
+            for i in 0..n {
+                for m in oldest.max(g - old_w as i64)..g {
+                    out[i * new_w + slot(m, new_w)] = v[i * old_w + slot(m, old_w)];
+                }
+            }
+            out
+        };
+        self.psi = regrow(&self.psi);
+        self.lsig = regrow(&self.lsig);
+        self.reg = regrow(&self.reg);
+        self.err = regrow(&self.err);
+        self.width = new_w;
+    }
+}
+
+impl Network {
+    /// Oldest archive entry some open window still needs.
+    fn oldest_needed(&self) -> i64 {
+        let cutoff = self.cfg.cutoff_steps();
+        self.pre
+            .iter()
+            .filter(|p| p.last != NONE && p.trace_at < p.last.saturating_add(cutoff - 1))
+            .map(|p| p.trace_at)
+            .min()
+            .unwrap_or(self.g)
+    }
+
+    /// Make room in the ring for entry `self.g` (grow when a window needs more).
+    pub(super) fn ensure_width(&mut self) {
+        let oldest = if self.cfg.event_driven {
+            self.oldest_needed().min(self.g - 1)
+        } else {
+            self.g - 1
+        };
+        let need = (self.g - oldest + 1).max(2) as usize;
+        if need > self.archive.width {
+            let new_w = need.max(2 * self.archive.width);
+            self.archive.widen(new_w, oldest, self.g);
+        }
+        self.stats.peak_archive_steps = self.stats.peak_archive_steps.max(need as u64);
+    }
+}

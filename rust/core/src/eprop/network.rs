@@ -1,0 +1,406 @@
+//! The network: synapses (by presynaptic neuron), readout and feedback
+//! weights, the learning state of every synapse and the neuron state.
+
+use super::archive::Archive;
+use super::config::{Config, Connectivity, OptimizerKind};
+use super::traces::{Pre, Tr};
+use crate::energy::EnergyCounters;
+use crate::error::{Error, Result};
+use crate::rng::stream_rng;
+use crate::synapses::SynapseMatrix;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Counts of what a run did (for energy reports and benchmarks).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Synaptic transmission events (one per synapse per arriving spike).
+    pub events: u64,
+    /// Synapse-entry trace integrations.
+    pub trace_updates: u64,
+    /// Optimizer applications (synapse weight updates attempted).
+    pub optimizer_calls: u64,
+    /// Recurrent spikes.
+    pub spikes: u64,
+    /// Simulated steps.
+    pub steps: u64,
+    /// Largest archive length (steps held per neuron).
+    pub peak_archive_steps: u64,
+}
+
+/// A recurrent spiking network learning with e-prop.
+///
+/// The input and recurrent synapses are one [`SynapseMatrix`] stored **by
+/// presynaptic neuron**: its rows ([`SynapseMatrix::n_rows`]) are the
+/// `n_in + n_rec` presynaptic neurons (inputs first) and its columns the
+/// `n_rec` recurrent neurons they project to, so the outgoing synapses of a
+/// spiking neuron are contiguous. (The matrix's `n_post`/`n_pre` names
+/// describe its default, postsynaptic-major use and do not apply here.)
+#[derive(Debug, Clone)]
+pub struct Network {
+    pub(super) cfg: Config,
+    /// `e^{−dt/τ_m}`, `e^{−dt/τ_a}`, `e^{−dt/τ_out}`.
+    pub(super) alpha: f64,
+    pub(super) rho: f64,
+    pub(super) kout: f64,
+    /// Input factor of the membrane and of `ē` (`1 − α`, `1 − κ`; 1 for NEST).
+    pub(super) c_in: f64,
+    pub(super) c_e: f64,
+    /// Outgoing synapses: rows = presynaptic neurons, columns = recurrent neurons.
+    pub(super) syn: SynapseMatrix,
+    /// Dale's law sign per presynaptic neuron (+1, −1, 0 = free).
+    pub(super) sign: Vec<i8>,
+    pub(super) ebar: Vec<Tr>,
+    pub(super) ebar_reg: Vec<Tr>,
+    pub(super) eps: Vec<Tr>,
+    pub(super) grad: Vec<Tr>,
+    pub(super) m1: Vec<f32>,
+    pub(super) m2: Vec<f32>,
+    pub(super) nsteps: Vec<u32>,
+    /// Readout weights `(n_rec, n_out)`, row = recurrent neuron.
+    pub(super) w_out: Vec<f32>,
+    pub(super) grad_out: Vec<Tr>,
+    pub(super) m1_out: Vec<f32>,
+    pub(super) m2_out: Vec<f32>,
+    pub(super) nsteps_out: Vec<u32>,
+    /// Feedback weights `(n_rec, n_out)` (unused when symmetric).
+    pub(super) feedback: Vec<f32>,
+    pub(super) pre: Vec<Pre>,
+    pub(super) v: Vec<f64>,
+    pub(super) a: Vec<f64>,
+    pub(super) z: Vec<u8>,
+    pub(super) refr: Vec<u32>,
+    pub(super) f_av: Vec<f64>,
+    pub(super) y: Vec<f64>,
+    pub(super) archive: Archive,
+    /// Global step.
+    pub(super) g: i64,
+    pub(super) out_counters: EnergyCounters,
+    pub(super) stats: Stats,
+    pub(super) sequences_in_batch: usize,
+}
+
+/// Check the shapes, signs and finiteness of explicit weights.
+fn check_weights(
+    cfg: &Config,
+    syn: &SynapseMatrix,
+    w_out: &[f32],
+    feedback: &[f32],
+    sign: &[i8],
+) -> Result<()> {
+    let (n_pre, n_rec, n_out) = (cfg.n_pre(), cfg.n_rec, cfg.n_out);
+    if syn.n_rows() != n_pre || syn.n_cols() != n_rec || syn.is_binary() {
+        return Err(Error::Shape(format!(
+            "synapses must be a weighted {} x {} matrix (presynaptic x recurrent), got {} x {}",
+            n_pre,
+            n_rec,
+            syn.n_rows(),
+            syn.n_cols()
+        )));
+    }
+    let n_ro = n_rec
+        .checked_mul(n_out)
+        .ok_or_else(|| Error::Value("n_rec * n_out overflows".into()))?;
+    if w_out.len() != n_ro || feedback.len() != n_ro {
+        return Err(Error::Shape(format!(
+            "readout and feedback weights need {} values, got {} and {}",
+            n_ro,
+            w_out.len(),
+            feedback.len()
+        )));
+    }
+    if !sign.is_empty() && sign.len() != n_pre {
+        return Err(Error::Shape(format!(
+            "sign needs {} entries, got {}",
+            n_pre,
+            sign.len()
+        )));
+    }
+    if sign.iter().any(|&s| !(-1..=1).contains(&s)) {
+        return Err(Error::Value("sign entries must be -1, 0 or 1".into()));
+    }
+    let mut all_w = syn
+        .weights()
+        .unwrap_or(&[])
+        .iter()
+        .chain(w_out)
+        .chain(feedback);
+    if all_w.any(|w| !w.is_finite()) {
+        return Err(Error::Value("weights must be finite".into()));
+    }
+    Ok(())
+}
+
+/// Random sparse rows: row `p` holds each of `n_cols` columns with probability
+/// `prob` (never column `skip(p)`), weights `N(0, 1) · scale`.
+fn random_rows(
+    n_rows: usize,
+    n_cols: usize,
+    (prob, scale): (f64, f64),
+    seed: u64,
+    stream0: u64,
+    skip: impl Fn(usize) -> Option<usize> + Sync,
+) -> Vec<(Vec<u32>, Vec<f32>)> {
+    (0..n_rows)
+        .into_par_iter()
+        .map(|p| {
+            let mut rng = stream_rng(seed, stream0 + p as u64);
+            let mut idx = Vec::new();
+            let mut w = Vec::new();
+            let mut push = |j: usize, rng: &mut ChaCha8Rng| {
+                if Some(j) != skip(p) {
+                    idx.push(j as u32);
+                    let x: f64 = StandardNormal.sample(rng);
+                    w.push((x * scale) as f32);
+                }
+            };
+            if prob >= 1.0 {
+                for j in 0..n_cols {
+                    push(j, &mut rng);
+                }
+            } else if prob > 0.0 {
+                // geometric skips: O(synapses) instead of O(columns)
+                let ln_q = (1.0 - prob).ln();
+                let mut j: f64 = -1.0;
+                loop {
+                    let u: f64 = rng.random::<f64>();
+                    j += 1.0 + ((1.0 - u).ln() / ln_q).floor();
+                    if j >= n_cols as f64 {
+                        break;
+                    }
+                    push(j as usize, &mut rng);
+                }
+            }
+            (idx, w)
+        })
+        .collect()
+}
+
+/// Dale signs (+1 with probability `frac`, else −1) applied to the rows' weights.
+fn dale_signs(rows: &mut [(Vec<u32>, Vec<f32>)], frac: f64, seed: u64) -> Vec<i8> {
+    let mut rng = stream_rng(seed, u64::MAX - 2);
+    let sign: Vec<i8> = (0..rows.len())
+        .map(|_| if rng.random::<f64>() < frac { 1 } else { -1 })
+        .collect();
+    for (p, (_, w)) in rows.iter_mut().enumerate() {
+        for x in w.iter_mut() {
+            *x = x.abs() * sign[p] as f32;
+        }
+    }
+    sign
+}
+
+/// Rows as one compressed matrix (rows = presynaptic neurons).
+fn outgoing_matrix(rows: Vec<(Vec<u32>, Vec<f32>)>, n_rec: usize) -> Result<SynapseMatrix> {
+    let n_pre = rows.len();
+    let mut indptr = Vec::with_capacity(n_pre + 1);
+    indptr.push(0usize);
+    let nnz: usize = rows.iter().map(|r| r.0.len()).sum();
+    let mut indices = Vec::with_capacity(nnz);
+    let mut weights = Vec::with_capacity(nnz);
+    for (idx, w) in rows {
+        indices.extend_from_slice(&idx);
+        weights.extend_from_slice(&w);
+        indptr.push(indices.len());
+    }
+    SynapseMatrix::from_csr(n_pre, n_rec, &indptr, &indices, Some(&weights), false)
+}
+
+impl Network {
+    /// Build a network from its synapses.
+    ///
+    /// `syn` has `n_in + n_rec` rows (presynaptic neurons) and `n_rec`
+    /// columns; `w_out` and `feedback` are `(n_rec, n_out)` row-major;
+    /// `sign` is empty or has one Dale sign (−1, 0, +1) per presynaptic neuron.
+    pub fn new(
+        cfg: Config,
+        syn: SynapseMatrix,
+        w_out: Vec<f32>,
+        feedback: Vec<f32>,
+        sign: Vec<i8>,
+    ) -> Result<Self> {
+        cfg.validate()?;
+        check_weights(&cfg, &syn, &w_out, &feedback, &sign)?;
+        let (n_pre, n_rec, n_out) = (cfg.n_pre(), cfg.n_rec, cfg.n_out);
+        let (nnz, n_ro) = (syn.nnz(), n_rec * n_out);
+        let adam = cfg.optimizer == OptimizerKind::Adam;
+        let alpha = (-cfg.dt / cfg.tau_m).exp();
+        let (c_in, c_e) = if cfg.nest_compatible {
+            (1.0, 1.0)
+        } else {
+            (1.0 - alpha, 1.0 - cfg.kappa)
+        };
+        let sized = |on: bool, n: usize| if on { n } else { 0 };
+        Ok(Network {
+            alpha,
+            rho: (-cfg.dt / cfg.adapt_tau).exp(),
+            kout: (-cfg.dt / cfg.tau_out).exp(),
+            c_in,
+            c_e,
+            sign: if sign.is_empty() {
+                vec![0; n_pre]
+            } else {
+                sign
+            },
+            ebar: vec![0.0; nnz],
+            ebar_reg: vec![0.0; sized(cfg.c_reg > 0.0, nnz)],
+            eps: vec![0.0; sized(cfg.adapt_beta > 0.0, nnz)],
+            grad: vec![0.0; nnz],
+            m1: vec![0.0; sized(adam, nnz)],
+            m2: vec![0.0; sized(adam, nnz)],
+            nsteps: vec![0; sized(adam, nnz)],
+            grad_out: vec![0.0; n_ro],
+            m1_out: vec![0.0; sized(adam, n_ro)],
+            m2_out: vec![0.0; sized(adam, n_ro)],
+            nsteps_out: vec![0; sized(adam, n_ro)],
+            w_out,
+            feedback,
+            pre: vec![Pre::reset(0); n_pre],
+            v: vec![0.0; n_rec],
+            a: vec![0.0; n_rec],
+            z: vec![0; n_rec],
+            refr: vec![0; n_rec],
+            f_av: vec![0.0; n_rec],
+            y: vec![0.0; n_out],
+            archive: Archive::new(n_rec, n_out),
+            g: 0,
+            out_counters: EnergyCounters::default(),
+            stats: Stats::default(),
+            sequences_in_batch: 0,
+            syn,
+            cfg,
+        })
+    }
+
+    /// A network with random sparse connectivity (see [`Connectivity`]):
+    /// each input→recurrent synapse exists with probability `p_in`, each
+    /// recurrent→recurrent one (no autapses) with `p_rec`.
+    pub fn random(cfg: Config, conn: &Connectivity, seed: u64) -> Result<Self> {
+        cfg.validate()?;
+        conn.validate()?;
+        let (n_in, n_rec, n_out) = (cfg.n_in, cfg.n_rec, cfg.n_out);
+        let fan_in = |n: usize, p: f64| 1.0 / (n as f64 * p).max(1.0).sqrt();
+        let input = (conn.p_in, conn.input_scale * fan_in(n_in, conn.p_in));
+        let recurrent = (conn.p_rec, conn.recurrent_scale * fan_in(n_rec, conn.p_rec));
+        let mut rows = random_rows(n_in, n_rec, input, seed, 0, |_| None);
+        rows.extend(random_rows(
+            n_rec,
+            n_rec,
+            recurrent,
+            seed,
+            n_in as u64,
+            Some,
+        ));
+        let sign = match conn.dale {
+            Some(frac) => dale_signs(&mut rows, frac, seed),
+            None => Vec::new(),
+        };
+        let syn = outgoing_matrix(rows, n_rec)?;
+        let mut rng = stream_rng(seed, u64::MAX - 1);
+        let s = 1.0 / (n_rec as f64).sqrt();
+        let mut draw = |scale: f64| -> Vec<f32> {
+            (0..n_rec * n_out)
+                .map(|_| {
+                    let x: f64 = StandardNormal.sample(&mut rng);
+                    (x * s * scale) as f32
+                })
+                .collect()
+        };
+        let w_out = draw(conn.readout_scale);
+        let feedback = if conn.symmetric_init {
+            w_out.clone()
+        } else {
+            draw(conn.feedback_scale)
+        };
+        Network::new(cfg, syn, w_out, feedback, sign)
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+    /// Input and recurrent synapses, rows = presynaptic neurons (see [`Network`]).
+    pub fn synapses(&self) -> &SynapseMatrix {
+        &self.syn
+    }
+    pub fn w_out(&self) -> &[f32] {
+        &self.w_out
+    }
+    pub fn feedback(&self) -> &[f32] {
+        &self.feedback
+    }
+    pub fn sign(&self) -> &[i8] {
+        &self.sign
+    }
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+    /// Energy counters of the input/recurrent synapses and of the readout synapses.
+    pub fn counters(&self) -> (EnergyCounters, EnergyCounters) {
+        (*self.syn.counters(), self.out_counters)
+    }
+
+    /// Bytes held per synapse (weights, indices and learning state).
+    pub fn synapse_state_bytes(&self) -> usize {
+        let tr = std::mem::size_of::<Tr>();
+        self.syn.memory_bytes()
+            + tr * (self.ebar.capacity()
+                + self.ebar_reg.capacity()
+                + self.eps.capacity()
+                + self.grad.capacity())
+            + 4 * (self.m1.capacity() + self.m2.capacity() + self.nsteps.capacity())
+    }
+    /// Bytes of the per-neuron history archive (ring buffers) now.
+    pub fn archive_bytes(&self) -> usize {
+        self.archive.bytes()
+    }
+    /// Total bytes of the network state.
+    pub fn memory_bytes(&self) -> usize {
+        self.synapse_state_bytes()
+            + self.archive_bytes()
+            + 4 * (self.w_out.len() * 2 + self.grad_out.len() + self.m1_out.len() * 3)
+            + std::mem::size_of::<Pre>() * self.pre.len()
+            + 40 * self.cfg.n_rec
+    }
+
+    /// Forget all dynamic state (membranes, traces, archive), keep the weights.
+    pub fn reset_state(&mut self) {
+        let g = self.g;
+        self.v.iter_mut().for_each(|x| *x = 0.0);
+        self.a.iter_mut().for_each(|x| *x = 0.0);
+        self.z.iter_mut().for_each(|x| *x = 0);
+        self.refr.iter_mut().for_each(|x| *x = 0);
+        self.f_av.iter_mut().for_each(|x| *x = 0.0);
+        self.y.iter_mut().for_each(|x| *x = 0.0);
+        self.pre.iter_mut().for_each(|p| *p = Pre::reset(g));
+        self.ebar.par_iter_mut().for_each(|x| *x = 0.0);
+        self.ebar_reg.par_iter_mut().for_each(|x| *x = 0.0);
+        self.eps.par_iter_mut().for_each(|x| *x = 0.0);
+    }
+
+    /// Discard accumulated (not yet applied) gradients.
+    fn clear_grad(&mut self) {
+        self.grad.par_iter_mut().for_each(|x| *x = 0.0);
+        self.grad_out.iter_mut().for_each(|x| *x = 0.0);
+    }
+
+    /// Set all input/recurrent weights (same order as the synapse matrix).
+    pub fn set_weights(&mut self, w: &[f32], w_out: &[f32]) -> Result<()> {
+        if w_out.len() != self.w_out.len() {
+            return Err(Error::Shape(format!(
+                "w_out needs {} values, got {}",
+                self.w_out.len(),
+                w_out.len()
+            )));
+        }
+        if w.iter().chain(w_out).any(|x| !x.is_finite()) {
+            return Err(Error::Value("weights must be finite".into()));
+        }
+        self.syn.set_weights(w)?;
+        self.w_out.copy_from_slice(w_out);
+        self.clear_grad();
+        Ok(())
+    }
+}

