@@ -2,7 +2,8 @@
 
 ``synaplast info`` prints the version, threads and build; ``synaplast demo``
 runs the main demonstration; ``synaplast bench NAME`` runs a benchmark
-(``synaplast bench --help`` lists them).
+(``synaplast bench --help`` lists them); ``synaplast explore`` serves the
+interactive explorer (needs ``pip install "synaplast[explore]"``).
 """
 
 from __future__ import annotations
@@ -77,6 +78,31 @@ def _bench(args) -> int:
     return int(module.run(args) or 0)
 
 
+def _explore(args) -> int:
+    try:
+        from synaplast.explore.app import serve
+    except ImportError as exc:
+        print(
+            f'synaplast explore needs the optional extra ({exc}): pip install "synaplast[explore]"',
+            file=sys.stderr,
+        )
+        return 1
+    from synaplast.explore.store import RunStoreError
+
+    try:
+        serve(
+            port=args.port,
+            address=args.address,
+            db=args.db,
+            open_browser=not args.no_browser,
+            allow_origin=args.allow_origin,
+        )
+    except RunStoreError as exc:
+        print(f"synaplast explore: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="synaplast",
@@ -90,6 +116,20 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--quiet", action="store_true", help="no progress bar")
     d.add_argument("--plot", default=None, metavar="DIR", help="write PNG figures to DIR")
     d.set_defaults(func=_demo)
+    e = sub.add_parser("explore", help="serve the interactive explorer (browser)")
+    e.add_argument("--port", type=int, default=5006, help="port (0: a free one; default 5006)")
+    e.add_argument("--address", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    e.add_argument("--db", default=None, metavar="PATH", help="run database (SQLite file)")
+    e.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
+    e.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="HOST:PORT",
+        help="another origin allowed to connect (the local end of an ssh -L tunnel "
+        "on another port)",
+    )
+    e.set_defaults(func=_explore)
     b = sub.add_parser("bench", help="run a benchmark")
     bsub = b.add_subparsers(dest="bench_name", required=True)
     for name, (module, help_text) in BENCHMARKS.items():

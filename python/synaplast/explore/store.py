@@ -609,6 +609,7 @@ class RunStore:
         df = pd.DataFrame(rows)
         if df.empty:
             return pd.DataFrame(columns=[*columns, "params"])
+        df["duration"] = pd.to_numeric(df["duration"]).round(3)
         for col in ("started_at", "finished_at"):
             df[col] = pd.to_datetime(df[col], unit="s").dt.strftime("%Y-%m-%d %H:%M:%S")
         return df
