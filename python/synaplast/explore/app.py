@@ -26,6 +26,8 @@ def build_app(store: RunStore):
     import synaplast
 
     screens = [(title, cls(store)) for title, cls in SCREENS]
+    # Not dynamic: Panel 1.9 gives the models it renders when a tab is shown
+    # again stylesheet URLs on its CDN, which breaks the page offline.
     tabs = pn.Tabs(*[(title, screen.panel) for title, screen in screens], dynamic=False)
 
     def poll():
@@ -54,6 +56,7 @@ def build_app(store: RunStore):
         header=[header],
         main=[tabs],
         collapsed_sidebar=True,
+        busy_indicator=None,  # the polling would keep it spinning; runs show their own state
     )
 
 

@@ -231,6 +231,14 @@ class Evaluation:
             time.sleep(0.01)
         return not self.busy
 
+    def _same_as_last(self, job) -> int | None:
+        """The latest run of this model when it had the same parameters and seed
+        (opening the page again re-evaluates what is already recorded)."""
+        last = self.store.runs(self.model, limit=1)
+        if last and last[0].params == job["params"] and last[0].seed == job["seed"]:
+            return last[0].id
+        return None
+
     def _work(self) -> None:
         while True:
             with self._cond:
@@ -258,7 +266,7 @@ class Evaluation:
                 self.seconds = time.perf_counter() - t0
                 if self.store is not None:
                     try:
-                        self.run_id = self.store.record_run(
+                        self.run_id = self._same_as_last(job) or self.store.record_run(
                             self.model,
                             job["params"],
                             job["seed"],

@@ -185,7 +185,7 @@ def evaluate(values: dict, cancelled=lambda: False):
         labels.append(f"step {t}")
     theory = {"M": np.linspace(curve["M"][0], M, 100)}
     _, theory["eps"], theory["C"] = willshaw_curves(n, k, theory["M"], miss, auto)
-    theory["eps"] = np.maximum(theory["eps"], 1e-6)  # the log axis starts there
+    theory["eps"] = np.where(theory["eps"] > 1e-5, theory["eps"], np.nan)  # off the log axis
     if add:
         theory = {"M": [], "eps": [], "C": []}  # the closed form assumes add = 0
     metrics = {
@@ -199,7 +199,7 @@ def evaluate(values: dict, cancelled=lambda: False):
     snapshot = {
         "curve": curve,
         "theory": theory,
-        "images": tile_images(images, len(images), gap=2),
+        "images": tile_images(images, min(len(images), 3), gap=2),
         "labels": labels,
         "shape": shape,
         "report": f"{est.energy_}\n\n{est.capacity_}",
@@ -282,7 +282,7 @@ class MemoryScreen:
             0,
             3,
             width=2 * 430 + 10,
-            height=230,
+            height=380,
         )
         self.legend = pn.pane.Markdown(
             "black: correct · blue: false alarm / added · red: missed / removed",
@@ -326,7 +326,9 @@ class MemoryScreen:
         self.curve_src.data = snap["curve"]
         self.theory_src.data = snap["theory"]
         show_image(self.img_fig, self.img_src, snap["images"])
-        self.img_fig.title.text = "   |   ".join(snap["labels"])
+        labels = snap["labels"]
+        rows = [" | ".join(labels[i : i + 3]) for i in range(0, len(labels), 3)]
+        self.img_fig.title.text = "   then   ".join(rows)
         m = snap["metrics"]
         self.summary.object = (
             f"| at M = {m['M']:,} | |\n|---|---|\n| output noise ε | {m['eps']:.4g} |\n"

@@ -259,8 +259,8 @@ class StructuralScreen(TrainingScreen):
             self.fit_src.data = snap["fit"]
             f = snap["fit_stats"]
             self.hist_fig.title.text = (
-                f"Weights and lognormal fit (μ={f['mu']:.2f}, σ={f['sigma']:.2f}; KS "
-                f"lognormal {f['ks_lognormal']:.3f} vs normal {f['ks_normal']:.3f})"
+                f"Weights, lognormal fit μ={f['mu']:.2f} σ={f['sigma']:.2f} "
+                f"(KS {f['ks_lognormal']:.2f}; normal {f['ks_normal']:.2f})"
             )
         h = snap["history"]
         if h["epoch"]:
