@@ -7,6 +7,7 @@ not go to it is blocked and recorded, so the tests also prove that the page
 works offline. Screenshots of the screens go to ``benches/out/``.
 """
 
+import http.client
 import json
 import os
 import re
@@ -119,10 +120,12 @@ class App:
         """The columns of the named Bokeh data source, as the browser holds them."""
         return self.page.evaluate(
             """(name) => {
-                const m = Bokeh.documents[0].get_model_by_name(name);
-                const d = m.data, out = {};
+                // NaN becomes null, so that Python can compare the columns.
+                const plain = (x) => ArrayBuffer.isView(x) || Array.isArray(x)
+                    ? Array.from(x, plain) : (typeof x === "number" && isNaN(x) ? null : x);
+                const d = Bokeh.documents[0].get_model_by_name(name).data, out = {};
                 const entries = d instanceof Map ? d.entries() : Object.entries(d);
-                for (const [k, v] of entries) out[k] = Array.from(v);
+                for (const [k, v] of entries) out[k] = plain(v);
                 return out;
             }""",
             name,
@@ -135,7 +138,7 @@ class App:
             if cond(d):
                 return d
             time.sleep(0.05)
-        raise AssertionError(f"{name} never met the condition: {self.data(name)}")
+        raise AssertionError(f"{name} never met the condition: {str(self.data(name))[:300]}")
 
     def tab(self, title):
         self.page.get_by_text(title, exact=True).first.click()
@@ -268,12 +271,12 @@ def test_competitive_and_eprop_screens(app):
     assert len(readout["t"]) == 1000
     # The page answers while e-prop trains: the memory screen re-runs meanwhile.
     app.tab("Associative memory")
-    width = app.data("memory-images")["dw"][0]  # pattern, cue and 3 retrieval steps
+    before = app.data("memory-images")["image"][0]  # pattern, cue and 3 retrieval steps
     slider = app.slider("retrieval steps")
     slider.focus()
     t0 = time.perf_counter()
     slider.press("ArrowLeft")
-    app.wait_data("memory-images", lambda d: d["dw"][0] < width, timeout=20)
+    app.wait_data("memory-images", lambda d: d["image"][0] != before, timeout=20)
     TIMINGS["memory_rerun_during_training_s"] = round(time.perf_counter() - t0, 3)
     assert app.data("eprop-loss")["loss"]  # still there, still training
     app.tab("e-prop")
@@ -314,3 +317,31 @@ def test_runs_compare_export_import(app, tmp_path):
     app.group("Import").locator("input[type=file]").set_input_files(str(path))
     app.expect_text("Imported 0 run(s) (2 already here)")
     assert store.count_runs() == n
+
+
+def test_websocket_accepts_its_own_origin_only(server):
+    """Bound to 127.0.0.1, and pages of other sites cannot drive the server; the
+    local end of an ``ssh -L`` tunnel (any port) is the page's own origin."""
+    port = int(server.url.rstrip("/").rsplit(":", 1)[1])
+
+    def handshake(origin, host):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request(
+            "GET",
+            "/ws",
+            headers={
+                "Host": host,
+                "Origin": origin,
+                "Connection": "Upgrade",
+                "Upgrade": "websocket",
+                "Sec-WebSocket-Version": "13",
+                "Sec-WebSocket-Key": "x3JJHMbDL1EzLkh9GBhXDw==",
+            },
+        )
+        status = conn.getresponse().status
+        conn.close()
+        return status
+
+    assert handshake("http://evil.example", f"localhost:{port}") == 403
+    assert handshake(f"http://localhost:{port}", f"localhost:{port}") == 101
+    assert handshake("http://localhost:8000", "localhost:8000") == 101  # ssh -L 8000:...
