@@ -98,6 +98,7 @@ def test_training_job_start_pause_step_stop_and_records(tmp_path):
     _wait(lambda: job.progress == (1, 50))
     time.sleep(0.05)
     assert job.state == "paused" and job.progress == (1, 50)
+    _wait(lambda: store.get_run(job.run_id).status == "paused")  # the table shows it
     job.step()
     job.step()
     _wait(lambda: job.progress == (3, 50))

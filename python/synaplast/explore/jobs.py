@@ -124,16 +124,30 @@ class TrainingJob:
         self._thread.start()
 
     # ------------------------------------------------------------ worker
+    def _idle(self) -> bool:
+        return not self._stop and self.state == "paused" and self._pending == 0
+
     def _wait_for_work(self) -> bool:
-        """Block until a step may run; False when the run must end."""
+        """Block until a step may run; False when the run must end. The run
+        store shows a paused run as ``"paused"``."""
         with self._cond:
-            while not self._stop and self.state == "paused" and self._pending == 0:
+            waits = self._idle()
+        if waits:
+            self._mark("paused")
+        with self._cond:
+            while self._idle():
                 self._cond.wait()
             if self._stop:
                 return False
             if self.state == "paused":
                 self._pending -= 1
-            return True
+        if waits:
+            self._mark("running")
+        return True
+
+    def _mark(self, status: str) -> None:
+        if self.store is not None and self.run_id is not None:
+            self.store.update_run(self.run_id, status=status)
 
     def _work(self) -> None:
         try:

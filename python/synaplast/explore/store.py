@@ -95,7 +95,7 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
-STATUSES = ("running", "finished", "stopped", "failed")
+STATUSES = ("running", "paused", "finished", "stopped", "failed")
 _RUN_COLUMNS = ("id", "model", "status", "seed", "version", "started_at", "finished_at", "label")
 
 

@@ -24,7 +24,9 @@ class RunsScreen:
         self.store = store
         self.model = pn.widgets.Select(name="Model", options=["all", *MODELS], width=150)
         self.status_filter = pn.widgets.Select(
-            name="Status", options=["all", "running", "finished", "stopped", "failed"], width=150
+            name="Status",
+            options=["all", "running", "paused", "finished", "stopped", "failed"],
+            width=150,
         )
         self.table = pn.widgets.Tabulator(
             pd.DataFrame(),
@@ -36,7 +38,6 @@ class RunsScreen:
             disabled=True,
             layout="fit_data_table",
             sizing_mode="stretch_width",
-            height=420,
         )
         self.compare_button = pn.widgets.Button(name="Compare selected", button_type="primary")
         self.delete_button = pn.widgets.Button(name="Delete selected", button_type="danger")
@@ -144,8 +145,10 @@ class RunsScreen:
             fig.legend.label_text_font_size = "9px"
             figs.append(pn.pane.Bokeh(fig))
         self.comparison.objects = [
-            pn.pane.Markdown(f"### Run {a.id} against run {b.id}\n\n" + "\n".join(rows)),
-            pn.FlexBox(*figs),
+            pn.pane.Markdown(f"### Run {a.id} against run {b.id}"),
+            pn.Row(
+                pn.pane.Markdown("\n".join(rows)), pn.FlexBox(*figs, sizing_mode="stretch_width")
+            ),
         ]
         self.say("")
 
