@@ -152,6 +152,15 @@ class App:
     def slider(self, label):
         return self.group(label).get_by_role("slider").first
 
+    def move(self, label, key, expect=None):
+        """Press ``key`` on the slider ``label`` (keyboard, as a user can);
+        ``expect``: the value it must then show."""
+        slider = self.slider(label)
+        slider.focus()
+        slider.press(key)
+        if expect is not None:
+            self.expect_text(f"{label}: {expect}")
+
     def button(self, name):
         return self.page.get_by_role("button", name=name, exact=True).locator("visible=true").first
 
@@ -177,10 +186,8 @@ def test_memory_slider_reruns_the_model(app):
     images = app.data("memory-images")
     assert len(images["image"]) == 1
     app.shot("memory")
-    slider = app.slider("stored pairs M")
-    slider.focus()
     t0 = time.perf_counter()
-    slider.press("ArrowLeft")
+    app.move("stored pairs M", "ArrowLeft")
     after = app.wait_data("memory-curve", lambda d: d["M"] and max(d["M"]) == 4999, timeout=20)
     TIMINGS["memory_slider_to_plot_s"] = round(time.perf_counter() - t0, 3)
     assert after["eps"] != before["eps"]
@@ -192,10 +199,7 @@ def test_memory_slider_reruns_the_model(app):
 
 
 def test_parameter_set_save_reload_load_default(app):
-    k = app.slider("active units k")
-    k.focus()
-    k.press("ArrowRight")
-    app.expect_text("active units k: 11")
+    app.move("active units k", "ArrowRight", 11)
     app.group("Name").get_by_role("textbox").fill("k eleven")
     app.button("Save").click()
     app.expect_text("Saved k eleven")
@@ -220,10 +224,7 @@ def test_parameter_set_save_reload_load_default(app):
 def test_structural_start_pause_reset_and_runs_table(app):
     app.tab("Structural plasticity")
     app.group("Dataset").locator("select").select_option("digits")
-    epochs = app.slider("epochs")
-    epochs.focus()
-    epochs.press("End")
-    app.expect_text("epochs: 100")
+    app.move("epochs", "End", 100)
     app.button("Step").click()  # one epoch, then paused
     app.expect_text(re.compile(r"Paused run \d+ at step 1 of 100"))
     app.button("Start").click()
@@ -248,10 +249,7 @@ def test_structural_start_pause_reset_and_runs_table(app):
 def test_competitive_and_eprop_screens(app):
     app.tab("Competitive plasticity")
     app.group("Dataset").locator("select").select_option("digits")
-    chunk = app.slider("samples per step")
-    chunk.focus()
-    chunk.press("Home")
-    app.expect_text("samples per step: 100")
+    app.move("samples per step", "Home", 100)
     app.button("Step").click()
     d = app.wait_data("competitive-history", lambda d: len(d["samples"]) == 1)
     assert d["samples"] == [100]
@@ -272,10 +270,8 @@ def test_competitive_and_eprop_screens(app):
     # The page answers while e-prop trains: the memory screen re-runs meanwhile.
     app.tab("Associative memory")
     before = app.data("memory-images")["image"][0]  # pattern, cue and 3 retrieval steps
-    slider = app.slider("retrieval steps")
-    slider.focus()
     t0 = time.perf_counter()
-    slider.press("ArrowLeft")
+    app.move("retrieval steps", "ArrowLeft")
     app.wait_data("memory-images", lambda d: d["image"][0] != before, timeout=20)
     TIMINGS["memory_rerun_during_training_s"] = round(time.perf_counter() - t0, 3)
     assert app.data("eprop-loss")["loss"]  # still there, still training

@@ -201,3 +201,25 @@ def test_eprop_session_raster_and_readout():
     assert len(snap["loss"]["loss"]) == 6
     x, y = eprop.sine_task(20, 200, 0.05, 0)
     assert x.shape == (1, 200, 20) and np.abs(y).max() == pytest.approx(1.0)
+
+
+def test_stop_all_ends_open_runs_as_stopped(tmp_path):
+    from synaplast.explore.jobs import stop_all
+
+    store = RunStore(tmp_path / "r.sqlite")
+    job = TrainingJob(lambda: _Countdown(10**6), store, "test", {}, 0)
+    job.start()
+    _wait(lambda: job.progress[0] > 0)
+    stop_all(timeout=5)
+    assert job.state == "stopped" and store.get_run(job.run_id).status == "stopped"
+
+
+def test_cli_explore_refuses_a_corrupt_database(tmp_path, capsys):
+    from synaplast import cli
+
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"not a database" * 400)
+    assert cli.main(["explore", "--db", str(junk), "--port", "0", "--no-browser"]) == 1
+    err = capsys.readouterr().err
+    assert "not an SQLite database" in err and str(junk) in err
+    assert junk.read_bytes() == b"not a database" * 400

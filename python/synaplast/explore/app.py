@@ -13,6 +13,7 @@ import sys
 
 import panel as pn
 
+from synaplast.explore.jobs import stop_all
 from synaplast.explore.screens import SCREENS
 from synaplast.explore.store import RunStore
 
@@ -115,12 +116,15 @@ def serve(
             flush=True,
         )
     pn.extension("tabulator", notifications=False)
-    pn.serve(
-        {"/": lambda: build_app(store)},
-        port=port,
-        address=address,
-        show=open_browser and _can_open_browser(),
-        websocket_origin=origins,
-        title="synaplast explore",
-        verbose=False,
-    )
+    try:
+        pn.serve(
+            {"/": lambda: build_app(store)},
+            port=port,
+            address=address,
+            show=open_browser and _can_open_browser(),
+            websocket_origin=origins,
+            title="synaplast explore",
+            verbose=False,
+        )
+    finally:  # Ctrl-C: open runs end as "stopped", not left "running"
+        stop_all()

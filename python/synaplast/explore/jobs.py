@@ -27,9 +27,22 @@ from __future__ import annotations
 import threading
 import time
 import traceback
+import weakref
 from collections.abc import Callable
 
-__all__ = ["Evaluation", "TrainingJob"]
+__all__ = ["Evaluation", "TrainingJob", "stop_all"]
+
+_OPEN: weakref.WeakSet = weakref.WeakSet()  # jobs whose thread was started
+
+
+def stop_all(timeout: float = 5.0) -> None:
+    """Stop every open run (the server is shutting down) so each is recorded as stopped."""
+    jobs = [j for j in list(_OPEN) if j.active]
+    for job in jobs:
+        job.stop()
+    end = time.monotonic() + timeout
+    for job in jobs:
+        job.join(max(0.0, end - time.monotonic()))
 
 
 class TrainingJob:
@@ -117,6 +130,7 @@ class TrainingJob:
             self._thread.join(timeout)
 
     def _launch(self, state: str) -> None:
+        _OPEN.add(self)
         self.state = state
         self._thread = threading.Thread(
             target=self._work, name=f"explore-{self.model}", daemon=True

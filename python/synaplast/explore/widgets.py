@@ -22,6 +22,7 @@ from synaplast.explore.store import RunStoreError
 
 __all__ = [
     "ParamSetBar",
+    "add_lines",
     "RunControls",
     "image_grid",
     "line_figure",
@@ -278,6 +279,23 @@ def line_figure(title, x_label, y_label, *, y_type="linear", x_type="linear", **
     )
     fig.toolbar.logo = None
     return fig
+
+
+def add_lines(fig, src, x: str, lines, *, legend="top_left") -> None:
+    """Draw ``lines``, each ``(column, color, label)`` or ``(column, color, label, dash)``,
+    against the column ``x`` of ``src``, with a small legend."""
+    for column, color, label, *dash in lines:
+        fig.line(
+            x,
+            column,
+            source=src,
+            color=color,
+            line_width=1 if dash else 2,
+            line_dash=dash[0] if dash else "solid",
+            legend_label=label,
+        )
+    fig.legend.location = legend
+    fig.legend.label_text_font_size = "9px"
 
 
 def source(name: str, **columns) -> ColumnDataSource:

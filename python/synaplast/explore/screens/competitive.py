@@ -17,11 +17,12 @@ import param
 from synaplast import CompetitivePlasticityClassifier, frugal_preprocess
 from synaplast.explore.params import ModelParams
 from synaplast.explore.screens.base import DATASETS, TrainingScreen, default_dataset, load_data
-from synaplast.explore.widgets import COLORS, line_figure, source
+from synaplast.explore.widgets import COLORS, add_lines, line_figure, source
 
 __all__ = ["CompetitiveParams", "CompetitiveScreen", "CompetitiveSession"]
 
 _DEFAULTS = CompetitivePlasticityClassifier().get_params()
+_NETS = (("frugal", COLORS[0], "energy-saving"), ("backprop", COLORS[1], "plain backprop"))
 
 
 class CompetitiveParams(ModelParams):
@@ -159,50 +160,27 @@ class CompetitiveScreen(TrainingScreen):
             samples=[],
             **{
                 f"{k}_{m}": []
-                for k in ("frugal", "backprop")
+                for k, _, _ in _NETS
                 for m in ("accuracy", "M0", "M1", "M0_min", "M1_min")
             },
         )
         self.figs = {}
         for metric, label in (("M0", "synaptic writes M0"), ("M1", "Σ|Δw| M1")):
             fig = line_figure(f"{label} against its minimum", "samples seen", label, y_type="log")
-            for key, color, name in (
-                ("frugal", COLORS[0], "energy-saving"),
-                ("backprop", COLORS[1], "plain backprop"),
-            ):
-                fig.line(
-                    "samples",
-                    f"{key}_{metric}",
-                    source=self.src,
-                    color=color,
-                    line_width=2,
-                    legend_label=name,
-                )
-                fig.line(
-                    "samples",
-                    f"{key}_{metric}_min",
-                    source=self.src,
-                    color=color,
-                    line_dash="dashed",
-                    legend_label=f"{name} minimum",
-                )
-            fig.legend.location = "bottom_right"
-            fig.legend.label_text_font_size = "9px"
+            lines = []
+            for key, color, name in _NETS:
+                lines.append((f"{key}_{metric}", color, name))
+                lines.append((f"{key}_{metric}_min", color, f"{name} minimum", "dashed"))
+            add_lines(fig, self.src, "samples", lines, legend="bottom_right")
             self.figs[metric] = fig
         acc = line_figure("Test accuracy", "samples seen", "accuracy")
-        for key, color, name in (
-            ("frugal", COLORS[0], "energy-saving"),
-            ("backprop", COLORS[1], "plain backprop"),
-        ):
-            acc.line(
-                "samples",
-                f"{key}_accuracy",
-                source=self.src,
-                color=color,
-                line_width=2,
-                legend_label=name,
-            )
-        acc.legend.location = "bottom_right"
+        add_lines(
+            acc,
+            self.src,
+            "samples",
+            [(f"{k}_accuracy", c, n) for k, c, n in _NETS],
+            legend="bottom_right",
+        )
         self.figs["accuracy"] = acc
         self.summary = pn.pane.Markdown("")
 

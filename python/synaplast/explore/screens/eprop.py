@@ -16,7 +16,7 @@ import param
 from synaplast import EPropRegressor
 from synaplast.explore.params import ModelParams
 from synaplast.explore.screens.base import TrainingScreen
-from synaplast.explore.widgets import COLORS, line_figure, source
+from synaplast.explore.widgets import COLORS, add_lines, line_figure, source
 
 __all__ = ["EPropParams", "EPropScreen", "EPropSession", "sine_task"]
 
@@ -162,23 +162,12 @@ class EPropScreen(TrainingScreen):
         )
         self.out_fig = line_figure("Readout against target", "step", "signal")
         self.out_src = source("eprop-readout", t=[], target=[], readout=[])
-        self.out_fig.line(
+        add_lines(
+            self.out_fig,
+            self.out_src,
             "t",
-            "target",
-            source=self.out_src,
-            color=COLORS[0],
-            line_width=2,
-            legend_label="target",
+            [("target", COLORS[0], "target"), ("readout", COLORS[1], "readout")],
         )
-        self.out_fig.line(
-            "t",
-            "readout",
-            source=self.out_src,
-            color=COLORS[1],
-            line_width=2,
-            legend_label="readout",
-        )
-        self.out_fig.legend.location = "top_left"
         self.loss_fig = line_figure("Loss", "iteration", "loss", y_type="log")
         self.loss_src = source("eprop-loss", iteration=[], loss=[])
         self.loss_fig.line("iteration", "loss", source=self.loss_src, color=COLORS[2], line_width=2)
