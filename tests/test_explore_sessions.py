@@ -223,3 +223,16 @@ def test_cli_explore_refuses_a_corrupt_database(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "not an SQLite database" in err and str(junk) in err
     assert junk.read_bytes() == b"not a database" * 400
+
+
+def test_screen_opens_with_its_default_set_even_a_broken_one(tmp_path):
+    store = RunStore(tmp_path / "r.sqlite")
+    store.save_params("structural", "bad", {"n_hidden": 10**9})
+    store.set_default("structural", "bad")
+    screen = structural.StructuralScreen(store)
+    assert screen.params.n_hidden != 10**9 and "cannot load" in screen.sets.message.object
+    store.save_params("structural", "old", {"n_hidden": 42, "removed_knob": 1})
+    store.set_default("structural", "old")
+    screen = structural.StructuralScreen(store)
+    assert screen.params.n_hidden == 42 and screen.widgets["n_hidden"].value == 42
+    assert "removed_knob" in screen.sets.message.object

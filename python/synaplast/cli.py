@@ -126,8 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="HOST:PORT",
-        help="another origin allowed to connect (the local end of an ssh -L tunnel "
-        "on another port)",
+        help="another origin allowed to connect (behind a proxy that rewrites Host; "
+        "ssh -L needs none)",
     )
     e.set_defaults(func=_explore)
     b = sub.add_parser("bench", help="run a benchmark")

@@ -97,8 +97,9 @@ def serve(
     open_browser : bool
         Open a browser tab (only where there is a display).
     allow_origin : sequence of str
-        Extra ``host:port`` origins whose pages may connect, e.g. the local
-        side of an ``ssh -L`` tunnel that uses another port number.
+        Extra ``host:port`` origins whose pages may connect. Not needed for
+        ``ssh -L`` on any port (the page's own origin is always accepted);
+        for a reverse proxy that rewrites the ``Host`` header.
     """
     store = RunStore(db)
     if port == 0:

@@ -49,15 +49,12 @@ class ModelParams(param.Parameterized):
         raw = json.dumps({k: v for k, v in values.items() if k in known})
         try:
             clean = self.param.deserialize_parameters(raw)
-            trial = type(self)(**self.to_dict_raw())
+            trial = type(self)(**{k: getattr(self, k) for k in self.names()})
             trial.param.update(**clean)
         except Exception as exc:  # param raises ValueError/TypeError with the name
             raise ValueError(f"cannot load these parameters: {exc}") from None
         self.param.update(**clean)
         return ignored
-
-    def to_dict_raw(self) -> dict:
-        return {k: getattr(self, k) for k in self.names()}
 
     def estimator_params(self) -> dict:
         """Keyword arguments for the estimator (overridden by each screen)."""

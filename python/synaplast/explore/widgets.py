@@ -22,8 +22,8 @@ from synaplast.explore.store import RunStoreError
 
 __all__ = [
     "ParamSetBar",
-    "add_lines",
     "RunControls",
+    "add_lines",
     "image_grid",
     "line_figure",
     "param_widgets",
@@ -94,16 +94,15 @@ def _guard(method):
 class ParamSetBar:
     """Named parameter sets of one model: save, load, rename, delete, default, export, import."""
 
-    def __init__(self, store, params, on_loaded=None):
+    def __init__(self, store, params):
         self.store = store
         self.params = params
         self.model = params.model
-        self.on_loaded = on_loaded
         w = SIDEBAR_WIDTH - 20
-        self.select = pn.widgets.Select(name="Parameter set", options={}, width=w)
-        self.name = pn.widgets.TextInput(name="Name", placeholder="name of a new set", width=w)
+        self.select = pn.widgets.Select(label="Parameter set", options={}, width=w)
+        self.name = pn.widgets.TextInput(label="Name", placeholder="name of a new set", width=w)
         self.buttons = {
-            label: pn.widgets.Button(name=label, width=(w - 30) // 3, button_type=kind)
+            label: pn.widgets.Button(label=label, width=(w - 30) // 3, color=kind)
             for label, kind in (
                 ("Save", "primary"),
                 ("Load", "default"),
@@ -120,7 +119,7 @@ class ParamSetBar:
         self.download = pn.widgets.FileDownload(
             callback=self._export, filename=f"{self.model}.json", label="Export set", width=w // 2
         )
-        self.upload = pn.widgets.FileInput(accept=".json", width=w // 2, name="Import")
+        self.upload = pn.widgets.FileInput(accept=".json", width=w // 2, label="Import")
         self.upload.param.watch(self._import, "value")
         self.message = pn.pane.Markdown("", width=w, margin=(0, 10))
         self.select.param.watch(self._selected, "value")
@@ -162,8 +161,10 @@ class ParamSetBar:
         if event.new:
             self.download.filename = f"{self.model}-{event.new}.json"
 
+    @_guard
     def load_default(self) -> str | None:
-        """Load the model's default set, if any (when the screen opens)."""
+        """Load the model's default set, if any (when the screen opens); a set
+        that no longer validates leaves the defaults and says why."""
         default = self.store.default_params(self.model)
         if default is None:
             return None
@@ -193,8 +194,6 @@ class ParamSetBar:
             raise ValueError("no parameter set to load")
         ignored = self.params.from_dict(self.store.load_params(self.model, name))
         self.say(f"Loaded **{name}**" + self._ignored(ignored))
-        if self.on_loaded is not None:
-            self.on_loaded()
 
     @_guard
     def _rename(self, _event=None) -> None:
@@ -247,10 +246,10 @@ class RunControls:
 
     def __init__(self, width=SIDEBAR_WIDTH - 20):
         bw = (width - 40) // 4
-        self.start = pn.widgets.Button(name="Start", button_type="success", width=bw)
-        self.pause = pn.widgets.Button(name="Pause", button_type="warning", width=bw)
-        self.step = pn.widgets.Button(name="Step", width=bw)
-        self.reset = pn.widgets.Button(name="Reset", button_type="danger", width=bw)
+        self.start = pn.widgets.Button(label="Start", color="success", width=bw)
+        self.pause = pn.widgets.Button(label="Pause", color="warning", width=bw)
+        self.step = pn.widgets.Button(label="Step", width=bw)
+        self.reset = pn.widgets.Button(label="Reset", color="danger", width=bw)
         self.progress = pn.indicators.Progress(value=0, max=100, width=width, bar_color="info")
         self.status = pn.pane.Markdown("Ready.", width=width, margin=(0, 10))
 

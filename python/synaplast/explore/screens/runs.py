@@ -22,9 +22,9 @@ class RunsScreen:
 
     def __init__(self, store):
         self.store = store
-        self.model = pn.widgets.Select(name="Model", options=["all", *MODELS], width=150)
+        self.model = pn.widgets.Select(label="Model", options=["all", *MODELS], width=150)
         self.status_filter = pn.widgets.Select(
-            name="Status",
+            label="Status",
             options=["all", "running", "paused", "finished", "stopped", "failed"],
             width=150,
         )
@@ -39,15 +39,15 @@ class RunsScreen:
             layout="fit_data_table",
             sizing_mode="stretch_width",
         )
-        self.compare_button = pn.widgets.Button(name="Compare selected", button_type="primary")
-        self.delete_button = pn.widgets.Button(name="Delete selected", button_type="danger")
-        self.refresh_button = pn.widgets.Button(name="Refresh")
+        self.compare_button = pn.widgets.Button(label="Compare selected", color="primary")
+        self.delete_button = pn.widgets.Button(label="Delete selected", color="danger")
+        self.refresh_button = pn.widgets.Button(label="Refresh")
         self.label = pn.widgets.TextInput(placeholder="label for the selected runs", width=220)
-        self.label_button = pn.widgets.Button(name="Set label")
+        self.label_button = pn.widgets.Button(label="Set label")
         self.download = pn.widgets.FileDownload(
             callback=self._export, filename="runs.json", label="Export selected"
         )
-        self.upload = pn.widgets.FileInput(accept=".json", name="Import")
+        self.upload = pn.widgets.FileInput(accept=".json", label="Import")
         self.message = pn.pane.Markdown("")
         self.comparison = pn.Column()
         self.compare_button.on_click(self._compare)
