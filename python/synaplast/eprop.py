@@ -430,12 +430,31 @@ class _EPropBase(BaseEstimator):
         self.n_iter_ = getattr(self, "n_iter_", 0) + epochs
         self._update_reports()
 
-    def _readout(self, x) -> np.ndarray:
+    def _simulate(self, x, **record) -> dict:
+        """Run without learning (membranes reset per sequence), recording as asked."""
         n_out = self._cfg["n_out"]
         tgt = np.zeros((x.shape[0], x.shape[1], n_out), dtype=np.float32)
         mask = np.zeros((x.shape[0], x.shape[1]), dtype=np.float32)
-        out = self._net.run(x, tgt, mask, {"learn": False, "record_y": True})
-        return out["y"]
+        return self._net.run(x, tgt, mask, {"learn": False, **record})
+
+    def _readout(self, x) -> np.ndarray:
+        return self._simulate(x, record_y=True)["y"]
+
+    def record_spikes(self, X) -> np.ndarray:
+        """Spikes of the recurrent neurons while the network runs on ``X`` (no learning).
+
+        The same simulation as :meth:`predict`, so the raster is what the
+        readouts integrate: ``y[t] = κ·y[t−1] + W_outᵀ z[t−1]`` with
+        ``κ = exp(−dt/τ_out)``.
+
+        Returns
+        -------
+        ndarray of uint8, shape (n_samples, n_steps, n_rec)
+            ``1`` where a recurrent neuron spiked in a step.
+        """
+        check_is_fitted(self, "_net")
+        x = self._spikes(X, False)
+        return np.asarray(self._simulate(x, record_raster=True)["raster"], dtype=np.uint8)
 
     def _update_reports(self):
         (w0, a0), (w1, a1) = self._net.counters()
