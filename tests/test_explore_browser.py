@@ -230,7 +230,8 @@ def test_structural_start_pause_reset_and_runs_table(app):
     app.button("Start").click()
     d = app.wait_data("structural-accuracy", lambda d: len(d["epoch"]) >= 3)
     assert all(0 <= a <= 1 for a in d["accuracy"]) and d["writes"] == sorted(d["writes"])
-    assert len(app.data("structural-synapses")["y"]) >= 3
+    # The plots' sources update one after another: wait for this one too.
+    app.wait_data("structural-synapses", lambda d: len(d["y"]) >= 3)
     assert app.data("structural-hist")["density"]
     app.button("Pause").click()
     app.expect_text("Paused run")

@@ -447,6 +447,11 @@ class _EPropBase(BaseEstimator):
         readouts integrate: ``y[t] = κ·y[t−1] + W_outᵀ z[t−1]`` with
         ``κ = exp(−dt/τ_out)``.
 
+        Parameters
+        ----------
+        X : array-like
+            Input spikes in any form :meth:`fit` accepts.
+
         Returns
         -------
         ndarray of uint8, shape (n_samples, n_steps, n_rec)
