@@ -141,11 +141,19 @@ def test_transform_is_rectified_sigmoid():
     X, y = toy()
     est = SPC(n_hidden=12, max_iter=2, readout_max_iter=2, random_state=0).fit(X, y)
     W = est.synapses_.to_dense().astype(np.float64)
-    u = X.astype(np.float64) @ W.T - est.theta_
+    R = est.encoder_.transform(X).astype(np.float64)
+    u = R @ W.T - est.theta_
     np.testing.assert_allclose(est.transform(X), f_act(u), atol=1e-5)
-    z = est.transform(X) @ est.coefs_readout_.T + est.intercept_readout_
+    # the readout sees the hidden code and, through the direct pathway, the rates
+    assert est.coefs_readout_.shape == (3, 12 + R.shape[1])
+    z = np.hstack([est.transform(X), R]) @ est.coefs_readout_.T + est.intercept_readout_
     p = np.exp(z - z.max(1, keepdims=True))
     np.testing.assert_allclose(est.predict_proba(X), p / p.sum(1, keepdims=True), atol=1e-5)
+    plain = SPC(n_hidden=12, max_iter=2, readout_max_iter=2, direct_input=False)
+    plain.set_params(random_state=0).fit(X, y)
+    z = plain.transform(X) @ plain.coefs_readout_.T + plain.intercept_readout_
+    p = np.exp(z - z.max(1, keepdims=True))
+    np.testing.assert_allclose(plain.predict_proba(X), p / p.sum(1, keepdims=True), atol=1e-5)
 
 
 def test_learns_and_respects_budget_and_sign():
@@ -160,7 +168,7 @@ def test_learns_and_respects_budget_and_sign():
     assert (est.synapses_.weights >= est.silent_threshold).all()
     est.synapses_.check_invariants()
     cap = est.capacity_
-    assert cap.n_synapses == hist[-1] and cap.n_potential == 20 * 30
+    assert cap.n_synapses == hist[-1] and cap.n_potential == 20 * est.encoder_.n_channels_
     en = est.energy_
     c = est.synapses_.counters
     assert en.synapses_pruned == c["pruned"] and en.synapses_grown == c["grown"]
@@ -215,8 +223,15 @@ def test_bad_inputs_and_failed_calls_leave_model():
     X, y = toy(n=60)
     est = SPC(n_hidden=6, max_iter=2, readout_max_iter=2, random_state=0).fit(X, y)
     W = est.synapses_.to_dense()
+    # finite values far outside the training range saturate, NaN/inf do not pass
+    assert est.predict(-100 * X - 5).shape == (60,)
+    bad = X.copy()
+    bad[1, 2] = np.inf
+    with pytest.raises(ValueError, match="infinity|NaN"):
+        est.predict(bad)
+    rates = SPC(n_hidden=6, encoding="none", max_iter=2, random_state=0).fit(X, y)
     with pytest.raises(ValueError, match="X"):
-        est.predict(-X)
+        rates.predict(-X)
     with pytest.raises(ValueError, match="features"):
         est.predict(X[:, :5])
     bad = X.copy()
@@ -265,7 +280,7 @@ def test_weight_statistics_and_information():
     est = SPC(n_hidden=10, max_synapses=60, max_iter=3, random_state=0).fit(X, y)
     st = weight_statistics(est)
     assert st["n_synapses"] == est.synapses_.nnz
-    assert st["sparsity"] == pytest.approx(1 - est.synapses_.nnz / 200)
+    assert st["sparsity"] == pytest.approx(1 - est.synapses_.nnz / (10 * est.encoder_.n_channels_))
     assert st["negative_weights"] == 0 and st["dale_input"] == 1.0
     assert 0 <= st["dale_hidden"] <= 1
     bits = est.estimate_information_(X, y, epochs=5)
@@ -290,7 +305,7 @@ def test_readout_stops_early_and_sparse_code_matches_dense():
     assert len(early.readout_loss_curve_) == 3
     assert early.readout_loss_curve_ == full.readout_loss_curve_[:3]
     # probabilities from the sparse-code readout equal a dense NumPy product
-    H = full.transform(X).astype(np.float64)
+    H = np.hstack([full.transform(X), full.encoder_.transform(X)]).astype(np.float64)
     z = H @ full.coefs_readout_.T + full.intercept_readout_
     p = np.exp(z - z.max(1, keepdims=True))
     np.testing.assert_allclose(full.predict_proba(X), p / p.sum(1, keepdims=True), atol=1e-5)

@@ -4,7 +4,7 @@ The public, validated API is in :mod:`synaplast.synapses`; these functions
 expect C-contiguous arrays of exactly the dtypes below.
 """
 
-from typing import Literal, TypeAlias, TypedDict, final, type_check_only
+from typing import Literal, NotRequired, TypeAlias, TypedDict, final, type_check_only
 
 import numpy as np
 import numpy.typing as npt
@@ -370,6 +370,7 @@ class StructuralConfig(TypedDict):
     n_classes: int
     init_per_unit: int
     init_weights: tuple[float, float]
+    direct: NotRequired[bool]
 
 @type_check_only
 class HiddenParams(TypedDict):
@@ -410,6 +411,7 @@ class ReadoutSchedule(TypedDict):
     tol: float
     n_iter_no_change: int
     seed: int
+    average_from: NotRequired[int | None]
 
 @final
 class StructuralNet:

@@ -7,6 +7,28 @@ a sparse :class:`~synaplast.SynapseMatrix`, learned without any error signal
 and a readout learned by a local delta rule. The published papers do not
 state the update equations; the design below is ours.
 
+Input stage
+-----------
+Excitatory synapses can only add up non-negative rates, so real-valued
+features first pass an ON/OFF stage, as light does in the retina
+(:class:`~synaplast.encoding.OnOffEncoder`): each feature becomes an ON rate
+``clip((x − c)/a, 0, 1)`` and an OFF rate ``clip((c − x)/b, 0, 1)`` around its
+training median ``c`` (``a``, ``b``: the training range above and below it;
+channels with no range are dropped). Pixel intensities in ``[0, 1]``, whose
+median is 0 almost everywhere, keep their ON channel; values outside the
+training range saturate instead of failing. ``encoding="none"`` feeds ``X``
+as given (non-negative rates).
+
+Size from the synapse budget
+----------------------------
+``max_synapses`` is the one knob of the model's size. With
+``n_hidden="auto"`` every unit keeps 2 synapses and the layer has
+``max_synapses // 2`` units (no more than training samples): a linear
+readout separates classes better on many narrow conjunction detectors than
+on few broad templates for the same number of synapses (on MNIST, 50,000
+synapses: 25,000 units × 2 give 97.7 %, 10,000 × 5 give 97.5 %, and
+2,000 × 25 fewer still).
+
 Hidden layer (Rust kernels, rayon-parallel, deterministic for any thread count)
 -------------------------------------------------------------------------------
 For a mini-batch of inputs ``x_b`` (non-negative rates, e.g. pixels in [0, 1]):
@@ -62,7 +84,15 @@ Readout
 -------
 A softmax layer trained by the **delta rule**
 ``ΔV_kj = η (t_k − p_k) h_j − η λ V_kj``: each readout synapse changes by its
-output unit's error times its presynaptic activity, a local rule. We use it
+output unit's error times its presynaptic activity, a local rule. With
+``direct_input=True`` the readout's presynaptic units are the hidden units
+*and* the encoded inputs (a direct pathway beside the hidden layer): what a
+single feature tells goes straight to the output units, and the hidden
+units only have to add the conjunctions; on tabular data with a few dozen
+features this is worth 3-7 points. From the second readout epoch on, the
+readout keeps the running mean of its weights after every batch and ends
+as that mean (Polyak–Ruppert averaging): the same solution with the noise
+of the late stochastic steps averaged out. We use it
 rather than the paper's Hebbian-plus-weight-perturbation readout because
 weight perturbation estimates the same gradient with a variance that grows
 with the number of readout weights, needing many more presentations for the
@@ -85,10 +115,18 @@ inputs). Readout learning stops early once its training loss stalls
 from __future__ import annotations
 
 import time
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import TransformerTags
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
@@ -102,31 +140,65 @@ from synaplast._validation import (
     seed_from,
     unchanged_on_error,
 )
+from synaplast.encoding import OnOffEncoder
 from synaplast.energy import CapacityReport, EnergyReport, synaptic_ops
 from synaplast.synapses import SynapseMatrix
 
 __all__ = ["StructuralPlasticityClassifier"]
 
 _W_INIT = (0.01, 0.1)  # initial weights, as in the paper
+# The readout's weights are averaged from this epoch on (None: off).
+_READOUT_AVERAGE_FROM = 1
+# n_hidden="auto": synapses per unit, and the fewest units whatever the data.
+_AUTO_SYNAPSES_PER_UNIT = 2
+_AUTO_MIN_UNITS = 100
 
 
-class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
+def _auto_batch_size(n_samples):
+    """``batch_size="auto"``: 1 % of the samples, within [10, 100], so that
+    small data sets still get about a hundred updates per epoch."""
+    if n_samples is None:
+        return 100
+    return int(min(100, max(10, n_samples // 100)))
+
+
+class StructuralPlasticityClassifier(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClassifierMixin, BaseEstimator
+):
     """Competitive excitatory Hebbian hidden layer with structural plasticity.
 
     See the module documentation for the learning rules.
 
     Parameters
     ----------
-    n_hidden : int, default=100
-        Hidden (excitatory) units.
-    max_synapses : int or None, default=None
-        Budget of input→hidden synapses for the whole layer (each unit keeps
-        at most ``max(1, max_synapses // n_hidden)``). ``None``: no budget, only
-        silent synapses are pruned.
+    n_hidden : int or "auto", default="auto"
+        Hidden (excitatory) units. ``"auto"``: the synapse budget decides,
+        ``max_synapses // synapses per unit`` units with
+        ``min(2, n_channels)`` synapses each (many units with few synapses
+        each code more per synapse than few broad ones; see the user guide),
+        but no more units than training samples.
+    max_synapses : int or None, default=50_000
+        Budget of input→hidden synapses for the whole layer, the one knob of
+        the model's size (each unit keeps at most
+        ``max(1, max_synapses // n_hidden)``). ``None`` (only with an integer
+        ``n_hidden``): no budget, only silent synapses are pruned.
+    encoding : {"on_off", "none"}, default="on_off"
+        Input stage. ``"on_off"``: every feature becomes an ON and an OFF
+        rate around its training median, scaled to ``[0, 1]`` and saturating
+        outside the training range (:class:`~synaplast.encoding.OnOffEncoder`),
+        so any real-valued data can be used; pixel intensities keep their ON
+        channel only and are essentially unchanged. ``"none"``: ``X`` is used
+        as given and must hold non-negative rates.
+    direct_input : bool, default=True
+        The readout also sees the encoded input rates (a direct pathway,
+        learned by the same delta rule): evidence a feature carries on its
+        own goes straight to the output units, and the hidden units code
+        the conjunctions. Its synapses are readout synapses, not
+        input→hidden ones, and are not counted in ``max_synapses``.
     init_synapses : int or None, default=None
         Random input synapses per unit at the start (potential synapses made
         real). ``None``: all inputs without a budget, else
-        ``min(n_features, 8 × per-unit budget)``.
+        ``min(n_channels, 8 × per-unit budget)``.
     n_winners : int, default=1
         Winners of the k-WTA competition per sample.
     learning_rate : float, default=0.05
@@ -159,8 +231,9 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         Rate ``η_I`` of the inhibitory (I→E) plasticity.
     max_iter : int, default=10
         Epochs of hidden learning.
-    readout_max_iter : int, default=30
-        Most epochs of readout learning.
+    readout_max_iter : int, default=200
+        Most epochs of readout learning (it usually stops earlier, see
+        ``readout_tol``). ``partial_fit`` runs the same schedule on each batch.
     readout_learning_rate : float, default=0.5
         Initial readout rate ``η₀``; epoch ``e`` runs at ``η₀ / (1 + decay·e)``.
     readout_decay : float, default=0.1
@@ -173,8 +246,10 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         for ``readout_n_iter_no_change`` consecutive epochs.
     readout_n_iter_no_change : int, default=2
         See ``readout_tol``; 0 runs all ``readout_max_iter`` epochs.
-    batch_size : int, default=100
-        Mini-batch size.
+    batch_size : int or "auto", default="auto"
+        Mini-batch size. ``"auto"``: 1 % of the training samples, within
+        ``[10, 100]``, so that small data sets still get about a hundred
+        updates per epoch (100 in ``partial_fit``).
     estimate_information : bool, default=False
         Estimate ``I(X;Z)`` with :func:`synaplast.info.mutual_information_vib`
         after ``fit`` (on at most 5,000 training samples) so that
@@ -213,9 +288,11 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(
         self,
-        n_hidden=100,
+        n_hidden="auto",
         *,
-        max_synapses=None,
+        max_synapses=50_000,
+        encoding="on_off",
+        direct_input=True,
         init_synapses=None,
         n_winners=1,
         learning_rate=0.05,
@@ -230,19 +307,21 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         n_inhibitory=0,
         inhibition_rate=0.01,
         max_iter=10,
-        readout_max_iter=30,
+        readout_max_iter=200,
         readout_learning_rate=0.5,
         readout_decay=0.1,
         readout_l2=1e-5,
         readout_tol=1e-3,
         readout_n_iter_no_change=2,
-        batch_size=100,
+        batch_size="auto",
         estimate_information=False,
         random_state=None,
         verbose=False,
     ):
         self.n_hidden = n_hidden
         self.max_synapses = max_synapses
+        self.encoding = encoding
+        self.direct_input = direct_input
         self.init_synapses = init_synapses
         self.n_winners = n_winners
         self.learning_rate = learning_rate
@@ -271,21 +350,18 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
     # ----------------------------------------------------------------- tags
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        # Inputs are excitatory rates: negative values are rejected.
-        tags.input_tags.positive_only = True
-        # Genuine limit: with non-negative (excitatory) weights every hidden
-        # unit is a monotone function of a positive projection of x, so on
-        # very low-dimensional data (scikit-learn's 2-feature blobs) the code
-        # cannot isolate clusters (about 0.5-0.7 training accuracy there);
-        # the model is meant for high-dimensional rate inputs such as images.
-        tags.classifier_tags.poor_score = True
+        # Without the ON/OFF stage the inputs are excitatory rates: negative
+        # values are rejected.
+        tags.input_tags.positive_only = self.encoding == "none"
         # ``transform`` gives the hidden code (float32).
         tags.transformer_tags = TransformerTags(preserves_dtype=[])
         return tags
 
     _parameter_constraints: dict = {
-        "n_hidden": [Interval(Integral, 1, None, closed="left")],
+        "n_hidden": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "max_synapses": [Interval(Integral, 1, None, closed="left"), None],
+        "encoding": [StrOptions({"on_off", "none"})],
+        "direct_input": ["boolean"],
         "init_synapses": [Interval(Integral, 1, None, closed="left"), None],
         "n_winners": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, np.inf, closed="left")],
@@ -306,25 +382,34 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         "readout_l2": [Interval(Real, 0, np.inf, closed="left")],
         "readout_tol": [Interval(Real, 0, np.inf, closed="left")],
         "readout_n_iter_no_change": [Interval(Integral, 0, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "estimate_information": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
 
     # ----------------------------------------------------------- validation
-    def _params(self, n_features):
-        """The derived learning parameters (after ``_validate_params``)."""
-        n_hidden = int(self.n_hidden)
-        if self.max_synapses is None:
-            per_unit = n_features
+    def _params(self, n_channels, n_samples=None):
+        """The derived learning parameters (after ``_validate_params``) for
+        ``n_channels`` encoded inputs; ``n_samples`` caps the automatic size."""
+        if self.max_synapses is None and self.n_hidden == "auto":
+            raise ValueError('max_synapses=None (no budget) needs an integer n_hidden, not "auto"')
+        if self.n_hidden == "auto":
+            per_unit = min(_AUTO_SYNAPSES_PER_UNIT, n_channels)
+            n_hidden = max(1, int(self.max_synapses) // per_unit)
+            if n_samples is not None:
+                n_hidden = min(n_hidden, max(_AUTO_MIN_UNITS, n_samples))
         else:
-            per_unit = max(1, min(n_features, int(self.max_synapses) // n_hidden))
+            n_hidden = int(self.n_hidden)
+            if self.max_synapses is None:
+                per_unit = n_channels
+            else:
+                per_unit = max(1, min(n_channels, int(self.max_synapses) // n_hidden))
         if self.init_synapses is None:
-            init = n_features if self.max_synapses is None else min(n_features, 8 * per_unit)
+            init = n_channels if self.max_synapses is None else min(n_channels, 8 * per_unit)
             init = max(init, per_unit)
         else:
-            init = min(int(self.init_synapses), n_features)
+            init = min(int(self.init_synapses), n_channels)
         return {
             "n_hidden": n_hidden,
             "per_unit": per_unit,
@@ -351,23 +436,41 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
             "readout_l2": float(self.readout_l2),
             "readout_tol": float(self.readout_tol),
             "readout_n_iter_no_change": int(self.readout_n_iter_no_change),
-            "batch_size": int(self.batch_size),
+            "batch_size": (
+                int(self.batch_size) if self.batch_size != "auto" else _auto_batch_size(n_samples)
+            ),
             "seed": seed_from(self.random_state),
+            "direct": bool(self.direct_input),
+            "readout_average_from": _READOUT_AVERAGE_FROM,
         }
 
     def _validate(self, X, y="no_validation", reset=False):
-        """``X`` as C-contiguous float32 rates ``>= 0`` (and ``y`` checked against it)."""
+        """``X`` checked and encoded as C-contiguous float32 rates ``>= 0``
+        (and ``y`` checked against it); ``reset`` fits the input stage."""
         dtype = getattr(np.asarray(X) if isinstance(X, list | tuple) else X, "dtype", None)
-        if dtype is not None and np.dtype(dtype).kind in "USV":
-            raise TypeError(f"X must be numeric rates, got dtype {np.dtype(dtype)}")
+        if dtype is not None and np.dtype(dtype).kind in "USVMm":
+            raise TypeError(f"X must be real numbers, got dtype {np.dtype(dtype)}")
         no_y = isinstance(y, str) and y == "no_validation"
         if no_y:
             X = validate_data(self, X, dtype=np.float32, order="C", reset=reset)
         else:
             X, y = validate_data(self, X, y, dtype=np.float32, order="C", reset=reset)
             check_classification_targets(y)
-        check_non_negative(X, f"X ({type(self).__name__}: the inputs are excitatory rates)")
-        return X if no_y else (X, y)
+        if self.encoding == "none":
+            check_non_negative(X, f"X ({type(self).__name__}: the inputs are excitatory rates)")
+            R = X
+        else:
+            if reset:
+                if X.shape[0] < 2:
+                    raise ValueError(
+                        f"{type(self).__name__} needs at least 2 samples to learn the "
+                        f"input stage, got n_samples = {X.shape[0]}"
+                    )
+                self.encoder_ = OnOffEncoder().fit(X)
+                if self.encoder_.n_channels_ == 0:
+                    raise ValueError("every feature of X is constant: nothing to learn from")
+            R = self.encoder_._encode(X)
+        return R if no_y else (R, y)
 
     # ------------------------------------------------------------- learning
     @staticmethod
@@ -378,6 +481,7 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
             "n_classes": n_classes,
             "init_per_unit": p["init"],
             "init_weights": _W_INIT,
+            "direct": p["direct"],
         }
         net = _core.StructuralNet(config, p["seed"])
         if p["n_inhibitory"]:
@@ -425,6 +529,7 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
             "tol": p["readout_tol"],
             "n_iter_no_change": p["readout_n_iter_no_change"],
             "seed": seed,
+            "average_from": p["readout_average_from"],
         }
         loss, _converged = net.readout_fit(X, yi, schedule)
         return list(loss)
@@ -449,11 +554,12 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         X, y = self._validate(X, y, reset=True)
         classes = np.unique(y)
         yi = encode_labels(classes, y)
-        p = self._params(X.shape[1])
+        p = self._params(X.shape[1], X.shape[0])
         t0 = time.perf_counter()
         net, history, wins = self._train(X, yi, len(classes), p)
-        self._set_fitted(net, classes, X.shape[1], p, history, wins)
+        self._set_fitted(net, classes, p, history, wins)
         self.fit_time_ = time.perf_counter() - t0
+        self._warn_if_degenerate(X, yi, len(classes))
         if self.estimate_information:
             self.estimate_information_(X, y)
         return self
@@ -537,20 +643,53 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         )
         self._prune(net, p, budget)
         history.append(net.hidden.nnz)
-        p1 = dict(p, readout_n_iter_no_change=0)
-        self.readout_loss_curve_ = self._readout(net, X, yi, p1, 1, calls, p["seed"] + calls)
+        self.readout_loss_curve_ = self._readout(
+            net, X, yi, p, p["readout_max_iter"], calls, p["seed"] + calls
+        )
         self._initial_synapses = initial
-        self._set_fitted(net, classes, X.shape[1], p, history, wins)
+        self._set_fitted(net, classes, p, history, wins)
         self._n_partial = calls + 1
         self.fit_time_ = time.perf_counter() - t0
         return self
 
-    def _set_fitted(self, net, classes, n_features, p, history, wins):
+    def _warn_if_degenerate(self, R, yi, n_classes, n_check=2000):
+        """A ``ConvergenceWarning`` when the fit ended degenerate: one class
+        predicted for every training sample, most hidden units silent, or
+        most of the synapse budget pruned as silent."""
+        rng = np.random.RandomState(0)
+        if R.shape[0] > n_check:
+            keep = np.sort(rng.choice(R.shape[0], n_check, replace=False))
+            R, yi = R[keep], yi[keep]
+        problems = []
+        pred = np.argmax(self._net.predict_proba(R), axis=1)
+        if n_classes > 1 and np.unique(yi).size > 1 and np.unique(pred).size == 1:
+            problems.append(f"it predicts one class for all {R.shape[0]} training samples checked")
+        active = (self._net.transform(R) > 0).any(axis=0)
+        if active.mean() < 0.5:
+            problems.append(
+                f"{active.size - active.sum()} of {active.size} hidden units are never active"
+            )
+        capacity = self._p["n_hidden"] * self._p["per_unit"]
+        if self._net.hidden.nnz < 0.5 * capacity:
+            problems.append(
+                f"only {self._net.hidden.nnz} of the {capacity} synapses the units may keep "
+                "are non-silent"
+            )
+        if problems:
+            warnings.warn(
+                f"{type(self).__name__} ended degenerate: "
+                + "; ".join(problems)
+                + ". Check the input scale, or raise max_iter or the learning rates.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    def _set_fitted(self, net, classes, p, history, wins):
         self._net = net
         self._p = p
         self._n_partial = 0
         self.classes_ = classes
-        self.n_features_in_ = n_features
+        self.n_hidden_ = p["n_hidden"]
         self.synapse_history_ = [int(h) for h in history]
         self.n_iter_ = len(self.synapse_history_) - 1
         self.win_counts_ = np.asarray(wins, dtype=np.int64)
@@ -638,6 +777,11 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self, "_net")
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    @property
+    def _n_features_out(self):
+        """Width of ``transform``'s output (for ``get_feature_names_out``)."""
+        return self.n_hidden_
 
     # ------------------------------------------------------------- reports
     @property
@@ -758,7 +902,7 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
         if X.shape[0] > max_samples:
             keep = rng.choice(X.shape[0], max_samples, replace=False)
             X, y = X[keep], y[keep]
-        Z = self.transform(X)
+        Z = self._net.transform(X)  # X is encoded already
         bits = mutual_information_vib(Z, y, random_state=self._p["seed"] % (2**32), **vib_kwargs)
         self._stored_bits = float(bits)
         return self._stored_bits

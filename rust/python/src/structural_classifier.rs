@@ -89,7 +89,7 @@ impl StructuralNet {
             py,
             self.inner.readout(),
             self.inner.n_classes(),
-            self.inner.n_hidden(),
+            self.inner.n_readout_in(),
         )
     }
     #[getter]

@@ -95,6 +95,10 @@ pub struct Config {
     pub init_per_unit: usize,
     /// Initial weights are uniform in `[low, high)`.
     pub init_weights: (f32, f32),
+    /// Direct pathway: the readout also sees the input rates (see
+    /// [`StructuralNet::n_readout_in`]).
+    #[serde(default)]
+    pub direct: bool,
 }
 
 /// Structural pruning at the end of an epoch (see [`StructuralNet::prune`]).
@@ -195,13 +199,16 @@ pub struct StructuralNet {
     n_in: usize,
     n_hidden: usize,
     n_classes: usize,
+    /// Whether the readout also sees the input rates (direct pathway).
+    direct: bool,
     /// `n_hidden × n_in`, non-negative.
     pub hidden: SynapseMatrix,
     /// Homeostatic thresholds `θ` (one per hidden unit).
     pub theta: Vec<f32>,
     /// Competitive homeostatic biases `β` (one per hidden unit).
     pub beta: Vec<f32>,
-    /// Readout weights, hidden-major: the weights from hidden unit `j` are
+    /// Readout weights, presynapse-major: the weights from presynaptic unit
+    /// `j` (hidden units first, then with the direct pathway the inputs) are
     /// the contiguous row `readout_t[j * cs..j * cs + n_classes]` with the
     /// row stride `cs = class_stride(n_classes)` (padding stays 0), so the
     /// products over the sparse hidden code run over whole vector lanes.
@@ -248,8 +255,9 @@ impl StructuralNet {
                 "initial weight range [{w_low}, {w_high}) must be finite and non-negative"
             )));
         }
-        n_classes
-            .checked_mul(n_hidden)
+        let n_readout_in = n_hidden + if cfg.direct { n_in } else { 0 };
+        class_stride(n_classes)
+            .checked_mul(n_readout_in)
             .ok_or_else(|| Error::Value("readout too large".into()))?;
         let mut hidden = SynapseMatrix::empty(n_hidden, n_in, false)?;
         hidden.grow_random(cfg.init_per_unit, GrowInit::Uniform(w_low, w_high), seed)?;
@@ -259,10 +267,11 @@ impl StructuralNet {
             n_in,
             n_hidden,
             n_classes,
+            direct: cfg.direct,
             hidden,
             theta: vec![0.0; n_hidden],
             beta: vec![0.0; n_hidden],
-            readout_t: vec![0.0; class_stride(n_classes) * n_hidden],
+            readout_t: vec![0.0; class_stride(n_classes) * n_readout_in],
             readout_bias: vec![0.0; n_classes],
             readout_counters: EnergyCounters::default(),
             trace: Vec::new(),
@@ -278,6 +287,7 @@ impl StructuralNet {
         readout: Vec<f32>,
         readout_bias: Vec<f32>,
         n_classes: usize,
+        direct: bool,
     ) -> Result<Self> {
         hidden.check_invariants()?;
         let (n_hidden, n_in) = (hidden.n_post(), hidden.n_pre());
@@ -287,7 +297,8 @@ impl StructuralNet {
         check_len("theta", theta.len(), n_hidden, 1)?;
         check_len("beta", beta.len(), n_hidden, 1)?;
         check_finite("beta", &beta)?;
-        check_len("readout", readout.len(), n_classes, n_hidden)?;
+        let n_readout_in = n_hidden + if direct { n_in } else { 0 };
+        check_len("readout", readout.len(), n_classes, n_readout_in)?;
         check_len("readout bias", readout_bias.len(), n_classes, 1)?;
         if hidden
             .weights()
@@ -303,10 +314,11 @@ impl StructuralNet {
             n_in,
             n_hidden,
             n_classes,
+            direct,
             hidden,
             theta,
             beta,
-            readout_t: vec![0.0; class_stride(n_classes) * n_hidden],
+            readout_t: vec![0.0; class_stride(n_classes) * n_readout_in],
             readout_bias,
             readout_counters: EnergyCounters::default(),
             trace: Vec::new(),
@@ -324,6 +336,17 @@ impl StructuralNet {
     }
     pub fn n_classes(&self) -> usize {
         self.n_classes
+    }
+    /// Whether the readout also sees the input rates.
+    pub fn direct(&self) -> bool {
+        self.direct
+    }
+    /// Presynaptic units of the readout: the hidden units, then with the
+    /// direct pathway the inputs. A readout that also sees the rates it is
+    /// given can use what a feature tells on its own (linear evidence) and
+    /// leaves the hidden units to code conjunctions.
+    pub fn n_readout_in(&self) -> usize {
+        self.n_hidden + if self.direct { self.n_in } else { 0 }
     }
 
     /// Dendritic drive `u = x Wᵀ − θ`, `(batch, n_hidden)`.
@@ -366,9 +389,13 @@ impl StructuralNet {
         Ok(u)
     }
 
-    /// The readout weights, class-major `(n_classes, n_hidden)`.
+    /// The readout weights, class-major `(n_classes, n_readout_in)`.
     pub fn readout(&self) -> Vec<f32> {
-        let (c, nh, cs) = (self.n_classes, self.n_hidden, class_stride(self.n_classes));
+        let (c, nh, cs) = (
+            self.n_classes,
+            self.n_readout_in(),
+            class_stride(self.n_classes),
+        );
         let mut v = vec![0.0f32; c * nh];
         for j in 0..nh {
             for k in 0..c {
@@ -378,9 +405,13 @@ impl StructuralNet {
         v
     }
 
-    /// Set the readout weights from a class-major `(n_classes, n_hidden)` array.
+    /// Set the readout weights from a class-major `(n_classes, n_readout_in)` array.
     pub fn set_readout(&mut self, readout: &[f32]) -> Result<()> {
-        let (c, nh, cs) = (self.n_classes, self.n_hidden, class_stride(self.n_classes));
+        let (c, nh, cs) = (
+            self.n_classes,
+            self.n_readout_in(),
+            class_stride(self.n_classes),
+        );
         check_len("readout", readout.len(), c, nh)?;
         check_finite("readout", readout)?;
         for j in 0..nh {
@@ -391,9 +422,11 @@ impl StructuralNet {
         Ok(())
     }
 
-    /// Readout logits `h Vᵀ + c` of a dense hidden activity, `(batch, n_classes)`.
+    /// Readout logits `h Vᵀ + c` of a dense presynaptic activity
+    /// `(batch, n_readout_in)` (hidden activity, then the inputs with the
+    /// direct pathway), `(batch, n_classes)`.
     pub fn logits_from_hidden(&self, h: &[f32], batch: usize) -> Result<Vec<f32>> {
-        let code = SparseCode::from_dense(h, batch, self.n_hidden)?;
+        let code = SparseCode::from_dense(h, batch, self.n_readout_in())?;
         self.logits_from_code(&code)
     }
 

@@ -44,11 +44,13 @@ fn axpy_lanes(y: &mut [f32], a: f32, x: &[f32]) {
     }
 }
 
-/// Hidden activity of a set of samples in compressed rows: sample `b` has
-/// the active units `index[indptr[b]..indptr[b + 1]]` (ascending) with the
-/// activities `value[..]` (all non-zero).
+/// What the readout sees of a set of samples, in compressed rows: sample
+/// `b` has the active presynaptic units `index[indptr[b]..indptr[b + 1]]`
+/// (ascending) with the activities `value[..]` (all non-zero). Units are
+/// the hidden units, then with the direct pathway the inputs.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SparseCode {
+    /// Presynaptic units of the readout ([`StructuralNet::n_readout_in`]).
     pub n_hidden: usize,
     pub indptr: Vec<usize>,
     pub index: Vec<u32>,
@@ -129,6 +131,59 @@ pub struct ReadoutSchedule {
     pub tol: f64,
     pub n_iter_no_change: usize,
     pub seed: u64,
+    /// From this epoch on, the readout ends as the running mean of its
+    /// weights after every batch (Polyak–Ruppert averaging: the noise of
+    /// the late stochastic steps averages out, the same solution with less
+    /// variance). `None`: the last weights.
+    #[serde(default)]
+    pub average_from: Option<usize>,
+}
+
+/// Running mean of the readout weights and biases after every batch.
+struct Average {
+    weights: Vec<f32>,
+    bias: Vec<f32>,
+    count: u32,
+}
+
+impl Average {
+    fn new(net: &StructuralNet) -> Self {
+        Average {
+            weights: net.readout_t.clone(),
+            bias: net.readout_bias.clone(),
+            count: 0,
+        }
+    }
+
+    fn add(&mut self, net: &StructuralNet) {
+        self.count += 1;
+        let f = 1.0 / self.count as f32;
+        let mean = |a: &mut [f32], w: &[f32]| {
+            for (m, &v) in a.iter_mut().zip(w) {
+                *m += f * (v - *m);
+            }
+        };
+        self.weights
+            .par_chunks_mut(UNIT_BLOCK * LANES)
+            .zip(net.readout_t.par_chunks(UNIT_BLOCK * LANES))
+            .for_each(|(a, w)| mean(a, w));
+        mean(&mut self.bias, &net.readout_bias);
+    }
+
+    /// Make the mean the readout, counting every changed weight as a write.
+    fn install(self, net: &mut StructuralNet) {
+        let mut acc = (0u64, 0.0f64);
+        for (w, a) in net
+            .readout_t
+            .iter_mut()
+            .chain(net.readout_bias.iter_mut())
+            .zip(self.weights.iter().chain(&self.bias))
+        {
+            tally(&mut acc, (a - *w).abs());
+            *w = *a;
+        }
+        net.readout_counters.record(acc.0, acc.1);
+    }
 }
 
 /// One epoch of the readout delta rule in [`StructuralNet::readout_epoch`].
@@ -152,7 +207,9 @@ pub struct ReadoutFit {
 }
 
 impl StructuralNet {
-    /// The sparse hidden code `h = f(W x − θ)` of `n` samples.
+    /// The sparse hidden code `h = f(W x − θ)` of `n` samples, followed in
+    /// every row by the non-zero inputs when the readout has the direct
+    /// pathway.
     pub fn code(&self, x: &[f32], n: usize) -> Result<SparseCode> {
         check_len("input", x.len(), n, self.n_in)?;
         check_nonneg_input(x)?;
@@ -162,8 +219,9 @@ impl StructuralNet {
     /// [`Self::code`] without the input checks (callers have done them).
     pub(crate) fn code_unchecked(&self, x: &[f32], n: usize) -> Result<SparseCode> {
         let (d, nh) = (self.n_in, self.n_hidden);
+        let direct = self.direct();
         let mut code = SparseCode {
-            n_hidden: nh,
+            n_hidden: self.n_readout_in(),
             indptr: Vec::with_capacity(n + 1),
             index: Vec::new(),
             value: Vec::new(),
@@ -178,7 +236,7 @@ impl StructuralNet {
         let n_inh = self.inhibition.as_ref().map_or(0, |inh| inh.n_inh);
         // `s` (raw drive of one sample) becomes u = s − θ (− G r), then is
         // compressed to the active units' f(u).
-        let compress = |s: &mut [f32], r: &mut [f32], part: &mut Part| {
+        let compress = |s: &mut [f32], r: &mut [f32], xb: &[f32], part: &mut Part| {
             for (v, t) in s.iter_mut().zip(&self.theta) {
                 *v -= t;
             }
@@ -193,6 +251,14 @@ impl StructuralNet {
                     part.1.push(h);
                 }
             }
+            if direct {
+                for (j, &v) in xb.iter().enumerate() {
+                    if v != 0.0 {
+                        part.0.push((nh + j) as u32);
+                        part.1.push(v);
+                    }
+                }
+            }
             part.2.push(part.0.len() - before);
         };
         let parts: Vec<Part> = if kernels::prefer_scatter(x) {
@@ -204,7 +270,7 @@ impl StructuralNet {
                         let mut part: Part = Default::default();
                         for xb in xs.chunks(d) {
                             cols.scatter(xb, acc);
-                            compress(acc, r, &mut part);
+                            compress(acc, r, xb, &mut part);
                         }
                         part
                     },
@@ -216,11 +282,14 @@ impl StructuralNet {
                 let mut s = self.hidden.forward(xs, xs.len() / d)?;
                 let mut block: Vec<Part> = s
                     .par_chunks_mut(nh * CODE_TASK)
+                    .zip(xs.par_chunks(d * CODE_TASK))
                     .map_init(
                         || vec![0.0f32; n_inh],
-                        |r, ss| {
+                        |r, (ss, xt)| {
                             let mut part: Part = Default::default();
-                            ss.chunks_mut(nh).for_each(|sb| compress(sb, r, &mut part));
+                            for (sb, xb) in ss.chunks_mut(nh).zip(xt.chunks(d)) {
+                                compress(sb, r, xb, &mut part);
+                            }
                             part
                         },
                     )
@@ -244,10 +313,11 @@ impl StructuralNet {
     }
 
     fn check_code(&self, code: &SparseCode) -> Result<()> {
-        if code.n_hidden != self.n_hidden {
+        let width = self.n_readout_in();
+        if code.n_hidden != width {
             return Err(Error::Shape(format!(
-                "hidden code has {} units, the network {}",
-                code.n_hidden, self.n_hidden
+                "hidden code has {} units, the readout {width}",
+                code.n_hidden
             )));
         }
         if code.indptr.first() != Some(&0)
@@ -260,7 +330,7 @@ impl StructuralNet {
         for b in 0..code.n_samples() {
             let (idx, val) = code.row(b);
             if idx.windows(2).any(|p| p[0] >= p[1])
-                || idx.last().is_some_and(|&j| j as usize >= self.n_hidden)
+                || idx.last().is_some_and(|&j| j as usize >= width)
             {
                 return Err(Error::Value(format!(
                     "hidden code row {b} is not sorted, unique and in range"
@@ -356,7 +426,7 @@ impl StructuralNet {
         let loss: f64 = losses.iter().sum();
         let scale = rate / batch as f32;
         let keep = 1.0 - rate * l2;
-        let nh = self.n_hidden;
+        let nh = self.n_readout_in();
         // The batch's code unit-major: unit j's (sample, activity) pairs in
         // batch order, so ΔV_j = Σ_b e_b h_bj sums in a fixed order.
         let mut ptr = vec![0usize; nh + 1];
@@ -417,18 +487,25 @@ impl StructuralNet {
 
     /// One epoch of the delta rule over the coded samples in `order`, in
     /// mini-batches; returns the mean cross-entropy.
-    pub(super) fn readout_epoch_code(
+    fn readout_epoch_code(
         &mut self,
         code: &SparseCode,
         labels: &[u32],
         order: &[u32],
-        batch_size: usize,
-        rate: f32,
-        l2: f32,
+        step: &ReadoutStep,
+        mut average: Option<&mut Average>,
     ) -> f64 {
+        let &ReadoutStep {
+            rate,
+            batch_size,
+            l2,
+        } = step;
         let mut loss = 0.0f64;
         for chunk in order.chunks(batch_size) {
             loss += self.readout_step_code(code, labels, chunk, rate, l2);
+            if let Some(avg) = average.as_deref_mut() {
+                avg.add(self);
+            }
         }
         if order.is_empty() {
             0.0
@@ -465,7 +542,7 @@ impl StructuralNet {
             return Err(Error::Index(format!("sample index {s} is not below {n}")));
         }
         let code = self.code_unchecked(x, n)?;
-        Ok(self.readout_epoch_code(&code, labels, order, batch_size, rate, l2))
+        Ok(self.readout_epoch_code(&code, labels, order, step, None))
     }
 
     fn check_fit_args(&self, labels: &[u32], n: usize, sched: &ReadoutSchedule) -> Result<()> {
@@ -521,12 +598,21 @@ impl StructuralNet {
         let mut best = f64::INFINITY;
         let mut stale = 0usize;
         let mut order: Vec<u32> = (0..n as u32).collect();
+        let mut average: Option<Average> = None;
         for (e, &rate) in s.rates.iter().enumerate() {
             for (i, o) in order.iter_mut().enumerate() {
                 *o = i as u32;
             }
             order.shuffle(&mut stream_rng(s.seed, e as u64));
-            let loss = self.readout_epoch_code(code, labels, &order, s.batch_size, rate, s.l2);
+            if s.average_from == Some(e) {
+                average = Some(Average::new(self));
+            }
+            let step = ReadoutStep {
+                rate,
+                batch_size: s.batch_size,
+                l2: s.l2,
+            };
+            let loss = self.readout_epoch_code(code, labels, &order, &step, average.as_mut());
             fit.loss.push(loss);
             if s.n_iter_no_change > 0 {
                 if loss > best - s.tol {
@@ -540,6 +626,9 @@ impl StructuralNet {
                     break;
                 }
             }
+        }
+        if let Some(avg) = average.filter(|a| a.count > 0) {
+            avg.install(self);
         }
         Ok(fit)
     }

@@ -14,11 +14,13 @@ pub struct StructuralState {
     pub hidden: SynapseState,
     pub theta: Vec<f32>,
     pub beta: Vec<f32>,
-    /// Class-major `(n_classes, n_hidden)`.
+    /// Class-major `(n_classes, n_readout_in)`.
     pub readout: Vec<f32>,
     pub readout_bias: Vec<f32>,
     pub readout_counters: EnergyCounters,
     pub n_classes: usize,
+    /// Direct input→readout pathway.
+    pub direct: bool,
     /// Empty, or `n_hidden × n_in`.
     pub trace: Vec<f32>,
     pub inhibition: Option<Inhibition>,
@@ -27,7 +29,7 @@ pub struct StructuralState {
 impl Persist for StructuralNet {
     type State = StructuralState;
     const KIND: &'static str = "StructuralNet";
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
 
     fn state(&self) -> StructuralState {
         StructuralState {
@@ -38,6 +40,7 @@ impl Persist for StructuralNet {
             readout_bias: self.readout_bias.clone(),
             readout_counters: self.readout_counters,
             n_classes: self.n_classes,
+            direct: self.direct,
             trace: self.trace.clone(),
             inhibition: self.inhibition.clone(),
         }
@@ -52,6 +55,7 @@ impl Persist for StructuralNet {
             s.readout,
             s.readout_bias,
             s.n_classes,
+            s.direct,
         )?;
         if !(s.trace.is_empty() || s.trace.len() == net.n_hidden * net.n_in)
             || s.trace.iter().any(|t| !(t.is_finite() && *t >= 0.0))

@@ -31,6 +31,7 @@ fn new_net(
         n_classes,
         init_per_unit,
         init_weights: (low, high),
+        direct: false,
     };
     StructuralNet::new(&cfg, seed)
 }
@@ -402,7 +403,94 @@ fn schedule(epochs: usize, tol: f64, n_iter_no_change: usize, seed: u64) -> Read
         tol,
         n_iter_no_change,
         seed,
+        average_from: None,
     }
+}
+
+#[test]
+fn direct_pathway_code_is_hidden_code_then_inputs() {
+    let (n, d, nh, c) = (7, 5, 4, 3);
+    let x = data(n, d, 8);
+    let cfg = Config {
+        n_in: d,
+        n_hidden: nh,
+        n_classes: c,
+        init_per_unit: 3,
+        init_weights: (0.05, 0.4),
+        direct: true,
+    };
+    let mut net = StructuralNet::new(&cfg, 5).unwrap();
+    assert_eq!(net.n_readout_in(), nh + d);
+    let v: Vec<f32> = (0..c * (nh + d)).map(|i| (i as f32 * 0.37).sin()).collect();
+    net.set_readout(&v).unwrap();
+    assert_eq!(net.readout(), v);
+    let code = net.code(&x, n).unwrap().to_dense();
+    let h = net.transform(&x, n).unwrap();
+    let z = net.logits_from_code(&net.code(&x, n).unwrap()).unwrap();
+    for b in 0..n {
+        // presynaptic activity of the readout: [h_b, x_b]
+        assert_eq!(
+            code[b * (nh + d)..b * (nh + d) + nh],
+            h[b * nh..(b + 1) * nh]
+        );
+        assert_eq!(
+            code[b * (nh + d) + nh..(b + 1) * (nh + d)],
+            x[b * d..(b + 1) * d]
+        );
+        for k in 0..c {
+            let dense: f32 = (0..nh + d)
+                .map(|j| code[b * (nh + d) + j] * v[k * (nh + d) + j])
+                .sum();
+            assert!((z[b * c + k] - dense).abs() < 1e-5);
+        }
+    }
+    // the state keeps the pathway; a readout of the wrong width is refused
+    assert_eq!(StructuralNet::from_bytes(&net.to_bytes()).unwrap(), net);
+    assert!(net.set_readout(&v[..c * nh]).is_err());
+}
+
+#[test]
+fn averaged_readout_is_the_mean_over_batches() {
+    let (n, d, nh) = (40, 6, 5);
+    let x = data(n, d, 3);
+    let labels: Vec<u32> = (0..n as u32).map(|i| i % 3).collect();
+    let net0 = new_net(d, nh, 3, 4, 0.05, 0.3, 1).unwrap();
+    let code = net0.code(&x, n).unwrap();
+    let mut sched = schedule(3, 0.0, 0, 9);
+    sched.average_from = Some(1);
+    let mut averaged = net0.clone();
+    averaged.readout_fit_code(&code, &labels, &sched).unwrap();
+    // Reference: the same steps one batch at a time, summing the weights
+    // after every batch from epoch 1 on.
+    let mut net = net0.clone();
+    let (mut sum_w, mut sum_b, mut count) = (vec![0.0f64; 3 * nh], vec![0.0f64; 3], 0.0);
+    for e in 0..3 {
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        order.shuffle(&mut stream_rng(9, e as u64));
+        for chunk in order.chunks(16) {
+            net.readout_step_code(&code, &labels, chunk, 0.5, 1e-4);
+            if e >= 1 {
+                count += 1.0;
+                sum_w
+                    .iter_mut()
+                    .zip(net.readout())
+                    .for_each(|(s, w)| *s += w as f64);
+                sum_b
+                    .iter_mut()
+                    .zip(&net.readout_bias)
+                    .for_each(|(s, w)| *s += *w as f64);
+            }
+        }
+    }
+    for (a, s) in averaged.readout().iter().zip(&sum_w) {
+        assert!((*a as f64 - s / count).abs() < 1e-5, "{a} vs {}", s / count);
+    }
+    for (a, s) in averaged.readout_bias.iter().zip(&sum_b) {
+        assert!((*a as f64 - s / count).abs() < 1e-5);
+    }
+    assert_ne!(averaged.readout(), net.readout());
+    // averaging counts the final change of the weights as writes
+    assert!(averaged.readout_counters.writes > net.readout_counters.writes);
 }
 
 #[test]

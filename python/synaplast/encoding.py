@@ -1,0 +1,131 @@
+"""Input encodings that turn real-valued features into non-negative rates.
+
+Excitatory synapses (weights ``>= 0``) can only add up non-negative presynaptic
+rates, so a model built from them needs its input as rates. The retina solves
+the same problem for light, which can get brighter or darker than the
+surround: ON cells fire when the input rises above a reference, OFF cells
+when it falls below it. :class:`OnOffEncoder` does that per feature.
+
+For feature ``j`` with centre ``c_j`` (the median of the training data) and
+one-sided ranges ``a_j = max(x_j) − c_j`` and ``b_j = c_j − min(x_j)`` on
+the training data::
+
+    on_j  = clip((x_j − c_j) / a_j, 0, 1)
+    off_j = clip((c_j − x_j) / b_j, 0, 1)
+
+A channel whose range is 0 (a feature never above, or never below, its
+centre) is dropped, so pixel intensities in ``[0, 1]`` (median 0 for most
+pixels) keep their ON channel only, essentially unchanged, and the encoding
+costs nothing there. Values outside the training range saturate at 1 as a
+firing rate does: ``transform`` never fails on finite inputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, _fit_context
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+__all__ = ["OnOffEncoder"]
+
+
+class OnOffEncoder(TransformerMixin, BaseEstimator):
+    """ON/OFF channels around each feature's median, scaled to rates in ``[0, 1]``.
+
+    See the module documentation for the equations.
+
+    Attributes
+    ----------
+    centre_ : ndarray of shape (n_features,)
+        Median of every feature on the training data.
+    on_scale_, off_scale_ : ndarray of shape (n_features,)
+        One-sided ranges above and below the centre (0: the channel is dropped).
+    n_features_in_ : int
+    n_channels_ : int
+        Output features: the ON channels kept, then the OFF channels kept.
+    """
+
+    _parameter_constraints: dict = {}
+
+    def __init__(self):
+        pass
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn the centres and ranges.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Finite real values.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : OnOffEncoder
+            The fitted encoder.
+        """
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=True)
+        centre = np.median(X, axis=0)
+        self.centre_ = centre.astype(np.float32)
+        self.on_scale_ = (X.max(axis=0) - centre).astype(np.float32)
+        self.off_scale_ = (centre - X.min(axis=0)).astype(np.float32)
+        self._on = np.flatnonzero(self.on_scale_ > 0)
+        self._off = np.flatnonzero(self.off_scale_ > 0)
+        self.n_channels_ = int(self._on.size + self._off.size)
+        return self
+
+    def transform(self, X):
+        """ON/OFF rates of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Finite real values (any range).
+
+        Returns
+        -------
+        R : ndarray of shape (n_samples, n_channels_)
+            float32 rates in ``[0, 1]``.
+        """
+        check_is_fitted(self, "centre_")
+        X = validate_data(self, X, dtype=np.float32, reset=False)
+        return self._encode(X)
+
+    def _encode(self, X):
+        """``transform`` of an already validated float32 array."""
+        c, on, off = self.centre_, self._on, self._off
+        R = np.empty((X.shape[0], self.n_channels_), dtype=np.float32)
+        if on.size:
+            np.subtract(X[:, on], c[on], out=R[:, : on.size])
+            R[:, : on.size] /= self.on_scale_[on]
+        if off.size:
+            np.subtract(c[off], X[:, off], out=R[:, on.size :])
+            R[:, on.size :] /= self.off_scale_[off]
+        np.clip(R, 0.0, 1.0, out=R)
+        return R
+
+    def get_feature_names_out(self, input_features=None):
+        """``<feature>_on`` and ``<feature>_off`` for the channels kept.
+
+        Parameters
+        ----------
+        input_features : array-like of str, optional
+            Input names; by default ``feature_names_in_`` or ``x0, x1, ...``.
+
+        Returns
+        -------
+        names : ndarray of str
+        """
+        check_is_fitted(self, "centre_")
+        names = OneToOneFeatureMixin.get_feature_names_out(self, input_features)
+        return np.asarray(
+            [f"{names[j]}_on" for j in self._on] + [f"{names[j]}_off" for j in self._off],
+            dtype=object,
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
