@@ -163,7 +163,12 @@ fn random_rows(
                 }
             } else if prob > 0.0 {
                 // geometric skips: O(synapses) instead of O(columns)
-                let ln_q = (1.0 - prob).ln();
+                // Below about 1e-16, 1 - prob rounds to 1 and ln gives 0: the
+                // skips became -inf and the loop never ended. ln(1 - p) ≈ -p there.
+                let ln_q = match (1.0 - prob).ln() {
+                    0.0 => -prob,
+                    l => l,
+                };
                 let mut j: f64 = -1.0;
                 loop {
                     let u: f64 = rng.random::<f64>();
