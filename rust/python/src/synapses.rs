@@ -122,7 +122,7 @@ impl SynapseMatrix {
         self.inner.set_weights(weights.as_slice()?).py()
     }
     fn to_dense<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f32>>> {
-        let d = py.detach(|| self.inner.to_dense());
+        let d = py.detach(|| self.inner.to_dense()).py()?;
         matrix(py, d, self.inner.n_post(), self.inner.n_pre())
     }
     fn row_sums<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f32>> {

@@ -83,7 +83,7 @@ fn hidden_step_matches_dense_reference() {
     let mut net = new_net(d, nh, 3, 6, 0.01, 0.5, 3).unwrap();
     net.theta = vec![0.1, 0.0, 0.3, 0.2, 0.05];
     net.beta = vec![0.0, 0.2, -0.1, 0.0, 0.3];
-    let w0 = net.hidden.to_dense();
+    let w0 = net.hidden.to_dense().unwrap();
     let mask: Vec<bool> = w0.iter().map(|&w| w != 0.0).collect();
     let p = params();
     // dense reference
@@ -138,7 +138,7 @@ fn hidden_step_matches_dense_reference() {
     for (a, b) in net.beta.iter().zip(&beta_ref) {
         assert!((a - b).abs() < 1e-6);
     }
-    let w1 = net.hidden.to_dense();
+    let w1 = net.hidden.to_dense().unwrap();
     for (a, b) in w1.iter().zip(&w_ref) {
         assert!((a - b).abs() < 1e-5, "{a} vs {b}");
     }

@@ -21,6 +21,7 @@ pub use state::SynapseState;
 pub use structural::GrowInit;
 pub use update::Clamp;
 
+use crate::alloc::filled;
 use crate::energy::{EnergyCounters, MinimalEnergy};
 use crate::error::{check_len, Error, Result};
 use std::sync::OnceLock;
@@ -71,7 +72,7 @@ impl SynapseMatrix {
         Ok(SynapseMatrix {
             n_post,
             n_pre,
-            indptr: vec![0; n_post + 1],
+            indptr: filled(n_post + 1, 0, "the row pointers of the synapse matrix")?,
             indices: Vec::new(),
             weights: if binary { None } else { Some(Vec::new()) },
             counters: EnergyCounters::default(),
@@ -284,15 +285,16 @@ impl SynapseMatrix {
     }
 
     /// Dense row-major `n_post × n_pre` copy (absent synapses are 0).
-    pub fn to_dense(&self) -> Vec<f32> {
-        let mut d = vec![0.0f32; self.n_post * self.n_pre];
+    pub fn to_dense(&self) -> Result<Vec<f32>> {
+        let n = crate::error::size_mul(self.n_post, self.n_pre, "the dense matrix")?;
+        let mut d = filled(n, 0.0f32, "the dense matrix")?;
         for i in 0..self.n_post {
             let (idx, w) = self.row(i);
             for (k, &j) in idx.iter().enumerate() {
                 d[i * self.n_pre + j as usize] = w.map_or(1.0, |w| w[k]);
             }
         }
-        d
+        Ok(d)
     }
 
     /// Verify the storage invariants (see the module documentation).

@@ -1,0 +1,71 @@
+//! Buffers whose size a caller chooses (shapes, batch sizes, unit counts).
+//!
+//! `vec![x; n]` aborts the process when the allocation fails and, with
+//! overcommit, a buffer larger than the machine gets the process killed
+//! later. These helpers refuse such sizes with [`Error::Memory`] first.
+
+use crate::error::{Error, Result};
+use std::sync::OnceLock;
+
+/// Bytes the process can hope to use: physical memory plus swap, or the
+/// cgroup limit when lower (Linux); unlimited elsewhere.
+fn memory_limit() -> u64 {
+    static LIMIT: OnceLock<u64> = OnceLock::new();
+    *LIMIT.get_or_init(|| {
+        let mut limit = u64::MAX;
+        if let Ok(info) = std::fs::read_to_string("/proc/meminfo") {
+            let kib = |key: &str| {
+                info.lines()
+                    .find(|l| l.starts_with(key))
+                    .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            };
+            if let (Some(mem), swap) = (kib("MemTotal:"), kib("SwapTotal:").unwrap_or(0)) {
+                limit = (mem + swap).saturating_mul(1024);
+            }
+        }
+        if let Ok(s) = std::fs::read_to_string("/sys/fs/cgroup/memory.max") {
+            if let Ok(cg) = s.trim().parse::<u64>() {
+                limit = limit.min(cg);
+            }
+        }
+        limit
+    })
+}
+
+/// Refuse `n` elements of `T` for `what` if they cannot fit in memory.
+pub(crate) fn check_fits<T>(n: usize, what: &str) -> Result<()> {
+    let bytes = (n as u128) * (std::mem::size_of::<T>() as u128);
+    if bytes > memory_limit() as u128 || bytes > isize::MAX as u128 {
+        return Err(Error::Memory(format!(
+            "{what} needs {bytes} bytes ({n} elements), more than this machine has"
+        )));
+    }
+    Ok(())
+}
+
+/// `n` copies of `value`, or [`Error::Memory`] instead of an abort.
+pub(crate) fn filled<T: Clone>(n: usize, value: T, what: &str) -> Result<Vec<T>> {
+    check_fits::<T>(n, what)?;
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| {
+        Error::Memory(format!(
+            "cannot allocate {what}: {n} elements of {} bytes",
+            std::mem::size_of::<T>()
+        ))
+    })?;
+    v.resize(n, value);
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absurd_sizes_are_refused() {
+        let e = filled(usize::MAX / 2, 0.0f32, "the test buffer").unwrap_err();
+        assert!(matches!(e, Error::Memory(_)), "{e}");
+        assert!(e.message().contains("the test buffer"));
+        assert_eq!(filled(3, 1u8, "small").unwrap(), vec![1, 1, 1]);
+    }
+}
