@@ -5,39 +5,40 @@
 //! later. These helpers refuse such sizes with [`Error::Memory`] first.
 
 use crate::error::{Error, Result};
-use std::sync::OnceLock;
 
-/// Bytes the process can hope to use: physical memory plus swap, or the
-/// cgroup limit when lower (Linux); unlimited elsewhere.
-fn memory_limit() -> u64 {
-    static LIMIT: OnceLock<u64> = OnceLock::new();
-    *LIMIT.get_or_init(|| {
-        let mut limit = u64::MAX;
-        if let Ok(info) = std::fs::read_to_string("/proc/meminfo") {
-            let kib = |key: &str| {
-                info.lines()
-                    .find(|l| l.starts_with(key))
-                    .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-            };
-            if let (Some(mem), swap) = (kib("MemTotal:"), kib("SwapTotal:").unwrap_or(0)) {
-                limit = (mem + swap).saturating_mul(1024);
-            }
+/// Requests below this size are not checked against the free memory (reading
+/// it costs more than they do).
+const SMALL: u128 = 64 << 20;
+
+/// Bytes the process can still hope to get: available memory plus free swap,
+/// or the cgroup limit when lower (Linux); unlimited elsewhere. Read per
+/// large request, since other processes change it.
+fn memory_limit() -> u128 {
+    let mut limit = u128::MAX;
+    if let Ok(info) = std::fs::read_to_string("/proc/meminfo") {
+        let kib = |key: &str| {
+            info.lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u128>().ok())
+        };
+        if let Some(mem) = kib("MemAvailable:") {
+            limit = (mem + kib("SwapFree:").unwrap_or(0)) * 1024;
         }
-        if let Ok(s) = std::fs::read_to_string("/sys/fs/cgroup/memory.max") {
-            if let Ok(cg) = s.trim().parse::<u64>() {
-                limit = limit.min(cg);
-            }
+    }
+    if let Ok(s) = std::fs::read_to_string("/sys/fs/cgroup/memory.max") {
+        if let Ok(cg) = s.trim().parse::<u128>() {
+            limit = limit.min(cg);
         }
-        limit
-    })
+    }
+    limit
 }
 
 /// Refuse `n` elements of `T` for `what` if they cannot fit in memory.
 pub(crate) fn check_fits<T>(n: usize, what: &str) -> Result<()> {
     let bytes = (n as u128) * (std::mem::size_of::<T>() as u128);
-    if bytes > memory_limit() as u128 || bytes > isize::MAX as u128 {
+    if bytes > isize::MAX as u128 || (bytes > SMALL && bytes > memory_limit()) {
         return Err(Error::Memory(format!(
-            "{what} needs {bytes} bytes ({n} elements), more than this machine has"
+            "{what} needs {bytes} bytes ({n} elements), more than this machine has free"
         )));
     }
     Ok(())
