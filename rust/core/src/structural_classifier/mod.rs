@@ -296,10 +296,14 @@ impl StructuralNet {
         check_finite("beta", &beta)?;
         check_len("readout", readout.len(), n_classes, n_hidden)?;
         check_len("readout bias", readout_bias.len(), n_classes, 1)?;
-        if hidden
-            .weights()
-            .is_some_and(|w| w.iter().any(|&v| !(v >= 0.0 && v.is_finite())))
-        {
+        // Learning reads the hidden weights (`expect("hidden synapses are
+        // weighted")`): a binary matrix from a tampered state must stop here.
+        let Some(w) = hidden.weights() else {
+            return Err(Error::Type(
+                "the hidden synapses must be weighted, not binary".into(),
+            ));
+        };
+        if w.iter().any(|&v| !(v >= 0.0 && v.is_finite())) {
             return Err(Error::Value(
                 "hidden weights must be finite and >= 0".into(),
             ));

@@ -65,6 +65,17 @@ fn check_dims(n_post: usize, n_pre: usize) -> Result<()> {
     Ok(())
 }
 
+/// NaN or infinite weights poison every product they enter.
+fn check_finite_weights(w: &[f32]) -> Result<()> {
+    match w.iter().position(|v| !v.is_finite()) {
+        Some(e) => Err(Error::Value(format!(
+            "weights must be finite, weight {e} is {}",
+            w[e]
+        ))),
+        None => Ok(()),
+    }
+}
+
 impl SynapseMatrix {
     /// A matrix with no synapses.
     pub fn empty(n_post: usize, n_pre: usize, binary: bool) -> Result<Self> {
@@ -85,6 +96,7 @@ impl SynapseMatrix {
     pub fn from_dense(dense: &[f32], n_post: usize, n_pre: usize, binary: bool) -> Result<Self> {
         check_dims(n_post, n_pre)?;
         check_len("dense weights", dense.len(), n_post, n_pre)?;
+        check_finite_weights(dense)?;
         let mut m = Self::empty(n_post, n_pre, binary)?;
         for i in 0..n_post {
             let row = &dense[i * n_pre..(i + 1) * n_pre];
@@ -128,6 +140,7 @@ impl SynapseMatrix {
                     post.len()
                 )));
             }
+            check_finite_weights(w)?;
         }
         check_indices(post, n_post, "postsynaptic")?;
         check_indices(pre, n_pre, "presynaptic")?;
@@ -384,6 +397,10 @@ impl SynapseMatrix {
                 "{} weights for {nnz} synapses",
                 weights.len()
             ))),
+            Some(_) => check_finite_weights(weights),
+        }?;
+        match self.weights.as_mut() {
+            None => Ok(()),
             Some(w) => {
                 w.copy_from_slice(weights);
                 Ok(())

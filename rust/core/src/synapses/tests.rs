@@ -323,3 +323,17 @@ fn absurd_shapes_are_refused() {
     let init = GrowInit::Uniform(0.0, 1.0);
     assert!(matches!(m.grow_random(1 << 32, init, 0), Err(Error::Memory(_))));
 }
+
+/// Updates that overflow float32 saturate instead of storing `inf`, and
+/// non-finite weights are refused at construction.
+#[test]
+fn weights_stay_finite() {
+    let mut m = SynapseMatrix::from_dense(&[3e38, 1.0], 1, 2, false).unwrap();
+    m.apply_delta(&[3e38, -1.0], Clamp::default()).unwrap();
+    assert!(m.weights().unwrap().iter().all(|w| w.is_finite()));
+    assert_eq!(m.weights().unwrap()[0], f32::MAX);
+    for bad in [f32::NAN, f32::INFINITY] {
+        assert!(SynapseMatrix::from_dense(&[bad, 1.0], 1, 2, false).is_err());
+        assert!(m.set_weights(&[bad, 1.0]).is_err());
+    }
+}
