@@ -1,6 +1,6 @@
 //! Errors of the core. The binding layer maps them onto Python exceptions
 //! (`Shape`/`Value`/`Index` → `ValueError`, `Type` → `TypeError`,
-//! `Memory` → `MemoryError`).
+//! `Memory` → `MemoryError`, `Internal` → `RuntimeError`).
 
 use thiserror::Error as ThisError;
 
@@ -21,6 +21,9 @@ pub enum Error {
     /// A buffer larger than the machine can hold, refused before allocating.
     #[error("out of memory: {0}")]
     Memory(String),
+    /// A broken invariant (a bug): a panic caught at the binding boundary.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl Error {
@@ -31,7 +34,8 @@ impl Error {
             | Error::Value(m)
             | Error::Index(m)
             | Error::Type(m)
-            | Error::Memory(m) => m,
+            | Error::Memory(m)
+            | Error::Internal(m) => m,
         }
     }
 }
