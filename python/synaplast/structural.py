@@ -358,7 +358,7 @@ class StructuralPlasticityClassifier(ClassifierMixin, BaseEstimator):
     def _validate(self, X, y="no_validation", reset=False):
         """``X`` as C-contiguous float32 rates ``>= 0`` (and ``y`` checked against it)."""
         dtype = getattr(np.asarray(X) if isinstance(X, list | tuple) else X, "dtype", None)
-        if dtype is not None and np.dtype(dtype).kind in "USV":
+        if dtype is not None and np.dtype(dtype).kind in "USVMm":
             raise TypeError(f"X must be numeric rates, got dtype {np.dtype(dtype)}")
         no_y = isinstance(y, str) and y == "no_validation"
         if no_y:
