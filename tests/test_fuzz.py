@@ -24,9 +24,7 @@ from synaplast import (
 )
 
 CLEAN = (ValueError, TypeError, MemoryError)
-SETTINGS = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 special_floats = st.sampled_from(
     [0.0, -0.0, 1.0, -1.0, 1e-45, 1e38, -3e38, 3.4e38, np.inf, -np.inf, np.nan]

@@ -192,3 +192,27 @@ def test_multi_chunk_partial_fit_is_all_or_nothing(monkeypatch):
     assert mem.n_patterns_ == before[0]
     assert mem._store.n_pairs == before[0]
     np.testing.assert_array_equal(mem.predict(U[:10]), before[1])
+
+
+def test_huge_recurrent_layer_is_refused():
+    # 10^8 recurrent units aborted on an allocation failure under a memory cap.
+    code, out = run_isolated(
+        """
+        import numpy as np
+        from synaplast import EPropClassifier
+        X = (np.random.default_rng(0).random((4, 10, 3)) < 0.2).astype(np.uint8)
+        try:
+            EPropClassifier(n_rec=10**8, max_iter=1).fit(X, np.arange(4) % 2)
+        except MemoryError as e:
+            print("MemoryError", e)
+        """,
+        memory_gb=2,
+    )
+    assert code == 0 and "MemoryError" in out and "recurrent" in out, out
+
+
+@pytest.mark.parametrize("param", ["batch_size", "n_inhibitory"])
+def test_sizes_beyond_int64_name_the_parameter(digits, param):
+    X, y = digits
+    with pytest.raises(ValueError, match=param):
+        StructuralPlasticityClassifier(max_iter=1, **{param: 2**64}).fit(X, y)

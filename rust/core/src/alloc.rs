@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 const SMALL: u128 = 64 << 20;
 
 /// Bytes the process can still hope to get: available memory plus free swap,
-/// or the cgroup limit when lower (Linux); unlimited elsewhere. Read per
+/// or the address-space or cgroup limit when lower (Linux); unlimited elsewhere. Read per
 /// large request, since other processes change it.
 fn memory_limit() -> u128 {
     let mut limit = u128::MAX;
@@ -24,6 +24,18 @@ fn memory_limit() -> u128 {
         if let Some(mem) = kib("MemAvailable:") {
             limit = (mem + kib("SwapFree:").unwrap_or(0)) * 1024;
         }
+    }
+    // An address-space cap (ulimit -v, RLIMIT_AS) minus what is mapped now.
+    let cap = std::fs::read_to_string("/proc/self/limits").ok().and_then(|l| {
+        let line = l.lines().find(|l| l.starts_with("Max address space"))?;
+        line.split_whitespace().nth(3)?.parse::<u128>().ok()
+    });
+    let mapped = std::fs::read_to_string("/proc/self/status").ok().and_then(|s| {
+        let line = s.lines().find(|l| l.starts_with("VmSize:"))?;
+        Some(line.split_whitespace().nth(1)?.parse::<u128>().ok()? * 1024)
+    });
+    if let (Some(cap), Some(mapped)) = (cap, mapped) {
+        limit = limit.min(cap.saturating_sub(mapped));
     }
     if let Ok(s) = std::fs::read_to_string("/sys/fs/cgroup/memory.max") {
         if let Ok(cg) = s.trim().parse::<u128>() {
