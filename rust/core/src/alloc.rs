@@ -26,14 +26,18 @@ fn memory_limit() -> u128 {
         }
     }
     // An address-space cap (ulimit -v, RLIMIT_AS) minus what is mapped now.
-    let cap = std::fs::read_to_string("/proc/self/limits").ok().and_then(|l| {
-        let line = l.lines().find(|l| l.starts_with("Max address space"))?;
-        line.split_whitespace().nth(3)?.parse::<u128>().ok()
-    });
-    let mapped = std::fs::read_to_string("/proc/self/status").ok().and_then(|s| {
-        let line = s.lines().find(|l| l.starts_with("VmSize:"))?;
-        Some(line.split_whitespace().nth(1)?.parse::<u128>().ok()? * 1024)
-    });
+    let cap = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|l| {
+            let line = l.lines().find(|l| l.starts_with("Max address space"))?;
+            line.split_whitespace().nth(3)?.parse::<u128>().ok()
+        });
+    let mapped = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("VmSize:"))?;
+            Some(line.split_whitespace().nth(1)?.parse::<u128>().ok()? * 1024)
+        });
     if let (Some(cap), Some(mapped)) = (cap, mapped) {
         limit = limit.min(cap.saturating_sub(mapped));
     }

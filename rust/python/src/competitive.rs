@@ -62,7 +62,10 @@ impl CompetitiveMlp {
         let xv = c_slice(&x, "x")?.to_vec();
         let yv = labels(&y, "class")?;
         let ev = match eval_set {
-            Some((ex, ey)) => Some((c_slice(&ex, "the evaluation x")?.to_vec(), labels(&ey, "evaluation class")?)),
+            Some((ex, ey)) => Some((
+                c_slice(&ex, "the evaluation x")?.to_vec(),
+                labels(&ey, "evaluation class")?,
+            )),
             None => None,
         };
         let inner = &mut self.inner;

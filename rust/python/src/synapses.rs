@@ -43,7 +43,9 @@ impl SynapseMatrix {
         binary: bool,
     ) -> PyResult<Self> {
         let (d, r, c) = owned2(&dense)?;
-        let inner = py.detach(|| threads::run(|| Core::from_dense(&d, r, c, binary))).py()?;
+        let inner = py
+            .detach(|| threads::run(|| Core::from_dense(&d, r, c, binary)))
+            .py()?;
         Ok(Self { inner })
     }
 
@@ -126,7 +128,9 @@ impl SynapseMatrix {
         matrix(py, d, self.inner.n_post(), self.inner.n_pre())
     }
     fn row_sums<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray1<f32>>> {
-        let s = py.detach(|| threads::run(|| Ok(self.inner.row_sums()))).py()?;
+        let s = py
+            .detach(|| threads::run(|| Ok(self.inner.row_sums())))
+            .py()?;
         Ok(PyArray1::from_vec(py, s))
     }
     fn row_counts<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {

@@ -193,7 +193,8 @@ impl Config {
     /// (they are allocated at construction, and the products could overflow).
     fn check_memory(&self) -> Result<()> {
         let b = self.batch_size as u128;
-        let copies: u128 = 2 + if self.caching.is_some() { 2 } else { 0 } + if b > 1 { 2 } else { 0 };
+        let copies: u128 =
+            2 + if self.caching.is_some() { 2 } else { 0 } + if b > 1 { 2 } else { 0 };
         let mut floats = 0u128;
         for l in 0..self.n_layers() {
             let (n_in, n_out) = (self.sizes[l] as u128, self.sizes[l + 1] as u128);

@@ -297,9 +297,7 @@ fn csr_times_dense<W: Fn(usize) -> f32 + Sync>(
                 // SAFETY: the block (samples b0.., rows i0..i0+rows) is
                 // inside `y` and written by this task only; `y` outlives
                 // the parallel loop.
-                unsafe {
-                    transpose_into(acc, rows, nb, nb, out.ptr().add(b0 * n_out + i0), n_out)
-                };
+                unsafe { transpose_into(acc, rows, nb, nb, out.ptr().add(b0 * n_out + i0), n_out) };
             },
         );
     }

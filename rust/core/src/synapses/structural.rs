@@ -216,7 +216,10 @@ impl SynapseMatrix {
         init.validate()?;
         let n_pre = self.n_pre;
         let most = self.n_post.saturating_mul(per_row.min(n_pre));
-        crate::alloc::check_fits::<(u32, f32)>(most, &format!("growing {per_row} synapses per row"))?;
+        crate::alloc::check_fits::<(u32, f32)>(
+            most,
+            &format!("growing {per_row} synapses per row"),
+        )?;
         let new_rows: Vec<Vec<(u32, f32)>> = (0..self.n_post)
             .into_par_iter()
             .map(|i| {

@@ -321,7 +321,10 @@ fn absurd_shapes_are_refused() {
     // 2^48 synapses to grow.
     let mut m = SynapseMatrix::empty(1 << 16, MAX_NEURONS, false).unwrap();
     let init = GrowInit::Uniform(0.0, 1.0);
-    assert!(matches!(m.grow_random(1 << 32, init, 0), Err(Error::Memory(_))));
+    assert!(matches!(
+        m.grow_random(1 << 32, init, 0),
+        Err(Error::Memory(_))
+    ));
 }
 
 /// Updates that overflow float32 saturate instead of storing `inf`, and

@@ -40,7 +40,9 @@ impl Clamp {
 /// `inf` would turn later products and changes into `inf`/NaN.
 #[inline]
 fn write(w: &mut f32, d: f32, clamp: Clamp) -> f32 {
-    let new = (*w + d).clamp(clamp.min, clamp.max).clamp(f32::MIN, f32::MAX);
+    let new = (*w + d)
+        .clamp(clamp.min, clamp.max)
+        .clamp(f32::MIN, f32::MAX);
     let change = (new - *w).abs();
     *w = new;
     change
