@@ -179,6 +179,21 @@ def cases(n: int, rng: random.Random) -> dict[str, list[str]]:
         out["SynapseMatrix bad input"].append(
             f"W = SynapseMatrix.from_dense(np.arange(12, dtype=np.float32).reshape(3, 4)); W.{m}; W.check_invariants()"
         )
+    # Python threads sharing an explicit pool (issue 16's reproducer).
+    for seed in range(max(1, n // 10)):
+        out["concurrency, 4 Python threads"].append(
+            textwrap.dedent(f"""
+            from concurrent.futures import ThreadPoolExecutor
+            with synaplast.threads(2):
+                def job(seed):
+                    W = SynapseMatrix((1000, 64)); W.grow_random(32, random_state=seed)
+                    x = np.random.default_rng(seed).random((600, 64)).astype(np.float32)
+                    for _ in range(10):
+                        W.forward(x)
+                with ThreadPoolExecutor(4) as ex:
+                    list(ex.map(job, range({seed}, {seed} + 8)))
+            """)
+        )
     # Tampered pickles of every learner.
     fitted = {
         "structural": "StructuralPlasticityClassifier(n_hidden=10, max_iter=1, n_inhibitory=2).fit(X, y)",
