@@ -11,7 +11,7 @@ RUST_SRC := $(shell find rust benches/rust -name '*.rs' 2>/dev/null) Cargo.toml 
 SPHINX := $(VENV)/bin/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 CHROMIUM ?= chromium-headless-shell
 
-.PHONY: install browser demo test test-rust test-python stubs docs docs-quick screenshots lint \
+.PHONY: install browser demo test test-rust test-python stubs docs docs-quick screenshots lint fuzz \
 	bench bench-rust bench-python wheel wheel-test clean
 
 $(STAMP): pyproject.toml
@@ -71,6 +71,11 @@ test-rust:
 
 test-python: install browser
 	$(VENV)/bin/pytest -q
+
+# Long fuzzing (minutes): generated cases in worker processes under a memory
+# cap, outcomes counted per category (panic, abort, segfault, OOM, hang fail).
+fuzz: install
+	$(PY) benches/fuzz.py --cases-per-category 200
 
 # _core.pyi against the compiled module (signatures, not only names).
 stubs: install

@@ -26,6 +26,15 @@ def _array(x, name: str) -> np.ndarray:
     return arr
 
 
+def reject_dates(X, name: str = "X") -> None:
+    """Refuse date and time values, which scikit-learn's checks turn into numbers."""
+    dtypes = getattr(X, "dtypes", None)  # DataFrame columns
+    kinds = {getattr(d, "kind", "") for d in dtypes} if dtypes is not None else set()
+    kinds.add(getattr(getattr(X, "dtype", None), "kind", ""))
+    if kinds & {"M", "m"}:
+        raise TypeError(f"{name} must be numeric, got dates or time spans")
+
+
 def as_float32(x, name: str, ndim: int, *, allow_empty: bool = True) -> np.ndarray:
     """``x`` as a C-contiguous float32 array of ``ndim`` dimensions, all finite."""
     arr = _array(x, name)

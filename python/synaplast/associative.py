@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from synaplast import _core
 from synaplast._progress import Progress
-from synaplast._validation import unchanged_on_error
+from synaplast._validation import reject_dates, unchanged_on_error
 from synaplast.energy import CapacityReport, EnergyReport, synaptic_ops
 from synaplast.memory import _is_sparse, as_rows, binary_entropy, from_rows
 
@@ -184,6 +184,7 @@ class AssociativeMemory(BaseEstimator):
             )
 
     def _rows(self, X, name, reset):
+        reject_dates(X, name)
         X = validate_data(
             self,
             X,
@@ -273,7 +274,10 @@ class AssociativeMemory(BaseEstimator):
                 {"m": m, "n": n, "binary": self.rule == "willshaw", "auto": auto}
             )
         else:
-            store = self._store
+            # Several chunks are several core calls: store into a copy, so an
+            # interrupted call (Ctrl-C between chunks) or a concurrent one
+            # never leaves some chunks applied. One chunk is one atomic call.
+            store = self._store.copy() if n_rows > _CHUNK else self._store
             n = self.n_outputs_
             if auto:
                 vptr, vidx = uptr, uidx

@@ -27,6 +27,7 @@ from synaplast._validation import (
     check_real,
     encode_labels,
     partial_fit_classes,
+    reject_dates,
     seed_from,
     unchanged_on_error,
 )
@@ -330,6 +331,7 @@ class CompetitivePlasticityClassifier(ClassifierMixin, BaseEstimator):
         }
 
     def _validate_xy(self, X, y, reset):
+        reject_dates(X)
         X, y = validate_data(self, X, y, dtype=np.float32, reset=reset, order="C")
         check_classification_targets(y)
         if y.ndim != 1:
@@ -606,6 +608,7 @@ class CompetitivePlasticityClassifier(ClassifierMixin, BaseEstimator):
     # --------------------------------------------------------------- predict
     def _outputs(self, X):
         check_is_fitted(self, "_model")
+        reject_dates(X)
         X = validate_data(self, X, dtype=np.float32, reset=False, order="C")
         return np.asarray(self._model.forward(X))
 

@@ -30,6 +30,7 @@ from synaplast._progress import Progress
 from synaplast._validation import (
     encode_labels,
     partial_fit_classes,
+    reject_dates,
     seed_from,
     unchanged_on_error,
 )
@@ -279,6 +280,7 @@ class _EPropBase(BaseEstimator):
                 x = np.ascontiguousarray(arr, dtype=np.uint8)
                 coding = "spikes"
             else:
+                reject_dates(X)
                 arr = validate_data(self, X, reset=fitting, dtype=np.float64)
                 x = self._latency(arr, fitting)
                 coding = "latency"

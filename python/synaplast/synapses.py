@@ -93,8 +93,9 @@ class SynapseMatrix:
             n_post, n_pre = shape
         except (TypeError, ValueError):
             raise TypeError(f"shape must be a pair (n_post, n_pre), got {shape!r}") from None
-        n_post = check_int(n_post, "n_post", low=0)
-        n_pre = check_int(n_pre, "n_pre", low=0)
+        # Indices are uint32: a clear ValueError, not the binding's OverflowError.
+        n_post = check_int(n_post, "n_post", low=0, high=2**32 - 1)
+        n_pre = check_int(n_pre, "n_pre", low=0, high=2**32 - 1)
         self._m = _core.SynapseMatrix(n_post, n_pre, bool(binary))
 
     @classmethod

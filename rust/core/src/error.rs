@@ -1,5 +1,6 @@
 //! Errors of the core. The binding layer maps them onto Python exceptions
-//! (`Shape`/`Value`/`Index` → `ValueError`, `Type` → `TypeError`).
+//! (`Shape`/`Value`/`Index` → `ValueError`, `Type` → `TypeError`,
+//! `Memory` → `MemoryError`, `Internal` → `RuntimeError`).
 
 use thiserror::Error as ThisError;
 
@@ -17,13 +18,24 @@ pub enum Error {
     /// An operation that does not exist for this kind of storage.
     #[error("unsupported operation: {0}")]
     Type(String),
+    /// A buffer larger than the machine can hold, refused before allocating.
+    #[error("out of memory: {0}")]
+    Memory(String),
+    /// A broken invariant (a bug): a panic caught at the binding boundary.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl Error {
     /// The message without the kind prefix of `Display`.
     pub fn message(&self) -> &str {
         match self {
-            Error::Shape(m) | Error::Value(m) | Error::Index(m) | Error::Type(m) => m,
+            Error::Shape(m)
+            | Error::Value(m)
+            | Error::Index(m)
+            | Error::Type(m)
+            | Error::Memory(m)
+            | Error::Internal(m) => m,
         }
     }
 }
@@ -38,4 +50,10 @@ pub(crate) fn check_len(name: &str, len: usize, rows: usize, cols: usize) -> Res
             "{name} has {len} values, expected {rows} x {cols}"
         ))),
     }
+}
+
+/// `a × b` for a buffer size, an error naming `what` if it overflows.
+pub(crate) fn size_mul(a: usize, b: usize, what: &str) -> Result<usize> {
+    a.checked_mul(b)
+        .ok_or_else(|| Error::Memory(format!("{what} of {a} x {b} elements is too large")))
 }

@@ -19,6 +19,7 @@
 
 #[macro_use]
 pub mod named;
+mod alloc;
 pub mod competitive;
 pub mod energy;
 pub mod eprop;

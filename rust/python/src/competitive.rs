@@ -1,7 +1,7 @@
 //! `_core.CompetitiveMlp`: the MLP with competitive plasticity and energy counters.
 
 use crate::config::extract;
-use crate::convert::to_u32;
+use crate::convert::{c_slice, to_u32};
 use crate::errors::IntoPyResult;
 use crate::state::pickled_via_state;
 use crate::threads;
@@ -59,10 +59,13 @@ impl CompetitiveMlp {
         eval_set: Option<(PyReadonlyArray2<'_, f32>, PyReadonlyArray1<'_, i64>)>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let schedule: Schedule = extract(schedule, "schedule")?;
-        let xv = x.as_slice()?.to_vec();
+        let xv = c_slice(&x, "x")?.to_vec();
         let yv = labels(&y, "class")?;
         let ev = match eval_set {
-            Some((ex, ey)) => Some((ex.as_slice()?.to_vec(), labels(&ey, "evaluation class")?)),
+            Some((ex, ey)) => Some((
+                c_slice(&ex, "the evaluation x")?.to_vec(),
+                labels(&ey, "evaluation class")?,
+            )),
             None => None,
         };
         let inner = &mut self.inner;
@@ -86,7 +89,7 @@ impl CompetitiveMlp {
         py: Python<'py>,
         x: PyReadonlyArray2<'_, f32>,
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
-        let xv = x.as_slice()?.to_vec();
+        let xv = c_slice(&x, "x")?.to_vec();
         let inner = &self.inner;
         let y = py.detach(|| threads::run(|| inner.forward(&xv))).py()?;
         let n_out = *inner.config().sizes.last().unwrap_or(&1);
@@ -100,7 +103,7 @@ impl CompetitiveMlp {
         x: PyReadonlyArray2<'_, f32>,
         y: PyReadonlyArray1<'_, i64>,
     ) -> PyResult<f64> {
-        let xv = x.as_slice()?.to_vec();
+        let xv = c_slice(&x, "x")?.to_vec();
         let yv = labels(&y, "class")?;
         let inner = &self.inner;
         py.detach(|| threads::run(|| inner.accuracy(&xv, &yv))).py()

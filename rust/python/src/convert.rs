@@ -2,7 +2,8 @@
 
 use crate::errors::IntoPyResult;
 use numpy::{
-    PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
+    PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray, PyReadonlyArray1, PyReadonlyArray2,
+    PyUntypedArrayMethods,
 };
 use pyo3::prelude::*;
 use synaplast_core::Error;
@@ -30,10 +31,25 @@ pub fn owned<T: numpy::Element + Copy>(a: &PyReadonlyArray1<'_, T>) -> PyResult<
     Ok(a.as_slice()?.to_vec())
 }
 
-/// Owned copy of a contiguous 2-d float32 array with its `(rows, cols)`.
+/// The values of a row-major array. `as_slice` also accepts Fortran order,
+/// whose values the kernels would read transposed.
+pub fn c_slice<'a, T: numpy::Element, D: numpy::ndarray::Dimension>(
+    a: &'a PyReadonlyArray<'_, T, D>,
+    what: &str,
+) -> PyResult<&'a [T]> {
+    if !a.is_c_contiguous() {
+        return Err(Error::Value(format!(
+            "{what} must be a C-ordered (row-major) contiguous array"
+        )))
+        .py();
+    }
+    Ok(a.as_slice()?)
+}
+
+/// Owned copy of a row-major 2-d float32 array with its `(rows, cols)`.
 pub fn owned2(a: &PyReadonlyArray2<'_, f32>) -> PyResult<(Vec<f32>, usize, usize)> {
     let s = a.shape();
-    Ok((a.as_slice()?.to_vec(), s[0], s[1]))
+    Ok((c_slice(a, "the array")?.to_vec(), s[0], s[1]))
 }
 
 /// A `rows × cols` NumPy array that takes ownership of `v` (no copy).

@@ -1,6 +1,7 @@
 //! `_core.EPropNetwork`: recurrent spiking networks learning with e-prop.
 
 use crate::config::extract;
+use crate::convert::c_slice;
 use crate::errors::IntoPyResult;
 use crate::state::pickled_via_state;
 use crate::synapses::SynapseMatrix as PySynapses;
@@ -66,8 +67,8 @@ impl EPropNetwork {
         let inner = Network::new(
             cfg,
             synapses.inner.clone(),
-            w_out.as_slice()?.to_vec(),
-            feedback.as_slice()?.to_vec(),
+            c_slice(&w_out, "w_out")?.to_vec(),
+            c_slice(&feedback, "feedback")?.to_vec(),
             sign.unwrap_or_default(),
         )
         .py()?;
@@ -98,9 +99,9 @@ impl EPropNetwork {
             .py();
         }
         let (xv, tv, mv) = (
-            x.as_slice()?.to_vec(),
-            target.as_slice()?.to_vec(),
-            mask.as_slice()?.to_vec(),
+            c_slice(&x, "x")?.to_vec(),
+            c_slice(&target, "target")?.to_vec(),
+            c_slice(&mask, "mask")?.to_vec(),
         );
         let net = &mut self.inner;
         let out = py
@@ -156,7 +157,7 @@ impl EPropNetwork {
         w_out: PyReadonlyArray2<'_, f32>,
     ) -> PyResult<()> {
         self.inner
-            .set_weights(weights.as_slice()?, w_out.as_slice()?)
+            .set_weights(weights.as_slice()?, c_slice(&w_out, "w_out")?)
             .py()
     }
 

@@ -63,9 +63,16 @@ impl AssocStore {
         py.detach(|| threads::run(|| inner.store(&u, &v))).py()
     }
 
-    fn compress(&mut self, py: Python<'_>) -> bool {
+    /// An independent copy (a multi-chunk `partial_fit` stores into one).
+    fn copy(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+
+    fn compress(&mut self, py: Python<'_>) -> PyResult<bool> {
         let inner = &mut self.inner;
-        py.detach(|| threads::run(|| inner.compress()))
+        py.detach(|| threads::run(|| Ok(inner.compress()))).py()
     }
 
     /// Retrieve; returns `(indptr, indices, iterations, synaptic_ops)`.

@@ -1,6 +1,6 @@
 //! `_core.SynapseMatrix`: sparse synapses with structural plasticity.
 
-use crate::convert::{matrix, owned, owned2, to_indptr, to_u32};
+use crate::convert::{c_slice, matrix, owned, owned2, to_indptr, to_u32};
 use crate::errors::IntoPyResult;
 use crate::state::pickled_via_state;
 use crate::threads;
@@ -43,7 +43,9 @@ impl SynapseMatrix {
         binary: bool,
     ) -> PyResult<Self> {
         let (d, r, c) = owned2(&dense)?;
-        let inner = py.detach(|| Core::from_dense(&d, r, c, binary)).py()?;
+        let inner = py
+            .detach(|| threads::run(|| Core::from_dense(&d, r, c, binary)))
+            .py()?;
         Ok(Self { inner })
     }
 
@@ -122,11 +124,14 @@ impl SynapseMatrix {
         self.inner.set_weights(weights.as_slice()?).py()
     }
     fn to_dense<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f32>>> {
-        let d = py.detach(|| self.inner.to_dense());
+        let d = py.detach(|| threads::run(|| self.inner.to_dense())).py()?;
         matrix(py, d, self.inner.n_post(), self.inner.n_pre())
     }
-    fn row_sums<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f32>> {
-        PyArray1::from_vec(py, py.detach(|| threads::run(|| self.inner.row_sums())))
+    fn row_sums<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray1<f32>>> {
+        let s = py
+            .detach(|| threads::run(|| Ok(self.inner.row_sums())))
+            .py()?;
+        Ok(PyArray1::from_vec(py, s))
     }
     fn row_counts<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
         PyArray1::from_iter(py, self.inner.row_counts().into_iter().map(|c| c as i64))
@@ -147,7 +152,7 @@ impl SynapseMatrix {
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
         let batch = x.shape()[0];
         let y = if is_small(batch, self.inner.n_pre(), self.inner.nnz()) {
-            let xs = x.as_slice()?;
+            let xs = c_slice(&x, "x")?;
             threads::run(|| self.inner.forward(xs, batch)).py()?
         } else {
             let (x, _, _) = owned2(&x)?;
@@ -164,7 +169,7 @@ impl SynapseMatrix {
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
         let batch = g.shape()[0];
         let x = if is_small(batch, self.inner.n_post(), self.inner.nnz()) {
-            let gs = g.as_slice()?;
+            let gs = c_slice(&g, "g")?;
             threads::run(|| self.inner.backward(gs, batch)).py()?
         } else {
             let (g, _, _) = owned2(&g)?;

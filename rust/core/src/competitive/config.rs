@@ -179,6 +179,7 @@ impl Config {
         if self.batch_size == 0 {
             return Err(Error::Value("batch_size must be >= 1".into()));
         }
+        self.check_memory()?;
         if self.error_clip.is_nan() || self.error_clip <= 0.0 {
             return Err(Error::Value(format!(
                 "error_clip must be > 0, got {}",
@@ -186,6 +187,29 @@ impl Config {
             )));
         }
         Ok(())
+    }
+
+    /// Refuse layer sizes or a batch size whose buffers cannot fit in memory
+    /// (they are allocated at construction, and the products could overflow).
+    fn check_memory(&self) -> Result<()> {
+        let b = self.batch_size as u128;
+        let copies: u128 =
+            2 + if self.caching.is_some() { 2 } else { 0 } + if b > 1 { 2 } else { 0 };
+        let mut floats = 0u128;
+        for l in 0..self.n_layers() {
+            let (n_in, n_out) = (self.sizes[l] as u128, self.sizes[l + 1] as u128);
+            let weights = copies.saturating_mul(n_out).saturating_mul(n_in + 1);
+            let act = b.saturating_mul(n_in + n_out + 2);
+            floats = floats.saturating_add(weights).saturating_add(act);
+        }
+        let n = usize::try_from(floats).unwrap_or(usize::MAX);
+        crate::alloc::check_fits::<f32>(
+            n,
+            &format!(
+                "a network of sizes {:?} with batch_size {}",
+                self.sizes, self.batch_size
+            ),
+        )
     }
 
     fn validate_sizes(&self) -> Result<()> {

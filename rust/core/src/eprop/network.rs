@@ -136,6 +136,24 @@ fn check_weights(
 
 /// Random sparse rows: row `p` holds each of `n_cols` columns with probability
 /// `prob` (never column `skip(p)`), weights `N(0, 1) · scale`.
+/// Refuse networks whose state cannot fit in memory before building them
+/// (an allocation failure aborts): per recurrent neuron about 32 floats of
+/// dynamics and history plus two readout/feedback weights per output, and
+/// about 12 floats per expected synapse (index, weight, traces, optimizer).
+fn check_memory(n_in: usize, n_rec: usize, n_out: usize, conn: &Connectivity) -> Result<()> {
+    let synapses = n_rec as f64 * (n_in as f64 * conn.p_in + n_rec as f64 * conn.p_rec.min(1.0));
+    let floats = n_rec as f64 * (32.0 + 2.0 * n_out as f64) + 12.0 * synapses;
+    let n = if floats < usize::MAX as f64 {
+        floats as usize
+    } else {
+        usize::MAX
+    };
+    crate::alloc::check_fits::<f32>(
+        n,
+        &format!("an e-prop network of {n_in} inputs, {n_rec} recurrent and {n_out} output units"),
+    )
+}
+
 fn random_rows(
     n_rows: usize,
     n_cols: usize,
@@ -163,7 +181,12 @@ fn random_rows(
                 }
             } else if prob > 0.0 {
                 // geometric skips: O(synapses) instead of O(columns)
-                let ln_q = (1.0 - prob).ln();
+                // Below about 1e-16, 1 - prob rounds to 1 and ln gives 0: the
+                // skips became -inf and the loop never ended. ln(1 - p) ≈ -p there.
+                let ln_q = match (1.0 - prob).ln() {
+                    0.0 => -prob,
+                    l => l,
+                };
                 let mut j: f64 = -1.0;
                 loop {
                     let u: f64 = rng.random::<f64>();
@@ -282,6 +305,7 @@ impl Network {
         cfg.validate()?;
         conn.validate()?;
         let (n_in, n_rec, n_out) = (cfg.n_in, cfg.n_rec, cfg.n_out);
+        check_memory(n_in, n_rec, n_out, conn)?;
         let fan_in = |n: usize, p: f64| 1.0 / (n as f64 * p).max(1.0).sqrt();
         let input = (conn.p_in, conn.input_scale * fan_in(n_in, conn.p_in));
         let recurrent = (conn.p_rec, conn.recurrent_scale * fan_in(n_rec, conn.p_rec));

@@ -255,3 +255,13 @@ fn state_round_trips_and_rejects_tampering() {
     s.w_out[0] = f32::NAN;
     assert!(Network::from_state(s).is_err());
 }
+
+/// Connection probabilities so small that `1 - p` rounds to 1 made the
+/// geometric skips -inf and the row loop append synapses forever.
+#[test]
+fn tiny_connection_probabilities_terminate() {
+    for p in [1e-17, 1e-300, f64::MIN_POSITIVE] {
+        let net = Network::random(cfg(50, 40, 2), &conn(p, p, [1.0; 4], None), 3).unwrap();
+        assert_eq!(net.synapses().nnz(), 0);
+    }
+}

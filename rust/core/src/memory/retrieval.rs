@@ -354,12 +354,11 @@ pub fn potentials(
 ) -> Result<Vec<f64>> {
     check_queries(store, queries)?;
     let n = store.n();
-    queries
-        .len()
-        .checked_mul(n)
-        .ok_or_else(|| Error::Value("too many potentials to return".into()))?;
+    let what = "the potentials (queries x units)";
+    let size = crate::error::size_mul(queries.len(), n, what)?;
+    crate::alloc::check_fits::<f64>(size, what)?;
     let w = Weights::new(store, rule, p01, p10, block)?;
-    let mut out = vec![0.0f64; queries.len() * n];
+    let mut out = crate::alloc::filled(size, 0.0f64, what)?;
     out.par_chunks_mut(n.max(1))
         .enumerate()
         .for_each(|(q, x)| w.potentials(queries.row(q), x));

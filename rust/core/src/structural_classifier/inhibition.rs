@@ -69,10 +69,11 @@ impl Inhibition {
                 "n_inhibitory and n_hidden must be positive, got {n_inh} and {n_hidden}"
             )));
         }
-        let size = n_inh
-            .checked_mul(n_hidden)
-            .ok_or_else(|| Error::Value("inhibitory population too large".into()))?;
-        let mut e_to_i = vec![0.0f32; size];
+        let what = "the inhibitory weights (n_inhibitory x n_hidden)";
+        let size = crate::error::size_mul(n_inh, n_hidden, what)?;
+        // Twice: excitatory→inhibitory and back.
+        crate::alloc::check_fits::<f32>(size.saturating_mul(2), what)?;
+        let mut e_to_i = crate::alloc::filled(size, 0.0f32, what)?;
         for m in 0..n_inh {
             let mut rng = stream_rng(seed ^ 0x5bd1_e995_1234_5678, m as u64);
             for i in 0..n_hidden {
@@ -82,7 +83,7 @@ impl Inhibition {
         Ok(Inhibition {
             n_inh,
             e_to_i,
-            i_to_e: vec![0.0; size],
+            i_to_e: crate::alloc::filled(size, 0.0, what)?,
             counters: EnergyCounters::default(),
         })
     }

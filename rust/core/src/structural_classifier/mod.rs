@@ -230,6 +230,12 @@ fn check_finite(name: &str, v: &[f32]) -> Result<()> {
     Ok(())
 }
 
+/// A zero co-activity trace (dense `n_hidden × n_in`), refused if too large.
+fn coactivity_trace(n_hidden: usize, n_in: usize) -> Result<Vec<f32>> {
+    let what = "the co-activity trace (n_hidden x n_features)";
+    crate::alloc::filled(crate::error::size_mul(n_hidden, n_in, what)?, 0.0, what)
+}
+
 fn check_nonneg_input(x: &[f32]) -> Result<()> {
     if x.iter().any(|v| !(v.is_finite() && *v >= 0.0)) {
         return Err(Error::Value(
@@ -256,9 +262,10 @@ impl StructuralNet {
             )));
         }
         let n_readout_in = n_hidden + if cfg.direct { n_in } else { 0 };
-        class_stride(n_classes)
-            .checked_mul(n_readout_in)
-            .ok_or_else(|| Error::Value("readout too large".into()))?;
+        let readout = crate::error::size_mul(class_stride(n_classes), n_readout_in, "the readout")?;
+        crate::alloc::check_fits::<f32>(readout, "the readout (n_classes x n_readout_in)")?;
+        let synapses = n_hidden.saturating_mul(cfg.init_per_unit.min(n_in));
+        crate::alloc::check_fits::<(u32, f32)>(synapses, "the initial hidden synapses")?;
         let mut hidden = SynapseMatrix::empty(n_hidden, n_in, false)?;
         hidden.grow_random(cfg.init_per_unit, GrowInit::Uniform(w_low, w_high), seed)?;
         // Initial synapses are the starting state, not plasticity.
@@ -300,10 +307,14 @@ impl StructuralNet {
         let n_readout_in = n_hidden + if direct { n_in } else { 0 };
         check_len("readout", readout.len(), n_classes, n_readout_in)?;
         check_len("readout bias", readout_bias.len(), n_classes, 1)?;
-        if hidden
-            .weights()
-            .is_some_and(|w| w.iter().any(|&v| !(v >= 0.0 && v.is_finite())))
-        {
+        // Learning reads the hidden weights (`expect("hidden synapses are
+        // weighted")`): a binary matrix from a tampered state must stop here.
+        let Some(w) = hidden.weights() else {
+            return Err(Error::Type(
+                "the hidden synapses must be weighted, not binary".into(),
+            ));
+        };
+        if w.iter().any(|&v| !(v >= 0.0 && v.is_finite())) {
             return Err(Error::Value(
                 "hidden weights must be finite and >= 0".into(),
             ));
@@ -461,8 +472,10 @@ impl StructuralNet {
             )));
         }
         if track_coactivity && self.trace.len() != self.n_hidden * self.n_in {
-            self.trace = vec![0.0; self.n_hidden * self.n_in];
+            self.trace = coactivity_trace(self.n_hidden, self.n_in)?;
         }
+        // Larger batches than samples change nothing but the buffer size.
+        let batch_size = batch_size.min(order.len().max(1));
         let d = self.n_in;
         let mut wins = vec![0u64; self.n_hidden];
         let mut stats = HiddenStats::default();
@@ -610,7 +623,7 @@ impl StructuralNet {
         let (winners, active, inhibited) =
             self.competition_with(xb, batch, p.n_winners, view.as_deref())?;
         if track_coactivity && self.trace.len() != nh * d {
-            self.trace = vec![0.0; nh * d];
+            self.trace = coactivity_trace(nh, d)?;
         }
         // (unit, sample) of every win, grouped by unit, samples ascending.
         let mut pairs: Vec<(u32, u32)> = winners

@@ -84,7 +84,7 @@ fn hidden_step_matches_dense_reference() {
     let mut net = new_net(d, nh, 3, 6, 0.01, 0.5, 3).unwrap();
     net.theta = vec![0.1, 0.0, 0.3, 0.2, 0.05];
     net.beta = vec![0.0, 0.2, -0.1, 0.0, 0.3];
-    let w0 = net.hidden.to_dense();
+    let w0 = net.hidden.to_dense().unwrap();
     let mask: Vec<bool> = w0.iter().map(|&w| w != 0.0).collect();
     let p = params();
     // dense reference
@@ -139,7 +139,7 @@ fn hidden_step_matches_dense_reference() {
     for (a, b) in net.beta.iter().zip(&beta_ref) {
         assert!((a - b).abs() < 1e-6);
     }
-    let w1 = net.hidden.to_dense();
+    let w1 = net.hidden.to_dense().unwrap();
     for (a, b) in w1.iter().zip(&w_ref) {
         assert!((a - b).abs() < 1e-5, "{a} vs {b}");
     }
@@ -515,4 +515,33 @@ fn state_round_trips_and_rejects_tampering() {
     state.trace[0] = f32::NAN;
     assert!(StructuralNet::from_state(state).is_err());
     assert!(crate::SynapseMatrix::from_bytes(&bytes).is_err());
+}
+
+/// A tampered state with binary hidden synapses was accepted and panicked
+/// on the first learning step (`expect("hidden synapses are weighted")`).
+#[test]
+fn state_with_binary_hidden_synapses_is_refused() {
+    let net = new_net(6, 4, 2, 3, 0.1, 0.5, 1).unwrap();
+    let mut state = net.state();
+    state.hidden.binary = true;
+    state.hidden.weights = None;
+    assert!(matches!(
+        StructuralNet::from_state(state),
+        Err(Error::Type(_))
+    ));
+}
+
+/// Batch sizes beyond the samples (up to `usize::MAX`) train as one batch
+/// of all samples; they overflowed the batch buffer's size before.
+#[test]
+fn huge_batch_size_is_one_batch() {
+    let (n, d) = (20, 6);
+    let x = data(n, d, 5);
+    let order: Vec<u32> = (0..n as u32).collect();
+    let mut a = new_net(d, 4, 2, 3, 0.1, 0.5, 1).unwrap();
+    let mut b = a.clone();
+    a.hidden_epoch(&x, n, &order, n, &params(), true).unwrap();
+    b.hidden_epoch(&x, n, &order, usize::MAX, &params(), true)
+        .unwrap();
+    assert_eq!(a, b);
 }

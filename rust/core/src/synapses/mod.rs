@@ -21,6 +21,7 @@ pub use state::SynapseState;
 pub use structural::GrowInit;
 pub use update::Clamp;
 
+use crate::alloc::filled;
 use crate::energy::{EnergyCounters, MinimalEnergy};
 use crate::error::{check_len, Error, Result};
 use std::sync::OnceLock;
@@ -64,6 +65,17 @@ fn check_dims(n_post: usize, n_pre: usize) -> Result<()> {
     Ok(())
 }
 
+/// NaN or infinite weights poison every product they enter.
+fn check_finite_weights(w: &[f32]) -> Result<()> {
+    match w.iter().position(|v| !v.is_finite()) {
+        Some(e) => Err(Error::Value(format!(
+            "weights must be finite, weight {e} is {}",
+            w[e]
+        ))),
+        None => Ok(()),
+    }
+}
+
 impl SynapseMatrix {
     /// A matrix with no synapses.
     pub fn empty(n_post: usize, n_pre: usize, binary: bool) -> Result<Self> {
@@ -71,7 +83,7 @@ impl SynapseMatrix {
         Ok(SynapseMatrix {
             n_post,
             n_pre,
-            indptr: vec![0; n_post + 1],
+            indptr: filled(n_post + 1, 0, "the row pointers of the synapse matrix")?,
             indices: Vec::new(),
             weights: if binary { None } else { Some(Vec::new()) },
             counters: EnergyCounters::default(),
@@ -84,6 +96,7 @@ impl SynapseMatrix {
     pub fn from_dense(dense: &[f32], n_post: usize, n_pre: usize, binary: bool) -> Result<Self> {
         check_dims(n_post, n_pre)?;
         check_len("dense weights", dense.len(), n_post, n_pre)?;
+        check_finite_weights(dense)?;
         let mut m = Self::empty(n_post, n_pre, binary)?;
         for i in 0..n_post {
             let row = &dense[i * n_pre..(i + 1) * n_pre];
@@ -127,6 +140,7 @@ impl SynapseMatrix {
                     post.len()
                 )));
             }
+            check_finite_weights(w)?;
         }
         check_indices(post, n_post, "postsynaptic")?;
         check_indices(pre, n_pre, "presynaptic")?;
@@ -284,15 +298,16 @@ impl SynapseMatrix {
     }
 
     /// Dense row-major `n_post × n_pre` copy (absent synapses are 0).
-    pub fn to_dense(&self) -> Vec<f32> {
-        let mut d = vec![0.0f32; self.n_post * self.n_pre];
+    pub fn to_dense(&self) -> Result<Vec<f32>> {
+        let n = crate::error::size_mul(self.n_post, self.n_pre, "the dense matrix")?;
+        let mut d = filled(n, 0.0f32, "the dense matrix")?;
         for i in 0..self.n_post {
             let (idx, w) = self.row(i);
             for (k, &j) in idx.iter().enumerate() {
                 d[i * self.n_pre + j as usize] = w.map_or(1.0, |w| w[k]);
             }
         }
-        d
+        Ok(d)
     }
 
     /// Verify the storage invariants (see the module documentation).
@@ -382,6 +397,10 @@ impl SynapseMatrix {
                 "{} weights for {nnz} synapses",
                 weights.len()
             ))),
+            Some(_) => check_finite_weights(weights),
+        }?;
+        match self.weights.as_mut() {
+            None => Ok(()),
             Some(w) => {
                 w.copy_from_slice(weights);
                 Ok(())

@@ -266,41 +266,43 @@ fn csr_times_dense<W: Fn(usize) -> f32 + Sync>(
     n_in: usize,
     x: &[f32],
     batch: usize,
-) -> Vec<f32> {
-    let mut y = vec![0.0f32; batch * n_out];
+) -> Result<Vec<f32>> {
+    let n = crate::error::size_mul(batch, n_out, "the product")?;
+    let mut y = crate::alloc::filled(n, 0.0f32, "the product")?;
     if batch == 0 || n_out == 0 {
-        return y;
+        return Ok(y);
     }
     let sb = sample_block(n_in, batch);
     let out = Out(y.as_mut_ptr());
-    TILE.with_borrow_mut(|tile| {
-        if tile.len() < n_in * sb {
-            tile.resize(n_in * sb, 0.0);
-        }
-        for b0 in (0..batch).step_by(sb) {
-            let nb = sb.min(batch - b0);
-            let tile = &mut tile[..n_in * nb];
-            transpose(&x[b0 * n_in..(b0 + nb) * n_in], nb, n_in, tile);
-            let tile = &*tile;
-            let n_tasks = n_out.div_ceil(ROWS_PER_TASK);
-            (0..n_tasks).into_par_iter().for_each_init(
-                || vec![0.0f32; ROWS_PER_TASK * nb],
-                |acc, task| {
-                    let i0 = task * ROWS_PER_TASK;
-                    let rows = ROWS_PER_TASK.min(n_out - i0);
-                    let acc = &mut acc[..rows * nb];
-                    rows_dispatch(indptr, cols, &weight, i0, acc, nb, tile);
-                    // SAFETY: the block (samples b0.., rows i0..i0+rows) is
-                    // inside `y` and written by this task only; `y` outlives
-                    // the parallel loop.
-                    unsafe {
-                        transpose_into(acc, rows, nb, nb, out.ptr().add(b0 * n_out + i0), n_out)
-                    };
-                },
-            );
-        }
-    });
-    y
+    // Taken out of the thread-local, not borrowed: while this thread waits
+    // for the parallel loop, rayon may run another product on it (another
+    // caller's job in the same pool), which then finds an empty buffer.
+    let mut tile = TILE.take();
+    if tile.len() < n_in * sb {
+        tile.resize(n_in * sb, 0.0);
+    }
+    for b0 in (0..batch).step_by(sb) {
+        let nb = sb.min(batch - b0);
+        let tile = &mut tile[..n_in * nb];
+        transpose(&x[b0 * n_in..(b0 + nb) * n_in], nb, n_in, tile);
+        let tile = &*tile;
+        let n_tasks = n_out.div_ceil(ROWS_PER_TASK);
+        (0..n_tasks).into_par_iter().for_each_init(
+            || vec![0.0f32; ROWS_PER_TASK * nb],
+            |acc, task| {
+                let i0 = task * ROWS_PER_TASK;
+                let rows = ROWS_PER_TASK.min(n_out - i0);
+                let acc = &mut acc[..rows * nb];
+                rows_dispatch(indptr, cols, &weight, i0, acc, nb, tile);
+                // SAFETY: the block (samples b0.., rows i0..i0+rows) is
+                // inside `y` and written by this task only; `y` outlives
+                // the parallel loop.
+                unsafe { transpose_into(acc, rows, nb, nb, out.ptr().add(b0 * n_out + i0), n_out) };
+            },
+        );
+    }
+    TILE.set(tile);
+    Ok(y)
 }
 
 impl SynapseMatrix {
@@ -309,10 +311,10 @@ impl SynapseMatrix {
     pub fn forward(&self, x: &[f32], batch: usize) -> Result<Vec<f32>> {
         check_len("presynaptic activity", x.len(), batch, self.n_pre)?;
         let (ip, ix) = (&self.indptr, &self.indices);
-        Ok(match self.weights.as_deref() {
+        match self.weights.as_deref() {
             Some(w) => csr_times_dense(ip, ix, |e| w[e], self.n_post, self.n_pre, x, batch),
             None => csr_times_dense(ip, ix, |_| 1.0, self.n_post, self.n_pre, x, batch),
-        })
+        }
     }
 
     /// Transposed product, e.g. for backpropagated errors or feedback:
@@ -328,7 +330,7 @@ impl SynapseMatrix {
         }
         let t = self.transposed();
         let (ip, rows, perm) = (&t.indptr, &t.rows, &t.perm);
-        Ok(match self.weights.as_deref() {
+        match self.weights.as_deref() {
             Some(w) => csr_times_dense(
                 ip,
                 rows,
@@ -339,7 +341,7 @@ impl SynapseMatrix {
                 batch,
             ),
             None => csr_times_dense(ip, rows, |_| 1.0, self.n_pre, self.n_post, g, batch),
-        })
+        }
     }
 
     /// The presynaptic-major index (built once per structure).

@@ -29,6 +29,10 @@ impl GrowInit {
                     "initial weight range [{lo}, {hi}) is not a finite interval"
                 )))
             }
+            // rand draws `lo + u·(hi − lo)` and panics when the width overflows f32.
+            GrowInit::Uniform(lo, hi) if !(hi - lo).is_finite() => Err(Error::Value(format!(
+                "initial weight range [{lo}, {hi}) is wider than float32 can represent"
+            ))),
             _ => Ok(()),
         }
     }
@@ -211,6 +215,11 @@ impl SynapseMatrix {
     pub fn grow_random(&mut self, per_row: usize, init: GrowInit, seed: u64) -> Result<usize> {
         init.validate()?;
         let n_pre = self.n_pre;
+        let most = self.n_post.saturating_mul(per_row.min(n_pre));
+        crate::alloc::check_fits::<(u32, f32)>(
+            most,
+            &format!("growing {per_row} synapses per row"),
+        )?;
         let new_rows: Vec<Vec<(u32, f32)>> = (0..self.n_post)
             .into_par_iter()
             .map(|i| {

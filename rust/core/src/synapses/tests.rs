@@ -39,7 +39,7 @@ proptest! {
     fn dense_roundtrip((r, c, d) in dense_matrix()) {
         let m = SynapseMatrix::from_dense(&d, r, c, false).unwrap();
         m.check_invariants().unwrap();
-        prop_assert_eq!(m.to_dense(), d.clone());
+        prop_assert_eq!(m.to_dense().unwrap(), d.clone());
         prop_assert_eq!(m.nnz(), d.iter().filter(|&&v| v != 0.0).count());
     }
 
@@ -67,7 +67,7 @@ proptest! {
         let removed = m.prune_below(t).unwrap();
         m.check_invariants().unwrap();
         let expect: Vec<f32> = d.iter().map(|&v| if v.abs() < t { 0.0 } else { v }).collect();
-        prop_assert_eq!(m.to_dense(), expect);
+        prop_assert_eq!(m.to_dense().unwrap(), expect);
         prop_assert_eq!(removed, before - m.nnz());
         prop_assert_eq!(m.counters().pruned as usize, removed);
     }
@@ -82,7 +82,7 @@ proptest! {
             prop_assert_eq!(after, before - (f * before as f64).floor() as usize);
             // every surviving weight is at least as strong as every pruned one
             let row = &d[i * c..(i + 1) * c];
-            let kept = m.to_dense();
+            let kept = m.to_dense().unwrap();
             let kept = &kept[i * c..(i + 1) * c];
             let min_kept = kept.iter().zip(row).filter(|(k, _)| **k != 0.0).map(|(k, _)| k.abs()).fold(f32::INFINITY, f32::min);
             let max_pruned = row.iter().zip(kept).filter(|(o, k)| **o != 0.0 && **k == 0.0).map(|(o, _)| o.abs()).fold(0.0, f32::max);
@@ -105,7 +105,7 @@ proptest! {
             if *e == 0.0 { *e = 0.5; n += 1; }
         }
         prop_assert_eq!(grown, n);
-        prop_assert_eq!(m.to_dense(), expect);
+        prop_assert_eq!(m.to_dense().unwrap(), expect);
     }
 
     #[test]
@@ -119,7 +119,7 @@ proptest! {
             prop_assert_eq!(after, (before + k).min(c));
         }
         // old synapses untouched, new ones in range
-        let (old, new) = (d, m.to_dense());
+        let (old, new) = (d, m.to_dense().unwrap());
         for (o, n) in old.iter().zip(&new) {
             if *o != 0.0 { prop_assert_eq!(o, n); } else if *n != 0.0 { prop_assert!((0.01..0.1).contains(n)); }
         }
@@ -144,7 +144,7 @@ proptest! {
             if new != d[i * c + j] { n += 1; s += (new - d[i * c + j]).abs() as f64; }
             expect[i * c + j] = new;
         }}
-        prop_assert!(close(&m.to_dense(), &expect));
+        prop_assert!(close(&m.to_dense().unwrap(), &expect));
         prop_assert_eq!(writes, n);
         prop_assert!((abs - s).abs() < 1e-4 * (1.0 + s));
         prop_assert!(m.weights().unwrap().iter().all(|&w| w >= 0.0));
@@ -157,7 +157,7 @@ proptest! {
         m.prune_below(t).unwrap();
         m.grow_random(2, GrowInit::Constant(0.3), 9).unwrap();
         let me = m.minimal_energy_from(&init).unwrap();
-        let dense = crate::energy::MinimalEnergy::between_dense(&d, &m.to_dense());
+        let dense = crate::energy::MinimalEnergy::between_dense(&d, &m.to_dense().unwrap());
         prop_assert_eq!(me.writes, dense.writes);
         prop_assert!((me.abs_change - dense.abs_change).abs() < 1e-6);
     }
@@ -167,7 +167,7 @@ proptest! {
 fn coo_sums_duplicates_and_rejects_out_of_range() {
     let m = SynapseMatrix::from_coo(2, 3, &[1, 0, 1], &[2, 1, 2], Some(&[1.0, 2.0, 3.0]), false)
         .unwrap();
-    assert_eq!(m.to_dense(), vec![0.0, 2.0, 0.0, 0.0, 0.0, 4.0]);
+    assert_eq!(m.to_dense().unwrap(), vec![0.0, 2.0, 0.0, 0.0, 0.0, 4.0]);
     let err = SynapseMatrix::from_coo(2, 3, &[2], &[0], None, false).unwrap_err();
     assert!(matches!(err, Error::Index(_)));
     let b = SynapseMatrix::from_coo(2, 3, &[1, 1], &[2, 2], None, true).unwrap();
@@ -259,4 +259,84 @@ fn backward_index_follows_structural_changes() {
     assert_eq!(m.backward(&[1.0, 1.0], 1).unwrap(), vec![4.0, 5.0]);
     m.apply_delta(&[1.0, 1.0, 1.0], Clamp::default()).unwrap();
     assert_eq!(m.backward(&[1.0, 1.0], 1).unwrap(), vec![5.0, 7.0]);
+}
+
+/// Products from several threads sharing one pool: a caller waiting for its
+/// parallel loop may run another caller's product on the same thread, so the
+/// thread-local tile must not be borrowed across the loop (it panicked with
+/// "already borrowed").
+#[test]
+fn products_reentered_by_the_pool() {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    let (n_post, n_pre, batch) = (512, 64, 600);
+    let d: Vec<f32> = (0..n_post * n_pre)
+        .map(|k| if k % 3 == 0 { (k % 7) as f32 } else { 0.0 })
+        .collect();
+    let m = SynapseMatrix::from_dense(&d, n_post, n_pre, false).unwrap();
+    let x: Vec<f32> = (0..batch * n_pre).map(|k| (k % 5) as f32).collect();
+    let want = m.forward(&x, batch).unwrap();
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..20 {
+                    let y = pool.install(|| m.forward(&x, batch)).unwrap();
+                    assert_eq!(y, want);
+                    let g = vec![1.0f32; batch * n_post];
+                    pool.install(|| m.backward(&g, batch)).unwrap();
+                }
+            });
+        }
+    });
+}
+
+/// Initial weight ranges wider than float32 made `rand` panic on an unwrap.
+#[test]
+fn grow_init_range_wider_than_f32_is_refused() {
+    let mut m = SynapseMatrix::empty(4, 6, false).unwrap();
+    let init = GrowInit::Uniform(-2e38, 2e38);
+    assert!(matches!(m.grow_random(2, init, 0), Err(Error::Value(_))));
+    assert!(matches!(
+        m.grow(&[0], &[1], None, init, 0),
+        Err(Error::Value(_))
+    ));
+    assert_eq!(m.nnz(), 0);
+    m.grow_random(2, GrowInit::Uniform(-1e38, 1e38), 0).unwrap();
+    assert_eq!(m.nnz(), 8);
+}
+
+/// Shapes and products too large for memory are refused with `Memory`
+/// before anything is allocated (they aborted the process).
+#[test]
+fn absurd_shapes_are_refused() {
+    // 4 TiB dense copy.
+    let m = SynapseMatrix::empty(1 << 20, 1 << 20, false).unwrap();
+    assert!(matches!(m.to_dense(), Err(Error::Memory(_))));
+    // No presynaptic units: any batch is a valid input, 2^56 outputs are not.
+    let m = SynapseMatrix::empty(1 << 16, 0, false).unwrap();
+    assert!(matches!(m.forward(&[], 1 << 40), Err(Error::Memory(_))));
+    assert!(matches!(m.forward(&[], usize::MAX), Err(Error::Memory(_))));
+    // 2^48 synapses to grow.
+    let mut m = SynapseMatrix::empty(1 << 16, MAX_NEURONS, false).unwrap();
+    let init = GrowInit::Uniform(0.0, 1.0);
+    assert!(matches!(
+        m.grow_random(1 << 32, init, 0),
+        Err(Error::Memory(_))
+    ));
+}
+
+/// Updates that overflow float32 saturate instead of storing `inf`, and
+/// non-finite weights are refused at construction.
+#[test]
+fn weights_stay_finite() {
+    let mut m = SynapseMatrix::from_dense(&[3e38, 1.0], 1, 2, false).unwrap();
+    m.apply_delta(&[3e38, -1.0], Clamp::default()).unwrap();
+    assert!(m.weights().unwrap().iter().all(|w| w.is_finite()));
+    assert_eq!(m.weights().unwrap()[0], f32::MAX);
+    for bad in [f32::NAN, f32::INFINITY] {
+        assert!(SynapseMatrix::from_dense(&[bad, 1.0], 1, 2, false).is_err());
+        assert!(m.set_weights(&[bad, 1.0]).is_err());
+    }
 }

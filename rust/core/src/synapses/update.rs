@@ -36,9 +36,13 @@ impl Clamp {
 }
 
 /// Write `w + d` clamped; returns the effective absolute change (0 if none).
+/// A sum beyond float32 saturates at its largest finite value: a stored
+/// `inf` would turn later products and changes into `inf`/NaN.
 #[inline]
 fn write(w: &mut f32, d: f32, clamp: Clamp) -> f32 {
-    let new = (*w + d).clamp(clamp.min, clamp.max);
+    let new = (*w + d)
+        .clamp(clamp.min, clamp.max)
+        .clamp(f32::MIN, f32::MAX);
     let change = (new - *w).abs();
     *w = new;
     change
@@ -71,6 +75,12 @@ impl SynapseMatrix {
                 "{} weight changes for {} synapses",
                 delta.len(),
                 self.nnz()
+            )));
+        }
+        if let Some(e) = delta.iter().position(|d| !d.is_finite()) {
+            return Err(Error::Value(format!(
+                "delta must be finite, delta[{e}] is {}",
+                delta[e]
             )));
         }
         let w = self.weights.as_mut().expect("checked above");
