@@ -35,7 +35,9 @@ ESTIMATORS = [
     EPropRegressor(n_rec=40, max_iter=10, random_state=0),
     EPropClassifier(n_rec=40, max_iter=10, random_state=0),
     StructuralPlasticityClassifier(random_state=0),
-    StructuralPlasticityClassifier(n_hidden=20, max_iter=3, readout_max_iter=20, random_state=0),
+    StructuralPlasticityClassifier(
+        max_synapses=200, direct_input=True, max_iter=3, readout_max_iter=20, random_state=0
+    ),
 ]
 
 

@@ -139,7 +139,8 @@ def test_readout_delta_rule_equals_reference():
 
 def test_transform_is_rectified_sigmoid():
     X, y = toy()
-    est = SPC(n_hidden=12, max_iter=2, readout_max_iter=2, random_state=0).fit(X, y)
+    est = SPC(n_hidden=12, max_iter=2, readout_max_iter=2, direct_input=True, random_state=0)
+    est.fit(X, y)
     W = est.synapses_.to_dense().astype(np.float64)
     R = est.encoder_.transform(X).astype(np.float64)
     u = R @ W.T - est.theta_
@@ -296,11 +297,11 @@ def test_weight_statistics_and_information():
 def test_readout_stops_early_and_sparse_code_matches_dense():
     X, y = toy(n=300, d=20)
     full = SPC(n_hidden=12, max_iter=2, readout_max_iter=15, readout_n_iter_no_change=0)
+    full.set_params(direct_input=True)
     full.set_params(random_state=0).fit(X, y)
     assert len(full.readout_loss_curve_) == 15
-    early = SPC(n_hidden=12, max_iter=2, readout_max_iter=15, readout_tol=10.0, random_state=0).fit(
-        X, y
-    )
+    early = SPC(n_hidden=12, max_iter=2, readout_max_iter=15, readout_tol=10.0, random_state=0)
+    early.set_params(direct_input=True).fit(X, y)
     # the loss never falls by 10 nats: stop after 1 + n_iter_no_change epochs
     assert len(early.readout_loss_curve_) == 3
     assert early.readout_loss_curve_ == full.readout_loss_curve_[:3]
@@ -309,3 +310,153 @@ def test_readout_stops_early_and_sparse_code_matches_dense():
     z = H @ full.coefs_readout_.T + full.intercept_readout_
     p = np.exp(z - z.max(1, keepdims=True))
     np.testing.assert_allclose(full.predict_proba(X), p / p.sum(1, keepdims=True), atol=1e-5)
+
+
+# ----------------------------------------------------------- out of the box
+def test_on_off_encoder_equals_formula_and_keeps_pixels():
+    from synaplast.encoding import OnOffEncoder
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 5)) * [1, 2, 3, 4, 5] + [0, 1, -1, 10, 0]
+    enc = OnOffEncoder().fit(X)
+    c = np.median(X, 0)
+    on = np.clip((X - c) / (X.max(0) - c), 0, 1)
+    off = np.clip((c - X) / (c - X.min(0)), 0, 1)
+    np.testing.assert_allclose(enc.transform(X), np.hstack([on, off]), atol=1e-6)
+    # shifting and scaling a feature changes nothing; mirroring it swaps ON and OFF
+    np.testing.assert_allclose(OnOffEncoder().fit_transform(3 * X - 7), enc.transform(X), atol=1e-5)
+    np.testing.assert_allclose(
+        OnOffEncoder().fit_transform(-X),
+        enc.transform(X)[:, [5, 6, 7, 8, 9, 0, 1, 2, 3, 4]],
+        atol=1e-5,
+    )
+    # out of range saturates at 1, never fails; names say which channel is which
+    assert enc.transform(X * 100).max() == 1 and enc.transform(X * 100).min() == 0
+    assert list(enc.get_feature_names_out()[[0, 5]]) == ["x0_on", "x0_off"]
+    # pixels (median 0, range [0, 1]) keep their ON channel only, unchanged
+    P = (rng.random((300, 20)) < 0.2) * rng.random((300, 20))
+    P[:, 0] = (rng.random(300) < 0.8) * rng.random(300)  # inked in most images
+    P[0] = 1.0
+    R = OnOffEncoder().fit_transform(P)
+    np.testing.assert_allclose(R, P, atol=1e-6)
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        enc.transform(np.full((1, 5), np.nan))
+
+
+def test_any_real_valued_input_and_out_of_range_predictions():
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    est = SPC(random_state=0).fit(X, y)
+    assert est.score(X, y) > 0.9
+    far = X * 50 - 1000  # finite, far outside the training range
+    assert est.predict(far).shape == (150,)
+    assert np.isfinite(est.predict_proba(far)).all() and np.isfinite(est.transform(far)).all()
+    # the same model on shifted/scaled features learns the same thing
+    moved = SPC(random_state=0).fit(2 * X + 5, y)
+    np.testing.assert_array_equal(moved.predict(2 * X + 5), est.predict(X))
+
+
+@pytest.mark.parametrize("budget", [7, 50, 400, 3000])
+def test_budget_alone_sizes_the_model_and_is_honoured(budget):
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    est = SPC(max_synapses=budget, random_state=0).fit(X[:600], y[:600])
+    assert est.synapses_.nnz <= budget
+    assert est.n_hidden_ == max(1, min(budget // 2, max(100, 600)))
+    assert len(est.get_feature_names_out()) == est.n_hidden_
+    assert est.transform(X[:3]).shape == (3, est.n_hidden_)
+
+
+def test_digits_defaults_regression():
+    """Fails if the defaults regress on data the package was not tuned on."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_digits(return_X_y=True)
+    cv = StratifiedKFold(5, shuffle=True, random_state=0)
+    pipe = make_pipeline(StandardScaler(), SPC(random_state=0))
+    assert cross_val_score(pipe, X, y, cv=cv).mean() >= 0.95
+
+
+def test_feature_names_column_order_and_set_output():
+    pd = pytest.importorskip("pandas")
+    from sklearn.datasets import load_wine
+
+    X, y = load_wine(return_X_y=True, as_frame=True)
+    est = SPC(random_state=0).fit(X, y)
+    assert list(est.feature_names_in_) == list(X.columns)
+    with pytest.raises(ValueError, match="feature names"):
+        est.predict(X[X.columns[::-1]])
+    est.set_output(transform="pandas")
+    H = est.transform(X)
+    assert isinstance(H, pd.DataFrame) and H.shape == (len(X), est.n_hidden_)
+    assert list(H.columns[:2]) == [
+        "structuralplasticityclassifier0",
+        "structuralplasticityclassifier1",
+    ]
+
+
+def test_partial_fit_pass_learns_like_fit_one_epoch():
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_digits(return_X_y=True)
+    Xtr, Xte, ytr, yte = train_test_split(X, y, random_state=0)
+    one_epoch = SPC(max_iter=1, max_synapses=3000, random_state=0).fit(Xtr, ytr)
+    stream = SPC(max_synapses=3000, random_state=0)
+    for i in range(0, len(Xtr), 300):
+        stream.partial_fit(Xtr[i : i + 300], ytr[i : i + 300], classes=np.arange(10))
+    assert stream.score(Xte, yte) >= one_epoch.score(Xte, yte) - 0.05
+    assert stream.score(Xte, yte) > 0.85
+
+
+def test_degenerate_fit_warns():
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, y = toy(n=120)
+    with pytest.warns(ConvergenceWarning, match="one class"):
+        SPC(n_hidden=10, readout_learning_rate=0.0, random_state=0).fit(X, y)
+
+
+def test_new_fitted_state_pickles_and_is_thread_invariant():
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = load_breast_cancer(return_X_y=True)
+    fits = []
+    for n in (1, 2):
+        with synaplast.threads(n):
+            est = SPC(max_synapses=2000, random_state=4).fit(X, y)
+            fits.append((est.synapses_.to_dense(), est.coefs_readout_, est.predict_proba(X)))
+    for a, b in zip(fits[0], fits[1], strict=True):
+        np.testing.assert_array_equal(a, b)
+    again = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(again.predict_proba(X * 3), est.predict_proba(X * 3))
+    np.testing.assert_array_equal(again.encoder_.centre_, est.encoder_.centre_)
+
+
+def test_input_gradient_through_the_input_stage_and_direct_pathway():
+    from sklearn.datasets import load_wine
+
+    from synaplast.analysis import input_gradient
+
+    X, y = load_wine(return_X_y=True)
+    X = (X - X.mean(0)) / X.std(0)
+    for direct in (True, False):
+        est = SPC(max_synapses=200, direct_input=direct, random_state=0).fit(X, y)
+        yi = np.searchsorted(est.classes_, y[:4])
+        g = input_gradient(est, X[:4], yi)
+
+        def ce(Z, est=est, yi=yi):
+            p = est.predict_proba(Z).astype(np.float64)
+            return -np.log(p[np.arange(len(Z)), yi]).sum()
+
+        num = np.zeros_like(g)
+        for i in range(4):
+            for j in range(X.shape[1]):
+                d = np.zeros_like(X[:4])
+                d[i, j] = 1e-4
+                num[i, j] = (ce(X[:4] + d) - ce(X[:4] - d)) / 2e-4
+        np.testing.assert_allclose(g, num, rtol=0.05, atol=1e-2)

@@ -157,18 +157,40 @@ def input_gradient(est, X, y_idx):
     :class:`~synaplast.StructuralPlasticityClassifier` without inhibitory
     population, or a scikit-learn ``MLPClassifier`` with one ReLU hidden layer.
 
-    The structural classifier's forward function ``p = softmax(V f(W x − θ) + c)``
-    is differentiated densely in NumPy (``f'(u) = 2σ(u)(1 − σ(u))`` for ``u > 0``).
+    The structural classifier's forward function ``p = softmax(V [f(W r − θ), r] + c)``
+    on the encoded rates ``r = enc(x)`` (the ON/OFF stage, piecewise linear,
+    and the direct pathway ``r`` when the readout has one) is differentiated
+    densely in NumPy (``f'(u) = 2σ(u)(1 − σ(u))`` for ``u > 0``).
     """
     if hasattr(est, "coefs_") and not hasattr(est, "synapses_"):
         return _mlp_input_gradient(est, X, y_idx)
-    W = est.synapses_.to_dense()
-    u = X @ W.T - est.theta_
+    X = np.asarray(X, dtype=np.float64)
+    if est.encoding == "none":
+        R, dR = X, np.ones_like(X)
+        channel = np.arange(X.shape[1])
+    else:
+        enc = est.encoder_
+        R = enc.transform(X).astype(np.float64)
+        channel = np.concatenate([enc._on, enc._off])
+        c = enc.centre_[channel]
+        scale = np.concatenate([enc.on_scale_[enc._on], -enc.off_scale_[enc._off]])
+        # dr/dx: ±1/range inside the unsaturated band, 0 where clipped
+        inside = (R > 0) & (R < 1) | (R == 0) & (X[:, channel] == c)
+        dR = np.where(inside, 1.0 / scale, 0.0)
+    W = est.synapses_.to_dense().astype(np.float64)
+    nh = W.shape[0]
+    u = R @ W.T - est.theta_
     s = 1.0 / (1.0 + np.exp(-u))
     fprime = np.where(u > 0, 2.0 * s * (1.0 - s), 0.0)
     p = est.predict_proba(X)
     g_out = p - np.eye(p.shape[1])[y_idx]
-    return ((g_out @ est.coefs_readout_) * fprime) @ W
+    V = est.coefs_readout_
+    g_r = ((g_out @ V[:, :nh]) * fprime) @ W
+    if V.shape[1] > nh:  # the direct pathway
+        g_r = g_r + g_out @ V[:, nh:]
+    grad = np.zeros_like(X)
+    np.add.at(grad.T, channel, (g_r * dR).T)
+    return grad
 
 
 def _mlp_input_gradient(mlp, X, y_idx):

@@ -54,7 +54,12 @@ def _demo(args) -> int:
             print(f"synaplast demo --plot: {exc}", file=sys.stderr)
             return 2
 
-    demo.main(dataset=args.dataset, verbose=not args.quiet, plot_dir=args.plot)
+    demo.main(
+        dataset=args.dataset,
+        verbose=not args.quiet,
+        plot_dir=args.plot,
+        n_train=args.n_train or None,
+    )
     return 0
 
 
@@ -101,6 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--dataset", choices=("auto", "mnist", "digits"), default="auto")
     d.add_argument("--quiet", action="store_true", help="no progress bar")
     d.add_argument("--plot", default=None, metavar="DIR", help="write PNG figures to DIR")
+    d.add_argument(
+        "--n-train",
+        type=int,
+        default=20_000,
+        metavar="N",
+        help="training images used (default 20,000 of MNIST's 60,000; 0: all)",
+    )
     d.set_defaults(func=_demo)
     f = sub.add_parser(
         "fetch-mnist",

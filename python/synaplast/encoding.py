@@ -6,18 +6,20 @@ the same problem for light, which can get brighter or darker than the
 surround: ON cells fire when the input rises above a reference, OFF cells
 when it falls below it. :class:`OnOffEncoder` does that per feature.
 
-For feature ``j`` with centre ``c_j`` (the median of the training data) and
-one-sided ranges ``a_j = max(x_j) − c_j`` and ``b_j = c_j − min(x_j)`` on
-the training data::
+For feature ``j`` with centre ``c_j`` and one-sided ranges
+``a_j = max(x_j) − c_j`` and ``b_j = c_j − min(x_j)`` on the training data::
 
     on_j  = clip((x_j − c_j) / a_j, 0, 1)
     off_j = clip((c_j − x_j) / b_j, 0, 1)
 
-A channel whose range is 0 (a feature never above, or never below, its
-centre) is dropped, so pixel intensities in ``[0, 1]`` (median 0 for most
-pixels) keep their ON channel only, essentially unchanged, and the encoding
-costs nothing there. Values outside the training range saturate at 1 as a
-firing rate does: ``transform`` never fails on finite inputs.
+The centre is the training median, except for *rate-like* features: never
+negative and exactly 0 on at least a tenth of the training samples (pixel
+intensities, counts). Their reference is silence, ``c_j = 0``, so they have
+an ON channel only: pixels in ``[0, 1]`` pass essentially unchanged, and no
+dense OFF channel is made of background pixels. A channel whose range is 0
+(a feature never above, or never below, its centre) is dropped. Values
+outside the training range saturate at 1 as a firing rate does:
+``transform`` never fails on finite inputs.
 """
 
 from __future__ import annotations
@@ -28,16 +30,22 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 __all__ = ["OnOffEncoder"]
 
+#: Fraction of exact zeros that marks a never-negative feature as a rate.
+_RATE_ZEROS = 0.1
+
 
 class OnOffEncoder(TransformerMixin, BaseEstimator):
-    """ON/OFF channels around each feature's median, scaled to rates in ``[0, 1]``.
+    """ON/OFF channels around each feature's reference, scaled to rates in ``[0, 1]``.
 
     See the module documentation for the equations.
 
     Attributes
     ----------
     centre_ : ndarray of shape (n_features,)
-        Median of every feature on the training data.
+        Reference of every feature: 0 for rate-like features, else the
+        training median.
+    rate_like_ : ndarray of bool, shape (n_features,)
+        Features never negative and 0 on at least a tenth of the samples.
     on_scale_, off_scale_ : ndarray of shape (n_features,)
         One-sided ranges above and below the centre (0: the channel is dropped).
     n_features_in_ : int
@@ -67,7 +75,8 @@ class OnOffEncoder(TransformerMixin, BaseEstimator):
             The fitted encoder.
         """
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=True)
-        centre = np.median(X, axis=0)
+        self.rate_like_ = (X.min(axis=0) >= 0) & ((X == 0).mean(axis=0) >= _RATE_ZEROS)
+        centre = np.where(self.rate_like_, 0.0, np.median(X, axis=0))
         self.centre_ = centre.astype(np.float32)
         self.on_scale_ = (X.max(axis=0) - centre).astype(np.float32)
         self.off_scale_ = (centre - X.min(axis=0)).astype(np.float32)

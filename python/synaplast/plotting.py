@@ -153,7 +153,7 @@ def weight_histogram(weights, w_max: float | None = None, bins: int = 50):
 def structural_figures(est) -> dict:
     """Receptive fields (for square image inputs), synapse count and weight
     histogram of a fitted :class:`~synaplast.StructuralPlasticityClassifier`."""
-    W = est.synapses_.to_dense()
+    W = est.receptive_fields_
     figs = {}
     side = int(round(np.sqrt(W.shape[1])))
     if side * side == W.shape[1]:

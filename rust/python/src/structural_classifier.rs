@@ -102,6 +102,20 @@ impl StructuralNet {
         let c = self.inner.readout_counters;
         (c.writes, c.abs_change)
     }
+    /// Set every threshold to its homeostatic fixed point on the samples `x`
+    /// (active on a fraction `rho` of them).
+    fn settle_thresholds(
+        &mut self,
+        py: Python<'_>,
+        x: PyReadonlyArray2<'_, f32>,
+        rho: f32,
+    ) -> PyResult<()> {
+        let (x, n, c) = owned2(&x)?;
+        check_cols(c, self.inner.n_in())?;
+        let inner = &mut self.inner;
+        py.detach(|| threads::run(|| inner.settle_thresholds(&x, n, rho)))
+            .py()
+    }
     /// Add an inhibitory population of `n_inhibitory` units (fixed E→I
     /// weights from `seed`, no I→E inhibition yet); 0 removes it.
     fn set_inhibition(&mut self, n_inhibitory: usize, seed: u64) -> PyResult<()> {

@@ -61,12 +61,15 @@ class StructuralParams(ModelParams):
         _default("learning_rate", 0.05), bounds=(0.0, 1.0), doc="Hebbian rate"
     )
     competition_rate = param.Number(
-        _default("competition_rate", 0.5), bounds=(0.0, 5.0), doc="rate of the competitive biases"
+        _default("competition_rate", 0.5), bounds=(0.0, 20.0), doc="rate of the competitive biases"
     )
     homeostasis_rate = param.Number(
         _default("homeostasis_rate", 0.05), bounds=(0.0, 1.0), doc="rate of the thresholds"
     )
     epochs = param.Integer(_default("max_iter", 10), bounds=(1, 100), doc="epochs of the run")
+    readout_epochs = param.Integer(
+        5, bounds=(1, 200), label="readout epochs per step", doc="readout epochs after each epoch"
+    )
 
     def estimator_params(self) -> dict:
         """The one place that maps this screen's widgets to the estimator."""
@@ -75,6 +78,7 @@ class StructuralParams(ModelParams):
             "competition_rate": self.competition_rate,
             "homeostasis_rate": self.homeostasis_rate,
             "max_iter": self.epochs,
+            "readout_max_iter": self.readout_epochs,
             "random_state": self.seed,
         }
         if self.n_hidden:
@@ -146,23 +150,20 @@ class StructuralSession:
         return out
 
     def _fields(self, dense):
+        """Receptive fields in input space (ON minus OFF weights) as images."""
         pix = int(np.prod(self.shape))
-        n_feat = dense.shape[1]
         rows = dense[: self.n_fields]
-        if n_feat == pix:
-            fields, signed = rows, False
-        elif n_feat == 2 * pix:  # an ON/OFF encoding: ON minus OFF weights
-            fields, signed = rows[:, :pix] - rows[:, pix:], True
-        else:
-            return [as_image(r) for r in rows], False
-        return [f.reshape(self.shape) for f in fields], signed
+        signed = bool((rows < 0).any())
+        if dense.shape[1] != pix:
+            return [as_image(r) for r in rows], signed
+        return [f.reshape(self.shape) for f in rows], signed
 
     def snapshot(self) -> dict:
         snap = {"history": {k: list(v) for k, v in self.history.items()}, "ignored": self.ignored}
         if not self.epoch:
             return snap
         syn = self.est.synapses_
-        dense = syn.to_dense()
+        dense = self.est.receptive_fields_
         images, signed = self._fields(dense)
         scale = np.abs(dense[: self.n_fields]).max(axis=1, keepdims=True)
         scale = np.where(scale > 0, scale, 1.0)

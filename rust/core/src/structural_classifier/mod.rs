@@ -702,6 +702,46 @@ impl StructuralNet {
         Ok((wins, mean_act))
     }
 
+    /// Homeostatic settling: every threshold becomes the value the
+    /// homeostatic rule converges to on the `n` samples `x`, the one at
+    /// which the unit is active (`u > 0`) on `round(ρ n)` of them (its
+    /// `(round(ρ n) + 1)`-th largest drive). Structural steps change a
+    /// unit's drive at once while `θ` follows slowly; settling after the
+    /// last one leaves no unit silent (or always on) because its
+    /// threshold lags. Uses the feedforward drive (with an inhibitory
+    /// population, the thresholds are left to homeostasis).
+    pub fn settle_thresholds(&mut self, x: &[f32], n: usize, rho: f32) -> Result<()> {
+        check_len("input", x.len(), n, self.n_in)?;
+        check_nonneg_input(x)?;
+        if !(rho > 0.0 && rho < 1.0) {
+            return Err(Error::Value(format!(
+                "target activity must be in (0, 1), got {rho}"
+            )));
+        }
+        if n < 2 || self.inhibition.is_some() {
+            return Ok(());
+        }
+        let nh = self.n_hidden;
+        let s = kernels::forward(&self.hidden, x, n)?;
+        let k = ((rho * n as f32).round() as usize).clamp(1, n - 1);
+        self.theta
+            .par_chunks_mut(UNIT_BLOCK)
+            .enumerate()
+            .for_each(|(blk, th)| {
+                let mut col = vec![0.0f32; n];
+                for (r, t) in th.iter_mut().enumerate() {
+                    let i = blk * UNIT_BLOCK + r;
+                    for (c, row) in col.iter_mut().zip(s.chunks_exact(nh)) {
+                        *c = row[i];
+                    }
+                    // descending: the k largest drives come first
+                    let (_, kth, _) = col.select_nth_unstable_by(k, |a, b| b.total_cmp(a));
+                    *t = *kth;
+                }
+            });
+        Ok(())
+    }
+
     /// Structural pruning: remove silent synapses (`w < silent_threshold`),
     /// then keep at most `max_per_unit` synapses per unit (the strongest;
     /// consolidated ones count as strongest). Returns the number pruned.

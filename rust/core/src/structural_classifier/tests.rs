@@ -545,3 +545,29 @@ fn huge_batch_size_is_one_batch() {
         .unwrap();
     assert_eq!(a, b);
 }
+
+#[test]
+fn settled_thresholds_make_every_unit_active_on_the_target_fraction() {
+    let (n, d, nh) = (50, 9, 7);
+    let x = data(n, d, 12);
+    let mut net = new_net(d, nh, 2, 4, 0.05, 0.6, 3).unwrap();
+    net.theta.iter_mut().for_each(|t| *t = 100.0); // every unit silent
+    in_pool(2, || net.settle_thresholds(&x, n, 0.3)).unwrap();
+    let u = net.drive(&x, n).unwrap();
+    let w = net.hidden.to_dense().unwrap();
+    for i in 0..nh {
+        let active = (0..n).filter(|&b| u[b * nh + i] > 0.0).count();
+        // drives tied at the threshold stay inactive
+        assert!(active <= 15, "unit {i}: {active}");
+        let drives: Vec<f32> = (0..n)
+            .map(|b| (0..d).map(|j| w[i * d + j] * x[b * d + j]).sum())
+            .collect();
+        let mut sorted = drives.clone();
+        sorted.sort_by(|a, b| b.total_cmp(a));
+        assert!((net.theta[i] - sorted[15]).abs() < 1e-5);
+        if sorted[14] > sorted[15] {
+            assert_eq!(active, 15);
+        }
+    }
+    assert!(net.settle_thresholds(&x, n, 1.0).is_err());
+}
