@@ -109,11 +109,11 @@ def memory_patterns(n, m=2000, k=20, seed=0):  # k active units (with repeats)
 def memory(call):
     m = 20_000
     small = memory_patterns(2000, m=m, k=60)
-    est = AssociativeMemory(rule="bayes", retrieval="wta", l=60).fit(small, small)
+    est = AssociativeMemory(rule="bayes", retrieval="wta", l=60).fit(small)  # auto
     if call in ("fit", "partial_fit"):
         big = memory_patterns(300_000, m=m, k=60, seed=1)  # one core call (< 1M rows)
         method = est.fit if call == "fit" else est.partial_fit
-        return est, small[:50], lambda: method(big, big)
+        return est, small[:50], lambda: method(big)
     queries = memory_patterns(20_000, m=m, k=60, seed=2)
     return est, small[:50], lambda: est.predict(queries)
 
