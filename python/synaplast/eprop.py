@@ -421,14 +421,21 @@ class _EPropBase(BaseEstimator):
         n = x.shape[0]
         bs = int(self.batch_size)
         rng = np.random.RandomState(seed_from(self.random_state) % (2**32))
+        # Train a copy and a new loss list, installed at the end: a failed or
+        # interrupted (Ctrl-C) call leaves the fitted network as it was
+        # (``unchanged_on_error`` restores the attributes, not the objects).
+        net = self._net.copy()
+        losses = list(self.loss_curve_)
         with Progress(epochs, desc=type(self).__name__, enabled=bool(self.verbose)) as bar:
             for _ in range(epochs):
                 order = rng.permutation(n)
-                out = self._net.run(
+                out = net.run(
                     x[order], target[order], mask[order], {"learn": True, "batch_size": bs}
                 )
-                self.loss_curve_.append(float(np.mean(out["loss"])))
-                bar.update(1, postfix=f"loss {self.loss_curve_[-1]:.4g}")
+                losses.append(float(np.mean(out["loss"])))
+                bar.update(1, postfix=f"loss {losses[-1]:.4g}")
+        self._net = net
+        self.loss_curve_ = losses
         self.n_iter_ = getattr(self, "n_iter_", 0) + epochs
         self._update_reports()
 

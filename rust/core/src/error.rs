@@ -1,6 +1,7 @@
 //! Errors of the core. The binding layer maps them onto Python exceptions
 //! (`Shape`/`Value`/`Index` → `ValueError`, `Type` → `TypeError`,
-//! `Memory` → `MemoryError`, `Internal` → `RuntimeError`).
+//! `Memory` → `MemoryError`, `Internal` → `RuntimeError`, `Interrupted` →
+//! `KeyboardInterrupt`).
 
 use thiserror::Error as ThisError;
 
@@ -24,6 +25,9 @@ pub enum Error {
     /// A broken invariant (a bug): a panic caught at the binding boundary.
     #[error("internal error: {0}")]
     Internal(String),
+    /// The call was cancelled through its [`crate::cancel::Token`] (Ctrl-C).
+    #[error("interrupted: {0}")]
+    Interrupted(String),
 }
 
 impl Error {
@@ -35,7 +39,8 @@ impl Error {
             | Error::Index(m)
             | Error::Type(m)
             | Error::Memory(m)
-            | Error::Internal(m) => m,
+            | Error::Internal(m)
+            | Error::Interrupted(m) => m,
         }
     }
 }

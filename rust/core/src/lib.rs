@@ -20,6 +20,7 @@
 #[macro_use]
 pub mod named;
 mod alloc;
+pub mod cancel;
 pub mod competitive;
 pub mod energy;
 pub mod eprop;

@@ -69,18 +69,14 @@ impl CompetitiveMlp {
             None => None,
         };
         let inner = &mut self.inner;
-        let out = py
-            .detach(|| {
-                threads::run(|| {
-                    inner.train(&TrainSpec {
-                        x: &xv,
-                        y: &yv,
-                        eval: ev.as_ref().map(|(a, b)| (a.as_slice(), b.as_slice())),
-                        schedule,
-                    })
-                })
+        let out = threads::run_interruptible(py, || {
+            inner.train(&TrainSpec {
+                x: &xv,
+                y: &yv,
+                eval: ev.as_ref().map(|(a, b)| (a.as_slice(), b.as_slice())),
+                schedule,
             })
-            .py()?;
+        })?;
         Ok(pythonize(py, &out)?)
     }
 

@@ -104,20 +104,16 @@ impl EPropNetwork {
             c_slice(&mask, "mask")?.to_vec(),
         );
         let net = &mut self.inner;
-        let out = py
-            .detach(|| {
-                threads::run(|| {
-                    let b = Batch {
-                        n_seq: s,
-                        n_steps: t,
-                        x: &xv,
-                        target: &tv,
-                        mask: &mv,
-                    };
-                    net.run(&b, &opts)
-                })
-            })
-            .py()?;
+        let out = threads::run_interruptible(py, || {
+            let b = Batch {
+                n_seq: s,
+                n_steps: t,
+                x: &xv,
+                target: &tv,
+                mask: &mv,
+            };
+            net.run(&b, &opts)
+        })?;
         let d = PyDict::new(py);
         d.set_item("loss", PyArray1::from_vec(py, out.loss))?;
         let (n_rec, n_out) = (self.inner.config().n_rec, self.inner.config().n_out);
@@ -159,6 +155,14 @@ impl EPropNetwork {
         self.inner
             .set_weights(weights.as_slice()?, c_slice(&w_out, "w_out")?)
             .py()
+    }
+
+    /// An independent copy (the estimators train one, so that a failed or
+    /// interrupted call leaves the fitted network unchanged).
+    fn copy(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
     }
 
     /// Forget membranes, traces and archive.

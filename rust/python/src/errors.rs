@@ -1,6 +1,8 @@
 //! Map core errors onto Python exceptions.
 
-use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{
+    PyKeyboardInterrupt, PyMemoryError, PyRuntimeError, PyTypeError, PyValueError,
+};
 use pyo3::PyErr;
 use synaplast_core::Error;
 
@@ -9,6 +11,7 @@ pub fn to_py(e: Error) -> PyErr {
         Error::Type(_) => PyTypeError::new_err(e.to_string()),
         Error::Memory(_) => PyMemoryError::new_err(e.to_string()),
         Error::Internal(_) => PyRuntimeError::new_err(e.to_string()),
+        Error::Interrupted(_) => PyKeyboardInterrupt::new_err(e.to_string()),
         Error::Shape(_) | Error::Value(_) | Error::Index(_) => PyValueError::new_err(e.to_string()),
     }
 }

@@ -60,7 +60,7 @@ impl AssocStore {
         let u = patterns(self.inner.m(), &u_indptr, &u_indices)?;
         let v = patterns(self.inner.n(), &v_indptr, &v_indices)?;
         let inner = &mut self.inner;
-        py.detach(|| threads::run(|| inner.store(&u, &v))).py()
+        threads::run_interruptible(py, || inner.store(&u, &v))
     }
 
     /// An independent copy (a multi-chunk `partial_fit` stores into one).
@@ -86,9 +86,7 @@ impl AssocStore {
         let params: RetrieveParams = extract(params, "params")?;
         let q = patterns(self.inner.m(), &q_indptr, &q_indices)?;
         let inner = &self.inner;
-        let r = py
-            .detach(|| threads::run(|| retrieval::retrieve(inner, &q, &params)))
-            .py()?;
+        let r = threads::run_interruptible(py, || retrieval::retrieve(inner, &q, &params))?;
         Ok((
             PyArray1::from_iter(py, r.patterns.indptr.iter().map(|&x| x as i64)),
             PyArray1::from_iter(py, r.patterns.indices.iter().map(|&x| x as i64)),
@@ -110,11 +108,9 @@ impl AssocStore {
         let q = patterns(self.inner.m(), &q_indptr, &q_indices)?;
         let inner = &self.inner;
         let block = retrieval::self_block(inner, p.mode);
-        let x = py
-            .detach(|| {
-                threads::run(|| retrieval::potentials(inner, &q, p.rule, p.p01, p.p10, block))
-            })
-            .py()?;
+        let x = threads::run_interruptible(py, || {
+            retrieval::potentials(inner, &q, p.rule, p.p01, p.p10, block)
+        })?;
         PyArray1::from_vec(py, x).reshape([q.len(), self.inner.n()])
     }
 

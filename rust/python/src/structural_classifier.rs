@@ -42,7 +42,7 @@ impl StructuralNet {
         let (x, n, c) = owned2(&x)?;
         check_cols(c, self.inner.n_in())?;
         let inner = &self.inner;
-        let out = py.detach(|| threads::run(|| f(inner, &x, n))).py()?;
+        let out = threads::run_interruptible(py, || f(inner, &x, n))?;
         matrix(py, out, n, cols)
     }
 }
@@ -181,11 +181,9 @@ impl StructuralNet {
         check_cols(cols, self.inner.n_in())?;
         let order = to_u32(order.as_slice()?, "sample index")?;
         let inner = &mut self.inner;
-        let (wins, stats) = py
-            .detach(|| {
-                threads::run(|| inner.hidden_epoch(&x, n, &order, batch_size, &p, track_coactivity))
-            })
-            .py()?;
+        let (wins, stats) = threads::run_interruptible(py, || {
+            inner.hidden_epoch(&x, n, &order, batch_size, &p, track_coactivity)
+        })?;
         Ok((PyArray1::from_vec(py, wins), stats.activity))
     }
 
@@ -218,8 +216,7 @@ impl StructuralNet {
         let labels = to_u32(labels.as_slice()?, "label")?;
         let order = to_u32(order.as_slice()?, "sample index")?;
         let inner = &mut self.inner;
-        py.detach(|| threads::run(|| inner.readout_epoch(&x, &labels, n, &order, &step)))
-            .py()
+        threads::run_interruptible(py, || inner.readout_epoch(&x, &labels, n, &order, &step))
     }
 
     /// Train the readout: the hidden code of `x` is computed once, then one
@@ -237,9 +234,7 @@ impl StructuralNet {
         check_cols(cols, self.inner.n_in())?;
         let labels = to_u32(labels.as_slice()?, "label")?;
         let inner = &mut self.inner;
-        let fit = py
-            .detach(|| threads::run(|| inner.readout_fit(&x, &labels, n, &sched)))
-            .py()?;
+        let fit = threads::run_interruptible(py, || inner.readout_fit(&x, &labels, n, &sched))?;
         Ok((fit.loss, fit.converged))
     }
 

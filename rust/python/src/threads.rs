@@ -1,12 +1,27 @@
 //! The thread pool kernels run in. `set_num_threads(0)` returns to rayon's
 //! global pool (sized by `RAYON_NUM_THREADS` or the number of cores).
+//!
+//! Long calls go through [`run_interruptible`]: the work runs on a helper
+//! thread while the calling Python thread waits in short slices, looking
+//! for signals (Ctrl-C) between them; on one it cancels the call's
+//! [`Token`], waits for the core to stop at its next check and raises the
+//! signal's exception (`KeyboardInterrupt`).
 
-use pyo3::exceptions::PyValueError;
+use crate::errors::IntoPyResult;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use rayon::{ThreadPool, ThreadPoolBuilder};
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+use synaplast_core::cancel::{self, Token};
 use synaplast_core::{Error, Result};
+
+/// How long the waiting Python thread sleeps between looks for signals.
+const POLL: Duration = Duration::from_millis(40);
+/// Stack of the helper thread (the size of a main thread's, which ran the
+/// outer loops before they moved to the helper).
+const STACK: usize = 8 << 20;
 
 static POOL: Mutex<Option<Arc<ThreadPool>>> = Mutex::new(None);
 
@@ -18,6 +33,13 @@ fn current_pool() -> Option<Arc<ThreadPool>> {
 /// `Error::Internal`, raised as `RuntimeError`, instead of reaching Python
 /// as a `PanicException`; rayon hands panics of its workers to this caller.
 pub fn run<T: Send>(f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+    run_with(&Token::default(), f)
+}
+
+/// [`run`] under the cancellation token `token`. The call always gets its
+/// own ambient token, so one that rayon runs on a worker thread waiting
+/// inside another (cancelled) call never sees that call's token.
+fn run_with<T: Send>(token: &Token, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
     let guarded = || {
         std::panic::catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|p| {
             let msg = p
@@ -28,10 +50,87 @@ pub fn run<T: Send>(f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
             Err(Error::Internal(msg))
         })
     };
+    let scoped = || cancel::scope(token, guarded);
     match current_pool() {
-        Some(pool) => pool.install(guarded),
-        None => guarded(),
+        Some(pool) => pool.install(scoped),
+        None => scoped(),
     }
+}
+
+/// The result of a call running on the helper thread, once there is one.
+struct Slot<T> {
+    value: Mutex<Option<Result<T>>>,
+    ready: Condvar,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl<T> Slot<T> {
+    /// The result, waiting at most `timeout` (forever for `None`).
+    fn wait(&self, timeout: Option<Duration>) -> Option<Result<T>> {
+        let mut g = lock(&self.value);
+        match timeout {
+            Some(t) => {
+                g = self
+                    .ready
+                    .wait_timeout_while(g, t, |v| v.is_none())
+                    .map(|(g, _)| g)
+                    .unwrap_or_else(|p| p.into_inner().0);
+            }
+            None => {
+                g = self
+                    .ready
+                    .wait_while(g, |v| v.is_none())
+                    .unwrap_or_else(|p| p.into_inner());
+            }
+        }
+        g.take()
+    }
+}
+
+/// [`run`] `f` with the GIL released and Ctrl-C honoured: `f` runs on a
+/// helper thread under a fresh cancellation [`Token`] while this thread
+/// checks for signals every [`POLL`]. On a signal the token is cancelled,
+/// the core stops at its next check (between batches, epochs, sequences,
+/// chunks), and the signal handler's exception (`KeyboardInterrupt`) is
+/// raised once `f` has returned, so nothing still runs on the caller's data.
+/// Signals are only seen on the main thread (Python runs handlers there);
+/// elsewhere this waits like [`run`]. Results are those of [`run`].
+pub fn run_interruptible<T: Send>(
+    py: Python<'_>,
+    f: impl FnOnce() -> Result<T> + Send,
+) -> PyResult<T> {
+    let token = Token::new();
+    let slot = Slot {
+        value: Mutex::new(None),
+        ready: Condvar::new(),
+    };
+    std::thread::scope(|s| {
+        let (worker_token, worker_slot) = (token.clone(), &slot);
+        std::thread::Builder::new()
+            .name("synaplast-call".into())
+            .stack_size(STACK)
+            .spawn_scoped(s, move || {
+                let r = run_with(&worker_token, f);
+                *lock(&worker_slot.value) = Some(r);
+                worker_slot.ready.notify_all();
+            })
+            .map_err(|e| PyRuntimeError::new_err(format!("cannot start a thread: {e}")))?;
+        loop {
+            if let Some(r) = py.detach(|| slot.wait(Some(POLL))) {
+                return r.py();
+            }
+            if let Err(signal) = py.check_signals() {
+                token.cancel();
+                // The result (usually `Error::Interrupted`) is dropped: the
+                // signal's exception is what the caller sees.
+                let _ = py.detach(|| slot.wait(None));
+                return Err(signal);
+            }
+        }
+    })
 }
 
 /// Use `n` threads for all following kernels (0: rayon's default).

@@ -2,6 +2,7 @@
 
 use super::network::Mlp;
 use super::{Sampling, STREAM_SAMPLE, STREAM_SHUFFLE};
+use crate::cancel::{self, Token};
 use crate::error::{Error, Result};
 use crate::rng::stream_rng;
 use rand::Rng;
@@ -97,6 +98,9 @@ struct Run {
     sampler: Sampler,
     next: Option<usize>,
     samples: u64,
+    /// The call's cancellation token, taken on the calling thread (a
+    /// segment may run in a stolen `rayon::join` branch).
+    cancel: Token,
 }
 
 /// A finished evaluation: its accuracy and, when it ran on a snapshot while
@@ -104,7 +108,8 @@ struct Run {
 type Evaluation = (f64, Option<(Mlp, u64)>, Option<Result<bool>>);
 
 impl Mlp {
-    /// Train on `spec`; on error (bad input, divergence) the network is unchanged.
+    /// Train on `spec`; on error (bad input, divergence, cancellation through
+    /// [`crate::cancel`], checked before every batch) the network is unchanged.
     pub fn train(&mut self, spec: &TrainSpec<'_>) -> Result<TrainOutcome> {
         let n = self.check_spec(spec)?;
         let mut work = self.clone();
@@ -161,6 +166,7 @@ impl Mlp {
             },
             next: None,
             samples: 0,
+            cancel: cancel::current(),
         };
         self.z0_ready = false;
         let mut out = TrainOutcome::default();
@@ -239,6 +245,7 @@ impl Mlp {
         let fuse = bsz == 1 && self.cfg.caching.is_none();
         let mut batch_idx = vec![0usize; bsz];
         while run.samples < s.max_samples {
+            run.cancel.check()?;
             let nb = (s.max_samples - run.samples).min(bsz as u64) as usize;
             for (b, slot) in batch_idx.iter_mut().take(nb).enumerate() {
                 let t = self.samples_seen + b as u64;

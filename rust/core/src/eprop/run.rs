@@ -81,6 +81,11 @@ impl Batch<'_> {
 impl Network {
     /// Run sequences; learn when `opts.learn` (optimizer every
     /// `opts.batch_size` sequences unless it runs at every spike).
+    ///
+    /// Cancellation ([`crate::cancel`]) is checked before every time step;
+    /// a cancelled run returns `Error::Interrupted` and leaves the network
+    /// part-way through the batch (callers that need it unchanged run on a
+    /// copy, as the Python estimators do).
     pub fn run(&mut self, batch: &Batch<'_>, opts: &RunOptions) -> Result<RunOutput> {
         let (n_in, n_rec, n_out) = (self.cfg.n_in, self.cfg.n_rec, self.cfg.n_out);
         let st = batch.check(n_in, n_out)?;
@@ -94,12 +99,14 @@ impl Network {
             raster: vec![0; sized(opts.record_raster, n_rec)],
         };
         let (t, reset) = (batch.n_steps, self.cfg.reset_each_sequence);
+        let cancel = crate::cancel::current();
         for q in 0..batch.n_seq {
             if reset {
                 self.reset_state();
             }
             let mut loss = 0.0f64;
             for n in 0..t {
+                cancel.check()?;
                 let row = q * t + n;
                 let x = &batch.x[row * n_in..(row + 1) * n_in];
                 let target = &batch.target[row * n_out..(row + 1) * n_out];

@@ -28,9 +28,9 @@ pub struct AssocStore {
     pub(super) counters: EnergyCounters,
 }
 
-/// Merge the sorted multiset `new` into row `(idx, cnt)` (counts) and return
+/// Row `(idx, cnt)` (counts) with the sorted multiset `new` merged in, and
 /// the number of synapses that became non-silent.
-fn merge_counts(idx: &mut Vec<u32>, cnt: &mut Vec<u32>, new: &[u32]) -> u64 {
+fn merge_counts(idx: &[u32], cnt: &[u32], new: &[u32]) -> (Vec<u32>, Vec<u32>, u64) {
     let mut out_i = Vec::with_capacity(idx.len() + new.len());
     let mut out_c = Vec::with_capacity(idx.len() + new.len());
     let (mut a, mut b, mut grown) = (0usize, 0usize, 0u64);
@@ -53,14 +53,12 @@ fn merge_counts(idx: &mut Vec<u32>, cnt: &mut Vec<u32>, new: &[u32]) -> u64 {
     }
     out_i.shrink_to_fit();
     out_c.shrink_to_fit();
-    *idx = out_i;
-    *cnt = out_c;
-    grown
+    (out_i, out_c, grown)
 }
 
-/// Union of the sorted list `idx` with the sorted multiset `new`; returns the
+/// Union of the sorted list `idx` with the sorted multiset `new`, and the
 /// number of entries added.
-fn merge_union(idx: &mut Vec<u32>, new: &[u32]) -> u64 {
+fn merge_union(idx: &[u32], new: &[u32]) -> (Vec<u32>, u64) {
     let mut out = Vec::with_capacity(idx.len() + new.len());
     let (mut a, mut b) = (0usize, 0usize);
     let before = idx.len();
@@ -77,23 +75,26 @@ fn merge_union(idx: &mut Vec<u32>, new: &[u32]) -> u64 {
     }
     out.shrink_to_fit();
     let added = (out.len() - before) as u64;
-    *idx = out;
-    added
+    (out, added)
 }
 
-/// Remove the sorted multiset `gone` from the sorted list `idx`; returns the
-/// number of entries removed.
-fn remove_sorted(idx: &mut Vec<u32>, gone: &[u32]) -> u64 {
-    let before = idx.len();
+/// The sorted list `idx` without the sorted multiset `gone`, and the number
+/// of entries removed.
+fn remove_sorted(idx: &[u32], gone: &[u32]) -> (Vec<u32>, u64) {
     let mut b = 0usize;
-    idx.retain(|&j| {
-        while b < gone.len() && gone[b] < j {
-            b += 1;
-        }
-        !(b < gone.len() && gone[b] == j)
-    });
-    idx.shrink_to_fit();
-    (before - idx.len()) as u64
+    let mut out: Vec<u32> = idx
+        .iter()
+        .copied()
+        .filter(|&j| {
+            while b < gone.len() && gone[b] < j {
+                b += 1;
+            }
+            !(b < gone.len() && gone[b] == j)
+        })
+        .collect();
+    out.shrink_to_fit();
+    let removed = (idx.len() - out.len()) as u64;
+    (out, removed)
 }
 
 /// Shape and kind of a memory.
@@ -168,7 +169,8 @@ impl AssocStore {
     }
 
     /// Store the pairs `(u[r], v[r])`. For an auto-associative store pass the
-    /// same patterns twice. Validates everything before changing anything.
+    /// same patterns twice. Validates everything before changing anything;
+    /// a cancelled call ([`crate::cancel`]) also leaves the store unchanged.
     pub fn store(&mut self, u: &Patterns, v: &Patterns) -> Result<()> {
         if u.dim != self.m {
             return Err(Error::Shape(format!(
@@ -231,34 +233,58 @@ impl AssocStore {
             tmp.sort_unstable();
             tmp
         };
-        // Parallel over address units: each row is independent, so the
-        // result does not depend on the number of threads.
-        let (changed, coact): (u64, u64) = if binary {
+        // Two phases, so that a cancelled call (Ctrl-C, `crate::cancel`,
+        // looked at per row) changes nothing: the new rows of the address
+        // units active here are built from the old ones in parallel, then
+        // moved in. Each row is independent, so the result does not depend
+        // on the number of threads.
+        type NewRow = Option<(Vec<u32>, Vec<u32>, u64, u64)>;
+        let cancel = crate::cancel::current();
+        let skip = |i: usize| start[i + 1] == start[i] || cancel.is_cancelled();
+        let new_rows: Vec<NewRow> = if binary {
             self.rows
-                .par_iter_mut()
+                .par_iter()
                 .enumerate()
                 .map(|(i, row)| {
+                    if skip(i) {
+                        return None;
+                    }
                     let tmp = gather(i);
-                    let c = if inverted {
+                    let (r, c) = if inverted {
                         remove_sorted(row, &tmp)
                     } else {
                         merge_union(row, &tmp)
                     };
-                    (c, tmp.len() as u64)
+                    Some((r, Vec::new(), c, tmp.len() as u64))
                 })
-                .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+                .collect()
         } else {
             self.rows
-                .par_iter_mut()
-                .zip(self.counts.par_iter_mut())
+                .par_iter()
+                .zip(self.counts.par_iter())
                 .enumerate()
                 .map(|(i, (row, cnt))| {
+                    if skip(i) {
+                        return None;
+                    }
                     let tmp = gather(i);
-                    let g = merge_counts(row, cnt, &tmp);
-                    (g, tmp.len() as u64)
+                    let (r, c, g) = merge_counts(row, cnt, &tmp);
+                    Some((r, c, g, tmp.len() as u64))
                 })
-                .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+                .collect()
         };
+        cancel.check()?; // the store is still unchanged
+        let (mut changed, mut coact) = (0u64, 0u64);
+        for (i, new) in new_rows.into_iter().enumerate() {
+            if let Some((r, c, g, t)) = new {
+                self.rows[i] = r;
+                if !binary {
+                    self.counts[i] = c;
+                }
+                changed += g;
+                coact += t;
+            }
+        }
         for &i in &u.indices {
             self.mu1[i as usize] += 1;
         }

@@ -359,9 +359,13 @@ pub fn potentials(
     crate::alloc::check_fits::<f64>(size, what)?;
     let w = Weights::new(store, rule, p01, p10, block)?;
     let mut out = crate::alloc::filled(size, 0.0f64, what)?;
-    out.par_chunks_mut(n.max(1))
-        .enumerate()
-        .for_each(|(q, x)| w.potentials(queries.row(q), x));
+    let cancel = crate::cancel::current();
+    out.par_chunks_mut(n.max(1)).enumerate().for_each(|(q, x)| {
+        if !cancel.is_cancelled() {
+            w.potentials(queries.row(q), x)
+        }
+    });
+    cancel.check()?;
     Ok(out)
 }
 
@@ -390,7 +394,11 @@ pub fn retrieve(store: &AssocStore, queries: &Patterns, p: &RetrieveParams) -> R
     );
     // Query-anchored retrieval keeps each query's step-1 potentials.
     let mut anchored: Vec<Vec<f64>> = vec![Vec::new(); nq];
+    // Ctrl-C: checked per query (retrieval changes nothing, so stopping
+    // anywhere is safe).
+    let cancel = crate::cancel::current();
     for step in 0..p.n_iter {
+        cancel.check()?;
         if done.iter().all(|&d| d) {
             break;
         }
@@ -410,6 +418,9 @@ pub fn retrieve(store: &AssocStore, queries: &Patterns, p: &RetrieveParams) -> R
             .map(|q| {
                 if done[q] {
                     return None;
+                }
+                if cancel.is_cancelled() {
+                    return Some(Err(crate::cancel::interrupted()));
                 }
                 let w = &cache[&key(if adaptive { noise[q] } else { (p.p01, p.p10) })];
                 let mut x = vec![0.0f64; n];

@@ -251,3 +251,37 @@ fn state_round_trips_and_rejects_tampering() {
         assert!(AssocStore::from_state(t).is_err());
     }
 }
+
+#[test]
+fn cancelled_store_and_retrieval_change_nothing() {
+    use crate::cancel::{scope, Token};
+    let u = random_patterns(40, 30, 4, 3);
+    let v = random_patterns(40, 20, 3, 4);
+    for binary in [false, true] {
+        let mut s = AssocStore::new(30, 20, binary, false).unwrap();
+        s.store(&u, &v).unwrap();
+        let before = s.clone();
+        let token = Token::new();
+        token.cancel();
+        let r = scope(&token, || s.store(&u, &v));
+        assert!(matches!(r, Err(Error::Interrupted(_))), "{r:?}");
+        assert_eq!(s, before);
+        let p = RetrieveParams {
+            rule: if binary { Rule::Willshaw } else { Rule::Hebb },
+            mode: Mode::Wta(3),
+            n_iter: 1,
+            adaptive: false,
+            anchor: false,
+            p01: 0.0,
+            p10: 0.0,
+        };
+        let r = scope(&token, || retrieval::retrieve(&s, &u, &p));
+        assert!(matches!(r, Err(Error::Interrupted(_))));
+        // Not cancelled: the same as without a token.
+        let fresh = Token::new();
+        scope(&fresh, || s.store(&u, &v)).unwrap();
+        let mut plain = before.clone();
+        plain.store(&u, &v).unwrap();
+        assert_eq!(s, plain);
+    }
+}

@@ -483,6 +483,7 @@ impl StructuralNet {
         // The structure does not change within an epoch: one input-major view.
         let mut view = kernels::prefer_scatter(x).then(|| InputMajor::new(&self.hidden));
         for chunk in order.chunks(batch_size) {
+            crate::cancel::check()?; // Ctrl-C: the binding works on a copy
             xb.clear();
             for &s in chunk {
                 xb.extend_from_slice(&x[s as usize * d..(s as usize + 1) * d]);

@@ -279,6 +279,7 @@ impl StructuralNet {
         } else {
             let mut parts = Vec::new();
             for xs in x.chunks(d * CODE_BLOCK) {
+                crate::cancel::check()?;
                 let mut s = self.hidden.forward(xs, xs.len() / d)?;
                 let mut block: Vec<Part> = s
                     .par_chunks_mut(nh * CODE_TASK)
@@ -600,6 +601,7 @@ impl StructuralNet {
         let mut order: Vec<u32> = (0..n as u32).collect();
         let mut average: Option<Average> = None;
         for (e, &rate) in s.rates.iter().enumerate() {
+            crate::cancel::check()?; // Ctrl-C: the binding works on a copy
             for (i, o) in order.iter_mut().enumerate() {
                 *o = i as u32;
             }
