@@ -31,19 +31,7 @@ const ROWS_PER_TASK: usize = 32;
 /// Presynaptic-major view of the synapses: for presynaptic neuron `j`, the
 /// postsynaptic neurons `rows[indptr[j]..indptr[j+1]]` (ascending) and the
 /// storage position `perm[..]` of each synapse (for its weight).
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Transposed {
-    pub indptr: Vec<usize>,
-    pub rows: Vec<u32>,
-    pub perm: Vec<u32>,
-}
-
-impl Transposed {
-    pub(crate) fn memory_bytes(&self) -> usize {
-        self.indptr.capacity() * std::mem::size_of::<usize>()
-            + (self.rows.capacity() + self.perm.capacity()) * std::mem::size_of::<u32>()
-    }
-}
+pub(crate) type Transposed = crate::math::CsrTranspose;
 
 /// Copy the transpose of a `rows × cols` block of `src` (row stride
 /// `src_stride`) to `dst` (row stride `dst_stride`): `dst[c][r] = src[r][c]`.
@@ -344,27 +332,8 @@ impl SynapseMatrix {
 
     /// The presynaptic-major index (built once per structure).
     pub(crate) fn transposed(&self) -> &Transposed {
-        self.transposed.get_or_init(|| {
-            let mut indptr = vec![0usize; self.n_pre + 1];
-            for &j in &self.indices {
-                indptr[j as usize + 1] += 1;
-            }
-            for j in 0..self.n_pre {
-                indptr[j + 1] += indptr[j];
-            }
-            let mut next = indptr.clone();
-            let mut rows = vec![0u32; self.nnz()];
-            let mut perm = vec![0u32; self.nnz()];
-            for i in 0..self.n_post {
-                for e in self.indptr[i]..self.indptr[i + 1] {
-                    let j = self.indices[e] as usize;
-                    rows[next[j]] = i as u32;
-                    perm[next[j]] = e as u32;
-                    next[j] += 1;
-                }
-            }
-            Transposed { indptr, rows, perm }
-        })
+        self.transposed
+            .get_or_init(|| Transposed::new(&self.indptr, &self.indices, self.n_pre, true))
     }
 
     /// Sum of the weights onto each postsynaptic neuron.
