@@ -53,7 +53,11 @@ impl CsrTranspose {
         }
         let mut next = col_ptr.clone();
         let mut rows = vec![0u32; indices.len()];
-        let mut perm = if with_perm { vec![0u32; indices.len()] } else { Vec::new() };
+        let mut perm = if with_perm {
+            vec![0u32; indices.len()]
+        } else {
+            Vec::new()
+        };
         for (i, w) in indptr.windows(2).enumerate() {
             for e in w[0]..w[1] {
                 let j = indices[e] as usize;
@@ -89,7 +93,9 @@ mod tests {
         assert_eq!(t.indptr, vec![0, 1, 2, 4, 4]);
         assert_eq!(t.rows, vec![2, 0, 0, 2]);
         assert_eq!(t.perm, vec![2, 0, 1, 3]);
-        assert!(CsrTranspose::new(&[0, 2, 2, 4], &[1, 2, 0, 2], 4, false).perm.is_empty());
+        assert!(CsrTranspose::new(&[0, 2, 2, 4], &[1, 2, 0, 2], 4, false)
+            .perm
+            .is_empty());
     }
 
     #[test]
