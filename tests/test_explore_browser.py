@@ -267,6 +267,9 @@ def test_competitive_and_eprop_screens(app):
     app.shot("competitive")
     app.button("Reset").click()
     app.tab("e-prop")
+    # The longest run: it must still be running when Pause is pressed below
+    # (200 iterations could end first at load 6, leaving Pause disabled).
+    app.move("Iterations", "End", 5000)
     t0 = time.perf_counter()
     app.button("Start").click()
     d = app.wait_data("eprop-loss", lambda d: len(d["loss"]) >= 20)
