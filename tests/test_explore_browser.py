@@ -245,7 +245,11 @@ def test_structural_start_pause_reset_and_runs_table(app):
     app.shot("structural")
     app.button("Reset").click()
     app.expect_text("Ready")
-    run = RunStore(app.server.db).runs("structural")[0]
+    # The page resets at once; the run's thread records "stopped" just after.
+    store, end = RunStore(app.server.db), time.monotonic() + 20
+    while store.runs("structural")[0].status != "stopped" and time.monotonic() < end:
+        time.sleep(0.05)
+    run = store.runs("structural")[0]
     assert run.status == "stopped" and run.params["dataset"] == "digits"
     assert run.metrics["epochs"] >= 3 and len(run.metrics) > 3
     app.tab("Runs")
