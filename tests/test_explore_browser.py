@@ -225,20 +225,31 @@ def test_structural_start_pause_reset_and_runs_table(app):
     app.tab("Structural plasticity")
     app.group("Dataset").locator("select").select_option("digits")
     app.move("epochs", "End", 100)
+    # 1,000 units: epochs of ~0.07 s, so the run cannot end before Pause
+    # (with 100 units on digits all 100 epochs took ~1 s and, under load,
+    # could finish first).
+    app.move("hidden units (0: default)", "End", 1000)
     app.button("Step").click()  # one epoch, then paused
     app.expect_text(re.compile(r"Paused run \d+ at step 1 of 100"))
     app.button("Start").click()
+    app.expect_text("Running run")
+    app.button("Pause").click()  # after the current epoch
+    app.expect_text("Paused run")
+    app.button("Step").click()  # at least 3 epochs now: 1 step, >= 1 running, 1 step
     d = app.wait_data("structural-accuracy", lambda d: len(d["epoch"]) >= 3)
     assert all(0 <= a <= 1 for a in d["accuracy"]) and d["writes"] == sorted(d["writes"])
     # The plots' sources update one after another: wait for this one too.
     app.wait_data("structural-synapses", lambda d: len(d["y"]) >= 3)
     assert app.data("structural-hist")["density"]
-    app.button("Pause").click()
-    app.expect_text("Paused run")
+    app.expect_text(re.compile(r"Paused run \d+ at step \d+ of 100"))
     app.shot("structural")
     app.button("Reset").click()
     app.expect_text("Ready")
-    run = RunStore(app.server.db).runs("structural")[0]
+    # The page resets at once; the run's thread records "stopped" just after.
+    store, end = RunStore(app.server.db), time.monotonic() + 20
+    while store.runs("structural")[0].status != "stopped" and time.monotonic() < end:
+        time.sleep(0.05)
+    run = store.runs("structural")[0]
     assert run.status == "stopped" and run.params["dataset"] == "digits"
     assert run.metrics["epochs"] >= 3 and len(run.metrics) > 3
     app.tab("Runs")
@@ -260,6 +271,9 @@ def test_competitive_and_eprop_screens(app):
     app.shot("competitive")
     app.button("Reset").click()
     app.tab("e-prop")
+    # The longest run: it must still be running when Pause is pressed below
+    # (200 iterations could end first at load 6, leaving Pause disabled).
+    app.move("Iterations", "End", 5000)
     t0 = time.perf_counter()
     app.button("Start").click()
     d = app.wait_data("eprop-loss", lambda d: len(d["loss"]) >= 20)

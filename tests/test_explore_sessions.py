@@ -28,7 +28,7 @@ def test_params_json_round_trip_and_atomic_load():
 
 
 def test_memory_evaluation_matches_monte_carlo_and_theory():
-    # SCIENCE.md section 2: n = m = 1,000, k = l = 10, M = 5,083, clean full
+    # Knoblauch, Palm & Sommer 2010 setting: n = m = 1,000, k = l = 10, M = 5,083, clean full
     # queries: the closed form gives ε = 0.01, Monte Carlo ε ≈ 0.0145.
     snap, metrics, curves = memory.evaluate(
         dict(association="hetero", n=1000, k=10, n_patterns=5083, miss=0.0, n_queries=1000, seed=3)

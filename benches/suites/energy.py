@@ -29,7 +29,7 @@ import time
 
 import numpy as np
 
-#: The authors' code on this project's MNIST (SCIENCE.md section 3), N_hidden = 100.
+#: The authors' code on this project's MNIST (van Rossum & Pache 2024, vanrossumlab/frugal_24, run by this project), N_hidden = 100.
 ANCHOR = {
     "plain": {
         "epochs": 0.667,

@@ -524,6 +524,12 @@ class _EPropBase(BaseEstimator):
         tags.target_tags.required = True
         return tags
 
+    def _require_y(self, y):
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None"
+            )
+
 
 class EPropRegressor(RegressorMixin, _EPropBase):
     __doc__ = (
@@ -564,10 +570,7 @@ class EPropRegressor(RegressorMixin, _EPropBase):
     _loss = "mse"
 
     def _targets(self, y, n, t, fitting):
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None"
-            )
+        self._require_y(y)
         arr = np.asarray(y, dtype=np.float64)
         if arr.ndim == 0 or arr.shape[0] != n:
             raise ValueError(f"y must have {n} samples, got shape {arr.shape}")
@@ -760,10 +763,7 @@ class EPropClassifier(ClassifierMixin, _EPropBase):
     _loss = "cross_entropy"
 
     def _encode(self, y, n, t):
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None"
-            )
+        self._require_y(y)
         y = column_or_1d(y, warn=True)
         if y.shape[0] != n:
             raise ValueError(f"y must be 1-d with {n} labels, got shape {y.shape}")
@@ -790,10 +790,7 @@ class EPropClassifier(ClassifierMixin, _EPropBase):
         self : EPropClassifier
             The fitted estimator.
         """
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None"
-            )
+        self._require_y(y)
         x = self._spikes(X, True)
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)

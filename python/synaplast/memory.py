@@ -48,6 +48,19 @@ def _is_sparse(x) -> bool:
     return hasattr(x, "tocsr") and not isinstance(x, np.ndarray)
 
 
+def _active(values: np.ndarray, name: str, binarize: float | None) -> np.ndarray:
+    """Which entries of ``values`` are active units: numeric and finite, and
+    0/1 unless ``binarize`` is given (then the entries ``> binarize``)."""
+    if values.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be numeric (bool, int or float), got dtype {values.dtype}")
+    if values.dtype.kind == "f" and not np.isfinite(values).all():
+        raise ValueError(f"{name} contains NaN or infinity")
+    if binarize is None:
+        check_binary(values, name)
+        return values != 0
+    return values > binarize
+
+
 def as_rows(x, name: str, n_units: int | None = None, binarize: float | None = None):
     """``(indptr, indices, n_rows, n_units)`` (int64) of a binary pattern array.
 
@@ -59,16 +72,7 @@ def as_rows(x, name: str, n_units: int | None = None, binarize: float | None = N
         if csr.ndim != 2:
             raise ValueError(f"{name} must be 2-dimensional, got shape {csr.shape}")
         csr.sum_duplicates()
-        data = np.asarray(csr.data)
-        if data.dtype.kind not in "biuf":
-            raise TypeError(f"{name} must be numeric, got dtype {data.dtype}")
-        if data.dtype.kind == "f" and not np.isfinite(data).all():
-            raise ValueError(f"{name} contains NaN or infinity")
-        if binarize is None:
-            check_binary(data, name)
-            keep = data != 0
-        else:
-            keep = data > binarize
+        keep = _active(np.asarray(csr.data), name, binarize)
         row_of = np.repeat(np.arange(csr.shape[0]), np.diff(csr.indptr))
         counts = np.bincount(row_of[keep], minlength=csr.shape[0])
         indptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
@@ -76,17 +80,9 @@ def as_rows(x, name: str, n_units: int | None = None, binarize: float | None = N
         n_rows, units = csr.shape
     else:
         arr = np.asarray(x)
-        if arr.dtype.kind not in "biuf":
-            raise TypeError(f"{name} must be numeric (bool, int or float), got dtype {arr.dtype}")
-        if arr.ndim != 2:
+        if arr.dtype.kind in "biuf" and arr.ndim != 2:
             raise ValueError(f"{name} must be 2-dimensional, got shape {arr.shape}")
-        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
-            raise ValueError(f"{name} contains NaN or infinity")
-        if binarize is None:
-            check_binary(arr, name)
-            mask = arr != 0
-        else:
-            mask = arr > binarize
+        mask = _active(arr, name, binarize)
         n_rows, units = arr.shape
         rows, indices = np.nonzero(mask)
         indptr = np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=n_rows)))).astype(

@@ -3,6 +3,7 @@
 use super::Patterns;
 use crate::energy::EnergyCounters;
 use crate::error::{Error, Result};
+use crate::math::CsrTranspose;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -208,21 +209,8 @@ impl AssocStore {
         }
         // Inverted index: the patterns in which each address unit is active
         // (counting sort, so the order within a unit is the pattern order).
-        let mut start = vec![0usize; self.m + 1];
-        for &i in &u.indices {
-            start[i as usize + 1] += 1;
-        }
-        for i in 0..self.m {
-            start[i + 1] += start[i];
-        }
-        let mut fill = start.clone();
-        let mut by_unit = vec![0u32; u.indices.len()];
-        for r in 0..u.len() {
-            for &i in u.row(r) {
-                by_unit[fill[i as usize]] = r as u32;
-                fill[i as usize] += 1;
-            }
-        }
+        let by_unit = CsrTranspose::new(&u.indptr, &u.indices, self.m, false);
+        let (start, by_unit) = (by_unit.indptr, by_unit.rows);
         let binary = self.binary;
         let inverted = self.inverted;
         let gather = |i: usize| -> Vec<u32> {
