@@ -3,7 +3,7 @@ that keeps only the essential synapses.
 
 One hidden layer of excitatory units with non-negative input synapses held in
 a sparse :class:`~synaplast.SynapseMatrix`, learned without any error signal
-(Stricker/Inoue, Röhrbein & Knoblauch 2026, see ``SCIENCE.md`` section 1),
+(Stricker/Inoue, Röhrbein & Knoblauch 2026, arXiv 2603.00588 and 2603.03234),
 and a readout learned by a local delta rule. The published papers do not
 state the update equations; the design below is ours.
 
