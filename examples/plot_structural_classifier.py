@@ -16,14 +16,16 @@ from synaplast.plotting import receptive_fields, synapse_count, weight_histogram
 
 X, y = load_digits(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(X / 16.0, y, random_state=0)
-clf = StructuralPlasticityClassifier(n_hidden=64, max_synapses=1500, batch_size=10, random_state=0)
+# One knob: 1,500 synapses; the layer sizes itself (750 units of 2 synapses).
+clf = StructuralPlasticityClassifier(max_synapses=1500, random_state=0)
 clf.fit(X_train, y_train)
 print(f"test accuracy {clf.score(X_test, y_test):.3f} with {clf.synapses_.nnz} synapses")
 print(clf.energy_)
 
 # %%
-# One colour scale for all units, so strong and weak fields compare directly.
-fig_receptive_fields = receptive_fields(clf.synapses_.to_dense(), image_shape=(8, 8))
+# One colour scale for all units, so strong and weak fields compare directly;
+# ``receptive_fields_`` maps the weights of the ON/OFF input stage back to pixels.
+fig_receptive_fields = receptive_fields(clf.receptive_fields_, image_shape=(8, 8))
 
 # %%
 # The number of non-silent synapses per epoch falls to the budget.

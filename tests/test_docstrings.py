@@ -18,6 +18,7 @@ ESTIMATORS = [
     "EnergyReport",
     "CapacityReport",
     "SynapseMatrix",
+    "encoding.OnOffEncoder",
 ]
 FUNCTIONS = ["frugal_preprocess", "get_num_threads", "kwta", "set_num_threads", "threads"]
 # no docstring, undocumented or unknown parameters, parameters or returns
@@ -38,7 +39,9 @@ def _public_methods(cls):
 
 @pytest.mark.parametrize("name", ESTIMATORS)
 def test_public_docstrings_are_complete(name):
-    cls = getattr(synaplast, name)
+    cls = synaplast
+    for part in name.split("."):
+        cls = getattr(cls, part)
     targets = [f"synaplast.{name}"] + [f"synaplast.{name}.{m}" for m in _public_methods(cls)]
     problems = [
         f"{t}: {code} {msg}"

@@ -5,7 +5,7 @@ and capacity reports (:class:`EnergyReport`, :class:`CapacityReport`) and
 scikit-learn estimators built on them.
 """
 
-from synaplast import analysis, datasets, info, memory
+from synaplast import analysis, datasets, encoding, info, memory
 from synaplast._core import __version__
 from synaplast._threads import get_num_threads, set_num_threads, threads
 from synaplast.associative import AssociativeMemory
@@ -28,6 +28,7 @@ __all__ = [
     "__version__",
     "analysis",
     "datasets",
+    "encoding",
     "frugal_preprocess",
     "get_num_threads",
     "info",

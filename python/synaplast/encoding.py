@@ -126,6 +126,7 @@ class OnOffEncoder(TransformerMixin, BaseEstimator):
         Returns
         -------
         names : ndarray of str
+            One name per output channel.
         """
         check_is_fitted(self, "centre_")
         names = OneToOneFeatureMixin.get_feature_names_out(self, input_features)

@@ -247,7 +247,7 @@ class StructuralPlasticityClassifier(
         Decay of the readout rate per epoch.
     readout_l2 : float, default=1e-5
         Weight decay of the readout.
-    readout_tol : float, default=1e-3
+    readout_tol : float, default=1e-2
         Readout learning stops early once the mean training cross-entropy of
         an epoch has not fallen below the best so far minus ``readout_tol``
         for ``readout_n_iter_no_change`` consecutive epochs.
@@ -318,7 +318,7 @@ class StructuralPlasticityClassifier(
         readout_learning_rate=3.0,
         readout_decay=0.5,
         readout_l2=1e-5,
-        readout_tol=1e-3,
+        readout_tol=1e-2,
         readout_n_iter_no_change=2,
         batch_size="auto",
         estimate_information=False,
