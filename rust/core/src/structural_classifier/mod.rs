@@ -641,7 +641,9 @@ impl StructuralNet {
         // (y_bi = 1 for a win, so c_i is the unit's number of wins).
         let eta = p.learning_rate;
         let frozen = p.w_consolidate;
-        let mut delta = vec![0.0f32; self.hidden.nnz()];
+        // Only the winners' rows change: their deltas, row after row.
+        let mut rows = Vec::new();
+        let mut delta = Vec::new();
         {
             let indptr = self.hidden.indptr();
             let indices = self.hidden.indices();
@@ -649,24 +651,28 @@ impl StructuralNet {
             for group in pairs.chunk_by(|a, b| a.0 == b.0) {
                 let i = group[0].0 as usize;
                 let c = group.len() as f32;
+                rows.push(i as u32);
                 for k in indptr[i]..indptr[i + 1] {
                     let w = weights[k];
                     if frozen.is_some_and(|t| w >= t) {
+                        delta.push(0.0);
                         continue;
                     }
                     let j = indices[k] as usize;
                     let s: f32 = group.iter().map(|&(_, b)| xb[b as usize * d + j]).sum();
-                    delta[k] = eta * (s - c * w);
+                    delta.push(eta * (s - c * w));
                 }
             }
         }
-        self.hidden.apply_delta(
+        self.hidden.apply_delta_rows(
+            &rows,
             &delta,
             Clamp {
                 min: 0.0,
                 max: p.w_max,
             },
         )?;
+
         if let Some(v) = view {
             for group in pairs.chunk_by(|a, b| a.0 == b.0) {
                 v.refresh_row(&self.hidden, group[0].0 as usize);

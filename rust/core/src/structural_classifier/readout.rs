@@ -427,42 +427,32 @@ impl StructuralNet {
         let loss: f64 = losses.iter().sum();
         let scale = rate / batch as f32;
         let keep = 1.0 - rate * l2;
-        let nh = self.n_readout_in();
-        // The batch's code unit-major: unit j's (sample, activity) pairs in
-        // batch order, so ΔV_j = Σ_b e_b h_bj sums in a fixed order.
-        let mut ptr = vec![0usize; nh + 1];
-        for &s in rows {
-            for &j in code.row(s as usize).0 {
-                ptr[j as usize + 1] += 1;
-            }
-        }
-        for j in 0..nh {
-            ptr[j + 1] += ptr[j];
-        }
-        let mut next = ptr[..nh].to_vec();
-        let mut pairs = vec![(0u32, 0.0f32); ptr[nh]];
-        for (b, &s) in rows.iter().enumerate() {
-            let (idx, val) = code.row(s as usize);
-            for (&j, &h) in idx.iter().zip(val) {
-                pairs[next[j as usize]] = (b as u32, h);
-                next[j as usize] += 1;
-            }
-        }
+        // Per block of presynaptic units (in parallel), the batch's samples
+        // in batch order, each over its active units inside the block (a
+        // sample's active units are sorted, so the block's share of a row is
+        // one contiguous range): ΔV_j = Σ_b e_b h_bj sums in batch order for
+        // every j, whatever the number of threads, with no transposed copy.
+        let batch_rows: Vec<(&[u32], &[f32])> =
+            rows.iter().map(|&s| code.row(s as usize)).collect();
         let counts: Vec<(u64, f64)> = self
             .readout_t
             .par_chunks_mut(UNIT_BLOCK * cs)
             .enumerate()
             .map(|(blk, vb)| {
-                let j0 = blk * UNIT_BLOCK;
-                let mut g = vec![0.0f32; cs];
-                let mut acc = (0u64, 0.0f64);
-                for (r, wr) in vb.chunks_exact_mut(cs).enumerate() {
-                    let j = j0 + r;
-                    g.fill(0.0);
-                    for &(b, h) in &pairs[ptr[j]..ptr[j + 1]] {
-                        axpy_lanes(&mut g, h, &err[b as usize * cs..(b as usize + 1) * cs]);
+                let (j0, j1) = (blk * UNIT_BLOCK, blk * UNIT_BLOCK + vb.len() / cs);
+                let mut g = vec![0.0f32; vb.len()];
+                for (b, (idx, val)) in batch_rows.iter().enumerate() {
+                    let lo = idx.partition_point(|&j| (j as usize) < j0);
+                    let hi = lo + idx[lo..].partition_point(|&j| (j as usize) < j1);
+                    let e = &err[b * cs..(b + 1) * cs];
+                    for (&j, &h) in idx[lo..hi].iter().zip(&val[lo..hi]) {
+                        let r = (j as usize - j0) * cs;
+                        axpy_lanes(&mut g[r..r + cs], h, e);
                     }
-                    for (w, &gj) in wr[..c].iter_mut().zip(&g[..c]) {
+                }
+                let mut acc = (0u64, 0.0f64);
+                for (wr, gr) in vb.chunks_exact_mut(cs).zip(g.chunks_exact(cs)) {
+                    for (w, &gj) in wr[..c].iter_mut().zip(&gr[..c]) {
                         let new = keep * *w + scale * gj;
                         tally(&mut acc, (new - *w).abs());
                         *w = new;

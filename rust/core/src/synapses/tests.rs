@@ -340,3 +340,37 @@ fn weights_stay_finite() {
         assert!(m.set_weights(&[bad, 1.0]).is_err());
     }
 }
+
+#[test]
+fn apply_delta_rows_equals_apply_delta_with_zeros_elsewhere() {
+    let dense: Vec<f32> = (0..20)
+        .map(|i| if i % 3 == 0 { 0.0 } else { i as f32 * 0.04 })
+        .collect();
+    let mut all = SynapseMatrix::from_dense(&dense, 4, 5, false).unwrap();
+    let mut some = all.clone();
+    let clamp = Clamp { min: 0.0, max: 1.0 };
+    let rows = [1u32, 3];
+    let lens: Vec<usize> = rows
+        .iter()
+        .map(|&r| all.indptr()[r as usize + 1] - all.indptr()[r as usize])
+        .collect();
+    let part: Vec<f32> = (0..lens.iter().sum::<usize>())
+        .map(|k| 0.3 - 0.2 * k as f32)
+        .collect();
+    let mut full = vec![0.0f32; all.nnz()];
+    let mut k = 0;
+    for &r in &rows {
+        for slot in &mut full[all.indptr()[r as usize]..all.indptr()[r as usize + 1]] {
+            *slot = part[k];
+            k += 1;
+        }
+    }
+    let a = all.apply_delta(&full, clamp).unwrap();
+    let b = some.apply_delta_rows(&rows, &part, clamp).unwrap();
+    assert_eq!(all.weights(), some.weights());
+    assert_eq!(a.0, b.0);
+    assert!((a.1 - b.1).abs() < 1e-9);
+    assert!(some.apply_delta_rows(&[3, 1], &part, clamp).is_err());
+    assert!(some.apply_delta_rows(&rows, &part[1..], clamp).is_err());
+    assert!(some.apply_delta_rows(&[4], &[], clamp).is_err());
+}

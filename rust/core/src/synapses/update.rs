@@ -100,6 +100,56 @@ impl SynapseMatrix {
         Ok((n, s))
     }
 
+    /// [`Self::apply_delta`] on the rows `rows` only (ascending, distinct):
+    /// `delta` holds the changes of their synapses, row after row; all other
+    /// synapses are untouched. For updates that reach a few rows (the
+    /// winners of a competition) without a pass over every synapse.
+    pub fn apply_delta_rows(
+        &mut self,
+        rows: &[u32],
+        delta: &[f32],
+        clamp: Clamp,
+    ) -> Result<(u64, f64)> {
+        self.weights_or_err()?;
+        clamp.validate()?;
+        if rows.windows(2).any(|r| r[0] >= r[1])
+            || rows.last().is_some_and(|&r| r as usize >= self.n_post())
+        {
+            return Err(Error::Value(format!(
+                "rows must be ascending, distinct and below {}",
+                self.n_post()
+            )));
+        }
+        let len: usize = rows
+            .iter()
+            .map(|&r| self.indptr[r as usize + 1] - self.indptr[r as usize])
+            .sum();
+        if delta.len() != len {
+            return Err(Error::Shape(format!(
+                "{} weight changes for {len} synapses of {} rows",
+                delta.len(),
+                rows.len()
+            )));
+        }
+        if let Some(e) = delta.iter().position(|d| !d.is_finite()) {
+            return Err(Error::Value(format!(
+                "delta must be finite, delta[{e}] is {}",
+                delta[e]
+            )));
+        }
+        let w = self.weights.as_mut().expect("checked above");
+        let mut acc = (0u64, 0.0f64);
+        let mut d = delta.iter();
+        for &r in rows {
+            let (a, b) = (self.indptr[r as usize], self.indptr[r as usize + 1]);
+            for (w, &dv) in w[a..b].iter_mut().zip(&mut d) {
+                tally(&mut acc, write(w, dv, clamp));
+            }
+        }
+        self.counters.record(acc.0, acc.1);
+        Ok(acc)
+    }
+
     /// Hebbian update of the existing synapses,
     /// `Δw_ij = rate · Σ_b post[b, i] · pre[b, j]`, clamped.
     /// `post` is `(batch, n_post)`, `pre` is `(batch, n_pre)`.
