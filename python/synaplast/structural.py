@@ -198,9 +198,11 @@ class StructuralPlasticityClassifier(
         own goes straight to the output units, and the hidden units code
         the conjunctions. Its synapses are readout synapses, not
         input→hidden ones, and are not counted in ``max_synapses``.
-        ``"auto"``: on when the hidden layer has at least one unit per
-        training sample (small data sets, where it adds several points),
-        off otherwise (on MNIST it costs about half a point); ``partial_fit``
+        ``"auto"``: on when the data, not the budget, limit the layer (with
+        ``n_hidden="auto"``: the budget pays for two units per training
+        sample or more; with a given ``n_hidden``: at least one unit per
+        sample), as on small data sets, where it adds several points; off
+        otherwise (on MNIST it costs 0.2-0.6 points). ``partial_fit``
         decides on its first batch.
     init_synapses : int or None, default=None
         Random input synapses per unit at the start (potential synapses made
@@ -416,11 +418,15 @@ class StructuralPlasticityClassifier(
             else:
                 per_unit = max(1, min(n_channels, int(self.max_synapses) // n_hidden))
         if self.direct_input == "auto":
-            # The data, not the budget, limit the hidden layer when it has a
-            # unit per sample: the inputs' own evidence then goes straight to
-            # the readout too. (On MNIST with 25,000 units for 60,000 images
-            # the pathway costs 0.6 points; on small tabular sets it adds 3-7.)
-            direct = n_hidden >= n_samples
+            # The data, not the budget, limit the hidden layer when the budget
+            # could pay for two units per sample or more: the inputs' own
+            # evidence then goes straight to the readout too. (On MNIST, with
+            # units enough, the pathway costs 0.2-0.6 points; on small
+            # tabular sets it adds 3-7.)
+            if self.n_hidden == "auto":
+                direct = int(self.max_synapses) // per_unit >= 2 * n_samples
+            else:
+                direct = n_hidden >= n_samples
         else:
             direct = bool(self.direct_input)
         if self.init_synapses is None:

@@ -29,30 +29,24 @@ pub(crate) struct InputMajor {
 
 impl InputMajor {
     pub(crate) fn new(m: &SynapseMatrix) -> Self {
-        let (n_in, nnz) = (m.n_pre(), m.nnz());
-        let (ip, ix) = (m.indptr(), m.indices());
+        let t = crate::math::CsrTranspose::new(m.indptr(), m.indices(), m.n_pre(), true);
         let wts = m.weights();
-        let mut ptr = vec![0usize; n_in + 1];
-        for &j in ix {
-            ptr[j as usize + 1] += 1;
+        let mut pos = vec![0u32; m.nnz()];
+        let w = t
+            .perm
+            .iter()
+            .enumerate()
+            .map(|(k, &e)| {
+                pos[e as usize] = k as u32;
+                wts.map_or(1.0, |v| v[e as usize])
+            })
+            .collect();
+        InputMajor {
+            ptr: t.indptr,
+            post: t.rows,
+            w,
+            pos,
         }
-        for j in 0..n_in {
-            ptr[j + 1] += ptr[j];
-        }
-        let mut next = ptr.clone();
-        let mut post = vec![0u32; nnz];
-        let mut w = vec![0.0f32; nnz];
-        let mut pos = vec![0u32; nnz];
-        for i in 0..m.n_post() {
-            for e in ip[i]..ip[i + 1] {
-                let j = ix[e] as usize;
-                post[next[j]] = i as u32;
-                w[next[j]] = wts.map_or(1.0, |v| v[e]);
-                pos[e] = next[j] as u32;
-                next[j] += 1;
-            }
-        }
-        InputMajor { ptr, post, w, pos }
     }
 
     /// Copy the current weights of unit `i` of `m` (same structure as when
