@@ -167,7 +167,8 @@ def cases(n: int, rng: random.Random) -> dict[str, list[str]]:
         "forward({a})",
         "backward({a}[:, :3] if np.ndim({a}) == 2 else {a})",
         "apply_delta(np.ravel({a})[:W.nnz])",
-        "hebbian_update({a}[:, :3], {a}, 1e30)",
+        # the case itself must be valid Python: slice only 2-d arrays
+        "hebbian_update({a}[:, :3] if np.ndim({a}) == 2 else {a}, {a}, 1e30)",
         "set_weights(np.ravel({a})[:W.nnz])",
         "grow_random(2, init=(-3e38, 3e38))",
         "grow([0, 1], [2, 3], init=({lo}, {hi}))",

@@ -78,3 +78,39 @@ def test_core_learners_pickle_through_their_state(name):
     other = _core.SynapseMatrix if name != "syn" else _core.AssocStore
     with pytest.raises(ValueError, match="not a saved"):
         other._from_state(state)
+
+
+def _deterministic_cases():
+    rng = np.random.default_rng(1)
+    X = rng.random((80, 12)).astype(np.float32)
+    y = (X[:, 0] + X[:, 1] > 1).astype(np.int64)
+    spikes = (rng.random((16, 12, 5)) < 0.2).astype(np.uint8)
+    return [
+        (AssociativeMemory(rule="bayes", retrieval="wta", binarize=0.5), X, X > 0.5),
+        (CompetitivePlasticityClassifier(hidden_layer_sizes=(8,), random_state=0), X, y),
+        (EPropClassifier(n_rec=10, max_iter=3, random_state=0), spikes, np.arange(16) % 2),
+        (EPropRegressor(n_rec=10, max_iter=3, random_state=0), spikes, rng.random(16)),
+        (StructuralPlasticityClassifier(random_state=0), X, y),
+        (StructuralPlasticityClassifier(max_synapses=60, n_inhibitory=3, random_state=0), X, y),
+    ]
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_same_results_for_1_2_4_threads_and_after_pickling(case):
+    import synaplast
+    from sklearn.base import clone
+
+    est, X, y = _deterministic_cases()[case]
+    runs = []
+    for n in (1, 2, 4):
+        with synaplast.threads(n):
+            fitted = clone(est).fit(X, y)
+            out = fitted.predict(X)
+            energy = fitted.energy_
+            runs.append((np.asarray(out), energy.writes, energy.abs_change))
+    for other in runs[1:]:
+        np.testing.assert_array_equal(other[0], runs[0][0])
+        assert other[1:] == runs[0][1:]
+    again = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(np.asarray(again.predict(X)), runs[-1][0])
+    assert again.energy_.writes == runs[-1][1]

@@ -460,3 +460,20 @@ def test_input_gradient_through_the_input_stage_and_direct_pathway():
                 d[i, j] = 1e-4
                 num[i, j] = (ce(X[:4] + d) - ce(X[:4] - d)) / 2e-4
         np.testing.assert_allclose(g, num, rtol=0.05, atol=1e-2)
+
+
+def test_tampered_pickles_of_the_new_state_fail_cleanly():
+    X, y = toy(n=120)
+    est = SPC(max_synapses=200, random_state=0).fit(X, y)
+    state = est.__getstate__()
+    missing = {k: v for k, v in state.items() if k != "classes_"}
+    with pytest.raises(ValueError, match="classes_"):
+        SPC().__setstate__(missing)
+    bad = pickle.loads(pickle.dumps(est))
+    bad.encoder_.on_scale_ = -bad.encoder_.on_scale_  # the ON channels vanish
+    with pytest.raises(ValueError, match="features"):
+        bad.predict(X)
+    bad = pickle.loads(pickle.dumps(est))
+    bad.encoder_.centre_ = bad.encoder_.centre_[:3]
+    with pytest.raises(ValueError, match="centres"):
+        bad.predict(X)

@@ -80,10 +80,22 @@ class OnOffEncoder(TransformerMixin, BaseEstimator):
         self.centre_ = centre.astype(np.float32)
         self.on_scale_ = (X.max(axis=0) - centre).astype(np.float32)
         self.off_scale_ = (centre - X.min(axis=0)).astype(np.float32)
-        self._on = np.flatnonzero(self.on_scale_ > 0)
-        self._off = np.flatnonzero(self.off_scale_ > 0)
-        self.n_channels_ = int(self._on.size + self._off.size)
         return self
+
+    # The channels kept follow from the ranges (never stored on their own, so
+    # a tampered pickle cannot point them outside the features).
+    @property
+    def _on(self):
+        return np.flatnonzero(np.asarray(self.on_scale_) > 0)
+
+    @property
+    def _off(self):
+        return np.flatnonzero(np.asarray(self.off_scale_) > 0)
+
+    @property
+    def n_channels_(self):
+        """Output features: the ON channels kept, then the OFF channels kept."""
+        return int(self._on.size + self._off.size)
 
     def transform(self, X):
         """ON/OFF rates of ``X``.
@@ -105,6 +117,8 @@ class OnOffEncoder(TransformerMixin, BaseEstimator):
     def _encode(self, X):
         """``transform`` of an already validated float32 array."""
         c, on, off = self.centre_, self._on, self._off
+        if not (c.shape == self.on_scale_.shape == self.off_scale_.shape == (X.shape[1],)):
+            raise ValueError("the encoder's centres and ranges do not match the features")
         R = np.empty((X.shape[0], self.n_channels_), dtype=np.float32)
         if on.size:
             np.subtract(X[:, on], c[on], out=R[:, : on.size])

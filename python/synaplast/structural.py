@@ -356,6 +356,19 @@ class StructuralPlasticityClassifier(
         self.random_state = random_state
         self.verbose = verbose
 
+    # Fitted attributes a pickled model must carry (its network is validated
+    # by the core when unpickled).
+    _FITTED_STATE = ("_p", "classes_", "n_features_in_", "n_hidden_", "synapse_history_")
+
+    def __setstate__(self, state):
+        if isinstance(state, dict) and "_net" in state:
+            missing = [k for k in self._FITTED_STATE if k not in state]
+            if state.get("encoding") != "none" and "encoder_" not in state:
+                missing.append("encoder_")
+            if missing:
+                raise ValueError(f"corrupt pickle of a fitted model: {', '.join(missing)} missing")
+        super().__setstate__(state)
+
     # ----------------------------------------------------------------- tags
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -33,9 +33,10 @@ macro_rules! pickled_via_state {
             ) -> pyo3::PyResult<Self> {
                 use crate::errors::IntoPyResult;
                 use synaplast_core::Persist;
-                Ok(Self {
-                    inner: <$core>::from_bytes(state).py()?,
-                })
+                // Through `threads::run`, so that a check a tampered state slips
+                // past ends as `RuntimeError`, never as a panic in Python.
+                let inner = crate::threads::run(|| <$core>::from_bytes(state)).py()?;
+                Ok(Self { inner })
             }
         }
     };

@@ -68,7 +68,9 @@ impl Patterns {
         }
         for r in 0..indptr.len() - 1 {
             let (a, b) = (indptr[r], indptr[r + 1]);
-            if b < a {
+            // b past the end is a decreasing entry further on: refuse it here,
+            // before slicing.
+            if b < a || b > indices.len() {
                 return Err(Error::Shape("indptr must be non-decreasing".into()));
             }
             let row = &indices[a..b];

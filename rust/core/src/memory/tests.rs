@@ -285,3 +285,10 @@ fn cancelled_store_and_retrieval_change_nothing() {
         assert_eq!(s, plain);
     }
 }
+
+#[test]
+fn patterns_refuse_an_indptr_that_overshoots_then_falls() {
+    // [0, 5, 2] with 2 indices: the first row would slice past the end.
+    let err = Patterns::new(4, vec![0, 5, 2], vec![0, 1]);
+    assert!(matches!(err, Err(Error::Shape(_))));
+}
