@@ -97,8 +97,9 @@ def _deterministic_cases():
 
 @pytest.mark.parametrize("case", range(6))
 def test_same_results_for_1_2_4_threads_and_after_pickling(case):
-    import synaplast
     from sklearn.base import clone
+
+    import synaplast
 
     est, X, y = _deterministic_cases()[case]
     runs = []
