@@ -107,7 +107,7 @@ class OnOffEncoder(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        R : ndarray of shape (n_samples, n_channels_)
+        R : ndarray of shape (n_samples, n_channels)
             float32 rates in ``[0, 1]``.
         """
         check_is_fitted(self, "centre_")
