@@ -73,9 +73,18 @@ test-python: install browser
 	$(VENV)/bin/pytest -q
 
 # Long fuzzing (minutes): generated cases in worker processes under a memory
-# cap, outcomes counted per category (panic, abort, segfault, OOM, hang fail).
+# cap, outcomes counted per category (panic, abort, segfault, OOM, hang fail);
+# then cargo-fuzz (libFuzzer, stable toolchain, no sanitizer) on the core's
+# state decoders (seeded with real states) and constructors.
+FUZZ_SECONDS ?= 60
 fuzz: install
 	$(PY) benches/fuzz.py --cases-per-category 200
+	cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+	mkdir -p fuzz/corpus/state_decoding fuzz/corpus/constructors
+	cargo fuzz run --sanitizer none state_decoding fuzz/corpus/state_decoding fuzz/seeds/state_decoding \
+		-- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048
+	cargo fuzz run --sanitizer none constructors fuzz/corpus/constructors \
+		-- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048
 
 # _core.pyi against the compiled module (signatures, not only names).
 stubs: install
