@@ -189,9 +189,11 @@ class StructuralPlasticityClassifier(
         Input stage. ``"on_off"``: every feature becomes an ON and an OFF
         rate around its training median, scaled to ``[0, 1]`` and saturating
         outside the training range (:class:`~synaplast.encoding.OnOffEncoder`),
-        so any real-valued data can be used; pixel intensities keep their ON
-        channel only and are essentially unchanged. ``"none"``: ``X`` is used
-        as given and must hold non-negative rates.
+        so any real-valued data can be used; rate-like features (never
+        negative, 0 on at least a tenth of the samples), such as pixel
+        intensities, keep their ON channel only and are essentially
+        unchanged. ``"none"``: ``X`` is used as given and must hold
+        non-negative rates.
     direct_input : bool or "auto", default="auto"
         The readout also sees the encoded input rates (a direct pathway,
         learned by the same delta rule): evidence a feature carries on its
@@ -273,11 +275,22 @@ class StructuralPlasticityClassifier(
     ----------
     classes_ : ndarray
     n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Column names of a DataFrame ``X`` (checked against later inputs).
+    n_hidden_ : int
+        Hidden units (the size ``n_hidden="auto"`` chose).
+    encoder_ : OnOffEncoder
+        The fitted input stage (with ``encoding="on_off"``).
     synapses_ : SynapseMatrix
-        Input→hidden synapses (a copy).
+        Input→hidden synapses (a copy), over the encoded channels.
+    receptive_fields_ : ndarray of shape (n_hidden, n_features)
+        The same weights in input space (ON minus OFF channel).
     theta_ : ndarray of shape (n_hidden,)
         Homeostatic thresholds.
-    coefs_readout_ : ndarray of shape (n_classes, n_hidden)
+    coefs_readout_ : ndarray of shape (n_classes, n_readout_inputs)
+        Readout weights from the hidden units, then (with the direct
+        pathway) from the encoded inputs: ``n_readout_inputs`` is the number
+        of hidden units, plus the number of input channels with the pathway.
     intercept_readout_ : ndarray of shape (n_classes,)
     synapse_history_ : list of int
         Non-silent input→hidden synapses after each epoch (the first entry
