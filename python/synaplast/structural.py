@@ -50,7 +50,7 @@ For a mini-batch of inputs ``x_b`` (non-negative rates, e.g. pixels in [0, 1]):
 * **homeostatic threshold**: ``θ_i += η_θ (mean_b 1[u_bi > 0] − ρ)`` drives
   every unit toward the target activity ``ρ`` (``target_activity``); after
   the last structural step each threshold is set to the fixed point of
-  this rule on (up to 2,000) training samples, where the unit is active on
+  this rule on up to 2,000 training samples, where the unit is active on
   a fraction ``ρ`` of them, since pruning changes a unit's drive at once
   while ``θ`` follows slowly (without this, units of a small layer ended
   silent);
@@ -157,6 +157,13 @@ _READOUT_AVERAGE_FROM = 1
 # n_hidden="auto": synapses per unit, and the fewest units whatever the data.
 _AUTO_SYNAPSES_PER_UNIT = 2
 _AUTO_MIN_UNITS = 100
+
+
+def _n_check(n_hidden):
+    """Samples whose dense hidden drive is held at once for settling and for
+    the degenerate-fit check: 2,000, fewer for layers over 62,500 units
+    (their drives stay under about 500 MB)."""
+    return int(min(2000, max(200, 125_000_000 // max(1, n_hidden))))
 
 
 def _auto_batch_size(n_samples):
@@ -562,9 +569,10 @@ class StructuralPlasticityClassifier(
         )
 
     @staticmethod
-    def _settle(net, X, p, n_settle=2000):
+    def _settle(net, X, p):
         """Thresholds to their homeostatic fixed point after the last
-        structural step (on at most ``n_settle`` samples)."""
+        structural step (on at most 2,000 samples, see ``_n_check``)."""
+        n_settle = _n_check(p["n_hidden"])
         if X.shape[0] > n_settle:
             rng = np.random.RandomState(p["seed"] % (2**32))
             X = X[np.sort(rng.choice(X.shape[0], n_settle, replace=False))]
@@ -723,10 +731,11 @@ class StructuralPlasticityClassifier(
         self.fit_time_ = time.perf_counter() - t0
         return self
 
-    def _warn_if_degenerate(self, R, yi, n_classes, n_check=2000):
+    def _warn_if_degenerate(self, R, yi, n_classes):
         """A ``ConvergenceWarning`` when the fit ended degenerate: one class
         predicted for every training sample, most hidden units silent, or
         most of the synapse budget pruned as silent."""
+        n_check = _n_check(self._p["n_hidden"])
         rng = np.random.RandomState(0)
         if R.shape[0] > n_check:
             keep = np.sort(rng.choice(R.shape[0], n_check, replace=False))
