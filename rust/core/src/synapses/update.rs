@@ -48,6 +48,17 @@ fn write(w: &mut f32, d: f32, clamp: Clamp) -> f32 {
     change
 }
 
+/// Weight changes must be finite (an infinite one would store `inf`).
+fn check_finite_delta(delta: &[f32]) -> Result<()> {
+    match delta.iter().position(|d| !d.is_finite()) {
+        Some(e) => Err(Error::Value(format!(
+            "delta must be finite, delta[{e}] is {}",
+            delta[e]
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Sum per-row `(writes, Σ|Δw|)` in row order (deterministic).
 fn total(per_row: Vec<(u64, f64)>) -> (u64, f64) {
     per_row
@@ -77,12 +88,7 @@ impl SynapseMatrix {
                 self.nnz()
             )));
         }
-        if let Some(e) = delta.iter().position(|d| !d.is_finite()) {
-            return Err(Error::Value(format!(
-                "delta must be finite, delta[{e}] is {}",
-                delta[e]
-            )));
-        }
+        check_finite_delta(delta)?;
         let w = self.weights.as_mut().expect("checked above");
         let per_chunk: Vec<(u64, f64)> = w
             .par_chunks_mut(4096)
@@ -131,12 +137,7 @@ impl SynapseMatrix {
                 rows.len()
             )));
         }
-        if let Some(e) = delta.iter().position(|d| !d.is_finite()) {
-            return Err(Error::Value(format!(
-                "delta must be finite, delta[{e}] is {}",
-                delta[e]
-            )));
-        }
+        check_finite_delta(delta)?;
         let w = self.weights.as_mut().expect("checked above");
         let mut acc = (0u64, 0.0f64);
         let mut d = delta.iter();
