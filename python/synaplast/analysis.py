@@ -165,15 +165,14 @@ def input_gradient(est, X, y_idx):
     if hasattr(est, "coefs_") and not hasattr(est, "synapses_"):
         return _mlp_input_gradient(est, X, y_idx)
     X = np.asarray(X, dtype=np.float64)
-    if est.encoding == "none":
+    enc = getattr(est, "encoder_", None)
+    if enc is None:  # encoding="none": the rates as given
         R, dR = X, np.ones_like(X)
         channel = np.arange(X.shape[1])
     else:
-        enc = est.encoder_
         R = enc.transform(X).astype(np.float64)
-        channel = np.concatenate([enc._on, enc._off])
+        channel, scale = enc._channels()
         c = enc.centre_[channel]
-        scale = np.concatenate([enc.on_scale_[enc._on], -enc.off_scale_[enc._off]])
         # dr/dx: ±1/range inside the unsaturated band, 0 where clipped
         inside = (R > 0) & (R < 1) | (R == 0) & (X[:, channel] == c)
         dR = np.where(inside, 1.0 / scale, 0.0)

@@ -92,6 +92,16 @@ class OnOffEncoder(TransformerMixin, BaseEstimator):
     def _off(self):
         return np.flatnonzero(np.asarray(self.off_scale_) > 0)
 
+    def _channels(self):
+        """Feature of every output channel, and its signed range (``+a`` for
+        ON channels, ``−b`` for OFF ones: ``d rate / d x = 1 / signed range``
+        inside the unsaturated band)."""
+        on, off = self._on, self._off
+        return (
+            np.concatenate([on, off]),
+            np.concatenate([self.on_scale_[on], -self.off_scale_[off]]),
+        )
+
     @property
     def n_channels_(self):
         """Output features: the ON channels kept, then the OFF channels kept."""

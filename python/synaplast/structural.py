@@ -166,6 +166,15 @@ def _n_check(n_hidden):
     return int(min(2000, max(200, 125_000_000 // max(1, n_hidden))))
 
 
+def _subsample(n, n_keep, seed):
+    """Sorted indices of ``n_keep`` of ``n`` rows drawn with ``seed`` (all
+    of them, as a slice, when there are no more than ``n_keep``)."""
+    if n <= n_keep:
+        return slice(None)
+    rng = np.random.RandomState(seed % (2**32))
+    return np.sort(rng.choice(n, n_keep, replace=False))
+
+
 def _auto_batch_size(n_samples):
     """``batch_size="auto"``: 1 % of the samples, within [10, 100], so that
     small data sets still get about a hundred updates per epoch."""
@@ -439,7 +448,8 @@ class StructuralPlasticityClassifier(
             raise ValueError('max_synapses=None (no budget) needs an integer n_hidden, not "auto"')
         if self.n_hidden == "auto":
             per_unit = min(_AUTO_SYNAPSES_PER_UNIT, n_channels)
-            n_hidden = max(1, int(self.max_synapses) // per_unit)
+            budget_units = max(1, int(self.max_synapses) // per_unit)
+            n_hidden = budget_units
             if cap:
                 # Units that win too rarely learn nothing: with few samples
                 # the layer stays below the budget (wider units did worse).
@@ -457,7 +467,7 @@ class StructuralPlasticityClassifier(
             # units enough, the pathway costs 0.2-0.6 points; on small
             # tabular sets it adds 3-7.)
             if self.n_hidden == "auto":
-                direct = int(self.max_synapses) // per_unit >= 2 * n_samples
+                direct = budget_units >= 2 * n_samples
             else:
                 direct = n_hidden >= n_samples
         else:
@@ -513,19 +523,22 @@ class StructuralPlasticityClassifier(
         else:
             X, y = validate_data(self, X, y, dtype=np.float32, order="C", reset=reset)
             check_classification_targets(y)
-        if self.encoding == "none":
+        if reset and self.encoding == "none":
+            self.__dict__.pop("encoder_", None)  # no stage from an earlier fit
+        elif reset:
+            if X.shape[0] < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs at least 2 samples to learn the "
+                    f"input stage, got n_samples = {X.shape[0]}"
+                )
+            self.encoder_ = OnOffEncoder().fit(X)
+            if self.encoder_.n_channels_ == 0:
+                raise ValueError("every feature of X is constant: nothing to learn from")
+        # After fit the fitted stage (or its absence) decides, not a later set_params.
+        if getattr(self, "encoder_", None) is None:
             check_non_negative(X, f"X ({type(self).__name__}: the inputs are excitatory rates)")
             R = X
         else:
-            if reset:
-                if X.shape[0] < 2:
-                    raise ValueError(
-                        f"{type(self).__name__} needs at least 2 samples to learn the "
-                        f"input stage, got n_samples = {X.shape[0]}"
-                    )
-                self.encoder_ = OnOffEncoder().fit(X)
-                if self.encoder_.n_channels_ == 0:
-                    raise ValueError("every feature of X is constant: nothing to learn from")
             R = self.encoder_._encode(X)
         return R if no_y else (R, y)
 
@@ -572,11 +585,8 @@ class StructuralPlasticityClassifier(
     def _settle(net, X, p):
         """Thresholds to their homeostatic fixed point after the last
         structural step (on at most 2,000 samples, see ``_n_check``)."""
-        n_settle = _n_check(p["n_hidden"])
-        if X.shape[0] > n_settle:
-            rng = np.random.RandomState(p["seed"] % (2**32))
-            X = X[np.sort(rng.choice(X.shape[0], n_settle, replace=False))]
-        net.settle_thresholds(X, p["target_activity"])
+        keep = _subsample(X.shape[0], _n_check(p["n_hidden"]), p["seed"])
+        net.settle_thresholds(X[keep], p["target_activity"])
 
     @staticmethod
     def _prune(net, p, budget):
@@ -625,8 +635,7 @@ class StructuralPlasticityClassifier(
         p = self._params(X.shape[1], X.shape[0])
         t0 = time.perf_counter()
         net, history, wins = self._train(X, yi, len(classes), p)
-        self._set_fitted(net, classes, p, history, wins)
-        self._input_density = float(np.count_nonzero(X)) / max(1, X.size)
+        self._set_fitted(net, classes, p, history, wins, X)
         self.fit_time_ = time.perf_counter() - t0
         self._warn_if_degenerate(X, yi, len(classes))
         if self.estimate_information:
@@ -725,8 +734,7 @@ class StructuralPlasticityClassifier(
             net, X, yi, p, p["readout_max_iter"], calls, p["seed"] + calls
         )
         self._initial_synapses = initial
-        self._set_fitted(net, classes, p, history, wins)
-        self._input_density = float(np.count_nonzero(X)) / max(1, X.size)
+        self._set_fitted(net, classes, p, history, wins, X)
         self._n_partial = calls + 1
         self.fit_time_ = time.perf_counter() - t0
         return self
@@ -735,11 +743,8 @@ class StructuralPlasticityClassifier(
         """A ``ConvergenceWarning`` when the fit ended degenerate: one class
         predicted for every training sample, most hidden units silent, or
         most of the synapse budget pruned as silent."""
-        n_check = _n_check(self._p["n_hidden"])
-        rng = np.random.RandomState(0)
-        if R.shape[0] > n_check:
-            keep = np.sort(rng.choice(R.shape[0], n_check, replace=False))
-            R, yi = R[keep], yi[keep]
+        keep = _subsample(R.shape[0], _n_check(self._p["n_hidden"]), 0)
+        R, yi = R[keep], yi[keep]
         problems = []
         pred = np.argmax(self._net.predict_proba(R), axis=1)
         if n_classes > 1 and np.unique(yi).size > 1 and np.unique(pred).size == 1:
@@ -764,8 +769,10 @@ class StructuralPlasticityClassifier(
                 stacklevel=3,
             )
 
-    def _set_fitted(self, net, classes, p, history, wins):
+    def _set_fitted(self, net, classes, p, history, wins, R):
         self._net = net
+        # Mean fraction of non-zero encoded inputs (the direct pathway's cost).
+        self._input_density = float(np.count_nonzero(R)) / max(1, R.size)
         self._p = p
         self._n_partial = 0
         self.classes_ = classes
@@ -876,12 +883,12 @@ class StructuralPlasticityClassifier(
         weight of each feature (with ``encoding="none"``, the weights)."""
         check_is_fitted(self, "_net")
         W = self.synapses_.to_dense()
-        if self.encoding == "none":
+        enc = getattr(self, "encoder_", None)
+        if enc is None:
             return W
-        enc = self.encoder_
+        features, signed = enc._channels()
         F = np.zeros((W.shape[0], self.n_features_in_), dtype=np.float32)
-        F[:, enc._on] += W[:, : enc._on.size]
-        F[:, enc._off] -= W[:, enc._on.size :]
+        np.add.at(F.T, features, (W * np.sign(signed)).T)
         return F
 
     @property
