@@ -26,6 +26,13 @@ def hidden_code(mlp, X):
     return np.maximum(X @ mlp.coefs_[0] + mlp.intercepts_[0], 0)
 
 
+def _adam_writes(mlp, n_samples):
+    """Synaptic writes of a fitted ``MLPClassifier``: Adam writes every
+    parameter at each step (batches of ``min(200, n_samples)``)."""
+    n_params = sum(w.size for w in mlp.coefs_) + sum(b.size for b in mlp.intercepts_)
+    return mlp.n_iter_ * int(np.ceil(n_samples / min(200, n_samples))) * n_params
+
+
 def information(Z, y, n_info, seed):
     """``I(X;Z)`` in bits of the code ``Z`` (VIB estimate on at most ``n_info`` samples)."""
     from synaplast.info import mutual_information_vib
@@ -85,14 +92,12 @@ def table_rows(X_tr, y_tr, X_te, y_te, *, n_info=2000, random_state=0, verbose=T
         warnings.simplefilter("ignore")
         bp.fit(X_tr, y_tr)
     t = time.perf_counter() - t0
-    n_params = sum(w.size for w in bp.coefs_) + sum(b.size for b in bp.intercepts_)
-    steps = bp.n_iter_ * int(np.ceil(len(X_tr) / min(200, len(X_tr))))
     row(
         "MLPClassifier(100), 20 epochs",
         bp,
         t,
         np.count_nonzero(bp.coefs_[0]),
-        steps * n_params,  # Adam writes every parameter each step
+        _adam_writes(bp, len(X_tr)),
         hidden_code(bp, X_tr),
     )
     t0 = time.perf_counter()
@@ -190,9 +195,7 @@ def compare(
                     est.fit(Xtr, ytr)
                 fit_time = time.perf_counter() - t0
                 n_syn = int(np.count_nonzero(est.coefs_[0]))
-                n_params = sum(w.size for w in est.coefs_) + sum(b.size for b in est.intercepts_)
-                steps = est.n_iter_ * int(np.ceil(len(Xtr) / min(200, len(Xtr))))
-                writes = steps * n_params  # Adam writes every parameter each step
+                writes = _adam_writes(est, len(Xtr))
                 Z = hidden_code(est, Xtr)
             elif method == "bp_nonneg":
                 est = NonNegativeMLP(h, max_iter=bp_max_iter, random_state=random_state).fit(
