@@ -34,6 +34,12 @@ $(EXPLORE): $(STAMP)
 		"playwright>=1.45" "pytest-playwright>=0.5"
 	touch $@
 
+# The distributed extra (pyproject's `distributed`): Dask, dask-ml, threadpoolctl.
+DISTRIBUTED := $(VENV)/.distributed-stamp
+$(DISTRIBUTED): $(STAMP)
+	$(PIP) install --quiet "dask[array]>=2024" "distributed>=2024" "dask-ml>=2024" "threadpoolctl>=3.5"
+	touch $@
+
 # Debian's headless Chromium for the browser tests (apt-get needs root); without
 # it the tests are skipped with a message saying so.
 BROWSER_PKGS := chromium-headless-shell fonts-liberation
@@ -55,7 +61,7 @@ $(BUILT): $(STAMP) $(RUST_SRC)
 	VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/maturin develop --release --quiet
 	touch $@
 
-install: $(BUILT) $(EXPLORE)
+install: $(BUILT) $(EXPLORE) $(DISTRIBUTED)
 
 demo: install
 	$(VENV)/bin/synaplast demo

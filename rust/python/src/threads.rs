@@ -1,5 +1,11 @@
-//! The thread pool kernels run in. `set_num_threads(0)` returns to rayon's
-//! global pool (sized by `RAYON_NUM_THREADS` or the number of cores).
+//! The thread pool kernels run in. Its default size, fixed when the first
+//! kernel runs (or at `set_num_threads(0)`), is the first of
+//! `SYNAPLAST_NUM_THREADS`, `RAYON_NUM_THREADS` and `OMP_NUM_THREADS` that
+//! holds a positive count, else the number of cores: cluster engines (Dask,
+//! Ray, Spark, joblib's loky) set `OMP_NUM_THREADS` for their workers, so
+//! workers × kernel threads stay within the cores. Two C functions,
+//! [`synaplast_get_num_threads`] and [`synaplast_set_num_threads`], let
+//! threadpoolctl control the pool like an OpenMP runtime.
 //!
 //! Long calls go through [`run_interruptible`]: the work runs on a helper
 //! thread while the calling Python thread waits in short slices, looking
@@ -25,8 +31,46 @@ const STACK: usize = 8 << 20;
 
 static POOL: Mutex<Option<Arc<ThreadPool>>> = Mutex::new(None);
 
+/// Environment variables read, in order, for the default number of threads.
+const THREAD_VARIABLES: [&str; 3] = [
+    "SYNAPLAST_NUM_THREADS",
+    "RAYON_NUM_THREADS",
+    "OMP_NUM_THREADS",
+];
+
+/// A positive thread count from a variable's value; OpenMP's nested form
+/// `"4,2"` gives its outer level.
+fn parse_count(value: &str) -> Option<usize> {
+    let outer = value.split(',').next()?.trim();
+    outer.parse::<usize>().ok().filter(|&n| n > 0)
+}
+
+/// The default number of kernel threads: the first variable of
+/// [`THREAD_VARIABLES`] holding a positive count, else the number of cores.
+pub fn default_num_threads() -> usize {
+    THREAD_VARIABLES
+        .iter()
+        .find_map(|name| std::env::var(name).ok().and_then(|v| parse_count(&v)))
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+fn build_pool(n: usize) -> std::result::Result<Arc<ThreadPool>, String> {
+    ThreadPoolBuilder::new()
+        .num_threads(n)
+        .thread_name(|i| format!("synaplast-{i}"))
+        .build()
+        .map(Arc::new)
+        .map_err(|e| format!("cannot start {n} threads: {e}"))
+}
+
+/// The pool kernels run in, started at its default size on first use
+/// (`None` only if no thread can be started: then the caller's thread runs).
 fn current_pool() -> Option<Arc<ThreadPool>> {
-    POOL.lock().map(|p| p.clone()).unwrap_or(None)
+    let mut g = lock(&POOL);
+    if g.is_none() {
+        *g = build_pool(default_num_threads()).ok();
+    }
+    g.clone()
 }
 
 /// Run `f` in the selected pool. A panic (a bug in the core) becomes
@@ -133,23 +177,13 @@ pub fn run_interruptible<T: Send>(
     })
 }
 
-/// Use `n` threads for all following kernels (0: rayon's default).
+/// Use `n` threads for all following kernels (0: the default, see
+/// [`default_num_threads`], read again now).
 #[pyfunction]
 pub fn set_num_threads(n: usize) -> PyResult<()> {
-    let pool = if n == 0 {
-        None
-    } else {
-        let p = ThreadPoolBuilder::new()
-            .num_threads(n)
-            .thread_name(|i| format!("synaplast-{i}"))
-            .build()
-            .map_err(|e| PyValueError::new_err(format!("cannot start {n} threads: {e}")))?;
-        Some(Arc::new(p))
-    };
-    match POOL.lock() {
-        Ok(mut g) => *g = pool,
-        Err(poisoned) => *poisoned.into_inner() = pool,
-    }
+    let n = if n == 0 { default_num_threads() } else { n };
+    let pool = build_pool(n).map_err(PyValueError::new_err)?;
+    *lock(&POOL) = Some(pool);
     Ok(())
 }
 
@@ -158,6 +192,24 @@ pub fn set_num_threads(n: usize) -> PyResult<()> {
 pub fn get_num_threads() -> usize {
     match current_pool() {
         Some(pool) => pool.current_num_threads(),
-        None => rayon::current_num_threads(),
+        None => 1,
+    }
+}
+
+/// threadpoolctl's view of the pool: its number of threads.
+#[unsafe(no_mangle)]
+pub extern "C" fn synaplast_get_num_threads() -> std::ffi::c_int {
+    std::ffi::c_int::try_from(get_num_threads()).unwrap_or(std::ffi::c_int::MAX)
+}
+
+/// threadpoolctl's limit: run the kernels on `n` threads (`n <= 0`: the
+/// default). Returns 0, or -1 if the threads cannot be started (the pool
+/// is then left as it was).
+#[unsafe(no_mangle)]
+pub extern "C" fn synaplast_set_num_threads(n: std::ffi::c_int) -> std::ffi::c_int {
+    let n = usize::try_from(n).unwrap_or(0);
+    match set_num_threads(n) {
+        Ok(()) => 0,
+        Err(_) => -1,
     }
 }
