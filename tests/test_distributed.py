@@ -7,11 +7,18 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 
 import synaplast
 from synaplast import (
     AssociativeMemory,
+    CompetitivePlasticityClassifier,
+    StructuralPlasticityClassifier,
 )
+from synaplast.memory import exact_k_patterns, noisy_queries
 
 THREAD_VARIABLES = ("SYNAPLAST_NUM_THREADS", "RAYON_NUM_THREADS", "OMP_NUM_THREADS")
 
@@ -81,3 +88,136 @@ def test_threadpool_limits_reach_the_kernel_pool(restore_threads):
     with threadpool_limits(1):
         one = mem.decision_function(X)
     np.testing.assert_array_equal(one, mem.decision_function(X))
+
+
+# --------------------------------------------------------------------------- merge
+
+
+def _pairs(seed, n_pairs=120, m=40, n=30, k=4, l=3):  # noqa: E741
+    U = exact_k_patterns(n_pairs, m, k, seed)
+    V = exact_k_patterns(n_pairs, n, l, seed + 1)
+    return U, V
+
+
+def _state(mem):
+    return mem._store.__reduce__()[1][0]
+
+
+MERGE_CASES = [
+    dict(rule="willshaw"),
+    dict(rule="willshaw", compress=True),
+    dict(rule="bayes", retrieval="wta", l=3),
+    dict(rule="bcpnn", retrieval="wta", l=3),
+    dict(rule="covariance", retrieval="wta", l=3),
+    dict(rule="hopfield", retrieval="wta", l=3),
+    dict(rule="hebb", retrieval="wta", l=3),
+]
+
+
+@pytest.mark.parametrize("params", MERGE_CASES)
+@pytest.mark.parametrize("auto", [False, True])
+def test_merge_equals_storing_everything_at_once(params, auto):
+    U, V = _pairs(3)
+    if auto:
+        V = None
+        params = dict(params, l=4) if "l" in params else params
+    halves = [slice(0, 50), slice(50, None)]
+    whole = AssociativeMemory(**params).fit(U, V)
+    a = AssociativeMemory(**params).fit(U[halves[0]], None if auto else V[halves[0]])
+    b = AssociativeMemory(**params).fit(U[halves[1]], None if auto else V[halves[1]])
+    before_b = _state(b)
+    merged = a.merge(b)
+    assert merged is a and _state(b) == before_b  # `other` is left as it was
+    assert _state(merged) == _state(whole)
+    assert merged.energy_ == whole.energy_ and merged.capacity_ == whole.capacity_
+    assert merged.n_patterns_ == whole.n_patterns_ == U.shape[0]
+    Q = noisy_queries(U[:20], miss=1, random_state=0)
+    np.testing.assert_array_equal(merged.predict(Q), whole.predict(Q))
+    np.testing.assert_array_equal(merged.decision_function(Q), whole.decision_function(Q))
+
+
+def test_merge_refuses_memories_that_differ():
+    U, V = _pairs(4)
+    a = AssociativeMemory().fit(U, V)
+    before = _state(a)
+    with pytest.raises(ValueError, match="different parameters: rule='willshaw' vs 'bayes'"):
+        a.merge(AssociativeMemory(rule="bayes").fit(U, V))
+    with pytest.raises(ValueError, match="content units"):
+        a.merge(AssociativeMemory().fit(U, V[:, :20]))
+    with pytest.raises(ValueError, match="auto-association"):
+        AssociativeMemory().fit(U).merge(AssociativeMemory().fit(U, U))
+    with pytest.raises(TypeError, match="AssociativeMemory"):
+        a.merge(U)
+    with pytest.raises(NotFittedError):
+        a.merge(AssociativeMemory())
+    assert _state(a) == before
+
+
+def test_score_is_the_fraction_of_exact_recalls():
+    U, V = _pairs(5, n_pairs=40)
+    mem = AssociativeMemory().fit(U, V)
+    Q = noisy_queries(U, miss=1, random_state=1)
+    exact = (mem.predict(Q) == V).all(axis=1).mean()
+    assert 0 < exact < 1
+    assert mem.score(Q, V) == exact
+    auto = AssociativeMemory(n_iter=3).fit(U)
+    assert auto.score(U[:50]) == (auto.predict(U[:50]) == U[:50]).all(axis=1).mean()
+    with pytest.raises(ValueError, match="needs y"):
+        mem.score(Q)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_fit_blocks_of_a_dask_array_equal_storing_at_once(sparse):
+    da = pytest.importorskip("dask.array")
+    from synaplast.distributed import fit_blocks
+
+    U, V = _pairs(6, n_pairs=230)
+    whole = AssociativeMemory(rule="bayes", retrieval="wta", l=3).fit(U, V)
+    if sparse:
+        dU = da.from_array(sp.csr_matrix(U), chunks=(60, 40), asarray=False)
+        dV = da.from_array(sp.csr_matrix(V), chunks=(60, 30), asarray=False)
+    else:
+        dU, dV = da.from_array(U, chunks=(60, 20)), da.from_array(V, chunks=(60, 30))
+    mem = fit_blocks(
+        AssociativeMemory(rule="bayes", retrieval="wta", l=3), dU, dV, scheduler="sync"
+    )
+    assert _state(mem) == _state(whole) and mem.energy_ == whole.energy_
+    # Into a fitted memory: the same as partial_fit.
+    more = AssociativeMemory(rule="bayes", retrieval="wta", l=3).fit(U[:30], V[:30])
+    fit_blocks(more, dU[30:], dV[30:], scheduler="threads")
+    assert _state(more) == _state(whole)
+    with pytest.raises(ValueError, match="row blocks"):
+        fit_blocks(AssociativeMemory(), dU, da.from_array(V, chunks=(50, 30)))
+    with pytest.raises(TypeError, match="dask.array"):
+        fit_blocks(AssociativeMemory(), U, V)
+
+
+# --------------------------------------------------------------------------- streams
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        StructuralPlasticityClassifier(n_hidden=20, random_state=0),
+        CompetitivePlasticityClassifier(hidden_layer_sizes=(16,), random_state=0),
+    ],
+    ids=["structural", "competitive"],
+)
+def test_incremental_wrapper_equals_partial_fit_on_the_chunks_in_order(estimator):
+    da = pytest.importorskip("dask.array")
+    Incremental = pytest.importorskip("dask_ml.wrappers").Incremental
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    X = (X[:600] / 16).astype(np.float32)
+    y = y[:600]
+    classes = np.unique(y)
+    dX, dy = da.from_array(X, chunks=(150, 64)), da.from_array(y, chunks=150)
+    wrapped = Incremental(clone(estimator), shuffle_blocks=False, scoring="accuracy")
+    wrapped.fit(dX, dy, classes=classes)
+    reference = clone(estimator)
+    for a in range(0, 600, 150):
+        reference.partial_fit(X[a : a + 150], y[a : a + 150], classes=classes)
+    np.testing.assert_array_equal(wrapped.estimator_.predict_proba(X), reference.predict_proba(X))
+    assert wrapped.estimator_.energy_ == reference.energy_
+    assert wrapped.score(dX, dy) == reference.score(X, y)

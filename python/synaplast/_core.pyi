@@ -136,6 +136,16 @@ class RetrieveParams(TypedDict, total=False):
 class AssocStore:
     def __new__(cls, config: StoreConfig) -> AssocStore: ...
     def store(self, u_indptr: _I64, u_indices: _I64, v_indptr: _I64, v_indices: _I64) -> None: ...
+    def store_columns(
+        self,
+        u_indptr: _I64,
+        u_indices: _I64,
+        v_indptr: _I64,
+        v_indices: _I64,
+        lo: int,
+        hi: int,
+    ) -> None: ...
+    def merge(self, other: AssocStore) -> None: ...
     def copy(self) -> AssocStore: ...
     def compress(self) -> bool: ...
     def retrieve(
@@ -144,6 +154,28 @@ class AssocStore:
     def potentials(
         self, q_indptr: _I64, q_indices: _I64, params: RetrieveParams
     ) -> npt.NDArray[np.float64]: ...
+    def added_potentials(
+        self,
+        q_indptr: _I64,
+        q_indices: _I64,
+        s_indptr: _I64,
+        s_indices: _I64,
+        p01: float,
+        p10: float,
+    ) -> npt.NDArray[np.float64]: ...
+    def check_retrieval(self, params: RetrieveParams) -> None: ...
+    @property
+    def mean_activity(self) -> float: ...
+    @staticmethod
+    def next_states(
+        x: npt.NDArray[np.float64],
+        state_lens: _I64,
+        q_indptr: _I64,
+        q_indices: _I64,
+        noise: npt.NDArray[np.float64],
+        params: RetrieveParams,
+        mean_activity: float,
+    ) -> tuple[_I64, _I64, npt.NDArray[np.float64]]: ...
     @property
     def shape(self) -> tuple[int, int]: ...
     @property

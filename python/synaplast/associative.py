@@ -308,6 +308,10 @@ class AssociativeMemory(BaseEstimator):
                 bar.update(b - a)
         if self.compress:
             store.compress()
+        return self._adopt(store, auto, n, y_1d)
+
+    def _adopt(self, store, auto, n, y_1d):
+        """Hold ``store`` and set the fitted attributes and reports from it."""
         self._store = store
         self._y_1d = y_1d
         self.auto_ = auto
@@ -373,6 +377,63 @@ class AssociativeMemory(BaseEstimator):
                 "n_pairs": self.n_patterns_,
             },
         )
+
+    @unchanged_on_error
+    def merge(self, other):
+        """Add the pairs stored in ``other``: exactly the memory that stored both.
+
+        A memory's state is a sum over its stored pairs (integer synapse
+        counters, unit counts and the pair count; for Willshaw the union of
+        the potentiated synapses), so merging is exact: storing blocks of
+        patterns in separate memories (in other processes, see
+        :func:`synaplast.distributed.fit_blocks`) and merging them gives,
+        bit for bit, the memory that stored all pairs at once, energy
+        counters included.
+
+        Parameters
+        ----------
+        other : AssociativeMemory
+            A fitted memory with the same parameters (``verbose`` aside), the
+            same numbers of address and content units, the same kind (auto or
+            hetero) and contents of the same number of dimensions.
+
+        Returns
+        -------
+        self : AssociativeMemory
+            This memory, now holding the pairs of both.
+        """
+        if not isinstance(other, AssociativeMemory):
+            raise TypeError(f"other must be an AssociativeMemory, got {type(other).__name__}")
+        check_is_fitted(self, "_store")
+        check_is_fitted(other, "_store")
+        mine = {k: v for k, v in self.get_params().items() if k != "verbose"}
+        theirs = {k: v for k, v in other.get_params().items() if k != "verbose"}
+        differ = sorted(k for k in mine if mine[k] != theirs[k])
+        if differ:
+            raise ValueError(
+                "cannot merge memories with different parameters: "
+                + ", ".join(f"{k}={mine[k]!r} vs {theirs[k]!r}" for k in differ)
+            )
+        for what, a, b in (
+            ("address units", self.n_features_in_, other.n_features_in_),
+            ("content units", self.n_outputs_, other.n_outputs_),
+            ("auto-association", self.auto_, other.auto_),
+            ("1-d contents", self._y_1d, other._y_1d),
+        ):
+            if a != b:
+                raise ValueError(f"cannot merge memories that differ in {what}: {a} vs {b}")
+        names = [getattr(e, "feature_names_in_", None) for e in (self, other)]
+        if (names[0] is None) != (names[1] is None) or (
+            names[0] is not None and not np.array_equal(names[0], names[1])
+        ):
+            raise ValueError("cannot merge memories fitted on different feature names")
+        if self.n_patterns_ + other.n_patterns_ >= 2**32:
+            raise ValueError("at most 2**32 - 1 pairs can be stored (u32 counters)")
+        store = self._store.copy()
+        store.merge(other._store)
+        if self.compress:
+            store.compress()
+        return self._adopt(store, self.auto_, self.n_outputs_, self._y_1d)
 
     # ------------------------------------------------------------------ retrieval
 
@@ -466,6 +527,46 @@ class AssociativeMemory(BaseEstimator):
             )
         x = self._store.potentials(qptr, qidx, self._retrieve_params(0))
         return x[:, 0] if getattr(self, "_y_1d", False) else x
+
+    def score(self, Q, y=None):
+        """Fraction of queries whose retrieved pattern is exactly the target.
+
+        This is scikit-learn's subset accuracy, the ``score`` of multi-output
+        classifiers (higher is better, 1 at perfect recall), and Lansner's
+        criterion of correct recall; :func:`synaplast.memory.output_noise`
+        gives the finer per-pattern output noise.
+
+        Parameters
+        ----------
+        Q : array-like or sparse matrix of shape (n_queries, m)
+            Binary query patterns (noisy or partial addresses).
+        y : array-like or sparse matrix of shape (n_queries, n), optional
+            The contents the queries should retrieve (named ``y`` as
+            scikit-learn's scorers pass it). ``None`` (only for an
+            auto-associative memory): the queries themselves, i.e. the
+            fraction of queries that are fixed points of retrieval.
+
+        Returns
+        -------
+        score : float
+            Fraction of the queries recalled without any wrong unit.
+        """
+        check_is_fitted(self, "_store")
+        if y is None:
+            if not self.auto_:
+                raise ValueError("a hetero-associative memory needs y, the expected contents")
+            y = Q
+        retrieved = self.predict(Q)
+        n_rows = retrieved.shape[0]
+        (tptr, tidx, _, _), _ = self._content_rows(y, n_rows, self.n_outputs_)
+        if getattr(self, "_y_1d", False):
+            retrieved = retrieved.reshape(-1, 1)
+        rptr, ridx, _, _ = as_rows(retrieved, "retrieved")
+        same = [
+            np.array_equal(ridx[rptr[r] : rptr[r + 1]], tidx[tptr[r] : tptr[r + 1]])
+            for r in range(n_rows)
+        ]
+        return float(np.mean(same))
 
     # ------------------------------------------------------------------ sklearn plumbing
 

@@ -6,7 +6,9 @@ use crate::convert::{to_indptr, to_u32};
 use crate::errors::IntoPyResult;
 use crate::state::pickled_via_state;
 use crate::threads;
-use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1};
+use numpy::{
+    PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
+};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use synaplast_core::memory::{
@@ -31,6 +33,13 @@ type Retrieved<'py> = (
     Bound<'py, PyArray1<i64>>,
     Bound<'py, PyArray1<u32>>,
     u64,
+);
+
+/// New states as compressed rows and the next step's noise rates.
+type Next<'py> = (
+    Bound<'py, PyArray1<i64>>,
+    Bound<'py, PyArray1<i64>>,
+    Bound<'py, PyArray2<f64>>,
 );
 
 #[pyclass(module = "synaplast._core")]
@@ -61,6 +70,32 @@ impl AssocStore {
         let v = patterns(self.inner.n(), &v_indptr, &v_indices)?;
         let inner = &mut self.inner;
         threads::run_interruptible(py, || inner.store(&u, &v))
+    }
+
+    /// Store pairs keeping only the synapses onto the content units `lo..hi`
+    /// (one column shard; unit and pair counts are the whole memory's).
+    #[allow(clippy::too_many_arguments)]
+    fn store_columns(
+        &mut self,
+        py: Python<'_>,
+        u_indptr: PyReadonlyArray1<'_, i64>,
+        u_indices: PyReadonlyArray1<'_, i64>,
+        v_indptr: PyReadonlyArray1<'_, i64>,
+        v_indices: PyReadonlyArray1<'_, i64>,
+        lo: usize,
+        hi: usize,
+    ) -> PyResult<()> {
+        let u = patterns(self.inner.m(), &u_indptr, &u_indices)?;
+        let v = patterns(self.inner.n(), &v_indptr, &v_indices)?;
+        let inner = &mut self.inner;
+        threads::run_interruptible(py, || inner.store_columns(&u, &v, lo, hi))
+    }
+
+    /// Add the pairs stored in `other` (same shape and kind).
+    fn merge(&mut self, py: Python<'_>, other: PyRef<'_, AssocStore>) -> PyResult<()> {
+        let theirs = &other.inner;
+        let inner = &mut self.inner;
+        threads::run_interruptible(py, || inner.merge(theirs))
     }
 
     /// An independent copy (a multi-chunk `partial_fit` stores into one).
@@ -112,6 +147,98 @@ impl AssocStore {
             retrieval::potentials(inner, &q, p.rule, p.p01, p.p10, block)
         })?;
         PyArray1::from_vec(py, x).reshape([q.len(), self.inner.n()])
+    }
+
+    /// Query-anchored evidence of the states' added parts under the rates
+    /// `p01`, `p10`, `(n_queries, n)` (without the step-1 potentials).
+    #[allow(clippy::too_many_arguments)]
+    fn added_potentials<'py>(
+        &self,
+        py: Python<'py>,
+        q_indptr: PyReadonlyArray1<'_, i64>,
+        q_indices: PyReadonlyArray1<'_, i64>,
+        s_indptr: PyReadonlyArray1<'_, i64>,
+        s_indices: PyReadonlyArray1<'_, i64>,
+        p01: f64,
+        p10: f64,
+    ) -> PyResult<Bound<'py, PyArray2<f64>>> {
+        let q = patterns(self.inner.m(), &q_indptr, &q_indices)?;
+        let states = patterns(self.inner.n(), &s_indptr, &s_indices)?;
+        let inner = &self.inner;
+        let x = threads::run_interruptible(py, || {
+            retrieval::added_potentials(inner, &q, &states, p01, p10)
+        })?;
+        PyArray1::from_vec(py, x).reshape([q.len(), self.inner.n()])
+    }
+
+    /// Check retrieval parameters against the memory without retrieving.
+    fn check_retrieval(&self, params: &Bound<'_, PyAny>) -> PyResult<()> {
+        let p: RetrieveParams = extract(params, "params")?;
+        retrieval::check(&self.inner, &p).py()
+    }
+
+    /// The mean activity of the stored contents.
+    #[getter]
+    fn mean_activity(&self) -> f64 {
+        retrieval::mean_activity(&self.inner)
+    }
+
+    /// One retrieval step's outputs from the potentials `x` (`(n_queries, n)`):
+    /// `(indptr, indices, noise)` of the new states and the next step's
+    /// noise rates (`(n_queries, 2)`); `state_lens` are the current states'
+    /// sizes and `noise` their rates.
+    #[staticmethod]
+    #[allow(clippy::too_many_arguments)]
+    fn next_states<'py>(
+        py: Python<'py>,
+        x: PyReadonlyArray2<'_, f64>,
+        state_lens: PyReadonlyArray1<'_, i64>,
+        q_indptr: PyReadonlyArray1<'_, i64>,
+        q_indices: PyReadonlyArray1<'_, i64>,
+        noise: PyReadonlyArray2<'_, f64>,
+        params: &Bound<'_, PyAny>,
+        mean_activity: f64,
+    ) -> PyResult<Next<'py>> {
+        let p: RetrieveParams = extract(params, "params")?;
+        let [nq, n] = [x.shape()[0], x.shape()[1]];
+        // The queries' address units matter only in auto-association (m = n).
+        let q = patterns(u32::MAX as usize, &q_indptr, &q_indices)?;
+        let lens = state_lens.as_slice()?;
+        if q.len() != nq || lens.len() != nq || noise.shape() != [nq, 2] {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "{nq} rows of potentials need {nq} queries, state sizes and noise rows"
+            )));
+        }
+        let (x, noise) = (x.as_slice()?, noise.as_slice()?);
+        let steps: Vec<(Vec<u32>, (f64, f64))> = py.detach(|| {
+            (0..nq)
+                .map(|r| {
+                    let len = usize::try_from(lens[r]).unwrap_or(0);
+                    let nz = (noise[2 * r], noise[2 * r + 1]);
+                    retrieval::next_state(
+                        &x[r * n..(r + 1) * n],
+                        len,
+                        q.row(r),
+                        nz,
+                        &p,
+                        mean_activity,
+                    )
+                })
+                .collect()
+        });
+        let mut indptr = vec![0i64];
+        let mut indices = Vec::new();
+        let mut rates = Vec::with_capacity(2 * nq);
+        for (y, (a, b)) in steps {
+            indices.extend(y.iter().map(|&j| j as i64));
+            indptr.push(indices.len() as i64);
+            rates.extend([a, b]);
+        }
+        Ok((
+            PyArray1::from_vec(py, indptr),
+            PyArray1::from_vec(py, indices),
+            PyArray1::from_vec(py, rates).reshape([nq, 2])?,
+        ))
     }
 
     #[getter]

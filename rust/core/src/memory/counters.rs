@@ -59,7 +59,7 @@ fn merge_counts(idx: &[u32], cnt: &[u32], new: &[u32]) -> (Vec<u32>, Vec<u32>, u
 
 /// Union of the sorted list `idx` with the sorted multiset `new`, and the
 /// number of entries added.
-fn merge_union(idx: &[u32], new: &[u32]) -> (Vec<u32>, u64) {
+pub(super) fn merge_union(idx: &[u32], new: &[u32]) -> (Vec<u32>, u64) {
     let mut out = Vec::with_capacity(idx.len() + new.len());
     let (mut a, mut b) = (0usize, 0usize);
     let before = idx.len();
@@ -173,6 +173,28 @@ impl AssocStore {
     /// same patterns twice. Validates everything before changing anything;
     /// a cancelled call ([`crate::cancel`]) also leaves the store unchanged.
     pub fn store(&mut self, u: &Patterns, v: &Patterns) -> Result<()> {
+        self.store_columns(u, v, 0, self.n)
+    }
+
+    /// [`Self::store`] keeping only the synapses onto the content units
+    /// `lo..hi`: one column shard of a memory sharded by content units. The
+    /// unit counts and the pair count are those of the whole memory (every
+    /// rule's per-unit terms read them), so the potentials of the units
+    /// `lo..hi` are exactly those of the unsharded memory. The energy
+    /// counters count this shard's writes only.
+    pub fn store_columns(
+        &mut self,
+        u: &Patterns,
+        v: &Patterns,
+        lo: usize,
+        hi: usize,
+    ) -> Result<()> {
+        if lo > hi || hi > self.n {
+            return Err(Error::Value(format!(
+                "content units {lo}..{hi} are not a range of the memory's {}",
+                self.n
+            )));
+        }
         if u.dim != self.m {
             return Err(Error::Shape(format!(
                 "addresses have {} units, the memory has {}",
@@ -213,10 +235,19 @@ impl AssocStore {
         let (start, by_unit) = (by_unit.indptr, by_unit.rows);
         let binary = self.binary;
         let inverted = self.inverted;
+        let (lo32, hi32) = (lo as u32, hi as u32);
+        let whole = lo == 0 && hi == self.n;
         let gather = |i: usize| -> Vec<u32> {
             let mut tmp = Vec::new();
             for &r in &by_unit[start[i]..start[i + 1]] {
-                tmp.extend_from_slice(v.row(r as usize));
+                let row = v.row(r as usize);
+                if whole {
+                    tmp.extend_from_slice(row);
+                } else {
+                    let a = row.partition_point(|&j| j < lo32);
+                    let b = row.partition_point(|&j| j < hi32);
+                    tmp.extend_from_slice(&row[a..b]);
+                }
             }
             tmp.sort_unstable();
             tmp

@@ -25,6 +25,7 @@
 //! `p1 ≤ 0.5`, the silent ones once `p1 > 0.5`.
 
 mod counters;
+mod merge;
 pub mod retrieval;
 pub mod rules;
 mod state;

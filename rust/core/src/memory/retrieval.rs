@@ -333,6 +333,93 @@ fn estimate_added_noise(
     (a01, a10)
 }
 
+/// One step's output from its potentials `x`: the new state selected from
+/// `x` (for a state of `state_len` active units, `query` the query's
+/// units), and the noise rates for the next step (re-estimated under ANE,
+/// else `noise`). `mean_activity`: the mean activity of the stored contents.
+/// The step of [`retrieve`]; public so that a memory sharded by content
+/// units can run it on the gathered potentials and get the same results.
+pub fn next_state(
+    x: &[f64],
+    state_len: usize,
+    query: &[u32],
+    noise: (f64, f64),
+    p: &RetrieveParams,
+    mean_activity: f64,
+) -> (Vec<u32>, (f64, f64)) {
+    let y = select(x, p.mode, p.rule, state_len);
+    let next = match (p.adaptive && p.rule == Rule::Bayes, p.anchor) {
+        (false, _) => noise,
+        (true, false) => estimate_noise(x, &y, mean_activity),
+        (true, true) => estimate_added_noise(x, &y, query, mean_activity, p.p01, p.p10),
+    };
+    (y, next)
+}
+
+/// The mean activity of the stored contents (0 for an empty memory).
+pub fn mean_activity(store: &AssocStore) -> f64 {
+    if store.n_pairs() > 0 {
+        store.content_counts().iter().sum::<u64>() as f64 / store.n_pairs() as f64
+    } else {
+        0.0
+    }
+}
+
+/// Checks of a retrieval call against the memory, without retrieving.
+pub fn check(store: &AssocStore, p: &RetrieveParams) -> Result<()> {
+    check_params(store, p)
+}
+
+/// Query-anchored potentials of later steps without the query's own
+/// (step-1) potentials: the evidence of each state's *added* part (its
+/// units outside the query) under the rates `p01`, `p10` (`batch × n`,
+/// row-major). [`retrieve`] adds the step-1 potentials to these.
+pub fn added_potentials(
+    store: &AssocStore,
+    queries: &Patterns,
+    states: &Patterns,
+    p01: f64,
+    p10: f64,
+) -> Result<Vec<f64>> {
+    check_queries(store, queries)?;
+    if states.len() != queries.len() || states.dim != store.n() {
+        return Err(Error::Shape(format!(
+            "{} states of {} units for {} queries of a memory with {} content units",
+            states.len(),
+            states.dim,
+            queries.len(),
+            store.n()
+        )));
+    }
+    let n = store.n();
+    let what = "the potentials (queries x units)";
+    let size = crate::error::size_mul(queries.len(), n, what)?;
+    crate::alloc::check_fits::<f64>(size, what)?;
+    let w = Weights::new(store, Rule::Bayes, p01, p10, 1)?;
+    let mut out = crate::alloc::filled(size, 0.0f64, what)?;
+    let cancel = crate::cancel::current();
+    let results: Vec<Result<()>> = out
+        .par_chunks_mut(n.max(1))
+        .enumerate()
+        .map(|(q, x)| {
+            if cancel.is_cancelled() {
+                return Ok(());
+            }
+            let query = queries.row(q);
+            let added: Vec<u32> = states
+                .row(q)
+                .iter()
+                .copied()
+                .filter(|i| query.binary_search(i).is_err())
+                .collect();
+            w.added_evidence(query, &added, x)
+        })
+        .collect();
+    cancel.check()?;
+    results.into_iter().collect::<Result<()>>()?;
+    Ok(out)
+}
+
 type Key = (u64, u64);
 
 /// One query's step: new state, noise estimate for the next step, synaptic
@@ -376,11 +463,7 @@ pub fn retrieve(store: &AssocStore, queries: &Patterns, p: &RetrieveParams) -> R
     let nq = queries.len();
     let n = store.n();
     let adaptive = p.adaptive && p.rule == Rule::Bayes;
-    let mean_activity = if store.n_pairs() > 0 {
-        store.content_counts().iter().sum::<u64>() as f64 / store.n_pairs() as f64
-    } else {
-        0.0
-    };
+    let mean_activity = mean_activity(store);
     let mut states: Vec<Vec<u32>> = (0..nq).map(|q| queries.row(q).to_vec()).collect();
     let mut noise = vec![(p.p01, p.p10); nq];
     let mut done = vec![false; nq];
@@ -443,14 +526,7 @@ pub fn retrieve(store: &AssocStore, queries: &Patterns, p: &RetrieveParams) -> R
                 } else {
                     w.potentials(&states[q], &mut x);
                 }
-                let y = select(&x, p.mode, p.rule, states[q].len());
-                let next = match (adaptive, p.anchor) {
-                    (false, _) => noise[q],
-                    (true, false) => estimate_noise(&x, &y, mean_activity),
-                    (true, true) => {
-                        estimate_added_noise(&x, &y, query, mean_activity, p.p01, p.p10)
-                    }
-                };
+                let (y, next) = next_state(&x, states[q].len(), query, noise[q], p, mean_activity);
                 let keep = if p.anchor && step == 0 { x } else { Vec::new() };
                 Some(Ok((y, next, ops, keep)))
             })

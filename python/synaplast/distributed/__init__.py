@@ -1,0 +1,15 @@
+"""Past one machine on Dask: sharded memories, block-wise storage, sweeps.
+
+* :func:`fit_blocks`: store a ``dask.array`` of patterns block by block in
+  separate memories and merge them exactly.
+
+Needs the ``distributed`` extra (``pip install synaplast[distributed]``).
+Model selection on a cluster needs nothing from here: synaplast's estimators
+pickle, so ``GridSearchCV`` runs under ``joblib.parallel_backend("dask")``,
+and each worker's kernels use the threads the worker was given (see
+:func:`synaplast.set_num_threads`). See ``docs/distributed.md``.
+"""
+
+from synaplast.distributed.blocks import fit_blocks
+
+__all__ = ["fit_blocks"]
