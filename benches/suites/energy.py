@@ -70,6 +70,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--sweep-seeds", type=int, default=1)
     p.add_argument("--jobs", type=int, default=2, help="joblib workers of the sweep")
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="run the sweep on a Dask cluster through joblib's dask backend "
+        "(scheduler address, e.g. tcp://host:8786; workers need synaplast installed, "
+        "each runs its kernels on the threads it was given)",
+    )
     p.add_argument("--max-epochs", type=float, default=5.0)
     p.add_argument("--out", default=".", help="folder for PNG plots and JSON (default: here)")
     p.add_argument("--quiet", action="store_true")
@@ -419,9 +427,49 @@ def against_sklearn(max_epochs=5.0, log=print):
     }, "\n".join(lines)
 
 
+class _ByValue:
+    """A function of this module that pickles by value: Dask's scheduler and
+    workers have no ``benches/`` on their path, and Dask pickles tasks with
+    the standard pickle (by reference) whenever it can."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __reduce__(self):
+        import sys
+
+        import cloudpickle
+
+        cloudpickle.register_pickle_by_value(sys.modules[__name__])
+        try:
+            return cloudpickle.loads, (cloudpickle.dumps(self.fn),)
+        finally:
+            cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+
+    def __call__(self, *args):
+        return self.fn(*args)
+
+
+def _dask_backend(scheduler):
+    """A client of the cluster at ``scheduler`` and joblib's dask backend on it."""
+    import joblib
+    from distributed import Client
+
+    client = Client(scheduler)
+    return client, joblib.parallel_backend("dask")
+
+
 def sweep(
-    hidden=(100, 300, 1000, 3000), algorithms=None, seeds=1, jobs=2, max_epochs=5.0, log=print
+    hidden=(100, 300, 1000, 3000),
+    algorithms=None,
+    seeds=1,
+    jobs=2,
+    max_epochs=5.0,
+    log=print,
+    scheduler=None,
 ):
+    from contextlib import nullcontext
+
     from joblib import Parallel, delayed
 
     names = list(algorithms or ALGORITHMS)
@@ -437,17 +485,23 @@ def sweep(
     ]
     t0 = time.perf_counter()
     rows = []
-    gen = Parallel(n_jobs=jobs, verbose=0, return_as="generator_unordered")(
-        delayed(_sweep_job)(a, n, s, max_epochs) for a, n, s in tasks
-    )
-    for r in gen:
-        rows.append(r)
-        log(
-            f"  [{len(rows)}/{len(tasks)}] N={r['n_hidden']} {r['algorithm']}: "
-            f"reached={r['reached']} epochs={r['epochs']:.3f} M0={r['M0']:.3g} "
-            f"M1={r['M1']:.3g} M0_min={r['M0_min']:.3g} M1_min={r['M1_min']:.4g} "
-            f"({r['wall_s']:.0f} s)"
-        )
+    client, backend = _dask_backend(scheduler) if scheduler else (None, nullcontext())
+    try:
+        with backend:
+            gen = Parallel(n_jobs=jobs, verbose=0, return_as="generator_unordered")(
+                delayed(_ByValue(_sweep_job))(a, n, s, max_epochs) for a, n, s in tasks
+            )
+            for r in gen:
+                rows.append(r)
+                log(
+                    f"  [{len(rows)}/{len(tasks)}] N={r['n_hidden']} {r['algorithm']}: "
+                    f"reached={r['reached']} epochs={r['epochs']:.3f} M0={r['M0']:.3g} "
+                    f"M1={r['M1']:.3g} M0_min={r['M0_min']:.3g} M1_min={r['M1_min']:.4g} "
+                    f"({r['wall_s']:.0f} s)"
+                )
+    finally:
+        if client is not None:
+            client.close()
     log(f"  sweep: {len(rows)} runs in {time.perf_counter() - t0:.0f} s")
     return rows, sweep_table(rows)
 
@@ -555,7 +609,13 @@ def run(args) -> int:
         print("\n### Against scikit-learn\n\n" + table)
     if "sweep" in args.parts:
         rows, table = sweep(
-            args.hidden, args.algorithms, args.sweep_seeds, args.jobs, args.max_epochs, log
+            args.hidden,
+            args.algorithms,
+            args.sweep_seeds,
+            args.jobs,
+            args.max_epochs,
+            log,
+            scheduler=args.scheduler,
         )
         results["sweep"] = rows
         print("\n### Savings sweep\n\n" + table)
