@@ -1,5 +1,8 @@
 """Past one machine on Dask: sharded memories, block-wise storage, sweeps.
 
+* :class:`ShardedAssociativeMemory`: an associative memory sharded by
+  content units over Dask actors, bit-identical to
+  :class:`~synaplast.AssociativeMemory`.
 * :func:`fit_blocks`: store a ``dask.array`` of patterns block by block in
   separate memories and merge them exactly.
 
@@ -11,5 +14,6 @@ and each worker's kernels use the threads the worker was given (see
 """
 
 from synaplast.distributed.blocks import fit_blocks
+from synaplast.distributed.sharded import ShardedAssociativeMemory, ShardLostError
 
-__all__ = ["fit_blocks"]
+__all__ = ["ShardLostError", "ShardedAssociativeMemory", "fit_blocks"]
