@@ -32,6 +32,10 @@ SUITES: dict[str, tuple[str, str]] = {
         "suites.structural",
         "structural-plasticity classifier vs backprop (Table 2 layout)",
     ),
+    "distributed": (
+        "suites.distributed",
+        "sharded associative memory on Dask against the single-process memory",
+    ),
 }
 
 

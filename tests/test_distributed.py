@@ -383,6 +383,8 @@ def test_sharded_memory_takes_dask_arrays_and_reports_its_traffic(client):
     assert sharded.communication_["received"] == 10 * 60 * 8  # the partial potentials
     with pytest.raises(TypeError, match="pickled"):
         pickle.dumps(sharded)
+    with pytest.raises(TypeError, match="in this process"):
+        AssociativeMemory().fit(U, V).merge(sharded)
     with pytest.raises(ValueError, match="winners|units"):
         sharded.set_params(retrieval="wta", l=100).predict(U[:3])
 

@@ -406,6 +406,10 @@ class AssociativeMemory(BaseEstimator):
             raise TypeError(f"other must be an AssociativeMemory, got {type(other).__name__}")
         check_is_fitted(self, "_store")
         check_is_fitted(other, "_store")
+        if not isinstance(other._store, _core.AssocStore):
+            raise TypeError(
+                f"other must hold its pairs in this process, got a {type(other).__name__}"
+            )
         mine = {k: v for k, v in self.get_params().items() if k != "verbose"}
         theirs = {k: v for k, v in other.get_params().items() if k != "verbose"}
         differ = sorted(k for k in mine if mine[k] != theirs[k])

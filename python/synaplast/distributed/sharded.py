@@ -11,6 +11,9 @@ from synaplast.memory import _is_sparse, from_rows
 
 __all__ = ["ShardLostError", "ShardedAssociativeMemory"]
 
+# Pairs sent to the shards per message when fitting on in-memory arrays.
+_BLOCK = 1 << 17
+
 
 class ShardLostError(RuntimeError):
     """A worker holding a shard of a :class:`ShardedAssociativeMemory` died."""
@@ -300,12 +303,18 @@ class ShardedAssociativeMemory(AssociativeMemory):
                     Y = da.from_array(Y, chunks=(U.chunks[0],) + ((-1,) if np.ndim(Y) == 2 else ()))
                 if Y.chunks[0] != U.chunks[0]:
                     Y = Y.rechunk({0: U.chunks[0]})
+            # Blocks are computed here, where they are sent from (the threaded
+            # scheduler: shipping the graph to the cluster would send the
+            # source data there and back).
             for b in range(len(U.chunks[0])):
-                u = U.blocks[b].compute()
-                y = None if Y is None else Y.blocks[b].compute()
+                u = U.blocks[b].compute(scheduler="threads")
+                y = None if Y is None else Y.blocks[b].compute(scheduler="threads")
                 yield u, y
         else:
-            yield U, Y
+            # Bounded messages: at most _BLOCK pairs per round trip.
+            n_rows = U.shape[0]
+            for a in range(0, max(n_rows, 1), _BLOCK):
+                yield U[a : a + _BLOCK], None if Y is None else Y[a : a + _BLOCK]
 
     def _store_blocks(self, U, Y, reset):
         client = self._client()
@@ -449,7 +458,7 @@ class ShardedAssociativeMemory(AssociativeMemory):
         if isinstance(Q, da.Array):
             Q = Q.rechunk({1: -1})
             for b in range(len(Q.chunks[0])):
-                yield self._rows(Q.blocks[b].compute(), "Q", reset=False)
+                yield self._rows(Q.blocks[b].compute(scheduler="threads"), "Q", reset=False)
         else:
             yield self._rows(Q, "Q", reset=False)
 

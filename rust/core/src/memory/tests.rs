@@ -292,3 +292,55 @@ fn patterns_refuse_an_indptr_that_overshoots_then_falls() {
     let err = Patterns::new(4, vec![0, 5, 2], vec![0, 1]);
     assert!(matches!(err, Err(Error::Shape(_))));
 }
+
+/// Rows `a..b` of `p`.
+fn slice_rows(p: &Patterns, a: usize, b: usize) -> Patterns {
+    let rows: Vec<Vec<u32>> = (a..b).map(|r| p.row(r).to_vec()).collect();
+    Patterns::from_rows(p.dim, &rows).unwrap()
+}
+
+#[test]
+fn merged_halves_equal_storing_everything() {
+    let u = random_patterns(80, 30, 4, 11);
+    let v = random_patterns(80, 20, 3, 12);
+    for binary in [false, true] {
+        let mut whole = AssocStore::new(30, 20, binary, false).unwrap();
+        whole.store(&u, &v).unwrap();
+        let mut a = AssocStore::new(30, 20, binary, false).unwrap();
+        a.store(&slice_rows(&u, 0, 35), &slice_rows(&v, 0, 35))
+            .unwrap();
+        let mut b = AssocStore::new(30, 20, binary, false).unwrap();
+        b.store(&slice_rows(&u, 35, 80), &slice_rows(&v, 35, 80))
+            .unwrap();
+        if binary {
+            b.compress(); // an inverted store merges too
+        }
+        a.merge(&b).unwrap();
+        assert_eq!(a, whole);
+        let other = AssocStore::new(30, 21, binary, false).unwrap();
+        assert!(a.merge(&other).is_err());
+        assert_eq!(a, whole);
+    }
+}
+
+#[test]
+fn column_shards_give_the_columns_of_the_potentials() {
+    let u = random_patterns(70, 24, 4, 13);
+    let v = random_patterns(70, 24, 4, 14);
+    let q = slice_rows(&u, 0, 10);
+    for rule in [Rule::Bayes, Rule::Bcpnn, Rule::Covariance, Rule::Hopfield] {
+        let mut whole = AssocStore::new(24, 24, false, false).unwrap();
+        whole.store(&u, &v).unwrap();
+        let x = retrieval::potentials(&whole, &q, rule, 0.1, 0.01, 0).unwrap();
+        for (lo, hi) in [(0, 9), (9, 24)] {
+            let mut shard = AssocStore::new(24, 24, false, false).unwrap();
+            shard.store_columns(&u, &v, lo, hi).unwrap();
+            let xs = retrieval::potentials(&shard, &q, rule, 0.1, 0.01, 0).unwrap();
+            for r in 0..q.len() {
+                assert_eq!(xs[r * 24 + lo..r * 24 + hi], x[r * 24 + lo..r * 24 + hi]);
+            }
+        }
+    }
+    let mut s = AssocStore::new(24, 24, false, false).unwrap();
+    assert!(s.store_columns(&u, &v, 10, 30).is_err());
+}

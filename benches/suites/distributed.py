@@ -1,0 +1,142 @@
+"""Sharded associative memory on Dask against the single-process memory.
+
+``python benches/run.py distributed`` stores the same Willshaw
+hetero-association pairs (n = m, k = l, exact-k patterns) in an
+``AssociativeMemory`` and in a ``ShardedAssociativeMemory`` on a
+``LocalCluster`` of ``--workers`` single-threaded worker processes (each
+under ``--memory-limit``), in one run, and reports:
+
+* store and retrieval throughput of both, and their ratio;
+* bit-identity of the retrieved patterns, the matrix load ``p1`` against the
+  theory ``1 − (1 − kl/mn)^M`` and the output noise of clean queries against
+  ``(n − l)·p1^k / l``;
+* the communication per query: bytes received from the shards by one-step
+  threshold retrieval (the selected units) and by ``decision_function``
+  (the partial potentials, ``8·n`` bytes), and bytes sent per stored pair;
+* each shard's bytes held, the input of the extrapolation in
+  ``docs/distributed.md``.
+
+The single-process memory runs on ``--threads`` kernel threads (default: the
+cores); each worker on one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import time
+
+import numpy as np
+
+import synaplast
+from suites import machine
+from synaplast import memory as mem
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--n", type=int, default=1_000_000, help="units per side (n = m)")
+    p.add_argument("--k", type=int, default=17, help="active units per pattern (k = l)")
+    p.add_argument("--pairs", type=int, default=1_000_000, help="stored pairs M")
+    p.add_argument("--workers", type=int, default=4)
+    p.add_argument("--memory-limit", default="4.5GB", help="per worker")
+    p.add_argument("--queries", type=int, default=2000)
+    p.add_argument("--batch", type=int, default=256, help="queries per round trip")
+    p.add_argument("--block", type=int, default=100_000, help="pairs per dask block")
+    p.add_argument("--skip-single", action="store_true", help="sharded memory only")
+
+
+def _patterns(args):
+    U = mem.exact_k_patterns(args.pairs, args.n, args.k, 0, sparse=True)
+    V = mem.exact_k_patterns(args.pairs, args.n, args.k, 1, sparse=True)
+    return U, V
+
+
+def run(args) -> int:
+    import dask.array as da
+    import distributed
+
+    from synaplast.distributed import ShardedAssociativeMemory
+
+    print(f"synaplast {synaplast.__version__}: sharded associative memory on Dask")
+    print(f"machine: {machine()}; load {os.getloadavg()}; date {datetime.date.today()}")
+    n, k, M = args.n, args.k, args.pairs
+    print(f"Willshaw hetero, n = m = {n:,}, k = l = {k}, M = {M:,} pairs, {args.workers} workers")
+    t = time.perf_counter()
+    U, V = _patterns(args)
+    Q = U[: args.queries]
+    print(f"patterns generated in {time.perf_counter() - t:.1f} s")
+    rows = {}
+    if not args.skip_single:
+        single = synaplast.AssociativeMemory()
+        t = time.perf_counter()
+        single.fit(U, V)
+        rows["single"] = {"store_s": time.perf_counter() - t}
+        t = time.perf_counter()
+        ref = single.predict(Q)
+        rows["single"]["query_s"] = time.perf_counter() - t
+        rows["single"]["bytes"] = single.capacity_.memory_bytes
+        p1_single = single.p1_
+        del single
+    with (
+        distributed.LocalCluster(
+            n_workers=args.workers,
+            threads_per_worker=1,
+            processes=True,
+            memory_limit=args.memory_limit,
+            dashboard_address=":0",
+            silence_logs=40,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        client.run(lambda: __import__("synaplast.distributed"))  # imports outside the timing
+        sharded = ShardedAssociativeMemory(client=client, batch_size=args.batch)
+        dU = da.from_array(U, chunks=(args.block, -1), asarray=False)
+        dV = da.from_array(V, chunks=(args.block, -1), asarray=False)
+        t = time.perf_counter()
+        sharded.fit(dU, dV)
+        store_s = time.perf_counter() - t
+        sent_per_pair = sharded.communication_["sent"] / M
+        t = time.perf_counter()
+        out = sharded.predict(Q)
+        query_s = time.perf_counter() - t
+        per_query = sharded.communication_["received"] / args.queries
+        sent_query = sharded.communication_["sent"] / args.queries
+        sharded.decision_function(Q[:8])
+        potentials_per_query = sharded.communication_["received"] / 8
+        shard_bytes = [a.summary().result()["memory_bytes"] for a in sharded._actors]
+        worker_mem = client.run(lambda: __import__("psutil").Process().memory_info().rss)
+        rows["sharded"] = {"store_s": store_s, "query_s": query_s, "bytes": sum(shard_bytes)}
+        p1 = sharded.p1_
+    p1_theory = 1 - (1 - k * k / (n * n)) ** M
+    eps = mem.output_noise(out, V[: args.queries]).mean()
+    eps_theory = (n - k) * p1_theory**k / k
+    print(
+        f"\np1 = {p1:.6g} (theory {p1_theory:.6g}); output noise {eps:.3g} (theory {eps_theory:.3g})"
+    )
+    if "single" in rows:
+        same = (out != ref).nnz == 0 if hasattr(out, "nnz") else np.array_equal(out, ref)
+        print(
+            f"retrieved patterns identical to the single process: {same}; p1 equal: {p1 == p1_single}"
+        )
+    print("\n| memory | store (pairs/s) | retrieval (queries/s) | bytes held |")
+    print("|---|---|---|---|")
+    for name, r in rows.items():
+        print(
+            f"| {name} | {M / r['store_s']:,.0f} | {args.queries / r['query_s']:,.0f} | "
+            f"{r['bytes'] / 1e9:.2f} GB |"
+        )
+    if "single" in rows:
+        s, d = rows["single"], rows["sharded"]
+        print(
+            f"\nsharded / single: store throughput {s['store_s'] / d['store_s']:.2f}x, "
+            f"retrieval throughput {s['query_s'] / d['query_s']:.2f}x"
+        )
+    print(
+        f"\ncommunication: {sent_per_pair:.0f} B sent per stored pair (all shards); per query "
+        f"{sent_query:.0f} B sent, {per_query:.0f} B received (threshold: selected units), "
+        f"{potentials_per_query:,.0f} B received as partial potentials (decision_function)"
+    )
+    print(f"per shard: {', '.join(f'{b / 1e9:.3f} GB' for b in shard_bytes)} held; "
+          f"worker RSS {', '.join(f'{v / 1e9:.2f} GB' for v in worker_mem.values())}")  # fmt: skip
+    return 0
