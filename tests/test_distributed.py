@@ -381,6 +381,20 @@ def test_sharded_memory_takes_dask_arrays_and_reports_its_traffic(client):
     assert sharded.communication_["received"] == 8 * (out.sum() + row_pointers)
     sharded.decision_function(U[:10])
     assert sharded.communication_["received"] == 10 * 60 * 8  # the partial potentials
+    # A bad second block: the first one's pending writes are dropped.
+    bad = U[:40].copy()
+    bad[30, 0] = 2
+    before = (sharded.predict(U[:20]), sharded.n_patterns_, sharded.energy_)
+    with pytest.raises(ValueError, match="binary"):
+        sharded.partial_fit(
+            da.from_array(bad, chunks=(20, 50)), da.from_array(V[:40], chunks=(20, 60))
+        )
+    assert (sharded.n_patterns_, sharded.energy_) == before[1:]
+    np.testing.assert_array_equal(sharded.predict(U[:20]), before[0])
+    sharded.partial_fit(U[:40], V[:40])
+    single.partial_fit(U[:40], V[:40])
+    np.testing.assert_array_equal(sharded.predict(U[:70]), single.predict(U[:70]))
+    assert sharded.energy_ == single.energy_
     with pytest.raises(TypeError, match="pickled"):
         pickle.dumps(sharded)
     with pytest.raises(TypeError, match="in this process"):

@@ -320,50 +320,50 @@ class ShardedAssociativeMemory(AssociativeMemory):
         client = self._client()
         auto = Y is None
         template = AssociativeMemory(binarize=self.binarize)
-        started = False
-        sent = 0
-        for b, (u, y) in enumerate(self._blocks(U, Y)):
-            first = b == 0
-            _, (uptr, uidx, n_rows, m) = template._rows(u, "U", reset=first)
-            if auto:
-                vptr, vidx, n = uptr, uidx, m
-            else:
-                (vptr, vidx, _, n), y_1d = template._content_rows(y, n_rows)
-            if first:
-                if not reset:
-                    if m != self.n_features_in_:
-                        raise ValueError(
-                            f"U has {m} units, the memory's addresses have {self.n_features_in_}"
-                        )
-                    if n != self.n_outputs_:
-                        raise ValueError(
-                            f"Y has {n} units, the memory's contents have {self.n_outputs_}"
-                        )
-                    if not auto and y_1d != self._y_1d:
-                        raise ValueError("Y must keep its number of dimensions between calls")
-                    actors, workers, bounds = self._actors, self.shard_workers_, self.shard_bounds_
-                    previous_pairs = self.n_patterns_
+        actors, sent, n_blocks = None, 0, 0
+        try:
+            for b, (u, y) in enumerate(self._blocks(U, Y)):
+                _, (uptr, uidx, n_rows, m) = template._rows(u, "U", reset=b == 0)
+                if auto:
+                    vptr, vidx, n = uptr, uidx, m
                 else:
-                    actors, workers, bounds, futures = self._start_shards(client, m, n, auto)
-                    previous_pairs = 0
-                self._begin(client, actors, workers, bounds, reset)
-                started = True
-            if previous_pairs + n_rows >= 2**32:
-                self._abort(actors)
-                raise ValueError("at most 2**32 - 1 pairs can be stored (u32 counters)")
-            previous_pairs += n_rows
+                    n_out = None if b == 0 else n
+                    (vptr, vidx, _, n), y_1d = template._content_rows(y, n_rows, n_out)
+                if b == 0:
+                    if not reset:
+                        self._check_like_fitted(m, n, auto, None if auto else y_1d)
+                        actors, workers, bounds = (
+                            self._actors,
+                            self.shard_workers_,
+                            self.shard_bounds_,
+                        )
+                        pairs = self.n_patterns_
+                    else:
+                        actors, workers, bounds, futures = self._start_shards(client, m, n, auto)
+                        pairs = 0
+                    self._begin(client, actors, workers, bounds, reset)
+                pairs += n_rows
+                if pairs >= 2**32:
+                    raise ValueError("at most 2**32 - 1 pairs can be stored (u32 counters)")
+                try:
+                    self._call_all(actors, "add", uptr, uidx, vptr, vidx)
+                except Exception as e:
+                    self._fail(client, actors, workers, bounds, e)
+                sent += len(actors) * (uptr.nbytes + uidx.nbytes + vptr.nbytes + vidx.nbytes)
+                n_blocks += 1
+            if n_blocks == 0:
+                raise ValueError("U holds no patterns")
             try:
-                self._call_all(actors, "add", uptr, uidx, vptr, vidx)
+                summaries = self._call_all(actors, "commit")
+                mu1, mv1, _ = actors[0].unit_counts().result()
             except Exception as e:
                 self._fail(client, actors, workers, bounds, e)
-            sent += len(actors) * (uptr.nbytes + uidx.nbytes + vptr.nbytes + vidx.nbytes)
-        if not started:
-            raise ValueError("U holds no patterns")
-        try:
-            summaries = self._call_all(actors, "commit")
-            mu1, mv1, _ = actors[0].unit_counts().result()
-        except Exception as e:
-            self._fail(client, actors, workers, bounds, e)
+        except BaseException:
+            # Bad input in a later block, Ctrl-C: the shards drop the pending
+            # writes and keep their stores.
+            if actors is not None:
+                self._abort(actors)
+            raise
         if reset:
             self._actor_futures = futures
             self._actors = actors
@@ -381,6 +381,15 @@ class ShardedAssociativeMemory(AssociativeMemory):
         self.communication_ = {"sent": int(sent), "received": 0, "queries": 0}
         self._adopt(store, auto, n, self._y_1d)
         return self
+
+    def _check_like_fitted(self, m, n, auto, y_1d):
+        """New pairs for a fitted memory must have its shape."""
+        if m != self.n_features_in_:
+            raise ValueError(f"U has {m} units, the memory's addresses have {self.n_features_in_}")
+        if n != self.n_outputs_:
+            raise ValueError(f"Y has {n} units, the memory's contents have {self.n_outputs_}")
+        if not auto and y_1d != self._y_1d:
+            raise ValueError("Y must keep its number of dimensions between calls")
 
     def _start_shards(self, client, m, n, auto):
         workers_alive = sorted(self._alive(client))
