@@ -27,6 +27,7 @@
 
 mod archive;
 mod config;
+mod lanes;
 mod network;
 mod optimizer;
 mod run;

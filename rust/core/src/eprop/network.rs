@@ -81,6 +81,10 @@ pub struct Network {
     pub(super) out_counters: EnergyCounters,
     pub(super) stats: Stats,
     pub(super) sequences_in_batch: usize,
+    /// Scratch: presynaptic traces of the row being integrated.
+    pub(super) zbuf: Vec<f64>,
+    /// Scratch: rows selected in a step (arriving, or due).
+    pub(super) sel: Vec<usize>,
 }
 
 /// Check the shapes, signs and finiteness of explicit weights.
@@ -293,6 +297,8 @@ impl Network {
             out_counters: EnergyCounters::default(),
             stats: Stats::default(),
             sequences_in_batch: 0,
+            zbuf: Vec::new(),
+            sel: Vec::new(),
             syn,
             cfg,
         })

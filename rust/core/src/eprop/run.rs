@@ -5,12 +5,27 @@
 use super::archive::slot;
 use super::config::Loss;
 use super::network::Network;
-use super::traces::NONE;
+use super::traces::{Pre, NONE};
 use crate::error::{check_len, Error, Result};
 use rayon::prelude::*;
 
 /// Recurrent neurons per parallel task of the neuron update.
 const CHUNK: usize = 256;
+
+/// Recurrent neurons below which the per-neuron phases run on the calling
+/// thread (a step of a few thousand neurons takes microseconds, less than
+/// waking a second thread).
+const PARALLEL_MIN_NEURONS: usize = 4096;
+
+/// Minimum items per parallel task: all of them (one task, no other
+/// thread woken) for small networks.
+fn min_len(n_rec: usize, items: usize, per_task: usize) -> usize {
+    if n_rec < PARALLEL_MIN_NEURONS {
+        items.max(1)
+    } else {
+        per_task
+    }
+}
 
 /// What a run returns.
 #[derive(Debug, Clone, Default)]
@@ -136,7 +151,7 @@ impl Network {
         let reset = self.cfg.reset_each_sequence;
         let at_spike = self.cfg.update_at_spike;
         let batch_end = self.sequences_in_batch >= batch_size || last;
-        let all = vec![true; self.cfg.n_pre()];
+        let all: Vec<usize> = (0..self.cfg.n_pre()).collect();
         let g = self.g;
         if reset {
             // the last entry has L = 0 (no readout step follows): complete now
@@ -169,6 +184,7 @@ impl Network {
             self.integrate_due();
         }
         let input = self.synaptic_input(&arriving);
+        self.sel = arriving;
         let spikes = self.update_neurons(&input, learn);
         self.stats.spikes += spikes;
         self.stats.steps += 1;
@@ -179,19 +195,23 @@ impl Network {
     /// Phase 1: the presynaptic spikes arriving at `g` (inputs `x(g)`, recurrent
     /// `z(g−1)`); when learning, their synapses integrate up to `g − 1` (and
     /// update, in NEST's scheme) before the spike is recorded.
-    fn arrivals(&mut self, x: &[u8], learn: bool) -> Vec<bool> {
-        let (n_in, n_rec, g) = (self.cfg.n_in, self.cfg.n_rec, self.g);
-        let mut arriving = vec![false; n_in + n_rec];
-        for i in 0..n_in {
-            arriving[i] = x[i] != 0;
-        }
-        for j in 0..n_rec {
-            arriving[n_in + j] = self.z[j] != 0;
-        }
+    fn arrivals(&mut self, x: &[u8], learn: bool) -> Vec<usize> {
+        let (n_in, g) = (self.cfg.n_in, self.g);
+        let mut arriving = std::mem::take(&mut self.sel);
+        arriving.clear();
+        arriving.extend((0..n_in).filter(|&i| x[i] != 0));
+        arriving.extend(
+            self.z
+                .iter()
+                .enumerate()
+                .filter(|(_, &z)| z != 0)
+                .map(|(j, _)| n_in + j),
+        );
         if learn {
             let at_spike = self.cfg.update_at_spike.then_some(1.0);
             self.process_rows(&arriving, &|_| g - 1, at_spike, true);
-            for (pr, _) in self.pre.iter_mut().zip(&arriving).filter(|(_, &a)| a) {
+            for &p in &arriving {
+                let pr = &mut self.pre[p];
                 if pr.last == NONE {
                     pr.trace_at = g - 1;
                 }
@@ -259,10 +279,12 @@ impl Network {
         } else {
             &self.feedback
         };
+        let n_rec = self.cfg.n_rec;
         self.archive
             .lsig
             .par_chunks_mut(w)
             .zip(fb.par_chunks(n_out))
+            .with_min_len(min_len(n_rec, n_rec, 256))
             .for_each(|(lj, bj)| {
                 let mut l = 0.0f64;
                 for k in 0..n_out {
@@ -276,30 +298,29 @@ impl Network {
     /// the synapses whose cutoff window just closed do.
     fn integrate_due(&mut self) {
         let (g, cutoff) = (self.g, self.cfg.cutoff_steps());
-        let due: Vec<bool> = if self.cfg.event_driven {
-            self.pre
-                .iter()
-                .map(|p| {
-                    p.last != NONE
-                        && p.last.saturating_add(cutoff - 1) <= g
-                        && p.trace_at < p.last.saturating_add(cutoff - 1)
+        let due: Vec<usize> = if self.cfg.event_driven {
+            let closes = |p: &Pre| p.last.saturating_add(cutoff - 1);
+            (0..self.cfg.n_pre())
+                .filter(|&i| {
+                    let p = &self.pre[i];
+                    p.last != NONE && closes(p) <= g && p.trace_at < closes(p)
                 })
                 .collect()
         } else {
-            vec![true; self.cfg.n_pre()]
+            (0..self.cfg.n_pre()).collect()
         };
         self.process_rows(&due, &|_| g, None, false);
     }
 
     /// The synaptic input current of every recurrent neuron from the
     /// arriving spikes (counting the transmission events).
-    fn synaptic_input(&mut self, arriving: &[bool]) -> Vec<f64> {
+    fn synaptic_input(&mut self, arriving: &[usize]) -> Vec<f64> {
         let mut input = vec![0.0f64; self.cfg.n_rec];
         let indptr = self.syn.indptr();
         let idx = self.syn.indices();
         let ws = self.syn.weights().unwrap_or(&[]);
         let mut events = 0u64;
-        for (p, _) in arriving.iter().enumerate().filter(|(_, &a)| a) {
+        for &p in arriving {
             for s in indptr[p]..indptr[p + 1] {
                 input[idx[s] as usize] += ws[s] as f64;
             }
@@ -330,6 +351,7 @@ impl Network {
             .zip(arch.psi.par_chunks_mut(CHUNK * w))
             .zip(arch.reg.par_chunks_mut(CHUNK * w))
             .zip(arch.lsig.par_chunks_mut(CHUNK * w))
+            .with_min_len(min_len(cfg.n_rec, chunks, 1))
             .map(|((((((((c, z), v), a), r), f), ps), rg), ls)| {
                 let mut count = 0u64;
                 for i in 0..z.len() {
