@@ -29,22 +29,21 @@ pub(super) fn lif_blocks(k: &Lif<'_>, row: &mut Row<'_>, win: &Window, zbuf: &[f
     let n_syn = row.post.len();
     let reg = !row.ebar_reg.is_empty();
     #[cfg(target_arch = "x86_64")]
-    if n_syn >= 8
-        && std::arch::is_x86_feature_detected!("avx512f")
+    if std::arch::is_x86_feature_detected!("avx512f")
         && std::arch::is_x86_feature_detected!("avx512vl")
     {
-        let n = n_syn / 8 * 8;
-        for s0 in (0..n).step_by(8) {
+        for s0 in (0..n_syn).step_by(8) {
+            let lanes = (n_syn - s0).min(8);
             // SAFETY: the CPU supports AVX-512F and VL (checked at run time).
             unsafe {
                 if reg {
-                    avx512::block::<true>(k, row, win, zbuf, s0)
+                    avx512::block::<true>(k, row, win, zbuf, s0, lanes)
                 } else {
-                    avx512::block::<false>(k, row, win, zbuf, s0)
+                    avx512::block::<false>(k, row, win, zbuf, s0, lanes)
                 }
             }
         }
-        return n;
+        return n_syn;
     }
     let n = n_syn / 4 * 4;
     for s0 in (0..n).step_by(4) {
@@ -144,7 +143,9 @@ mod avx512 {
         ]
     }
 
-    /// Synapses `s0..s0 + 8`, the arithmetic of [`super::four`] in eight lanes.
+    /// Synapses `s0..s0 + lanes` (`1 <= lanes <= 8`), the arithmetic of
+    /// [`super::four`] in eight lanes; unused lanes repeat the last synapse's
+    /// reads and are never stored.
     #[target_feature(enable = "avx512f,avx512vl")]
     pub(super) unsafe fn block<const REG: bool>(
         k: &Lif<'_>,
@@ -152,19 +153,22 @@ mod avx512 {
         win: &Window,
         zbuf: &[f64],
         s0: usize,
+        lanes: usize,
     ) {
         let w = k.width;
+        let used: __mmask8 = ((1u16 << lanes) - 1) as u8;
         let kappa = _mm512_set1_pd(k.kappa);
         let c_e = _mm512_set1_pd(k.c_e);
         let kreg = _mm512_set1_pd(k.kappa_reg);
         let ckreg = _mm512_set1_pd(1.0 - k.kappa_reg);
-        let b: [usize; 8] = std::array::from_fn(|q| row.post[s0 + q] as usize * w);
-        let ebar = &mut row.ebar[s0..s0 + 8];
-        let grad = &mut row.grad[s0..s0 + 8];
-        let mut eb = _mm512_loadu_pd(ebar.as_ptr());
-        let mut g = _mm512_loadu_pd(grad.as_ptr());
+        let b: [usize; 8] = std::array::from_fn(|q| row.post[s0 + q.min(lanes - 1)] as usize * w);
+        // SAFETY (masked loads and stores): the mask covers the `lanes` synapses.
+        let ebar = &mut row.ebar[s0..s0 + lanes];
+        let grad = &mut row.grad[s0..s0 + lanes];
+        let mut eb = _mm512_maskz_loadu_pd(used, ebar.as_ptr());
+        let mut g = _mm512_maskz_loadu_pd(used, grad.as_ptr());
         let mut er = if REG {
-            _mm512_loadu_pd(row.ebar_reg[s0..s0 + 8].as_ptr())
+            _mm512_maskz_loadu_pd(used, row.ebar_reg[s0..s0 + lanes].as_ptr())
         } else {
             _mm512_setzero_pd()
         };
@@ -232,10 +236,10 @@ mod avx512 {
             eb = _mm512_mul_pd(eb, _mm512_set1_pd(k.kappa.powi(win.tail)));
             er = _mm512_mul_pd(er, _mm512_set1_pd(k.kappa_reg.powi(win.tail)));
         }
-        _mm512_storeu_pd(ebar.as_mut_ptr(), eb);
-        _mm512_storeu_pd(grad.as_mut_ptr(), g);
+        _mm512_mask_storeu_pd(ebar.as_mut_ptr(), used, eb);
+        _mm512_mask_storeu_pd(grad.as_mut_ptr(), used, g);
         if REG {
-            _mm512_storeu_pd(row.ebar_reg[s0..s0 + 8].as_mut_ptr(), er);
+            _mm512_mask_storeu_pd(row.ebar_reg[s0..s0 + lanes].as_mut_ptr(), used, er);
         }
     }
 }
