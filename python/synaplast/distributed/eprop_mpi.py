@@ -88,6 +88,8 @@ class Partition:
 
     def run(self, x, target, mask, options=None) -> dict:
         """Run sequences (as :meth:`EPropNetwork.run`); the raster holds all neurons."""
+        if self.comm.Get_size() == 1:  # the whole network: nothing to exchange
+            return self.network.run(x, target, mask, options)
         return self.network.run(x, target, mask, options, self._exchange)
 
     def weights(self) -> np.ndarray:
@@ -228,12 +230,17 @@ def main(argv: list[str] | None = None) -> int:
             "iterations": args.iterations,
             "rtf": max(walls) / sim_s,
             "exchange_us_per_step": 1e6 * max(comms) / max(steps, 1),
+            "steps": int(x.shape[0] * x.shape[1]),
+            "compute_us_per_step": 1e6
+            * max(w - c for w, c in zip(walls, comms, strict=True))
+            / (x.shape[0] * x.shape[1]),
             "spikes": stats["spikes"],
             "loss": np.asarray(out["loss"]).tolist(),
         }
         print(
             f"{size} rank(s), {args.n_rec} neurons, {part.n_synapses} synapses: "
             f"real-time factor {res['rtf']:.4f}, exchange {res['exchange_us_per_step']:.1f} us/step, "
+            f"compute {res['compute_us_per_step']:.1f} us/step, "
             f"{stats['spikes']} spikes, loss {res['loss'][0]:.6f} .. {res['loss'][-1]:.6f}"
         )
         if args.check:
