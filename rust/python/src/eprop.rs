@@ -13,8 +13,27 @@ use numpy::{
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use pythonize::pythonize;
+use std::sync::Mutex;
 use synaplast_core::eprop::{Batch, Config, Connectivity, Network, RunOptions};
 use synaplast_core::Error;
+
+/// Call the Python exchange function: this partition's spikes in, all spikes out.
+fn exchange_spikes(py: Python<'_>, f: &Py<PyAny>, local: &[u8], all: &mut [u8]) -> PyResult<()> {
+    let res = f.call1(py, (PyArray1::from_slice(py, local),))?;
+    let arr: PyReadonlyArray1<'_, u8> = res.extract(py).map_err(|_| {
+        pyo3::exceptions::PyTypeError::new_err("exchange must return a uint8 array of all spikes")
+    })?;
+    let v = arr.as_slice()?;
+    if v.len() != all.len() {
+        return Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "exchange returned {} spikes, expected {}",
+            v.len(),
+            all.len()
+        )));
+    }
+    all.copy_from_slice(v);
+    Ok(())
+}
 
 #[pyclass(module = "synaplast._core")]
 pub struct EPropNetwork {
@@ -77,7 +96,11 @@ impl EPropNetwork {
 
     /// Run sequences. Returns a dict with `loss` (per sequence) and, when
     /// requested, `y` `(n_seq, n_steps, n_out)` and `raster` `(n_seq, n_steps, n_rec)`.
-    #[pyo3(signature = (x, target, mask, options = None))]
+    ///
+    /// A partition (see `partition`) needs `exchange`: called after every
+    /// step with this partition's spikes (uint8, one per local neuron), it
+    /// returns the spikes of all `n_rec` neurons (e.g. an MPI `Allgatherv`).
+    #[pyo3(signature = (x, target, mask, options = None, exchange = None))]
     fn run<'py>(
         &mut self,
         py: Python<'py>,
@@ -85,6 +108,7 @@ impl EPropNetwork {
         target: PyReadonlyArray3<'_, f32>,
         mask: PyReadonlyArray2<'_, f32>,
         options: Option<&Bound<'_, PyAny>>,
+        exchange: Option<Py<PyAny>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let opts: RunOptions = match options {
             Some(o) => extract(o, "options")?,
@@ -103,6 +127,15 @@ impl EPropNetwork {
             c_slice(&target, "target")?.to_vec(),
             c_slice(&mask, "mask")?.to_vec(),
         );
+        let n_local = self.inner.neurons().1;
+        let partitioned = n_local != self.inner.config().n_rec;
+        if partitioned != exchange.is_some() {
+            return Err(Error::Value(
+                "a partition runs with an exchange function, a whole network without one".into(),
+            ))
+            .py();
+        }
+        let failed: Mutex<Option<PyErr>> = Mutex::new(None);
         let net = &mut self.inner;
         let out = threads::run_interruptible(py, || {
             let b = Batch {
@@ -112,8 +145,23 @@ impl EPropNetwork {
                 target: &tv,
                 mask: &mv,
             };
-            net.run(&b, &opts)
-        })?;
+            match &exchange {
+                None => net.run(&b, &opts),
+                Some(f) => net.run_exchanging(&b, &opts, &mut |local, all| {
+                    Python::attach(|py| {
+                        exchange_spikes(py, f, local, all).map_err(|e| {
+                            let msg = format!("exchange failed: {e}");
+                            *failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                            Error::Value(msg)
+                        })
+                    })
+                }),
+            }
+        });
+        if let Some(e) = failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            return Err(e);
+        }
+        let out = out?;
         let d = PyDict::new(py);
         d.set_item("loss", PyArray1::from_vec(py, out.loss))?;
         let (n_rec, n_out) = (self.inner.config().n_rec, self.inner.config().n_out);
@@ -125,6 +173,25 @@ impl EPropNetwork {
             d.set_item("raster", raster)?;
         }
         Ok(d)
+    }
+
+    /// The recurrent neurons `lo..hi` with their incoming synapses, at rest,
+    /// and for each of its synapses the index of that synapse in this
+    /// network (see `synaplast_core::eprop::Network::partition`).
+    fn partition<'py>(
+        &self,
+        py: Python<'py>,
+        lo: usize,
+        hi: usize,
+    ) -> PyResult<(Self, Bound<'py, PyArray1<i64>>)> {
+        let (inner, map) = self.inner.partition(lo, hi).py()?;
+        let map: Vec<i64> = map.into_iter().map(|s| s as i64).collect();
+        Ok((Self { inner }, PyArray1::from_vec(py, map)))
+    }
+
+    /// `(first, count)`: the recurrent neurons this network holds.
+    fn neurons(&self) -> (usize, usize) {
+        self.inner.neurons()
     }
 
     /// A copy of the input+recurrent synapses (rows = presynaptic neurons).

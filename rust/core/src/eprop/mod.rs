@@ -27,8 +27,10 @@
 
 mod archive;
 mod config;
+mod lanes;
 mod network;
 mod optimizer;
+mod partition;
 mod run;
 mod state;
 #[cfg(test)]
@@ -37,5 +39,5 @@ mod traces;
 
 pub use config::{Config, Connectivity, Loss, Optimizer, OptimizerKind, Surrogate};
 pub use network::{Network, Stats};
-pub use run::{Batch, RunOptions, RunOutput};
+pub use run::{Batch, Exchange, RunOptions, RunOutput};
 pub use state::{AdamState, NetworkState};

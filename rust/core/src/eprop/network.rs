@@ -81,22 +81,32 @@ pub struct Network {
     pub(super) out_counters: EnergyCounters,
     pub(super) stats: Stats,
     pub(super) sequences_in_batch: usize,
+    /// Scratch: presynaptic traces of the row being integrated.
+    pub(super) zbuf: Vec<f64>,
+    /// Scratch: rows selected in a step (arriving, or due).
+    pub(super) sel: Vec<usize>,
+    /// A partition (see [`Network::partition`]) holds the recurrent neurons
+    /// `first..first + z.len()` and the spikes of all `n_rec` neurons in
+    /// `z_all`; a whole network has `first = 0` and an empty `z_all`.
+    pub(super) first: usize,
+    pub(super) z_all: Vec<u8>,
 }
 
 /// Check the shapes, signs and finiteness of explicit weights.
 fn check_weights(
     cfg: &Config,
+    n_cols: usize,
     syn: &SynapseMatrix,
     w_out: &[f32],
     feedback: &[f32],
     sign: &[i8],
 ) -> Result<()> {
     let (n_pre, n_rec, n_out) = (cfg.n_pre(), cfg.n_rec, cfg.n_out);
-    if syn.n_rows() != n_pre || syn.n_cols() != n_rec || syn.is_binary() {
+    if syn.n_rows() != n_pre || syn.n_cols() != n_cols || syn.is_binary() {
         return Err(Error::Shape(format!(
             "synapses must be a weighted {} x {} matrix (presynaptic x recurrent), got {} x {}",
             n_pre,
-            n_rec,
+            n_cols,
             syn.n_rows(),
             syn.n_cols()
         )));
@@ -245,10 +255,26 @@ impl Network {
         feedback: Vec<f32>,
         sign: Vec<i8>,
     ) -> Result<Self> {
+        let n_rec = cfg.n_rec;
+        Self::with_neurons(cfg, syn, w_out, feedback, sign, 0..n_rec)
+    }
+
+    /// [`Network::new`] holding the recurrent neurons `local` only: `syn`
+    /// has one column per local neuron; readout and feedback weights are
+    /// those of all `n_rec` neurons.
+    pub(super) fn with_neurons(
+        cfg: Config,
+        syn: SynapseMatrix,
+        w_out: Vec<f32>,
+        feedback: Vec<f32>,
+        sign: Vec<i8>,
+        local: std::ops::Range<usize>,
+    ) -> Result<Self> {
         cfg.validate()?;
-        check_weights(&cfg, &syn, &w_out, &feedback, &sign)?;
-        let (n_pre, n_rec, n_out) = (cfg.n_pre(), cfg.n_rec, cfg.n_out);
-        let (nnz, n_ro) = (syn.nnz(), n_rec * n_out);
+        check_weights(&cfg, local.len(), &syn, &w_out, &feedback, &sign)?;
+        let (n_pre, n_out) = (cfg.n_pre(), cfg.n_out);
+        let (nnz, n_ro) = (syn.nnz(), cfg.n_rec * n_out);
+        let n_rec = local.len();
         let adam = cfg.optimizer == OptimizerKind::Adam;
         let alpha = (-cfg.dt / cfg.tau_m).exp();
         let (c_in, c_e) = if cfg.nest_compatible {
@@ -293,6 +319,14 @@ impl Network {
             out_counters: EnergyCounters::default(),
             stats: Stats::default(),
             sequences_in_batch: 0,
+            zbuf: Vec::new(),
+            sel: Vec::new(),
+            z_all: if local.len() == cfg.n_rec {
+                Vec::new()
+            } else {
+                vec![0; cfg.n_rec]
+            },
+            first: local.start,
             syn,
             cfg,
         })
@@ -386,7 +420,7 @@ impl Network {
             + self.archive_bytes()
             + 4 * (self.w_out.len() * 2 + self.grad_out.len() + self.m1_out.len() * 3)
             + std::mem::size_of::<Pre>() * self.pre.len()
-            + 40 * self.cfg.n_rec
+            + 40 * self.z.len()
     }
 
     /// Forget all dynamic state (membranes, traces, archive), keep the weights.
@@ -395,6 +429,7 @@ impl Network {
         self.v.iter_mut().for_each(|x| *x = 0.0);
         self.a.iter_mut().for_each(|x| *x = 0.0);
         self.z.iter_mut().for_each(|x| *x = 0);
+        self.z_all.iter_mut().for_each(|x| *x = 0);
         self.refr.iter_mut().for_each(|x| *x = 0);
         self.f_av.iter_mut().for_each(|x| *x = 0.0);
         self.y.iter_mut().for_each(|x| *x = 0.0);

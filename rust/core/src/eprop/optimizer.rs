@@ -71,11 +71,40 @@ impl Opt {
     }
 }
 
+/// Gradient descent on a row of synapses, branch-free so that it vectorises:
+/// the arithmetic of [`Opt::step`] (adding `|Δw| = 0` leaves the sum as
+/// it is). Returns (writes, Σ|Δw|).
+fn descend(opt: &Opt, w: &mut [f32], grad: &mut [Tr], scale: f64, sign: i8) -> (u64, f64) {
+    let (mut n, mut sum) = (0u64, 0.0f64);
+    for (w, g) in w.iter_mut().zip(grad.iter_mut()) {
+        let old = *w as f64;
+        let mut new = (old - opt.eta * (*g * scale)).clamp(opt.w_min, opt.w_max);
+        if sign > 0 {
+            new = new.max(0.0);
+        } else if sign < 0 {
+            new = new.min(0.0);
+        }
+        *g = 0.0;
+        let nf = new as f32;
+        let d = (nf as f64 - old).abs();
+        *w = nf;
+        let changed = d > 0.0;
+        n += changed as u64;
+        sum += if changed { d } else { 0.0 };
+    }
+    (n, sum)
+}
+
 /// Apply the optimizer to every synapse of a row; returns (writes, Σ|Δw|) for
 /// the input/recurrent synapses and for the readout synapses.
 pub(super) fn optimize_row(opt: &Opt, row: &mut Row<'_>, scale: f64, sign: i8) -> [(u64, f64); 2] {
     let adam = matches!(opt.kind, Optimizer::Adam { .. });
     let mut c = [(0u64, 0.0f64); 2];
+    if !adam {
+        c[0] = descend(opt, row.w, row.grad, scale, sign);
+        c[1] = descend(opt, row.w_out, row.grad_out, scale, 0);
+        return c;
+    }
     for s in 0..row.w.len() {
         let st = if adam {
             Some((&mut row.m1[s], &mut row.m2[s], &mut row.nsteps[s]))

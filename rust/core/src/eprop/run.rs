@@ -5,12 +5,30 @@
 use super::archive::slot;
 use super::config::Loss;
 use super::network::Network;
-use super::traces::NONE;
+use super::traces::{Pre, NONE};
 use crate::error::{check_len, Error, Result};
 use rayon::prelude::*;
 
 /// Recurrent neurons per parallel task of the neuron update.
 const CHUNK: usize = 256;
+
+/// Recurrent neurons below which the per-neuron phases run on the calling
+/// thread (a step of a few thousand neurons takes microseconds, less than
+/// waking a second thread).
+const PARALLEL_MIN_NEURONS: usize = 4096;
+
+/// Minimum items per parallel task: all of them (one task, no other
+/// thread woken) for small networks.
+fn min_len(n_rec: usize, items: usize, per_task: usize) -> usize {
+    if n_rec < PARALLEL_MIN_NEURONS {
+        items.max(1)
+    } else {
+        per_task
+    }
+}
+
+/// The spike exchange of a partition: `(this partition's spikes, all spikes)`.
+pub type Exchange<'a> = dyn FnMut(&[u8], &mut [u8]) -> Result<()> + 'a;
 
 /// What a run returns.
 #[derive(Debug, Clone, Default)]
@@ -87,6 +105,20 @@ impl Network {
     /// part-way through the batch (callers that need it unchanged run on a
     /// copy, as the Python estimators do).
     pub fn run(&mut self, batch: &Batch<'_>, opts: &RunOptions) -> Result<RunOutput> {
+        self.run_exchanging(batch, opts, &mut |_, _| Ok(()))
+    }
+
+    /// [`Network::run`] for a partition: after every step, `exchange(local,
+    /// all)` fills `all` (the spikes of all `n_rec` neurons) from this
+    /// partition's spikes `local` and those of the other partitions (one
+    /// collective per step); the raster holds all neurons' spikes. For a
+    /// whole network it is not called.
+    pub fn run_exchanging(
+        &mut self,
+        batch: &Batch<'_>,
+        opts: &RunOptions,
+        exchange: &mut Exchange<'_>,
+    ) -> Result<RunOutput> {
         let (n_in, n_rec, n_out) = (self.cfg.n_in, self.cfg.n_rec, self.cfg.n_out);
         let st = batch.check(n_in, n_out)?;
         if opts.batch_size == 0 {
@@ -112,13 +144,16 @@ impl Network {
                 let target = &batch.target[row * n_out..(row + 1) * n_out];
                 let mask = batch.mask[row] as f64;
                 loss += self.step(x, target, mask, opts.learn, reset && n == 0);
+                if !self.z_all.is_empty() {
+                    exchange(&self.z, &mut self.z_all)?;
+                }
                 if opts.record_y {
                     for k in 0..n_out {
                         out.y[row * n_out + k] = self.y[k] as f32;
                     }
                 }
                 if opts.record_raster {
-                    out.raster[row * n_rec..(row + 1) * n_rec].copy_from_slice(&self.z);
+                    out.raster[row * n_rec..(row + 1) * n_rec].copy_from_slice(self.spikes());
                 }
             }
             out.loss.push(loss);
@@ -136,7 +171,7 @@ impl Network {
         let reset = self.cfg.reset_each_sequence;
         let at_spike = self.cfg.update_at_spike;
         let batch_end = self.sequences_in_batch >= batch_size || last;
-        let all = vec![true; self.cfg.n_pre()];
+        let all: Vec<usize> = (0..self.cfg.n_pre()).collect();
         let g = self.g;
         if reset {
             // the last entry has L = 0 (no readout step follows): complete now
@@ -169,6 +204,7 @@ impl Network {
             self.integrate_due();
         }
         let input = self.synaptic_input(&arriving);
+        self.sel = arriving;
         let spikes = self.update_neurons(&input, learn);
         self.stats.spikes += spikes;
         self.stats.steps += 1;
@@ -179,19 +215,23 @@ impl Network {
     /// Phase 1: the presynaptic spikes arriving at `g` (inputs `x(g)`, recurrent
     /// `z(g−1)`); when learning, their synapses integrate up to `g − 1` (and
     /// update, in NEST's scheme) before the spike is recorded.
-    fn arrivals(&mut self, x: &[u8], learn: bool) -> Vec<bool> {
-        let (n_in, n_rec, g) = (self.cfg.n_in, self.cfg.n_rec, self.g);
-        let mut arriving = vec![false; n_in + n_rec];
-        for i in 0..n_in {
-            arriving[i] = x[i] != 0;
-        }
-        for j in 0..n_rec {
-            arriving[n_in + j] = self.z[j] != 0;
-        }
+    fn arrivals(&mut self, x: &[u8], learn: bool) -> Vec<usize> {
+        let (n_in, g) = (self.cfg.n_in, self.g);
+        let mut arriving = std::mem::take(&mut self.sel);
+        arriving.clear();
+        arriving.extend((0..n_in).filter(|&i| x[i] != 0));
+        arriving.extend(
+            self.spikes()
+                .iter()
+                .enumerate()
+                .filter(|(_, &z)| z != 0)
+                .map(|(j, _)| n_in + j),
+        );
         if learn {
             let at_spike = self.cfg.update_at_spike.then_some(1.0);
             self.process_rows(&arriving, &|_| g - 1, at_spike, true);
-            for (pr, _) in self.pre.iter_mut().zip(&arriving).filter(|(_, &a)| a) {
+            for &p in &arriving {
+                let pr = &mut self.pre[p];
                 if pr.last == NONE {
                     pr.trace_at = g - 1;
                 }
@@ -203,14 +243,28 @@ impl Network {
         arriving
     }
 
+    /// The spikes of all recurrent neurons in the last step.
+    fn spikes(&self) -> &[u8] {
+        if self.z_all.is_empty() {
+            &self.z
+        } else {
+            &self.z_all
+        }
+    }
+
     /// Phase 2: readouts `y(g) = κ_out y + W_out z(g−1)`, the masked error and loss.
     fn readout_error(&mut self, target: &[f32], mask: f64) -> (Vec<f64>, f64) {
         let (n_rec, n_out) = (self.cfg.n_rec, self.cfg.n_out);
         for k in 0..n_out {
             self.y[k] *= self.kout;
         }
+        let z = if self.z_all.is_empty() {
+            &self.z
+        } else {
+            &self.z_all
+        };
         for j in 0..n_rec {
-            if self.z[j] != 0 {
+            if z[j] != 0 {
                 for k in 0..n_out {
                     self.y[k] += self.w_out[j * n_out + k] as f64;
                 }
@@ -259,10 +313,13 @@ impl Network {
         } else {
             &self.feedback
         };
+        let n_rec = self.z.len();
+        let fb = &fb[self.first * n_out..(self.first + n_rec) * n_out];
         self.archive
             .lsig
             .par_chunks_mut(w)
             .zip(fb.par_chunks(n_out))
+            .with_min_len(min_len(n_rec, n_rec, 256))
             .for_each(|(lj, bj)| {
                 let mut l = 0.0f64;
                 for k in 0..n_out {
@@ -276,30 +333,29 @@ impl Network {
     /// the synapses whose cutoff window just closed do.
     fn integrate_due(&mut self) {
         let (g, cutoff) = (self.g, self.cfg.cutoff_steps());
-        let due: Vec<bool> = if self.cfg.event_driven {
-            self.pre
-                .iter()
-                .map(|p| {
-                    p.last != NONE
-                        && p.last.saturating_add(cutoff - 1) <= g
-                        && p.trace_at < p.last.saturating_add(cutoff - 1)
+        let due: Vec<usize> = if self.cfg.event_driven {
+            let closes = |p: &Pre| p.last.saturating_add(cutoff - 1);
+            (0..self.cfg.n_pre())
+                .filter(|&i| {
+                    let p = &self.pre[i];
+                    p.last != NONE && closes(p) <= g && p.trace_at < closes(p)
                 })
                 .collect()
         } else {
-            vec![true; self.cfg.n_pre()]
+            (0..self.cfg.n_pre()).collect()
         };
         self.process_rows(&due, &|_| g, None, false);
     }
 
     /// The synaptic input current of every recurrent neuron from the
     /// arriving spikes (counting the transmission events).
-    fn synaptic_input(&mut self, arriving: &[bool]) -> Vec<f64> {
-        let mut input = vec![0.0f64; self.cfg.n_rec];
+    fn synaptic_input(&mut self, arriving: &[usize]) -> Vec<f64> {
+        let mut input = vec![0.0f64; self.z.len()];
         let indptr = self.syn.indptr();
         let idx = self.syn.indices();
         let ws = self.syn.weights().unwrap_or(&[]);
         let mut events = 0u64;
-        for (p, _) in arriving.iter().enumerate().filter(|(_, &a)| a) {
+        for &p in arriving {
             for s in indptr[p]..indptr[p + 1] {
                 input[idx[s] as usize] += ws[s] as f64;
             }
@@ -318,7 +374,8 @@ impl Network {
         let nest = cfg.nest_compatible;
         let w = self.archive.width;
         let sg = slot(self.g, w);
-        let chunks = cfg.n_rec.div_ceil(CHUNK);
+        let n_rec = self.z.len();
+        let chunks = n_rec.div_ceil(CHUNK);
         let arch = &mut self.archive;
         (0..chunks)
             .into_par_iter()
@@ -330,6 +387,7 @@ impl Network {
             .zip(arch.psi.par_chunks_mut(CHUNK * w))
             .zip(arch.reg.par_chunks_mut(CHUNK * w))
             .zip(arch.lsig.par_chunks_mut(CHUNK * w))
+            .with_min_len(min_len(n_rec, chunks, 1))
             .map(|((((((((c, z), v), a), r), f), ps), rg), ls)| {
                 let mut count = 0u64;
                 for i in 0..z.len() {

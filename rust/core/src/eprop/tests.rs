@@ -265,3 +265,66 @@ fn tiny_connection_probabilities_terminate() {
         assert_eq!(net.synapses().nnz(), 0);
     }
 }
+
+/// Partitions stepped in lock-step by threads (exchanging spikes through a
+/// shared vector) compute exactly what the whole network computes.
+#[test]
+fn partitions_match_the_whole_network() {
+    use std::sync::{Barrier, Mutex};
+    let c = Config {
+        event_driven: true,
+        cutoff: Some(25),
+        reset_each_sequence: false,
+        ..cfg(12, 40, 2)
+    };
+    let whole = Network::random(c, &conn(0.5, 0.3, [2.0, 1.0, 1.0, 1.0], None), 5).unwrap();
+    let (x, y, m) = inputs(2, 60, 12, 2, 0.15, 9);
+    let batch = Batch {
+        n_seq: 2,
+        n_steps: 60,
+        x: &x,
+        target: &y,
+        mask: &m,
+    };
+    let o = opts(true, 1, false, true);
+    let mut reference = whole.clone();
+    let expect = reference.run(&batch, &o).unwrap();
+    assert!(expect.raster.iter().filter(|&&z| z != 0).count() > 20);
+    let bounds = [0usize, 7, 30, 40];
+    let shared = Mutex::new(vec![0u8; 40]);
+    let barrier = Barrier::new(3);
+    let results: Vec<(RunOutput, Network, Vec<usize>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..3)
+            .map(|r| {
+                let (lo, hi) = (bounds[r], bounds[r + 1]);
+                let (mut part, map) = whole.partition(lo, hi).unwrap();
+                let (shared, barrier, batch) = (&shared, &barrier, &batch);
+                s.spawn(move || {
+                    let out = part
+                        .run_exchanging(batch, &o, &mut |local, all| {
+                            shared.lock().unwrap()[lo..hi].copy_from_slice(local);
+                            barrier.wait();
+                            all.copy_from_slice(&shared.lock().unwrap());
+                            barrier.wait();
+                            Ok(())
+                        })
+                        .unwrap();
+                    (out, part, map)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut weights = vec![0.0f32; whole.synapses().nnz()];
+    for (out, part, map) in &results {
+        assert_eq!(out.loss, expect.loss);
+        assert_eq!(out.raster, expect.raster);
+        assert_eq!(part.w_out(), reference.w_out());
+        for (k, &s) in map.iter().enumerate() {
+            weights[s] = part.synapses().weights().unwrap()[k];
+        }
+    }
+    assert_eq!(weights, reference.synapses().weights().unwrap());
+    assert!(whole.partition(3, 3).is_err());
+    assert!(results[0].1.partition(0, 2).is_err());
+}

@@ -4,6 +4,7 @@
 //! regularisation term); readout synapses accumulate `Σ_t err_k(t) z̄_j(t)`.
 
 use super::archive::slot;
+use super::lanes::{lif_blocks, Lif};
 use super::network::Network;
 use super::optimizer::{optimize_row, Opt};
 use rayon::prelude::*;
@@ -86,10 +87,10 @@ struct Ctx<'a> {
 /// The entries one row integrates: `n` inside the cutoff window as (at
 /// most) two contiguous runs of ring slots `(slot, zbuf offset, length)`,
 /// then `tail` entries of pure decay.
-struct Window {
-    n: usize,
-    tail: i32,
-    runs: [(usize, usize, usize); 2],
+pub(super) struct Window {
+    pub n: usize,
+    pub tail: i32,
+    pub runs: [(usize, usize, usize); 2],
     /// Where the readout filter's `z̄` starts in `zbuf`.
     zo_start: usize,
 }
@@ -132,56 +133,6 @@ fn presynaptic(ctx: &Ctx<'_>, row: &mut Row<'_>, upto: i64, zbuf: &mut Vec<f64>)
         tail: (upto - b_inc) as i32,
         runs: [(sl0, 0usize, first), (0usize, first, n - first)],
         zo_start,
-    }
-}
-
-/// Plain LIF synapses `s0..s0 + 4` at once, so that their independent
-/// recurrences overlap (the same arithmetic per synapse as [`one_synapse`]).
-fn four_synapses(ctx: &Ctx<'_>, row: &mut Row<'_>, win: &Window, zbuf: &[f64], s0: usize) {
-    let w = ctx.width;
-    let (kappa, c_e, kreg) = (ctx.kappa, ctx.c_e, ctx.kappa_reg);
-    let reg_on = !row.ebar_reg.is_empty();
-    let b: [usize; 4] = std::array::from_fn(|q| row.post[s0 + q] as usize * w);
-    let mut eb: [f64; 4] = std::array::from_fn(|q| row.ebar[s0 + q]);
-    let mut g: [f64; 4] = std::array::from_fn(|q| row.grad[s0 + q]);
-    let mut er: [f64; 4] = if reg_on {
-        std::array::from_fn(|q| row.ebar_reg[s0 + q])
-    } else {
-        [0.0; 4]
-    };
-    for &(sl, zoff, len) in &win.runs {
-        let zb = &zbuf[zoff..zoff + len];
-        let ps: [&[f32]; 4] = std::array::from_fn(|q| &ctx.psi[b[q] + sl..b[q] + sl + len]);
-        let ls: [&[f32]; 4] = std::array::from_fn(|q| &ctx.lsig[b[q] + sl..b[q] + sl + len]);
-        if reg_on {
-            let rg: [&[f32]; 4] = std::array::from_fn(|q| &ctx.reg[b[q] + sl..b[q] + sl + len]);
-            for i in 0..len {
-                let zv = zb[i];
-                for q in 0..4 {
-                    let e = ps[q][i] as f64 * zv;
-                    eb[q] = kappa * eb[q] + c_e * e;
-                    er[q] = kreg * er[q] + (1.0 - kreg) * e;
-                    g[q] += ls[q][i] as f64 * eb[q];
-                    g[q] += rg[q][i] as f64 * er[q];
-                }
-            }
-        } else {
-            for i in 0..len {
-                let zv = zb[i];
-                for q in 0..4 {
-                    eb[q] = kappa * eb[q] + c_e * (ps[q][i] as f64 * zv);
-                    g[q] += ls[q][i] as f64 * eb[q];
-                }
-            }
-        }
-    }
-    let (dk, dr) = (ctx.kappa.powi(win.tail), ctx.kappa_reg.powi(win.tail));
-    for q in 0..4 {
-        row.ebar[s0 + q] = if win.tail > 0 { eb[q] * dk } else { eb[q] };
-        row.grad[s0 + q] = g[q];
-        if reg_on {
-            row.ebar_reg[s0 + q] = if win.tail > 0 { er[q] * dr } else { er[q] };
-        }
     }
 }
 
@@ -272,15 +223,21 @@ fn integrate(ctx: &Ctx<'_>, row: &mut Row<'_>, upto: i64, zbuf: &mut Vec<f64>) -
     }
     let win = presynaptic(ctx, row, upto, zbuf);
     let n_syn = row.post.len();
-    let quad = if !ctx.adaptive && win.n > 0 {
-        n_syn / 4 * 4
+    let lanes_done = if !ctx.adaptive && win.n > 0 {
+        let lif = Lif {
+            kappa: ctx.kappa,
+            c_e: ctx.c_e,
+            kappa_reg: ctx.kappa_reg,
+            width: ctx.width,
+            psi: ctx.psi,
+            lsig: ctx.lsig,
+            reg: ctx.reg,
+        };
+        lif_blocks(&lif, row, &win, zbuf)
     } else {
         0
     };
-    for s0 in (0..quad).step_by(4) {
-        four_synapses(ctx, row, &win, zbuf, s0);
-    }
-    for s in quad..n_syn {
+    for s in lanes_done..n_syn {
         one_synapse(ctx, row, &win, zbuf, s);
     }
     let recurrent = row.p >= ctx.n_in;
@@ -317,35 +274,83 @@ fn segments<'a, T>(v: &'a mut [T], bounds: &[usize], sel: &[usize]) -> Vec<&'a m
 /// Σ|Δw|)` of the input/recurrent and of the readout synapses, optimizer calls.
 type RowTally = (u64, [(u64, f64); 2], u64);
 
+/// Synapse-entry integrations below which a call runs on the calling
+/// thread: waking a second thread costs more than it saves (measured on the
+/// sine task, about 16,000 entries per step, where two threads were slower
+/// than one).
+const PARALLEL_MIN_ENTRIES: u64 = 200_000;
+
+/// `v[lo..hi]`, or an empty slice when `v` is (an unused state array).
+#[inline]
+fn seg<T>(v: &mut [T], lo: usize, hi: usize) -> &mut [T] {
+    if v.is_empty() {
+        &mut []
+    } else {
+        &mut v[lo..hi]
+    }
+}
+
+/// What one call of [`Network::process_rows`] does to each row.
+struct Pass<'a> {
+    ctx: Ctx<'a>,
+    opt: Opt,
+    sign: &'a [i8],
+    upto_of: &'a (dyn Fn(&Pre) -> i64 + Sync),
+    optimize: Option<f64>,
+    opt_only_if_prev: bool,
+}
+
+impl Pass<'_> {
+    /// Integrate (to `upto_of`) and optionally optimize one row; adds to the tally.
+    #[inline]
+    fn row(&self, row: &mut Row<'_>, zbuf: &mut Vec<f64>, acc: &mut RowTally) {
+        let upto = (self.upto_of)(row.pre);
+        acc.0 += integrate(&self.ctx, row, upto, zbuf);
+        let Some(scale) = self.optimize else { return };
+        if !self.opt_only_if_prev || row.pre.last != NONE {
+            let c = optimize_row(&self.opt, row, scale, self.sign[row.p]);
+            for q in 0..2 {
+                acc.1[q].0 += c[q].0;
+                acc.1[q].1 += c[q].1;
+            }
+            acc.2 += (row.w.len() + row.w_out.len()) as u64;
+        }
+    }
+}
+
+/// Rows per tally: counters are summed per group of this many selected rows,
+/// then the groups in order, whatever runs them.
+const GROUP: usize = 16;
+
 impl Network {
-    /// Rows (all, or those with `take[p]`) as mutable views.
-    fn rows(&mut self, take: &[bool]) -> Vec<Row<'_>> {
-        let (n_in, n_out) = (self.cfg.n_in, self.cfg.n_out);
-        let sel: Vec<usize> = (0..take.len()).filter(|&p| take[p]).collect();
+    /// The selected rows (sorted) as mutable views.
+    fn rows(&mut self, sel: &[usize]) -> Vec<Row<'_>> {
+        let (n_in, n_out, n_pre) = (self.cfg.n_in, self.cfg.n_out, self.cfg.n_pre());
         let indptr = self.syn.indptr().to_vec();
         // Readout synapses: rows of recurrent presynaptic neurons only.
         let out_bounds = |p: usize| p.saturating_sub(n_in) * n_out;
-        let mut ob = vec![0usize; take.len() + 1];
-        for &p in &sel {
+        let mut ob = vec![0usize; n_pre + 1];
+        for &p in sel {
             ob[p] = out_bounds(p);
             ob[p + 1] = out_bounds(p + 1);
         }
-        let pb: Vec<usize> = (0..=take.len()).collect();
-        let mut ebar = segments(&mut self.ebar, &indptr, &sel).into_iter();
-        let mut ebar_reg = segments(&mut self.ebar_reg, &indptr, &sel).into_iter();
-        let mut eps = segments(&mut self.eps, &indptr, &sel).into_iter();
-        let mut grad = segments(&mut self.grad, &indptr, &sel).into_iter();
-        let mut m1 = segments(&mut self.m1, &indptr, &sel).into_iter();
-        let mut m2 = segments(&mut self.m2, &indptr, &sel).into_iter();
-        let mut nsteps = segments(&mut self.nsteps, &indptr, &sel).into_iter();
-        let mut w_out = segments(&mut self.w_out, &ob, &sel).into_iter();
-        let mut grad_out = segments(&mut self.grad_out, &ob, &sel).into_iter();
-        let mut m1_out = segments(&mut self.m1_out, &ob, &sel).into_iter();
-        let mut m2_out = segments(&mut self.m2_out, &ob, &sel).into_iter();
-        let mut nsteps_out = segments(&mut self.nsteps_out, &ob, &sel).into_iter();
-        let mut pre = segments(&mut self.pre, &pb, &sel).into_iter();
+        let pb: Vec<usize> = (0..=n_pre).collect();
+        let mut ebar = segments(&mut self.ebar, &indptr, sel).into_iter();
+        let mut ebar_reg = segments(&mut self.ebar_reg, &indptr, sel).into_iter();
+        let mut eps = segments(&mut self.eps, &indptr, sel).into_iter();
+        let mut grad = segments(&mut self.grad, &indptr, sel).into_iter();
+        let mut m1 = segments(&mut self.m1, &indptr, sel).into_iter();
+        let mut m2 = segments(&mut self.m2, &indptr, sel).into_iter();
+        let mut nsteps = segments(&mut self.nsteps, &indptr, sel).into_iter();
+        let mut w_out = segments(&mut self.w_out, &ob, sel).into_iter();
+        let mut grad_out = segments(&mut self.grad_out, &ob, sel).into_iter();
+        let mut m1_out = segments(&mut self.m1_out, &ob, sel).into_iter();
+        let mut m2_out = segments(&mut self.m2_out, &ob, sel).into_iter();
+        let mut nsteps_out = segments(&mut self.nsteps_out, &ob, sel).into_iter();
+        let mut pre = segments(&mut self.pre, &pb, sel).into_iter();
         let syn_rows = self.syn.rows_mut().unwrap_or_default();
         let mut out = Vec::with_capacity(sel.len());
+        let mut want = sel.iter().peekable();
         macro_rules! next {
             ($it:ident) => {
                 match $it.next() {
@@ -355,9 +360,10 @@ impl Network {
             };
         }
         for (p, (post, w)) in syn_rows.into_iter().enumerate() {
-            if !take[p] {
+            if want.peek() != Some(&&p) {
                 continue;
             }
+            want.next();
             out.push(Row {
                 p,
                 post,
@@ -380,21 +386,36 @@ impl Network {
         out
     }
 
-    /// Integrate (to `upto_of(pre)`) and optionally optimize the selected
-    /// rows in parallel; `optimize` is the gradient scale, applied only to
-    /// rows that spiked before when `opt_only_if_prev`.
+    /// Synapse-entry integrations a call on `sel` will do (an upper bound).
+    fn entries(&self, sel: &[usize], upto_of: &(dyn Fn(&Pre) -> i64 + Sync)) -> u64 {
+        let cutoff = self.cfg.cutoff_steps();
+        let indptr = self.syn.indptr();
+        sel.iter()
+            .map(|&p| {
+                let pr = &self.pre[p];
+                let n = (upto_of(pr) - pr.trace_at).clamp(0, cutoff) as u64 + 1;
+                n * (indptr[p + 1] - indptr[p]) as u64
+            })
+            .sum()
+    }
+
+    /// Integrate (to `upto_of(pre)`) and optionally optimize the rows `sel`
+    /// (sorted); `optimize` is the gradient scale, applied only to rows that
+    /// spiked before when `opt_only_if_prev`. Large calls run in parallel,
+    /// small ones on the calling thread, with the same result.
     pub(super) fn process_rows(
         &mut self,
-        take: &[bool],
+        sel: &[usize],
         upto_of: &(dyn Fn(&Pre) -> i64 + Sync),
         optimize: Option<f64>,
         opt_only_if_prev: bool,
     ) {
-        if !take.iter().any(|&t| t) {
+        if sel.is_empty() {
             return;
         }
+        let parallel =
+            rayon::current_num_threads() > 1 && self.entries(sel, upto_of) >= PARALLEL_MIN_ENTRIES;
         let cfg = &self.cfg;
-        let opt = Opt::of(cfg);
         let archive = std::mem::take(&mut self.archive);
         let sign = std::mem::take(&mut self.sign);
         let ctx = Ctx {
@@ -416,29 +437,79 @@ impl Network {
             reg: &archive.reg,
             err: &archive.err,
         };
-        let mut rows = self.rows(take);
-        let results: Vec<RowTally> = rows
-            .par_chunks_mut(16)
-            .map(|chunk| {
-                let mut zbuf = Vec::new();
-                let mut acc: RowTally = (0, [(0, 0.0); 2], 0);
-                for row in chunk.iter_mut() {
-                    let upto = upto_of(row.pre);
-                    acc.0 += integrate(&ctx, row, upto, &mut zbuf);
-                    let Some(scale) = optimize else { continue };
-                    if !opt_only_if_prev || row.pre.last != NONE {
-                        let c = optimize_row(&opt, row, scale, sign[row.p]);
-                        for q in 0..2 {
-                            acc.1[q].0 += c[q].0;
-                            acc.1[q].1 += c[q].1;
-                        }
-                        acc.2 += (row.w.len() + row.w_out.len()) as u64;
+        let pass = Pass {
+            ctx,
+            opt: Opt::of(cfg),
+            sign: &sign,
+            upto_of,
+            optimize,
+            opt_only_if_prev,
+        };
+        let results: Vec<RowTally> = if parallel {
+            let mut rows = self.rows(sel);
+            rows.par_chunks_mut(GROUP)
+                .map(|chunk| {
+                    let mut zbuf = Vec::new();
+                    let mut acc: RowTally = (0, [(0, 0.0); 2], 0);
+                    for row in chunk.iter_mut() {
+                        pass.row(row, &mut zbuf, &mut acc);
                     }
+                    acc
+                })
+                .collect()
+        } else {
+            let (n_in, n_out) = (cfg.n_in, cfg.n_out);
+            let ob = |p: usize| p.saturating_sub(n_in) * n_out;
+            let Network {
+                ref mut syn,
+                ref mut ebar,
+                ref mut ebar_reg,
+                ref mut eps,
+                ref mut grad,
+                ref mut m1,
+                ref mut m2,
+                ref mut nsteps,
+                ref mut w_out,
+                ref mut grad_out,
+                ref mut m1_out,
+                ref mut m2_out,
+                ref mut nsteps_out,
+                ref mut pre,
+                ref mut zbuf,
+                ..
+            } = *self;
+            let (indptr, indices, weights) = syn.parts_mut();
+            let weights = weights.unwrap_or_default();
+            let mut out = Vec::with_capacity(sel.len().div_ceil(GROUP));
+            for group in sel.chunks(GROUP) {
+                let mut acc: RowTally = (0, [(0, 0.0); 2], 0);
+                for &p in group {
+                    let (lo, hi) = (indptr[p], indptr[p + 1]);
+                    let (olo, ohi) = (ob(p), ob(p + 1));
+                    let mut row = Row {
+                        p,
+                        post: &indices[lo..hi],
+                        w: seg(weights, lo, hi),
+                        ebar: seg(ebar, lo, hi),
+                        ebar_reg: seg(ebar_reg, lo, hi),
+                        eps: seg(eps, lo, hi),
+                        grad: seg(grad, lo, hi),
+                        m1: seg(m1, lo, hi),
+                        m2: seg(m2, lo, hi),
+                        nsteps: seg(nsteps, lo, hi),
+                        w_out: seg(w_out, olo, ohi),
+                        grad_out: seg(grad_out, olo, ohi),
+                        m1_out: seg(m1_out, olo, ohi),
+                        m2_out: seg(m2_out, olo, ohi),
+                        nsteps_out: seg(nsteps_out, olo, ohi),
+                        pre: &mut pre[p],
+                    };
+                    pass.row(&mut row, zbuf, &mut acc);
                 }
-                acc
-            })
-            .collect();
-        drop(rows);
+                out.push(acc);
+            }
+            out
+        };
         self.archive = archive;
         self.sign = sign;
         for (n, c, calls) in results {

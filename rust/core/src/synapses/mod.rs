@@ -413,6 +413,12 @@ impl SynapseMatrix {
         self.counters = counters;
     }
 
+    /// `indptr`, indices and mutable weights at once (row views without
+    /// allocating).
+    pub(crate) fn parts_mut(&mut self) -> (&[usize], &[u32], Option<&mut [f32]>) {
+        (&self.indptr, &self.indices, self.weights.as_deref_mut())
+    }
+
     /// Rows as disjoint mutable weight slices, for row-parallel updates.
     pub(crate) fn rows_mut(&mut self) -> Option<Vec<(&[u32], &mut [f32])>> {
         let w = self.weights.as_mut()?;
