@@ -86,3 +86,20 @@ def test_save_figures_writes_pngs(tmp_path):
     )
     assert [p.rsplit("/", 1)[1] for p in paths] == ["loss.png", "raster.png"]
     assert all((tmp_path / name).stat().st_size > 1000 for name in ("loss.png", "raster.png"))
+
+
+def test_demo_figures_show_the_weight_histogram_on_log_x_with_the_fits(tmp_path):
+    from sklearn.datasets import load_digits
+
+    from synaplast import StructuralPlasticityClassifier
+
+    X, y = load_digits(return_X_y=True)
+    est = StructuralPlasticityClassifier(max_synapses=400, random_state=0).fit(
+        X[:300] / 16, y[:300]
+    )
+    figs = plotting.structural_figures(est)
+    ax = figs["structural_weight_histogram"].axes[0]
+    assert ax.get_xscale() == "log"
+    assert sum(ln.get_label().endswith(")") for ln in ax.get_lines()) == 3
+    paths = plotting.save_structural_figures(est, str(tmp_path))
+    assert any(p.endswith("structural_weight_histogram.png") for p in paths)
