@@ -72,7 +72,7 @@ def test_bench_claims_prints_rule_and_bp_side_by_side_and_writes_pngs(tmp_path, 
     text = capsys.readouterr().out
     assert "digits" in text
     assert "## Emergent lognormal weights" in text and "## Robustness" in text
-    assert "| rule | w |" in text and "| BP | |w| |" in text
+    assert "| rule | w |" in text and "| BP | abs(w) |" in text
     for attack in ("clean", "FGSM", "PGD, 10 steps", "Gaussian noise", "pixel occlusion"):
         assert f"| {attack} |" in text
     names = {p.name for p in out.iterdir()}

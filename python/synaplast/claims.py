@@ -119,7 +119,7 @@ def lognormal_weights(data: ClaimData, plots: bool = True) -> Claim:
     weights to the fitted lognormal, normal and exponential laws.
 
     The rule's weights are non-negative; backprop's first layer is signed,
-    so its magnitudes ``|w|`` are fitted (for contrast, not as a like-for-like
+    so its magnitudes ``abs(w)`` are fitted (for contrast, not as a like-for-like
     test).
     """
     from synaplast.analysis import weight_statistics
@@ -129,7 +129,7 @@ def lognormal_weights(data: ClaimData, plots: bool = True) -> Claim:
         st = weight_statistics(est)
         ks = {k: st[f"ks_{k}"] for k in ("lognormal", "normal", "exponential")}
         best = min(ks, key=ks.get)
-        weights = "w" if label == "rule" else "|w|"
+        weights = "w" if label == "rule" else "abs(w)"
         rows.append(
             [label, weights, st["n_synapses"], ks["lognormal"], ks["normal"], ks["exponential"]]
             + [best, st["lognormal_mu"], st["lognormal_sigma"]]
