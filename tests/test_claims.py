@@ -51,3 +51,14 @@ def test_sections_are_listed_and_unknown_ones_refused(data):
     assert [n for n, _ in claims.CLAIM_SECTIONS][:2] == ["weights", "robustness"]
     with pytest.raises(ValueError, match="unknown claim sections"):
         claims.run(dataset="digits", sections=["weights", "bogus"], echo=lambda *_: None)
+
+
+def test_transfer_rows_test_each_model_on_the_others_pgd_examples(data):
+    c = claims.robustness(data, plots=False)
+    X, y = data.X_test[:80], data.y_test[:80]
+    rows = {r[1]: r for r in c.rows if r[0] == "PGD from the other model"}
+    assert sorted(rows) == list(claims.EPSILONS)
+    Xa = analysis.pgd_examples(data.bp, X, y, 0.1)
+    assert np.abs(Xa - X).max() <= 0.1 + 1e-9 and Xa.min() >= 0 and Xa.max() <= 1
+    assert rows[0.1][2] == np.mean(data.rule.predict(Xa.astype(np.float32)) == y)
+    assert analysis.pgd_accuracy(data.bp, X, y, 0.1) == data.bp.score(Xa.astype(np.float32), y)

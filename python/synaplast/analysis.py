@@ -20,6 +20,7 @@ __all__ = [
     "noise_accuracy",
     "occlusion_accuracy",
     "pgd_accuracy",
+    "pgd_examples",
     "weight_statistics",
 ]
 
@@ -256,12 +257,15 @@ def pgd_accuracy(est, X, y, eps, n_steps=10, step_size=None, clip=(0.0, 1.0)):
     Parameters
     ----------
     est : fitted StructuralPlasticityClassifier or MLPClassifier
+        The attacked model.
     X : array of shape (n_samples, n_features)
+        Clean inputs.
     y : array of shape (n_samples,)
         True labels.
     eps : float
         Radius of the attack (``>= 0``).
     n_steps : int, default=10
+        Gradient steps.
     step_size : float or None, default=None
         ``α``; ``None``: ``2.5 ε / n_steps`` (Madry et al.).
     clip : (float, float) or None, default=(0.0, 1.0)
@@ -271,6 +275,36 @@ def pgd_accuracy(est, X, y, eps, n_steps=10, step_size=None, clip=(0.0, 1.0)):
     -------
     float
         Accuracy on the attacked inputs.
+    """
+    Xa = pgd_examples(est, X, y, eps, n_steps=n_steps, step_size=step_size, clip=clip)
+    return _accuracy(est, Xa, np.asarray(y))
+
+
+def pgd_examples(est, X, y, eps, n_steps=10, step_size=None, clip=(0.0, 1.0)):
+    """The adversarial inputs of :func:`pgd_accuracy` (float64, a new array),
+    e.g. to test another model on them (a transfer attack).
+
+    Parameters
+    ----------
+    est : fitted StructuralPlasticityClassifier or MLPClassifier
+        The model whose gradient makes the examples.
+    X : array of shape (n_samples, n_features)
+        Clean inputs.
+    y : array of shape (n_samples,)
+        True labels.
+    eps : float
+        Radius of the attack (``>= 0``).
+    n_steps : int, default=10
+        Gradient steps.
+    step_size : float or None, default=None
+        ``α``; ``None``: ``2.5 ε / n_steps``.
+    clip : (float, float) or None, default=(0.0, 1.0)
+        Valid input range; ``None``: unbounded.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_features)
+        The attacked inputs.
     """
     if not (np.isfinite(eps) and eps >= 0):
         raise ValueError(f"eps must be finite and >= 0, got {eps}")
@@ -285,7 +319,7 @@ def pgd_accuracy(est, X, y, eps, n_steps=10, step_size=None, clip=(0.0, 1.0)):
         grad = input_gradient(est, Xa, y_idx)
         Xa = np.clip(Xa + alpha * np.sign(grad), X0 - eps, X0 + eps)
         Xa = np.clip(Xa, lo, hi)
-    return _accuracy(est, Xa, y)
+    return Xa
 
 
 def noise_accuracy(est, X, y, sigma, clip=(0.0, 1.0), random_state=0):

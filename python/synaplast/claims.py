@@ -151,7 +151,8 @@ def lognormal_weights(data: ClaimData, plots: bool = True) -> Claim:
 
 def robustness(data: ClaimData, plots: bool = True) -> Claim:
     """Accuracy under FGSM and PGD (10 steps, ``L∞``, each model attacked
-    through its own gradient), Gaussian pixel noise and random pixel
+    through its own gradient), PGD transferred from the other model (a
+    check of gradient masking), Gaussian pixel noise and random pixel
     occlusion, on the first ``n_attack`` test images (inputs clipped to
     ``[0, 1]``)."""
     from synaplast import analysis
@@ -182,6 +183,14 @@ def robustness(data: ClaimData, plots: bool = True) -> Claim:
         for i, v in enumerate(curves[attack]["x"]):
             r, b = curves[attack]["rule"][i], curves[attack]["BP"][i]
             rows.append([attack, v, r, b, r - b])
+    # Transfer: each model on the PGD examples made with the other's gradient
+    # (a check of gradient masking: they should not hurt more than its own).
+    for v in EPSILONS:
+        on_bp = analysis.pgd_examples(models["BP"], X, y, v)
+        on_rule = analysis.pgd_examples(models["rule"], X, y, v)
+        r = float(np.mean(models["rule"].predict(on_bp.astype(np.float32)) == y))
+        b = float(np.mean(models["BP"].predict(on_rule.astype(np.float32)) == y))
+        rows.append(["PGD from the other model", v, r, b, r - b])
     figures = {}
     if plots:
         from synaplast.plotting import robustness_curves
@@ -194,7 +203,9 @@ def robustness(data: ClaimData, plots: bool = True) -> Claim:
     header = ["attack", "strength", "rule acc", "BP acc", "rule − BP"]
     note = (
         f"{len(y):,} test images; gradients of each model's own forward pass "
-        "(synaplast.analysis.input_gradient); PGD without random start, step 2.5ε/10."
+        "(synaplast.analysis.input_gradient); PGD without random start, step 2.5ε/10; "
+        "'PGD from the other model': the rule on the examples made with BP's gradient "
+        "and BP on the rule's (transfer)."
     )
     return Claim("Robustness", header, rows, figures, note)
 

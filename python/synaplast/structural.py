@@ -51,11 +51,13 @@ For a mini-batch of inputs ``x_b`` (non-negative rates, e.g. pixels in [0, 1]):
   weight, ``Δw_ij = η w_ij Σ_b y_bi (x_bj − w_ij)`` (``Δ ln w ≈ η (x − w)``
   per win): spines grow and shrink in proportion to their size (Matsuzaki
   et al. 2004; Loewenstein, Kuras & Rumpel 2011), so a weight is a product
-  of many per-win factors and its logarithm a sum, and lognormal-like
-  weights emerge (the multiplicative-dynamics account of lognormal spine
-  sizes; compare the weight-dependent rules of van Rossum, Bi & Turrigiano
-  2000 and Gütig et al. 2003). The fixed point ``w = E[x | win]`` and the
-  soft bound are those of the additive rule;
+  of per-win factors and its logarithm a sum (the multiplicative-dynamics
+  account of lognormal spine sizes; compare the weight-dependent rules of
+  van Rossum, Bi & Turrigiano 2000 and Gütig et al. 2003). The fixed point
+  ``w = E[x | win]`` and the soft bound are those of the additive rule, so
+  where that fixed point is nearly the same for every surviving synapse
+  (two-pixel units on MNIST strokes) no lognormal emerges either way: the
+  measured distances are in ``benches/RESULTS.md``;
 * **homeostatic threshold**: ``θ_i += η_θ (mean_b 1[u_bi > 0] − ρ)`` drives
   every unit toward the target activity ``ρ`` (``target_activity``); after
   the last structural step each threshold is set to the fixed point of
@@ -252,7 +254,7 @@ class StructuralPlasticityClassifier(
         How the Hebbian change depends on the synapse's weight:
         ``"additive"`` ``Δw = η (x − w)`` per win, ``"multiplicative"``
         ``Δw = η w (x − w)`` (changes proportional to the weight, as for
-        spines; lognormal-like weights emerge, see the module documentation).
+        spines; same fixed point, see the module documentation).
     silent_threshold : float, default=1e-3
         Synapses below this weight are silent and pruned.
     growth : {"coactivity", "random"}, default="coactivity"

@@ -14,12 +14,15 @@
 //!   depression are proportional to the synapse's current strength, as
 //!   measured for spines, whose changes scale with their size (Matsuzaki
 //!   et al. 2004; Loewenstein, Kuras & Rumpel 2011). A weight is then a
-//!   product of many factors `1 + η (x_bj − w_ij)`, one per win, and its
-//!   logarithm a sum: a lognormal-like distribution emerges from the
-//!   learning itself (the multiplicative-dynamics account of lognormal
+//!   product of factors `1 + η (x_bj − w_ij)`, one per win, and its
+//!   logarithm a sum (the multiplicative-dynamics account of lognormal
 //!   spine sizes), while the fixed point `w_ij = E[x_j | win]` and the
 //!   soft bound (growth stops as `w` reaches the input it sees) are the
-//!   additive rule's. Zero is absorbing: grown synapses start positive.
+//!   additive rule's: the path differs, not the destination, so the weights
+//!   spread in `ln w` only as far as the inputs' `E[x_j | win]` and the
+//!   number of wins do (on MNIST's default model they do not become
+//!   lognormal, see `benches/RESULTS.md`). Zero is absorbing: grown
+//!   synapses start positive.
 //!
 //! Consolidated synapses (`w ≥ w_consolidate`) are frozen; the caller
 //! clamps the result to `[0, w_max]`.
