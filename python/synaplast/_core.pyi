@@ -422,6 +422,7 @@ class HiddenParams(TypedDict):
     w_max: float
     w_consolidate: float | None
     inhibition_rate: float
+    weight_dependence: NotRequired[Literal["additive", "multiplicative"]]
 
 @type_check_only
 class Pruning(TypedDict):

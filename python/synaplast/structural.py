@@ -46,7 +46,18 @@ For a mini-batch of inputs ``x_b`` (non-negative rates, e.g. pixels in [0, 1]):
   learning) on existing synapses only:
   ``Δw_ij = η Σ_b y_bi (x_bj − w_ij)``, clamped to ``[0, w_max]``. Weights
   never become negative; a synapse whose input is usually silent when its
-  unit wins decays to zero and falls silent;
+  unit wins decays to zero and falls silent. With
+  ``weight_dependence="multiplicative"`` the change is proportional to the
+  weight, ``Δw_ij = η w_ij Σ_b y_bi (x_bj − w_ij)`` (``Δ ln w ≈ η (x − w)``
+  per win): spines grow and shrink in proportion to their size (Matsuzaki
+  et al. 2004; Loewenstein, Kuras & Rumpel 2011), so a weight is a product
+  of per-win factors and its logarithm a sum (the multiplicative-dynamics
+  account of lognormal spine sizes; compare the weight-dependent rules of
+  van Rossum, Bi & Turrigiano 2000 and Gütig et al. 2003). The fixed point
+  ``w = E[x | win]`` and the soft bound are those of the additive rule, so
+  where that fixed point is nearly the same for every surviving synapse
+  (two-pixel units on MNIST strokes) no lognormal emerges either way: the
+  measured distances are in ``benches/RESULTS.md``;
 * **homeostatic threshold**: ``θ_i += η_θ (mean_b 1[u_bi > 0] − ρ)`` drives
   every unit toward the target activity ``ρ`` (``target_activity``); after
   the last structural step each threshold is set to the fixed point of
@@ -239,6 +250,11 @@ class StructuralPlasticityClassifier(
         Fraction ``ρ`` of inputs on which each unit should be active.
     w_max : float, default=1.0
         Upper bound of the excitatory weights.
+    weight_dependence : {"additive", "multiplicative"}, default="additive"
+        How the Hebbian change depends on the synapse's weight:
+        ``"additive"`` ``Δw = η (x − w)`` per win, ``"multiplicative"``
+        ``Δw = η w (x − w)`` (changes proportional to the weight, as for
+        spines; same fixed point, see the module documentation).
     silent_threshold : float, default=1e-3
         Synapses below this weight are silent and pruned.
     growth : {"coactivity", "random"}, default="coactivity"
@@ -338,6 +354,7 @@ class StructuralPlasticityClassifier(
         competition_rate=10.0,
         target_activity=0.3,
         w_max=1.0,
+        weight_dependence="additive",
         silent_threshold=1e-3,
         growth="coactivity",
         n_grow=None,
@@ -367,6 +384,7 @@ class StructuralPlasticityClassifier(
         self.competition_rate = competition_rate
         self.target_activity = target_activity
         self.w_max = w_max
+        self.weight_dependence = weight_dependence
         self.silent_threshold = silent_threshold
         self.growth = growth
         self.n_grow = n_grow
@@ -420,6 +438,7 @@ class StructuralPlasticityClassifier(
         "competition_rate": [Interval(Real, 0, np.inf, closed="left")],
         "target_activity": [Interval(Real, 0, 1, closed="neither")],
         "w_max": [Interval(Real, 0, np.inf, closed="neither")],
+        "weight_dependence": [StrOptions({"additive", "multiplicative"})],
         "silent_threshold": [Interval(Real, 0, np.inf, closed="left")],
         "growth": [StrOptions({"coactivity", "random"})],
         "n_grow": [Interval(Integral, 0, None, closed="left"), None],
@@ -487,6 +506,7 @@ class StructuralPlasticityClassifier(
             "competition_rate": float(self.competition_rate),
             "target_activity": float(self.target_activity),
             "w_max": float(self.w_max),
+            "weight_dependence": self.weight_dependence,
             "silent": float(self.silent_threshold),
             "n_grow": max(1, per_unit // 4) if self.n_grow is None else int(self.n_grow),
             "consolidate": (
@@ -568,6 +588,7 @@ class StructuralPlasticityClassifier(
             "competition_rate": p["competition_rate"],
             "target_activity": p["target_activity"],
             "w_max": p["w_max"],
+            "weight_dependence": p.get("weight_dependence", "additive"),
             "w_consolidate": p["consolidate"],
             "inhibition_rate": p["inhibition_rate"],
         }

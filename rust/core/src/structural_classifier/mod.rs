@@ -15,7 +15,9 @@
 //!   how often units win;
 //! * Hebbian rule with postsynaptically gated decay (instar / competitive
 //!   learning), on existing synapses only:
-//!   `Δw_ij = η Σ_b y_bi (x_bj − w_ij)`, clamped to `[0, w_max]`;
+//!   `Δw_ij = η Σ_b y_bi (x_bj − w_ij)` (additive) or
+//!   `η w_ij Σ_b y_bi (x_bj − w_ij)` (multiplicative, see `plasticity`),
+//!   clamped to `[0, w_max]`;
 //!   synapses whose input is usually silent when the unit wins decay to zero;
 //! * homeostasis: `θ_i += η_θ (mean_b 1[u_bi > 0] − ρ)`, so every unit is
 //!   active on a fraction `ρ` of the inputs;
@@ -37,12 +39,14 @@ use serde::Deserialize;
 
 mod inhibition;
 mod kernels;
+mod plasticity;
 mod readout;
 mod state;
 #[cfg(test)]
 mod tests;
 
 pub use inhibition::Inhibition;
+pub use plasticity::{hebbian_delta, WeightDependence};
 pub use readout::{ReadoutFit, ReadoutSchedule, ReadoutStep, SparseCode};
 pub use state::StructuralState;
 
@@ -138,6 +142,9 @@ pub struct HiddenParams {
     /// Rate of the inhibitory (I→E) plasticity; unused without an
     /// inhibitory population.
     pub inhibition_rate: f32,
+    /// How the Hebbian change depends on the weight (see `plasticity`).
+    #[serde(default)]
+    pub weight_dependence: WeightDependence,
 }
 
 impl HiddenParams {
@@ -637,33 +644,16 @@ impl StructuralNet {
         for &(i, _) in &pairs {
             wins[i as usize] += 1;
         }
-        // Δw_ij = η (Σ_b y_bi x_bj − c_i w_ij) on the winners' synapses only
-        // (y_bi = 1 for a win, so c_i is the unit's number of wins).
-        let eta = p.learning_rate;
-        let frozen = p.w_consolidate;
-        // Only the winners' rows change: their deltas, row after row.
-        let mut rows = Vec::new();
-        let mut delta = Vec::new();
-        {
-            let indptr = self.hidden.indptr();
-            let indices = self.hidden.indices();
-            let weights = self.hidden.weights().expect("hidden synapses are weighted");
-            for group in pairs.chunk_by(|a, b| a.0 == b.0) {
-                let i = group[0].0 as usize;
-                let c = group.len() as f32;
-                rows.push(i as u32);
-                for k in indptr[i]..indptr[i + 1] {
-                    let w = weights[k];
-                    if frozen.is_some_and(|t| w >= t) {
-                        delta.push(0.0);
-                        continue;
-                    }
-                    let j = indices[k] as usize;
-                    let s: f32 = group.iter().map(|&(_, b)| xb[b as usize * d + j]).sum();
-                    delta.push(eta * (s - c * w));
-                }
-            }
-        }
+        // The winners' synapses only (see `plasticity`), row after row.
+        let (rows, delta) = plasticity::winner_deltas(
+            &self.hidden,
+            &pairs,
+            xb,
+            d,
+            p.learning_rate,
+            p.weight_dependence,
+            p.w_consolidate,
+        );
         self.hidden.apply_delta_rows(
             &rows,
             &delta,

@@ -65,6 +65,7 @@ fn params() -> HiddenParams {
         w_max: 1.0,
         w_consolidate: None,
         inhibition_rate: 0.0,
+        weight_dependence: WeightDependence::Additive,
     }
 }
 
@@ -570,4 +571,56 @@ fn settled_thresholds_make_every_unit_active_on_the_target_fraction() {
         }
     }
     assert!(net.settle_thresholds(&x, n, 1.0).is_err());
+}
+
+#[test]
+fn multiplicative_step_matches_dense_reference_and_keeps_the_fixed_point() {
+    let (n, d, nh) = (8, 9, 5);
+    let x = data(n, d, 4);
+    let mut net = new_net(d, nh, 3, 6, 0.01, 0.5, 5).unwrap();
+    let p = HiddenParams {
+        weight_dependence: WeightDependence::Multiplicative,
+        learning_rate: 0.3,
+        ..params()
+    };
+    let w0 = net.hidden.to_dense().unwrap();
+    let (winners, _) = net.competition(&x, n, p.n_winners).unwrap();
+    let mut w_ref = w0.clone();
+    for i in 0..nh {
+        let wins: Vec<usize> = (0..n)
+            .filter(|&b| winners[b].contains(&(i as u32)))
+            .collect();
+        for j in 0..d {
+            let w = w0[i * d + j];
+            if w != 0.0 && !wins.is_empty() {
+                let s: f32 = wins.iter().map(|&b| x[b * d + j]).sum();
+                let c = wins.len() as f32;
+                w_ref[i * d + j] = (w + p.learning_rate * w * (s - c * w)).clamp(0.0, 1.0);
+            }
+        }
+    }
+    net.hidden_step(&x, n, &p, false).unwrap();
+    for (a, b) in net.hidden.to_dense().unwrap().iter().zip(&w_ref) {
+        assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+    }
+    // Closed form: repeated wins on one input move log w by log(1 + η (x − w))
+    // per win and converge to the additive rule's fixed point w = x.
+    let (eta, xj) = (0.2f32, 0.8f32);
+    let mut w = 0.02f32;
+    let mut log_sum = w.ln();
+    for _ in 0..200 {
+        let dw = hebbian_delta(WeightDependence::Multiplicative, eta, w, xj, 1.0);
+        log_sum += (1.0 + eta * (xj - w)).ln();
+        w += dw;
+        assert!((w.ln() - log_sum).abs() < 1e-4);
+    }
+    assert!((w - xj).abs() < 1e-5);
+    assert_eq!(
+        hebbian_delta(WeightDependence::Additive, 0.5, 0.2, 2.0, 2.0),
+        0.8
+    );
+    assert_eq!(
+        hebbian_delta(WeightDependence::Multiplicative, 0.5, 0.0, 2.0, 2.0),
+        0.0
+    );
 }
