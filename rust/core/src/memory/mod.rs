@@ -25,11 +25,13 @@
 //! `p1 ≤ 0.5`, the silent ones once `p1 > 0.5`.
 
 mod counters;
+mod dense;
 pub mod retrieval;
 pub mod rules;
 mod state;
 #[cfg(test)]
 mod tests;
+pub mod willshaw;
 
 pub use counters::{AssocStore, StoreConfig};
 pub use retrieval::{Mode, Retrieval, RetrieveParams, Retrieved};
