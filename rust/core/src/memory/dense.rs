@@ -14,23 +14,26 @@
 //! compares equal to `0.0`).
 //!
 //! **Where the switch is.** [`worth_it`] compares the estimated costs of one
-//! pass of the queries: sparse `entries_read × SPARSE_NS`, dense
-//! `rows_read × n × DENSE_NS + m × n × BUILD_NS` (building the rows once).
-//! The constants were measured with `cargo bench --bench memory`
-//! (`bcpnn_kernel` group) on a 2-core Xeon (AVX-512): a stored synapse costs
-//! the sparse kernel about as much as 6 columns of the dense add, so for
-//! the BCPNN workload (row density ~0.8) the dense kernel is ~5x faster per
-//! step, and it is chosen whenever a row holds more than ~1/6 of the
-//! columns and the queries read the rows at least a few times. The rows
-//! take `8·m·n` bytes; they are never built past [`MAX_BYTES`].
+//! pass of the queries: sparse `entries_read × SPARSE_COST`, dense
+//! `rows_read × n × DENSE_COST + m × n × BUILD_COST` (building the rows
+//! once). Measured with `cargo bench --bench memory -- bcpnn_kernel` (one
+//! step for each of the 1,775 cues of ptBCPNN2's 32 x 32 workload, one
+//! thread, 2-core Xeon under the same load for both): the sparse kernel
+//! took 288 ms = 6.0 ns per stored synapse read, the dense one 99 ms =
+//! 1.7 ns per column of a row, so the dense kernel is chosen once a row
+//! holds more than about 28 % of the columns (this workload: 82 %, 2.9x
+//! faster per step) and the queries read enough rows to pay for building
+//! the table. The rows take `8·m·n` bytes; they are never built past
+//! [`MAX_BYTES`].
 
 use rayon::prelude::*;
 
-/// Cost of one stored synapse in the sparse kernel (relative units).
+/// Cost of one stored synapse in the sparse kernel (ns, measured).
 pub const SPARSE_COST: f64 = 6.0;
-/// Cost of one column of one row in the dense add.
-pub const DENSE_COST: f64 = 1.0;
-/// Cost of writing one entry while building the rows.
+/// Cost of one column of one row in the dense add (ns, measured).
+pub const DENSE_COST: f64 = 1.7;
+/// Cost of one entry while building the rows (ns; a zero fill plus the
+/// stored synapses' increments).
 pub const BUILD_COST: f64 = 2.0;
 /// Largest dense table built (bytes).
 pub const MAX_BYTES: usize = 256 << 20;

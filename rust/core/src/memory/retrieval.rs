@@ -421,6 +421,17 @@ fn willshaw_step(
     scratch: &mut Scratch,
 ) -> Option<Vec<u32>> {
     let n = store.n();
+    let excl = store.is_auto() && block > 1;
+    let t = match mode {
+        Mode::Threshold(Some(t)) => Some(t),
+        Mode::Threshold(None) => Some(s.len() as f64),
+        _ => None,
+    };
+    if let (Some(t), false) = (t, excl) {
+        if let Some(y) = willshaw::by_intersection(store, s, t) {
+            return Some(y);
+        }
+    }
     if s.len() <= u8::MAX as usize {
         scratch.x8.resize(n, 0);
         willshaw::potentials(store, s, block, &mut scratch.x8);

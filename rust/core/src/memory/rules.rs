@@ -340,9 +340,9 @@ impl<'a> Weights<'a> {
     pub fn potentials(&self, s: &[u32], x: &mut [f64]) {
         let store = self.store;
         let n = store.n();
-        x.iter_mut().for_each(|v| *v = 0.0);
         let blk = self.block.max(1);
         if self.rule == Rule::Willshaw {
+            x.iter_mut().for_each(|v| *v = 0.0);
             // Willshaw keeps the diagonal; only hypercolumn blocks are dropped.
             let excl = self.block > 1;
             if store.is_binary() && store.is_inverted() {
@@ -375,12 +375,33 @@ impl<'a> Weights<'a> {
             }
             return;
         }
+        self.prepare(s, x);
+        // 3. The stored synapses: w(M11) − w(0).
+        if let Some(d) = &self.dense {
+            for &i in s {
+                let i = i as usize;
+                super::dense::add_row(x, &d[i * n..(i + 1) * n]);
+            }
+        } else {
+            for &i in s {
+                self.add_stored(i as usize, |j, v| x[j] += v);
+            }
+        }
+        self.add_bias(x);
+    }
+
+    /// Steps 1 and 2 of the potentials of a weighted rule: every synapse
+    /// as if `M11 = 0`, less the dropped self-connections (`x` overwritten).
+    fn prepare(&self, s: &[u32], x: &mut [f64]) {
+        let n = self.store.n();
+        x.iter_mut().for_each(|v| *v = 0.0);
+        let blk = self.block.max(1);
         // Bayes keeps the diagonal: the self-synapse carries the evidence of
         // the unit's own query bit (with p10 = 0 an active query unit is
         // certainly part of the pattern). The other rules drop it.
         let keep_diag = self.rule == Rule::Bayes;
         let excl = self.block > 1 || (self.block == 1 && !keep_diag);
-        let mu1 = store.address_counts();
+        let mu1 = self.store.address_counts();
         // 1. Every synapse as if M11 = 0.
         match self.rule {
             Rule::Hebb | Rule::Willshaw => {}
@@ -406,24 +427,18 @@ impl<'a> Weights<'a> {
             for &i in s {
                 let i = i as usize;
                 let b0 = (i / blk) * blk;
+                // Bayes: the M11 = 0 weights are tabulated (the same values).
+                let zero = (self.rule == Rule::Bayes).then(|| &self.zero[self.zero_of[&mu1[i]]]);
                 for j in b0..(b0 + blk).min(n) {
                     if !(keep_diag && i == j) {
-                        x[j] -= self.weight(0, i, j);
+                        x[j] -= zero.map_or_else(|| self.weight(0, i, j), |z| z[j]);
                     }
                 }
             }
         }
-        // 3. The stored synapses: w(M11) − w(0).
-        if let Some(d) = &self.dense {
-            for &i in s {
-                let i = i as usize;
-                super::dense::add_row(x, &d[i * n..(i + 1) * n]);
-            }
-        } else {
-            for &i in s {
-                self.add_stored(i as usize, |j, v| x[j] += v);
-            }
-        }
+    }
+
+    fn add_bias(&self, x: &mut [f64]) {
         for (v, b) in x.iter_mut().zip(&self.bias) {
             *v += b;
         }

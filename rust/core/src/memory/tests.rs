@@ -417,3 +417,35 @@ fn counters_match_dense_when_rows_are_counting_sorted() {
     }
     assert_eq!(s.counters().writes, 500 * 6 * 5);
 }
+
+#[test]
+fn willshaw_intersection_selects_what_counting_selects() {
+    use retrieval::{select, Mode};
+    use rules::{Rule, Weights};
+    let n = 200;
+    for (p, k, seed) in [(40, 8, 41), (300, 10, 42), (1500, 12, 43)] {
+        let u = random_patterns(p, n, k, seed);
+        let v = random_patterns(p, n, k, seed + 1);
+        let mut s = AssocStore::new(n, n, true, false).unwrap();
+        s.store(&u, &v).unwrap();
+        // Clean, partial and noisy queries of several sizes.
+        let mut qs: Vec<Vec<u32>> = (0..30).map(|r| u.row(r).to_vec()).collect();
+        qs.extend((0..30).map(|r| u.row(r)[..k / 2].to_vec()));
+        let noisy = random_patterns(30, n, 9, seed + 2);
+        qs.extend((0..30).map(|r| noisy.row(r).to_vec()));
+        qs.push(Vec::new());
+        let w = Weights::new(&s, Rule::Willshaw, 0.0, 0.0, 0).unwrap();
+        for st in &qs {
+            let mut x = vec![0.0; n];
+            w.potentials(st, &mut x);
+            for miss in 0..=4usize {
+                let t = st.len() as f64 - miss as f64 - 0.25 * (miss % 2) as f64;
+                let want = select(&x, Mode::Threshold(Some(t)), Rule::Willshaw, st.len());
+                match willshaw::by_intersection(&s, st, t) {
+                    Some(got) => assert_eq!(got, want, "t = {t}, |s| = {}", st.len()),
+                    None => assert!(t <= 0.0 || st.len() as f64 - t.ceil() > 3.0),
+                }
+            }
+        }
+    }
+}

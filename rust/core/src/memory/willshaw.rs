@@ -11,6 +11,13 @@
 //! block maxima and a histogram instead of a sort. The selected units are
 //! exactly those of [`super::retrieval::select`] on the `f64` potentials of
 //! [`super::rules::Weights::potentials`]: the integers are the same values.
+//!
+//! A threshold that allows at most a few misses (the natural threshold
+//! `θ = |s|` of a clean or subset query allows none) needs no potentials at
+//! all: a unit reaching `θ` is listed in at least one of any `|s| − θ + 1`
+//! rows, so those rows give the candidates and the other rows only confirm
+//! or drop them by galloping search ([`by_intersection`]). After two rows of
+//! a sparse memory few candidates remain, so most of each row is never read.
 
 use super::retrieval::Mode;
 use super::AssocStore;
@@ -110,6 +117,93 @@ pub fn potentials<T: Count>(store: &AssocStore, s: &[u32], block: usize, x: &mut
     }
 }
 
+/// Rows that intersection is used for: at most this many misses allowed.
+const MAX_MISSES: usize = 3;
+
+/// First position `>= from` in the sorted `row` whose value is `>= v`
+/// (exponential then binary search).
+#[inline]
+fn gallop(row: &[u32], from: usize, v: u32) -> usize {
+    // Invariant: every index in from..lo holds a value < v.
+    let (mut lo, mut step) = (from, 1usize);
+    let mut hi = from;
+    while hi < row.len() && row[hi] < v {
+        lo = hi + 1;
+        hi = from + step;
+        step *= 2;
+    }
+    let hi = hi.min(row.len());
+    lo + row[lo..hi].partition_point(|&x| x < v)
+}
+
+/// Willshaw threshold retrieval `{j : x_j >= t}` without potentials, for a
+/// plain (not inverted) store without excluded blocks, when `t` allows at
+/// most [`MAX_MISSES`] of the `|s|` active units to miss; `None` when it
+/// does not apply. Exactly the units the counting kernel selects.
+pub fn by_intersection(store: &AssocStore, s: &[u32], t: f64) -> Option<Vec<u32>> {
+    let k = s.len();
+    if store.is_inverted() || t.is_nan() || t <= 0.0 || t > k as f64 {
+        return None;
+    }
+    let t = t.ceil() as usize; // counts are integers
+    let misses = k - t;
+    if misses > MAX_MISSES {
+        return None;
+    }
+    // Shortest rows first: fewest candidates, earliest pruning.
+    let mut rows: Vec<&[u32]> = s.iter().map(|&i| store.row(i as usize)).collect();
+    rows.sort_by_key(|r| r.len());
+    // Candidates with their counts: the union of the first misses + 1 rows.
+    let mut cand: Vec<(u32, u32)> = rows[0].iter().map(|&j| (j, 1)).collect();
+    for row in &rows[1..=misses] {
+        let mut out = Vec::with_capacity(cand.len() + row.len());
+        let (mut a, mut b) = (0usize, 0usize);
+        while a < cand.len() || b < row.len() {
+            if b >= row.len() || (a < cand.len() && cand[a].0 < row[b]) {
+                out.push(cand[a]);
+                a += 1;
+            } else if a >= cand.len() || row[b] < cand[a].0 {
+                out.push((row[b], 1));
+                b += 1;
+            } else {
+                out.push((cand[a].0, cand[a].1 + 1));
+                a += 1;
+                b += 1;
+            }
+        }
+        cand = out;
+    }
+    // Each further row confirms candidates; one that can no longer reach t
+    // with the rows left is dropped.
+    for (r, row) in rows.iter().enumerate().skip(misses + 1) {
+        let left = (k - r - 1) as u32;
+        let mut pos = 0usize;
+        // Many candidates: walk the row (it streams); few: jump (each jump
+        // is a cache miss, but most of the row is never read).
+        let walk = cand.len() * 16 > row.len();
+        cand.retain_mut(|(j, c)| {
+            pos = if walk {
+                pos + row[pos..].iter().take_while(|&&x| x < *j).count()
+            } else {
+                gallop(row, pos, *j)
+            };
+            if pos < row.len() && row[pos] == *j {
+                *c += 1;
+            }
+            *c + left >= t as u32
+        });
+        if cand.is_empty() {
+            break;
+        }
+    }
+    Some(
+        cand.into_iter()
+            .filter(|&(_, c)| c as usize >= t)
+            .map(|(j, _)| j)
+            .collect(),
+    )
+}
+
 /// Units with `x_j >= t`, ascending; `t >= 1`. Blocks of 64 counts are
 /// skipped on their maximum (vectorised), so a sparse output costs one pass
 /// of block maxima over `x`.
@@ -150,22 +244,19 @@ pub fn select<T: Count>(x: &[T], mode: Mode, active: usize) -> Vec<u32> {
         Mode::Threshold(None) => over(active as f64),
         Mode::Wta(0) => Vec::new(),
         Mode::Wta(l) => {
-            // The l-th largest potential from a histogram of the counts.
+            // The l-th largest potential: the largest v with at least l
+            // counts >= v, found from the top by vectorised counting passes
+            // (a good retrieval needs one or two; a histogram's increments
+            // of the same few bins would form one long dependency chain).
             let l = l.min(x.len());
             let top = x.iter().fold(T::default(), |a, &v| a.max(v)).to_usize();
-            let mut hist = vec![0usize; top + 1];
-            for &v in x {
-                hist[v.to_usize()] += 1;
-            }
-            let mut seen = 0usize;
-            let mut t = 0usize;
-            for v in (0..=top).rev() {
-                seen += hist[v];
-                if seen >= l {
-                    t = v;
-                    break;
-                }
-            }
+            let t = (1..=top)
+                .rev()
+                .find(|&v| {
+                    let v = T::from_usize(v);
+                    x.iter().filter(|&&c| c >= v).count() >= l
+                })
+                .unwrap_or(0);
             over(t as f64)
         }
         Mode::Hypercolumn(h) => {
