@@ -449,3 +449,25 @@ fn willshaw_intersection_selects_what_counting_selects() {
         }
     }
 }
+
+#[test]
+fn seek_finds_the_first_position_not_below() {
+    use rand::Rng;
+    let mut rng = stream_rng(61, 0);
+    for len in [0usize, 1, 2, 7, 100, 1000] {
+        let n = 5000;
+        let mut row: Vec<u32> = (0..len).map(|_| rng.random_range(0..n as u32)).collect();
+        row.sort_unstable();
+        row.dedup();
+        for _ in 0..200 {
+            let from = rng.random_range(0..=row.len());
+            let v = rng.random_range(0..n as u32 + 1);
+            let want = from + row[from..].partition_point(|&x| x < v);
+            assert_eq!(
+                willshaw::seek(&row, from, v, n),
+                want,
+                "len {len} from {from} v {v}"
+            );
+        }
+    }
+}

@@ -136,12 +136,60 @@ fn gallop(row: &[u32], from: usize, v: u32) -> usize {
     lo + row[lo..hi].partition_point(|&x| x < v)
 }
 
+/// First position `>= from` in the sorted `row` (values `< n`) whose value
+/// is `>= v`, starting at the position `v` would have if the row's values
+/// were spread evenly (they are random units): usually the answer is a
+/// cache line or two away, where a search from `from` would touch a dozen.
+#[inline]
+pub(super) fn seek(row: &[u32], from: usize, v: u32, n: usize) -> usize {
+    let len = row.len();
+    let guess = ((v as u64 * len as u64) / n.max(1) as u64) as usize;
+    let g = guess.clamp(from, len);
+    if g < len && row[g] < v {
+        return gallop(row, g, v);
+    }
+    // The answer lies in from..=g (row[g] >= v, or g = len): gallop back.
+    let (mut hi, mut step) = (g, 1usize);
+    loop {
+        let lo = hi.saturating_sub(step).max(from);
+        if lo == from || row[lo] < v {
+            return lo + row[lo..hi].partition_point(|&x| x < v);
+        }
+        hi = lo;
+        step *= 2;
+    }
+}
+
+/// Read, for each candidate, the entry of each of the rows where it should
+/// be ([`seek`]'s first guess). The reads do not depend on one another, so
+/// the processor has their cache misses in flight together, instead of one
+/// after the other as the searches that follow would (each search needs the
+/// value it read before it knows where to look next).
+fn touch_ahead(rows: &[&[u32]], cand: &[(u32, u32)], n: usize) {
+    const MAX_READS: usize = 512;
+    if rows.len() * cand.len() > MAX_READS {
+        return;
+    }
+    let mut acc = 0u32;
+    for row in rows {
+        let len = row.len();
+        if len == 0 {
+            continue;
+        }
+        for &(j, _) in cand {
+            let g = ((j as u64 * len as u64) / n.max(1) as u64) as usize;
+            acc = acc.wrapping_add(row[g.min(len - 1)]);
+        }
+    }
+    std::hint::black_box(acc);
+}
+
 /// Willshaw threshold retrieval `{j : x_j >= t}` without potentials, for a
 /// plain (not inverted) store without excluded blocks, when `t` allows at
 /// most [`MAX_MISSES`] of the `|s|` active units to miss; `None` when it
 /// does not apply. Exactly the units the counting kernel selects.
 pub fn by_intersection(store: &AssocStore, s: &[u32], t: f64) -> Option<Vec<u32>> {
-    let k = s.len();
+    let (k, n) = (s.len(), store.n());
     if store.is_inverted() || t.is_nan() || t <= 0.0 || t > k as f64 {
         return None;
     }
@@ -178,14 +226,17 @@ pub fn by_intersection(store: &AssocStore, s: &[u32], t: f64) -> Option<Vec<u32>
     for (r, row) in rows.iter().enumerate().skip(misses + 1) {
         let left = (k - r - 1) as u32;
         let mut pos = 0usize;
-        // Many candidates: walk the row (it streams); few: jump (each jump
-        // is a cache miss, but most of the row is never read).
-        let walk = cand.len() * 16 > row.len();
+        // Many candidates: walk the row (it streams); few: jump to where
+        // each should be (a cache miss or two each, the rest never read).
+        let walk = cand.len() * 64 > row.len();
+        if !walk && r + 1 < k {
+            touch_ahead(&rows[r..], &cand, n);
+        }
         cand.retain_mut(|(j, c)| {
             pos = if walk {
                 pos + row[pos..].iter().take_while(|&&x| x < *j).count()
             } else {
-                gallop(row, pos, *j)
+                seek(row, pos, *j, n)
             };
             if pos < row.len() && row[pos] == *j {
                 *c += 1;
