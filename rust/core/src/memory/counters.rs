@@ -119,7 +119,8 @@ fn sort_units(tmp: &mut Vec<u32>, n: usize, hist: &mut Vec<u32>) {
 }
 
 /// Work (entries gathered plus rows visited) below which storing runs on
-/// one thread; see [`super::retrieval::SERIAL_WORK`].
+/// one thread (not yet calibrated either); see
+/// [`super::retrieval::SERIAL_WORK`].
 const SERIAL_STORE_WORK: u64 = 100_000;
 
 /// Shape and kind of a memory.
