@@ -378,9 +378,11 @@ pub fn potentials(
 }
 
 /// Work (in synapse reads) below which a batch of queries runs on one
-/// thread: splitting it costs more than it saves. Measured with
-/// `python benches/run.py memory --figures 6` (1 vs 2 threads over sizes):
-/// below ~100 µs of work per call the second thread did not pay.
+/// thread: splitting it costs more than it saves. 200,000 reads is about
+/// 100 µs of one core, several times rayon's cost of splitting a call; it
+/// is not yet calibrated on a quiet machine (`python benches/run.py memory
+/// --figures 8` measures 1 vs 2 threads over sizes, but every run so far
+/// was on a machine too loaded for the second thread to get a core).
 pub const SERIAL_WORK: u64 = 200_000;
 
 /// Estimated work of one step for `nq` queries with `active` active units
