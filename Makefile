@@ -126,6 +126,7 @@ screenshots: docs
 
 bench-rust: install
 	cargo bench --bench synapses
+	cargo bench --bench memory
 	$(PY) benches/criterion_table.py target/criterion
 
 bench-python: install

@@ -98,6 +98,31 @@ fn remove_sorted(idx: &[u32], gone: &[u32]) -> (Vec<u32>, u64) {
     (out, removed)
 }
 
+/// Sort `tmp` (content units `< n`, with repeats): a counting sort when `n`
+/// is small next to `len·log2(len)` (dense co-activation, as in a small
+/// modular memory), else a comparison sort. Same result either way.
+fn sort_units(tmp: &mut Vec<u32>, n: usize, hist: &mut Vec<u32>) {
+    let len = tmp.len();
+    if len > 64 && (n as f64) < len as f64 * (len as f64).log2() / 4.0 {
+        hist.clear();
+        hist.resize(n, 0);
+        for &j in tmp.iter() {
+            hist[j as usize] += 1;
+        }
+        tmp.clear();
+        for (j, &c) in hist.iter().enumerate() {
+            tmp.extend(std::iter::repeat_n(j as u32, c as usize));
+        }
+    } else {
+        tmp.sort_unstable();
+    }
+}
+
+/// Work (entries gathered plus rows visited) below which storing runs on
+/// one thread (not yet calibrated either); see
+/// [`super::retrieval::SERIAL_WORK`].
+const SERIAL_STORE_WORK: u64 = 100_000;
+
 /// Shape and kind of a memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -237,7 +262,8 @@ impl AssocStore {
         let inverted = self.inverted;
         let (lo32, hi32) = (lo as u32, hi as u32);
         let whole = lo == 0 && hi == self.n;
-        let gather = |i: usize| -> Vec<u32> {
+        let n = self.n;
+        let gather = |i: usize, hist: &mut Vec<u32>| -> Vec<u32> {
             let mut tmp = Vec::new();
             for &r in &by_unit[start[i]..start[i + 1]] {
                 let row = v.row(r as usize);
@@ -249,9 +275,15 @@ impl AssocStore {
                     tmp.extend_from_slice(&row[a..b]);
                 }
             }
-            tmp.sort_unstable();
+            sort_units(&mut tmp, n, hist);
             tmp
         };
+        // Entries gathered: Σ over pairs of |u| · |v|.
+        let work: u64 = (0..u.len())
+            .map(|r| (u.row(r).len() * v.row(r).len()) as u64)
+            .sum::<u64>()
+            + self.m as u64;
+        let min_len = if work < SERIAL_STORE_WORK { self.m } else { 1 };
         // Two phases, so that a cancelled call (Ctrl-C, `crate::cancel`,
         // looked at per row) changes nothing: the new rows of the address
         // units active here are built from the old ones in parallel, then
@@ -264,11 +296,12 @@ impl AssocStore {
             self.rows
                 .par_iter()
                 .enumerate()
-                .map(|(i, row)| {
+                .with_min_len(min_len)
+                .map_init(Vec::new, |hist, (i, row)| {
                     if skip(i) {
                         return None;
                     }
-                    let tmp = gather(i);
+                    let tmp = gather(i, hist);
                     let (r, c) = if inverted {
                         remove_sorted(row, &tmp)
                     } else {
@@ -282,11 +315,12 @@ impl AssocStore {
                 .par_iter()
                 .zip(self.counts.par_iter())
                 .enumerate()
-                .map(|(i, (row, cnt))| {
+                .with_min_len(min_len)
+                .map_init(Vec::new, |hist, (i, (row, cnt))| {
                     if skip(i) {
                         return None;
                     }
-                    let tmp = gather(i);
+                    let tmp = gather(i, hist);
                     let (r, c, g) = merge_counts(row, cnt, &tmp);
                     Some((r, c, g, tmp.len() as u64))
                 })

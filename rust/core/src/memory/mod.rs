@@ -26,11 +26,13 @@
 
 mod counters;
 mod merge;
+mod dense;
 pub mod retrieval;
 pub mod rules;
 mod state;
 #[cfg(test)]
 mod tests;
+pub mod willshaw;
 
 pub use counters::{AssocStore, StoreConfig};
 pub use retrieval::{Mode, Retrieval, RetrieveParams, Retrieved};

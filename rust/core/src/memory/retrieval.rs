@@ -56,7 +56,7 @@
 //! estimate. One step, anchoring changes nothing.
 
 use super::rules::{Rule, Weights};
-use super::{AssocStore, Patterns};
+use super::{willshaw, AssocStore, Patterns};
 use crate::error::{Error, Result};
 use rayon::prelude::*;
 use serde::Deserialize;
@@ -444,16 +444,94 @@ pub fn potentials(
     let what = "the potentials (queries x units)";
     let size = crate::error::size_mul(queries.len(), n, what)?;
     crate::alloc::check_fits::<f64>(size, what)?;
-    let w = Weights::new(store, rule, p01, p10, block)?;
+    let mut w = Weights::new(store, rule, p01, p10, block)?;
+    w.densify(queries.indices.len());
     let mut out = crate::alloc::filled(size, 0.0f64, what)?;
     let cancel = crate::cancel::current();
-    out.par_chunks_mut(n.max(1)).enumerate().for_each(|(q, x)| {
-        if !cancel.is_cancelled() {
-            w.potentials(queries.row(q), x)
-        }
-    });
+    let min_len = serial_len(
+        queries.len(),
+        work(store, &w, queries.indices.len(), queries.len()),
+    );
+    out.par_chunks_mut(n.max(1))
+        .enumerate()
+        .with_min_len(min_len)
+        .for_each(|(q, x)| {
+            if !cancel.is_cancelled() {
+                w.potentials(queries.row(q), x)
+            }
+        });
     cancel.check()?;
     Ok(out)
+}
+
+/// Work (in synapse reads) below which a batch of queries runs on one
+/// thread: splitting it costs more than it saves. 200,000 reads is about
+/// 100 µs of one core, several times rayon's cost of splitting a call; it
+/// is not yet calibrated on a quiet machine (`python benches/run.py memory
+/// --figures 8` measures 1 vs 2 threads over sizes, but every run so far
+/// was on a machine too loaded for the second thread to get a core).
+pub const SERIAL_WORK: u64 = 200_000;
+
+/// Estimated work of one step for `nq` queries with `active` active units
+/// in all: the synapses read plus one pass over the `n` potentials per query.
+fn work(store: &AssocStore, w: &Weights, active: usize, nq: usize) -> u64 {
+    let per_row = if w.is_dense() {
+        store.n() as f64
+    } else {
+        store.stored_entries() as f64 / store.m().max(1) as f64
+    };
+    (active as f64 * per_row) as u64 + (nq as u64) * store.n() as u64
+}
+
+/// Minimum items per rayon job: all of them (one job, on the calling
+/// thread) below [`SERIAL_WORK`], else one.
+fn serial_len(items: usize, work: u64) -> usize {
+    if work < SERIAL_WORK {
+        items.max(1)
+    } else {
+        1
+    }
+}
+
+/// Per-thread scratch of the Willshaw kernel: the integer potentials.
+#[derive(Default)]
+struct Scratch {
+    x8: Vec<u8>,
+    x16: Vec<u16>,
+}
+
+/// Willshaw retrieval step of the state `s` in integer potentials, when the
+/// state is small enough for `u16` counts; `None` otherwise.
+fn willshaw_step(
+    store: &AssocStore,
+    s: &[u32],
+    mode: Mode,
+    block: usize,
+    scratch: &mut Scratch,
+) -> Option<Vec<u32>> {
+    let n = store.n();
+    let excl = store.is_auto() && block > 1;
+    let t = match mode {
+        Mode::Threshold(Some(t)) => Some(t),
+        Mode::Threshold(None) => Some(s.len() as f64),
+        _ => None,
+    };
+    if let (Some(t), false) = (t, excl) {
+        if let Some(y) = willshaw::by_intersection(store, s, t) {
+            return Some(y);
+        }
+    }
+    if s.len() <= u8::MAX as usize {
+        scratch.x8.resize(n, 0);
+        willshaw::potentials(store, s, block, &mut scratch.x8);
+        Some(willshaw::select(&scratch.x8, mode, s.len()))
+    } else if s.len() <= u16::MAX as usize {
+        scratch.x16.resize(n, 0);
+        willshaw::potentials(store, s, block, &mut scratch.x16);
+        Some(willshaw::select(&scratch.x16, mode, s.len()))
+    } else {
+        None
+    }
 }
 
 /// Retrieve the patterns addressed by `queries` (one call for the batch).
@@ -471,10 +549,14 @@ pub fn retrieve(store: &AssocStore, queries: &Patterns, p: &RetrieveParams) -> R
     let mut ops = 0u64;
     let block = self_block(store, p.mode);
     let mut cache: BTreeMap<Key, Weights> = BTreeMap::new();
-    cache.insert(
-        key((p.p01, p.p10)),
-        Weights::new(store, p.rule, p.p01, p.p10, block)?,
-    );
+    let mut first = Weights::new(store, p.rule, p.p01, p.p10, block)?;
+    // Every query reads its rows at the first step, and again at each later
+    // one (iterative retrieval runs at least two steps unless the cue is
+    // already stable): the dense kernel pays if that is enough reading.
+    let steps = if p.n_iter > 1 { 2 } else { 1 };
+    first.densify(queries.indices.len() * steps);
+    cache.insert(key((p.p01, p.p10)), first);
+    let willshaw = p.rule == Rule::Willshaw;
     // Query-anchored retrieval keeps each query's step-1 potentials.
     let mut anchored: Vec<Vec<f64>> = vec![Vec::new(); nq];
     // Ctrl-C: checked per query (retrieval changes nothing, so stopping
@@ -496,9 +578,14 @@ pub fn retrieve(store: &AssocStore, queries: &Patterns, p: &RetrieveParams) -> R
                 }
             }
         }
+        let (active, live) = (0..nq)
+            .filter(|&q| !done[q])
+            .fold((0, 0), |(a, l), q| (a + states[q].len(), l + 1));
+        let min_len = serial_len(nq, work(store, &cache[&key((p.p01, p.p10))], active, live));
         let results: Vec<Option<Result<Step>>> = (0..nq)
             .into_par_iter()
-            .map(|q| {
+            .with_min_len(min_len)
+            .map_init(Scratch::default, |scratch, q| {
                 if done[q] {
                     return None;
                 }
@@ -506,8 +593,13 @@ pub fn retrieve(store: &AssocStore, queries: &Patterns, p: &RetrieveParams) -> R
                     return Some(Err(crate::cancel::interrupted()));
                 }
                 let w = &cache[&key(if adaptive { noise[q] } else { (p.p01, p.p10) })];
-                let mut x = vec![0.0f64; n];
                 let mut ops = w.ops(&states[q]);
+                if willshaw {
+                    if let Some(y) = willshaw_step(store, &states[q], p.mode, block, scratch) {
+                        return Some(Ok((y, noise[q], ops, Vec::new())));
+                    }
+                }
+                let mut x = vec![0.0f64; n];
                 let (query, anchored_x) = (queries.row(q), &anchored[q]);
                 if p.anchor && step > 0 {
                     // Query evidence (kept from step 1) + added-part evidence.

@@ -194,6 +194,8 @@ pub struct Weights<'a> {
     zero: Vec<Vec<f64>>,
     // BCPNN: `ln max(a/M, ε²)` for the counts `a` that occur.
     ln_pair: Vec<f64>,
+    // Dense rows of the stored synapses' increments (see [`super::dense`]).
+    dense: Option<Vec<f64>>,
 }
 
 impl<'a> Weights<'a> {
@@ -233,6 +235,7 @@ impl<'a> Weights<'a> {
             zero_of: BTreeMap::new(),
             zero: Vec::new(),
             ln_pair: Vec::new(),
+            dense: None,
         };
         match rule {
             Rule::Willshaw | Rule::Hebb => {}
@@ -337,9 +340,9 @@ impl<'a> Weights<'a> {
     pub fn potentials(&self, s: &[u32], x: &mut [f64]) {
         let store = self.store;
         let n = store.n();
-        x.iter_mut().for_each(|v| *v = 0.0);
         let blk = self.block.max(1);
         if self.rule == Rule::Willshaw {
+            x.iter_mut().for_each(|v| *v = 0.0);
             // Willshaw keeps the diagonal; only hypercolumn blocks are dropped.
             let excl = self.block > 1;
             if store.is_binary() && store.is_inverted() {
@@ -372,12 +375,33 @@ impl<'a> Weights<'a> {
             }
             return;
         }
+        self.prepare(s, x);
+        // 3. The stored synapses: w(M11) − w(0).
+        if let Some(d) = &self.dense {
+            for &i in s {
+                let i = i as usize;
+                super::dense::add_row(x, &d[i * n..(i + 1) * n]);
+            }
+        } else {
+            for &i in s {
+                self.add_stored(i as usize, |j, v| x[j] += v);
+            }
+        }
+        self.add_bias(x);
+    }
+
+    /// Steps 1 and 2 of the potentials of a weighted rule: every synapse
+    /// as if `M11 = 0`, less the dropped self-connections (`x` overwritten).
+    fn prepare(&self, s: &[u32], x: &mut [f64]) {
+        let n = self.store.n();
+        x.iter_mut().for_each(|v| *v = 0.0);
+        let blk = self.block.max(1);
         // Bayes keeps the diagonal: the self-synapse carries the evidence of
         // the unit's own query bit (with p10 = 0 an active query unit is
         // certainly part of the pattern). The other rules drop it.
         let keep_diag = self.rule == Rule::Bayes;
         let excl = self.block > 1 || (self.block == 1 && !keep_diag);
-        let mu1 = store.address_counts();
+        let mu1 = self.store.address_counts();
         // 1. Every synapse as if M11 = 0.
         match self.rule {
             Rule::Hebb | Rule::Willshaw => {}
@@ -403,33 +427,70 @@ impl<'a> Weights<'a> {
             for &i in s {
                 let i = i as usize;
                 let b0 = (i / blk) * blk;
+                // Bayes: the M11 = 0 weights are tabulated (the same values).
+                let zero = (self.rule == Rule::Bayes).then(|| &self.zero[self.zero_of[&mu1[i]]]);
                 for j in b0..(b0 + blk).min(n) {
                     if !(keep_diag && i == j) {
-                        x[j] -= self.weight(0, i, j);
+                        x[j] -= zero.map_or_else(|| self.weight(0, i, j), |z| z[j]);
                     }
                 }
             }
         }
-        // 3. The stored synapses: w(M11) − w(0).
+    }
+
+    fn add_bias(&self, x: &mut [f64]) {
+        for (v, b) in x.iter_mut().zip(&self.bias) {
+            *v += b;
+        }
+    }
+
+    /// Whether the synapse `i → j` is dropped (self-connection blocks).
+    #[inline]
+    fn excluded(&self, i: usize, j: usize) -> bool {
+        let keep_diag = self.rule == Rule::Bayes;
+        let blk = self.block.max(1);
+        let excl = self.block > 1 || (self.block == 1 && !keep_diag);
+        excl && i / blk == j / blk && !(keep_diag && i == j)
+    }
+
+    /// `add(j, w(M11) − w(0))` for each stored, not dropped synapse of row
+    /// `i`, in the row's order (weighted rules; Willshaw has its own kernel).
+    #[inline]
+    fn add_stored(&self, i: usize, mut add: impl FnMut(usize, f64)) {
+        let store = self.store;
         let mm = store.n_pairs() as f64;
+        let mu1 = store.address_counts();
         let mv1 = store.content_counts();
-        for &i in s {
-            let i = i as usize;
-            let row = store.row(i);
-            let cnt = store.row_counts(i);
-            let c = mu1[i] as f64;
-            let zero = if self.rule == Rule::Bayes {
-                Some(&self.zero[self.zero_of[&mu1[i]]])
-            } else {
-                None
-            };
-            for (t, &j) in row.iter().enumerate() {
-                let j = j as usize;
-                if excl && i / blk == j / blk && !(keep_diag && i == j) {
-                    continue;
-                }
-                let a = cnt[t];
-                x[j] += match self.rule {
+        let row = store.row(i);
+        let cnt = store.row_counts(i);
+        let c = mu1[i] as f64;
+        let zero = if self.rule == Rule::Bayes {
+            Some(&self.zero[self.zero_of[&mu1[i]]])
+        } else {
+            None
+        };
+        // The dropped synapses of row `i` are the slice of it inside i's block.
+        let blocked = self.block > 1 || (self.block == 1 && self.rule != Rule::Bayes);
+        let (lo, hi) = if blocked {
+            let blk = self.block.max(1);
+            let b0 = (i / blk) * blk;
+            let b1 = b0 + blk;
+            (
+                row.partition_point(|&j| (j as usize) < b0),
+                row.partition_point(|&j| (j as usize) < b1),
+            )
+        } else {
+            (0, 0)
+        };
+        for (t, &j) in row.iter().enumerate() {
+            let j = j as usize;
+            if (lo..hi).contains(&t) && self.excluded(i, j) {
+                continue;
+            }
+            let a = cnt[t];
+            add(
+                j,
+                match self.rule {
                     Rule::Hebb | Rule::Covariance | Rule::Willshaw => a as f64,
                     Rule::Hopfield => 4.0 * a as f64,
                     Rule::Bcpnn => self.ln_pair[a as usize] - self.constant,
@@ -437,12 +498,35 @@ impl<'a> Weights<'a> {
                         bayes_weight(a as f64, c, mv1[j] as f64, mm, self.p01, self.p10)
                             - zero.map_or(0.0, |z| z[j])
                     }
-                };
-            }
+                },
+            );
         }
-        for (v, b) in x.iter_mut().zip(&self.bias) {
-            *v += b;
+    }
+
+    /// Switch to the dense kernel when it pays off for queries that will
+    /// read `rows_read` rows (see [`super::dense::worth_it`]); returns
+    /// whether it is on. The potentials are the same either way.
+    pub fn densify(&mut self, rows_read: usize) -> bool {
+        let store = self.store;
+        let (m, n) = (store.m(), store.n());
+        if super::dense::worth_it(m, n, store.stored_entries(), rows_read) {
+            self.build_dense();
         }
+        self.dense.is_some()
+    }
+
+    /// Build the dense rows (weighted rules; Willshaw has its own kernel).
+    pub(super) fn build_dense(&mut self) {
+        let (m, n) = (self.store.m(), self.store.n());
+        if self.dense.is_none() && self.rule != Rule::Willshaw {
+            let rows = super::dense::build(m, n, |i, row| self.add_stored(i, |j, v| row[j] += v));
+            self.dense = Some(rows);
+        }
+    }
+
+    /// Whether the dense kernel is on.
+    pub fn is_dense(&self) -> bool {
+        self.dense.is_some()
     }
 
     /// Query-anchored evidence of the *added* part of an auto-associative

@@ -343,4 +343,181 @@ fn column_shards_give_the_columns_of_the_potentials() {
     }
     let mut s = AssocStore::new(24, 24, false, false).unwrap();
     assert!(s.store_columns(&u, &v, 10, 30).is_err());
+/// Bits of potentials, with `-0.0` read as `0.0` (adding a dense `0.0` turns
+/// one into the other; they compare equal).
+fn bits(x: &[f64]) -> Vec<u64> {
+    x.iter().map(|&v| (v + 0.0).to_bits()).collect()
+}
+
+#[test]
+fn dense_kernel_gives_the_sparse_potentials_bit_for_bit() {
+    use rules::{Rule, Weights};
+    let (n, h) = (48, 6);
+    for (auto, p) in [(true, 150), (false, 40), (true, 3)] {
+        let u = random_patterns(p, n, 7, 11);
+        let v = if auto {
+            u.clone()
+        } else {
+            random_patterns(p, n, 5, 12)
+        };
+        let mut s = AssocStore::new(n, n, false, auto).unwrap();
+        s.store(&u, &v).unwrap();
+        let q = random_patterns(20, n, 6, 13);
+        for rule in [
+            Rule::Bcpnn,
+            Rule::Bayes,
+            Rule::Hebb,
+            Rule::Hopfield,
+            Rule::Covariance,
+        ] {
+            for block in [0, 1, n / h] {
+                let sparse = Weights::new(&s, rule, 0.3, 0.01, block).unwrap();
+                let mut dense = Weights::new(&s, rule, 0.3, 0.01, block).unwrap();
+                dense.build_dense();
+                assert!(dense.is_dense() && !sparse.is_dense());
+                for r in 0..q.len() {
+                    let (mut a, mut b) = (vec![0.0; n], vec![0.0; n]);
+                    sparse.potentials(q.row(r), &mut a);
+                    dense.potentials(q.row(r), &mut b);
+                    assert_eq!(bits(&a), bits(&b), "{rule:?} block {block} auto {auto}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn willshaw_integer_kernel_selects_what_the_f64_kernel_selects() {
+    use retrieval::{select, Mode};
+    use rules::{Rule, Weights};
+    let (n, h) = (60, 6);
+    for (auto, p, k) in [
+        (false, 30, 5),
+        (false, 400, 9),
+        (true, 60, 6),
+        (true, 300, 10),
+    ] {
+        let u = random_patterns(p, n, k, 21);
+        let v = if auto {
+            u.clone()
+        } else {
+            random_patterns(p, n, k, 22)
+        };
+        let q = random_patterns(25, n, 7, 23);
+        for compress in [false, true] {
+            let mut s = AssocStore::new(n, n, true, auto).unwrap();
+            s.store(&u, &v).unwrap();
+            if compress {
+                s.compress();
+            }
+            let modes = [
+                Mode::Threshold(None),
+                Mode::Threshold(Some(2.5)),
+                Mode::Threshold(Some(-1.0)),
+                Mode::Threshold(Some(1e9)),
+                Mode::Wta(0),
+                Mode::Wta(3),
+                Mode::Wta(n),
+                Mode::Hypercolumn(h),
+            ];
+            for mode in modes {
+                let block = retrieval::self_block(&s, mode);
+                let w = Weights::new(&s, Rule::Willshaw, 0.0, 0.0, block).unwrap();
+                for r in 0..q.len() {
+                    let st = q.row(r);
+                    let mut x = vec![0.0; n];
+                    w.potentials(st, &mut x);
+                    let want = select(&x, mode, Rule::Willshaw, st.len());
+                    let mut c8 = vec![0u8; n];
+                    willshaw::potentials(&s, st, block, &mut c8);
+                    assert_eq!(c8.iter().map(|&c| c as f64).collect::<Vec<_>>(), x);
+                    assert_eq!(willshaw::select(&c8, mode, st.len()), want, "{mode:?}");
+                    // The u16 counter (states over 255 units) on the same state.
+                    let mut c16 = vec![0u16; n];
+                    willshaw::potentials(&s, st, block, &mut c16);
+                    assert_eq!(willshaw::select(&c16, mode, st.len()), want, "{mode:?}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn counters_match_dense_when_rows_are_counting_sorted() {
+    // Many co-activations per address unit on few content units: the
+    // counting sort path of storing (and the comparison sort in the first,
+    // small batch).
+    let u = random_patterns(500, 30, 6, 31);
+    let v = random_patterns(500, 24, 5, 32);
+    let mut s = AssocStore::new(30, 24, false, false).unwrap();
+    let mut b = AssocStore::new(30, 24, true, false).unwrap();
+    for (a, z) in [(0, 3), (3, 500)] {
+        let rows = |p: &Patterns| (a..z).map(|r| p.row(r).to_vec()).collect::<Vec<_>>();
+        let uu = Patterns::from_rows(30, &rows(&u)).unwrap();
+        let vv = Patterns::from_rows(24, &rows(&v)).unwrap();
+        in_pool(2, || s.store(&uu, &vv)).unwrap();
+        in_pool(1, || b.store(&uu, &vv)).unwrap();
+    }
+    let d = dense_m11(&u, &v);
+    for i in 0..30 {
+        for j in 0..24 {
+            assert_eq!(s.m11(i, j), d[i * 24 + j]);
+            assert_eq!(b.m11(i, j), u64::from(d[i * 24 + j] > 0));
+        }
+    }
+    assert_eq!(s.counters().writes, 500 * 6 * 5);
+}
+
+#[test]
+fn willshaw_intersection_selects_what_counting_selects() {
+    use retrieval::{select, Mode};
+    use rules::{Rule, Weights};
+    let n = 200;
+    for (p, k, seed) in [(40, 8, 41), (300, 10, 42), (1500, 12, 43)] {
+        let u = random_patterns(p, n, k, seed);
+        let v = random_patterns(p, n, k, seed + 1);
+        let mut s = AssocStore::new(n, n, true, false).unwrap();
+        s.store(&u, &v).unwrap();
+        // Clean, partial and noisy queries of several sizes.
+        let mut qs: Vec<Vec<u32>> = (0..30).map(|r| u.row(r).to_vec()).collect();
+        qs.extend((0..30).map(|r| u.row(r)[..k / 2].to_vec()));
+        let noisy = random_patterns(30, n, 9, seed + 2);
+        qs.extend((0..30).map(|r| noisy.row(r).to_vec()));
+        qs.push(Vec::new());
+        let w = Weights::new(&s, Rule::Willshaw, 0.0, 0.0, 0).unwrap();
+        for st in &qs {
+            let mut x = vec![0.0; n];
+            w.potentials(st, &mut x);
+            for miss in 0..=4usize {
+                let t = st.len() as f64 - miss as f64 - 0.25 * (miss % 2) as f64;
+                let want = select(&x, Mode::Threshold(Some(t)), Rule::Willshaw, st.len());
+                match willshaw::by_intersection(&s, st, t) {
+                    Some(got) => assert_eq!(got, want, "t = {t}, |s| = {}", st.len()),
+                    None => assert!(t <= 0.0 || st.len() as f64 - t.ceil() > 3.0),
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn seek_finds_the_first_position_not_below() {
+    use rand::Rng;
+    let mut rng = stream_rng(61, 0);
+    for len in [0usize, 1, 2, 7, 100, 1000] {
+        let n = 5000;
+        let mut row: Vec<u32> = (0..len).map(|_| rng.random_range(0..n as u32)).collect();
+        row.sort_unstable();
+        row.dedup();
+        for _ in 0..200 {
+            let from = rng.random_range(0..=row.len());
+            let v = rng.random_range(0..n as u32 + 1);
+            let want = from + row[from..].partition_point(|&x| x < v);
+            assert_eq!(
+                willshaw::seek(&row, from, v, n),
+                want,
+                "len {len} from {from} v {v}"
+            );
+        }
+    }
 }
