@@ -343,6 +343,8 @@ fn column_shards_give_the_columns_of_the_potentials() {
     }
     let mut s = AssocStore::new(24, 24, false, false).unwrap();
     assert!(s.store_columns(&u, &v, 10, 30).is_err());
+}
+
 /// Bits of potentials, with `-0.0` read as `0.0` (adding a dense `0.0` turns
 /// one into the other; they compare equal).
 fn bits(x: &[f64]) -> Vec<u64> {
