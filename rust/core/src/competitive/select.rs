@@ -213,14 +213,27 @@ pub fn layer_threshold(
     sort_magnitudes(b, tmp);
     b.reverse();
     // Lower bound: the r largest a times the m largest b are r·m >= want
-    // products, each >= fl(a_(r) b_(m)) (m about half of b).
+    // products, each >= fl(a_(r) b_(m)) (m about half of b); a_(r) is
+    // bounded below by the floor of the highest binade that r values of
+    // `a` reach (a histogram of the exponent bits, not a selection).
     let m = (nb / 2).max(want.div_ceil(na as u64) as usize).clamp(1, nb);
     let r = (want.div_ceil(m as u64) as usize).min(na);
-    let key = |x: &f32| x.to_bits();
-    let (_, ar, _) = a.select_nth_unstable_by_key(na - r, key);
-    let bound = *ar * b[m - 1];
+    let mut binades = [0usize; 256];
+    let mut a_max = 0.0f32;
+    for &x in a.iter() {
+        binades[(x.to_bits() >> 23) as usize & 0xff] += 1;
+        a_max = a_max.max(x);
+    }
+    let mut above = 0;
+    let e = (0..256).rev().find(|&e| {
+        above += binades[e];
+        above >= r
+    });
+    let floor = f32::from_bits((e.unwrap_or(0) as u32) << 23);
+    let bound = floor * b[m - 1];
     // Factors whose largest product stays below the bound never count.
-    let (a_max, b_max) = (a.iter().fold(0.0f32, |x, &y| x.max(y)), b[0]);
+    let bound = if bound >= 0.0 { bound } else { 0.0 };
+    let b_max = b[0];
     let mut na_kept = 0;
     for i in 0..na {
         if a[i] * b_max >= bound {
@@ -228,7 +241,11 @@ pub fn layer_threshold(
             na_kept += 1;
         }
     }
-    let nb_kept = b.partition_point(|&bj| a_max * bj >= bound);
+    let mut nb_kept = b.partition_point(|&bj| a_max * bj >= bound);
+    if na_kept == 0 || nb_kept == 0 {
+        // Not reachable for finite factors; keep everything rather than fail.
+        (na_kept, nb_kept) = (na, nb);
+    }
     let (a, b) = (&mut a[..na_kept], &b[..nb_kept]);
     sort_magnitudes(a, tmp);
     kth_largest_product(a, b, want, cand)
