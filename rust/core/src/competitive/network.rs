@@ -2,7 +2,7 @@
 //! preallocated buffers of the training step.
 
 use super::config::Config;
-use super::{PathMode, PAR_MIN, STREAM_INIT, STREAM_PATH};
+use super::{PathMode, SPLIT, STREAM_INIT, STREAM_PATH};
 use crate::energy::MinimalEnergy;
 use crate::error::{Error, Result};
 use crate::rng::stream_rng;
@@ -47,7 +47,7 @@ impl Layer {
         self.n_in + 1
     }
     pub(super) fn big(&self) -> bool {
-        self.w.len() >= PAR_MIN
+        SPLIT.parallel(self.w.len())
     }
 }
 

@@ -201,6 +201,7 @@ fn first_layer(
             .par_chunks_mut(2 * st)
             .zip(rows.par_chunks_mut(2))
             .zip(z.par_chunks_mut(2))
+            .with_min_len(super::super::SPLIT.min_items(2 * st))
             .enumerate()
             .for_each(pair);
     } else {
