@@ -137,13 +137,14 @@ pub fn kth_product(a: &[f32], b: &[f32], k: usize, cand: &mut [f32]) -> f32 {
     if n == 0 {
         return 0.0;
     }
-    kth_largest_product(a, b, n - (k as u64).min(n - 1), cand)
+    kth_largest_product(a, b, n - (k as u64).min(n - 1), 0.0, cand)
 }
 
 /// The `want`-th largest (1-based, `1 <= want <= a.len() · b.len()`) of the
 /// products `fl(a_i b_j)`: the largest `t` with at least `want` products
-/// `>= t`. Factors as in [`kth_product`].
-fn kth_largest_product(a: &[f32], b: &[f32], want: u64, cand: &mut [f32]) -> f32 {
+/// `>= t`. Factors as in [`kth_product`]; `floor` is a lower bound of the
+/// answer (0 when none is known) where the search starts.
+fn kth_largest_product(a: &[f32], b: &[f32], want: u64, floor: f32, cand: &mut [f32]) -> f32 {
     let top = a[a.len() - 1] * b[0];
     let c_top = count_ge(a, b, top);
     if c_top >= want {
@@ -152,6 +153,12 @@ fn kth_largest_product(a: &[f32], b: &[f32], want: u64, cand: &mut [f32]) -> f32
     // Invariant: c_lo = count_ge(lo) >= want > c_hi = count_ge(hi).
     let (mut lo, mut hi) = ((a[0] * b[b.len() - 1]).to_bits(), top.to_bits());
     let (mut c_lo, mut c_hi) = (a.len() as u64 * b.len() as u64, c_top);
+    if floor.to_bits() > lo && floor.to_bits() < hi {
+        let c = count_ge(a, b, floor);
+        if c >= want {
+            (lo, c_lo) = (floor.to_bits(), c);
+        }
+    }
     let limit = cand.len() as u64;
     let mut step = 0u32;
     while hi - lo > 1 && c_lo - c_hi > limit {
@@ -219,11 +226,13 @@ pub fn layer_threshold(
     let m = (nb / 2).max(want.div_ceil(na as u64) as usize).clamp(1, nb);
     let r = (want.div_ceil(m as u64) as usize).min(na);
     let mut binades = [0usize; 256];
-    let mut a_max = 0.0f32;
+    let mut a_max = 0u32;
     for &x in a.iter() {
+        // Bit patterns of non-negative floats order like their values.
         binades[(x.to_bits() >> 23) as usize & 0xff] += 1;
-        a_max = a_max.max(x);
+        a_max = a_max.max(x.to_bits());
     }
+    let a_max = f32::from_bits(a_max);
     let mut above = 0;
     let e = (0..256).rev().find(|&e| {
         above += binades[e];
@@ -248,7 +257,7 @@ pub fn layer_threshold(
     }
     let (a, b) = (&mut a[..na_kept], &b[..nb_kept]);
     sort_magnitudes(a, tmp);
-    kth_largest_product(a, b, want, cand)
+    kth_largest_product(a, b, want, bound, cand)
 }
 
 /// The `k`-th smallest (0-based) of `v` (reordered in place), by selection.
