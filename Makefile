@@ -12,7 +12,7 @@ SPHINX := $(VENV)/bin/sphinx-build -W --keep-going -q -b html docs docs/_build/h
 CHROMIUM ?= chromium-headless-shell
 
 .PHONY: install browser demo test test-rust test-python stubs docs docs-quick screenshots lint fuzz \
-	bench bench-rust bench-python wheel wheel-test clean
+	bench bench-rust bench-python bench-summary wheel wheel-test clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -128,11 +128,18 @@ bench-rust: install
 	cargo bench --bench synapses
 	cargo bench --bench memory
 	$(PY) benches/criterion_table.py target/criterion
+	cargo bench --bench kernels
+
+# Issue 14's ratios in one table (threads, top fraction, peers where their
+# benches left results in benches/results/*.json).
+bench-summary: $(STAMP)
+	$(PY) benches/kernels_summary.py target/criterion
 
 bench-python: install
 	$(PY) benches/bench_synapses.py
 
 bench: bench-rust bench-python
+	$(MAKE) --no-print-directory bench-summary
 
 # abi3 wheels for manylinux2014 (glibc >= 2.17), linked with zig (from PyPI).
 wheel: $(STAMP)

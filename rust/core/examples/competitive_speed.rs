@@ -33,14 +33,23 @@ fn main() {
         read_f32(&format!("{dir}/xte.f32")),
         read_u32(&format!("{dir}/yte.u32")),
     );
+    // HIDDEN and FRACTION (top fraction of the hidden layer; the output
+    // layer's is min(78.4 p, 1)) select other settings than the reference.
+    let env = |k: &str, d: f64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let (hidden, p) = (env("HIDDEN", 100.0) as usize, env("FRACTION", 1.0));
     let cfg = Config {
-        sizes: vec![784, 100, 10],
+        sizes: vec![784, hidden, 10],
         activation: Activation::LeakyRelu,
         leaky_slope: 0.1,
         output: OutputKind::LinearMse,
         learning_rate: 0.01,
         init_std: 0.03,
-        fractions: vec![1.0, 1.0],
+        fractions: vec![p, (78.4 * p).min(1.0)],
         selection: Selection::Layer,
         plastic_units: None,
         path_mode: PathMode::Error,
@@ -72,9 +81,47 @@ fn main() {
         }
         return;
     }
+    if std::env::var("FINGERPRINT").is_ok() {
+        // Bits of the weights and energy counters after 3,000 samples, for
+        // comparing builds and thread counts.
+        for selection in [Selection::Layer, Selection::Neuron] {
+            let mut net = Mlp::new(
+                Config {
+                    selection,
+                    ..cfg.clone()
+                },
+                0,
+            )
+            .expect("valid config");
+            net.train(&spec(3_000, false)).expect("train");
+            let mut h = std::hash::DefaultHasher::new();
+            for layer in net.layers() {
+                std::hash::Hash::hash(
+                    &layer.w.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                    &mut h,
+                );
+                std::hash::Hash::hash(
+                    &(layer.energy.writes, layer.energy.abs_change.to_bits()),
+                    &mut h,
+                );
+            }
+            let e: Vec<_> = net
+                .layers()
+                .iter()
+                .map(|l| (l.energy.writes, l.energy.abs_change))
+                .collect();
+            println!("{selection:?} {:016x} {e:?}", std::hash::Hasher::finish(&h));
+        }
+        return;
+    }
     if std::env::var("ONLY_TRAIN").is_ok() {
         for _ in 0..5 {
-            mk().train(&spec(36_000, false)).expect("train");
+            let t = Instant::now();
+            mk().train(&spec(20_000, false)).expect("train");
+            println!(
+                "{:.2} µs/sample",
+                t.elapsed().as_secs_f64() / 20_000.0 * 1e6
+            );
         }
         return;
     }

@@ -27,6 +27,7 @@ pub mod eprop;
 pub mod error;
 pub mod math;
 pub mod memory;
+pub mod parallel;
 pub mod rng;
 pub mod state;
 pub mod structural_classifier;

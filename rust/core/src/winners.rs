@@ -88,6 +88,7 @@ pub fn kwta_mask(x: &[f32], rows: usize, cols: usize, k: usize) -> Result<Vec<u8
     }
     mask.par_chunks_mut(cols)
         .zip(x.par_chunks(cols))
+        .with_min_len(crate::parallel::DEFAULT.min_items(cols))
         .for_each(|(m, row)| {
             for j in kwta_row(row, k) {
                 m[j as usize] = 1;

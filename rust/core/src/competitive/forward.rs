@@ -71,7 +71,9 @@ impl Mlp {
         let widest = sizes[1..].iter().copied().max().unwrap_or(0);
         // Fixed blocks of samples, each a GEMM per layer: a sample's outputs
         // do not depend on the block it is in, so neither on the thread count.
+        let block_work = FORWARD_BLOCK * self.layers.iter().map(|l| l.w.len()).sum::<usize>();
         out.par_chunks_mut(FORWARD_BLOCK * n_out)
+            .with_min_len(super::SPLIT.min_items(block_work))
             .enumerate()
             .for_each_init(
                 || {

@@ -43,8 +43,8 @@ pub use network::{Layer, LayerEnergy, Mlp};
 pub use state::{LayerState, MlpState};
 pub use train::{Checkpoint, Schedule, TrainOutcome, TrainSpec};
 
-/// Layers with at least this many weights are processed row-parallel.
-const PAR_MIN: usize = 1 << 17;
+/// Layers are processed row-parallel from twice this many weights on.
+const SPLIT: crate::parallel::Split = crate::parallel::Split::new(1 << 16);
 /// Samples per GEMM block (and per parallel task) of batched forward passes.
 const FORWARD_BLOCK: usize = 256;
 /// Random stream numbers (the layer index is added).

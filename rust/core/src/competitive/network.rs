@@ -2,7 +2,7 @@
 //! preallocated buffers of the training step.
 
 use super::config::Config;
-use super::{PathMode, PAR_MIN, STREAM_INIT, STREAM_PATH};
+use super::{PathMode, SPLIT, STREAM_INIT, STREAM_PATH};
 use crate::energy::MinimalEnergy;
 use crate::error::{Error, Result};
 use crate::rng::stream_rng;
@@ -47,7 +47,7 @@ impl Layer {
         self.n_in + 1
     }
     pub(super) fn big(&self) -> bool {
-        self.w.len() >= PAR_MIN
+        SPLIT.parallel(self.w.len())
     }
 }
 
@@ -60,6 +60,9 @@ pub(super) struct Scratch {
     /// Sorted factor magnitudes for the rank-1 threshold.
     pub fa: Vec<f32>,
     pub fb: Vec<f32>,
+    /// The radix sort's second buffer and the threshold's candidates.
+    pub tmp: Vec<f32>,
+    pub cand: Vec<f32>,
     /// Per-row threshold and counters `(writes, Σ|Δw|)`.
     pub thr: Vec<f32>,
     pub rows: Vec<(u64, f64)>,
@@ -76,6 +79,8 @@ impl Scratch {
             u: vec![0.0; n_out],
             fa: vec![0.0; n_in + 1],
             fb: vec![0.0; n_out],
+            tmp: vec![0.0; (n_in + 1).max(n_out)],
+            cand: vec![0.0; super::select::CANDIDATES.min((n_in + 1) * n_out)],
             thr: vec![0.0; n_out],
             rows: vec![(0, 0.0); n_out],
             grad: vec![0.0; dense],

@@ -6,11 +6,17 @@
 //! kept, so about `p·n` (at least one) survive, ties all together.
 //!
 //! * A batch-1 update is a rank-1 outer product `|Δw_ji| = fl(|u_j|·|a_i|)`,
-//!   monotone in both factors. The `k`-th smallest product is found exactly
-//!   by bisection on the bit pattern of positive floats (31 steps), each step
-//!   counting the products `>= t` with a two-pointer sweep over the sorted
-//!   factors: `O((n_pre + n_post) log)` per sample instead of touching all
-//!   `n_pre · n_post` products.
+//!   monotone in both factors ([`layer_threshold`]). Its `k`-th smallest
+//!   product is found exactly from the sorted factors, without touching all
+//!   `n_pre · n_post` products: a count of the products `>= t` is one
+//!   two-pointer sweep (`O(n_pre + n_post)`). First a lower bound `L` from
+//!   one partial selection (`r` factors `a >= a_(r)` times `m` factors
+//!   `b >= b_(m)` give `r·m` products `>= L`) discards every factor whose
+//!   products all stay below `L`, so only the survivors are sorted (radix
+//!   sort of the bit patterns). Then the threshold's bracket is narrowed on
+//!   the bit pattern of positive floats (interpolating the counts, with a
+//!   bisection fallback) until it holds at most [`CANDIDATES`] products,
+//!   which are listed and the threshold selected among them.
 //! * Per postsynaptic neuron the `k`-th smallest of `fl(|u_j| |a_i|)` over `i`
 //!   is `fl(|u_j| · a_(k))` (monotonicity), so one selection
 //!   (`select_nth_unstable`, nth_element) of the presynaptic factors serves
@@ -25,6 +31,62 @@ pub fn kth_index(n: usize, p: f64) -> usize {
     }
     let k = ((1.0 - p) * (n - 1) as f64).round_ties_even();
     (k.max(0.0) as usize).min(n - 1)
+}
+
+/// Most products listed explicitly once the bisection has narrowed the
+/// threshold to a bracket that holds no more of them.
+pub const CANDIDATES: usize = 2048;
+
+/// Below this length a comparison sort is faster than the radix sort.
+const RADIX_MIN: usize = 96;
+
+/// Sort `v` ascending, every value non-negative (sign bit clear): the bit
+/// patterns of such floats order like their values, so a least-significant
+/// byte first radix sort (bytes that every value shares are skipped) gives
+/// the order of a comparison sort. `tmp` holds at least `v.len()` values.
+pub fn sort_magnitudes(v: &mut [f32], tmp: &mut [f32]) {
+    let n = v.len();
+    if n < RADIX_MIN || tmp.len() < n {
+        v.sort_unstable_by(|x, y| x.total_cmp(y));
+        return;
+    }
+    let tmp = &mut tmp[..n];
+    let mut hist = [[0usize; 256]; 4];
+    for &x in v.iter() {
+        let b = x.to_bits();
+        for (d, h) in hist.iter_mut().enumerate() {
+            h[(b >> (8 * d)) as usize & 0xff] += 1;
+        }
+    }
+    let mut in_v = true;
+    for (d, h) in hist.iter_mut().enumerate() {
+        if h.contains(&n) {
+            continue;
+        }
+        let mut start = 0;
+        for c in h.iter_mut() {
+            (*c, start) = (start, start + *c);
+        }
+        if in_v {
+            scatter_by_byte(v, tmp, h, 8 * d);
+        } else {
+            scatter_by_byte(tmp, v, h, 8 * d);
+        }
+        in_v = !in_v;
+    }
+    if !in_v {
+        v.copy_from_slice(tmp);
+    }
+}
+
+/// One stable radix pass: `src` into `dst` by the byte at `shift`, `next`
+/// holding the first free position of each byte value.
+fn scatter_by_byte(src: &[f32], dst: &mut [f32], next: &mut [usize; 256], shift: usize) {
+    for &x in src {
+        let k = (x.to_bits() >> shift) as usize & 0xff;
+        dst[next[k]] = x;
+        next[k] += 1;
+    }
 }
 
 /// Number of products `fl(a_i b_j) >= t`, `a` ascending, `b` descending.
@@ -43,29 +105,159 @@ fn count_ge(a: &[f32], b: &[f32], t: f32) -> u64 {
     count
 }
 
+/// The products `fl(a_i b_j)` in `[lo, hi)` written to `out`; their number.
+/// Rounding is monotone, so for each `b_j` they are one run of `a`.
+fn products_between(a: &[f32], b: &[f32], lo: f32, hi: f32, out: &mut [f32]) -> usize {
+    let (mut s, mut e, mut m) = (0usize, 0usize, 0usize);
+    for &bj in b {
+        while s < a.len() && a[s] * bj < lo {
+            s += 1;
+        }
+        if s == a.len() {
+            break;
+        }
+        e = e.max(s);
+        while e < a.len() && a[e] * bj < hi {
+            e += 1;
+        }
+        for &ai in &a[s..e] {
+            out[m] = ai * bj;
+            m += 1;
+        }
+    }
+    m
+}
+
 /// The `k`-th smallest (0-based) of all products `fl(a_i b_j)`, `a` sorted
-/// ascending and `b` sorted descending, all finite and non-negative.
-pub fn kth_product(a: &[f32], b: &[f32], k: usize) -> f32 {
+/// ascending and `b` sorted descending, all non-negative and not NaN.
+/// `cand` is scratch: the longer, the fewer counting sweeps (any length is
+/// correct).
+pub fn kth_product(a: &[f32], b: &[f32], k: usize, cand: &mut [f32]) -> f32 {
     let n = a.len() as u64 * b.len() as u64;
     if n == 0 {
         return 0.0;
     }
-    // The k-th smallest is the K-th largest with K = n - k.
-    let want = n - (k as u64).min(n - 1);
-    let (mut lo, mut hi) = (0u32, f32::INFINITY.to_bits());
-    // Invariant: count_ge(lo) >= want, count_ge(hi) < want (or hi = +inf).
-    if count_ge(a, b, f32::INFINITY) >= want {
-        return f32::INFINITY;
+    kth_largest_product(a, b, n - (k as u64).min(n - 1), 0.0, cand)
+}
+
+/// The `want`-th largest (1-based, `1 <= want <= a.len() · b.len()`) of the
+/// products `fl(a_i b_j)`: the largest `t` with at least `want` products
+/// `>= t`. Factors as in [`kth_product`]; `floor` is a lower bound of the
+/// answer (0 when none is known) where the search starts.
+fn kth_largest_product(a: &[f32], b: &[f32], want: u64, floor: f32, cand: &mut [f32]) -> f32 {
+    let top = a[a.len() - 1] * b[0];
+    let c_top = count_ge(a, b, top);
+    if c_top >= want {
+        return top;
     }
-    while hi - lo > 1 {
-        let mid = lo + (hi - lo) / 2;
-        if count_ge(a, b, f32::from_bits(mid)) >= want {
-            lo = mid;
-        } else {
-            hi = mid;
+    // Invariant: c_lo = count_ge(lo) >= want > c_hi = count_ge(hi).
+    let (mut lo, mut hi) = ((a[0] * b[b.len() - 1]).to_bits(), top.to_bits());
+    let (mut c_lo, mut c_hi) = (a.len() as u64 * b.len() as u64, c_top);
+    if floor.to_bits() > lo && floor.to_bits() < hi {
+        let c = count_ge(a, b, floor);
+        if c >= want {
+            (lo, c_lo) = (floor.to_bits(), c);
         }
     }
-    f32::from_bits(lo)
+    let limit = cand.len() as u64;
+    let mut step = 0u32;
+    while hi - lo > 1 && c_lo - c_hi > limit {
+        let mid = next_probe(lo, hi, c_lo, c_hi, want, limit, step);
+        step += 1;
+        let c = count_ge(a, b, f32::from_bits(mid));
+        if c >= want {
+            (lo, c_lo) = (mid, c);
+        } else {
+            (hi, c_hi) = (mid, c);
+        }
+    }
+    if hi - lo <= 1 {
+        // Every product in [lo, hi) equals lo.
+        return f32::from_bits(lo);
+    }
+    // The answer is the (want - c_hi)-th largest of the products in [lo, hi).
+    let m = products_between(a, b, f32::from_bits(lo), f32::from_bits(hi), cand);
+    let r = (want - c_hi) as usize;
+    kth_smallest(&mut cand[..m], m - r)
+}
+
+/// The next bit pattern to count in the bracket `(lo, hi)`: the counts are
+/// interpolated linearly (bit patterns are nearly logarithmic) to aim a
+/// little beyond `want` on alternating sides, so that both ends close in;
+/// every third step bisects, which bounds the worst case.
+fn next_probe(lo: u32, hi: u32, c_lo: u64, c_hi: u64, want: u64, limit: u64, step: u32) -> u32 {
+    let width = (hi - lo) as u64;
+    if step % 3 == 2 {
+        return lo + (width / 2) as u32;
+    }
+    let aim = if step.is_multiple_of(3) {
+        want.saturating_sub(limit / 3).max(c_hi)
+    } else {
+        (want + limit / 3).min(c_lo)
+    };
+    let frac = (c_lo - aim) as f64 / (c_lo - c_hi) as f64;
+    let off = (frac * width as f64) as u64;
+    lo + off.clamp((width / 32).max(1), width - (width / 32).max(1)) as u32
+}
+
+/// Threshold of the `k`-th smallest (0-based) product `fl(a_i b_j)` of the
+/// magnitudes `a` and `b` (non-negative, not NaN, reordered in place), for a
+/// layer's rank-1 update (see the module notes). `tmp` holds at least
+/// `max(a.len(), b.len())` values.
+pub fn layer_threshold(
+    a: &mut [f32],
+    b: &mut [f32],
+    k: usize,
+    tmp: &mut [f32],
+    cand: &mut [f32],
+) -> f32 {
+    let (na, nb) = (a.len(), b.len());
+    let n = na as u64 * nb as u64;
+    if n == 0 {
+        return 0.0;
+    }
+    let want = n - (k as u64).min(n - 1);
+    sort_magnitudes(b, tmp);
+    b.reverse();
+    // Lower bound: the r largest a times the m largest b are r·m >= want
+    // products, each >= fl(a_(r) b_(m)) (m about half of b); a_(r) is
+    // bounded below by the floor of the highest binade that r values of
+    // `a` reach (a histogram of the exponent bits, not a selection).
+    let m = (nb / 2).max(want.div_ceil(na as u64) as usize).clamp(1, nb);
+    let r = (want.div_ceil(m as u64) as usize).min(na);
+    let mut binades = [0usize; 256];
+    let mut a_max = 0u32;
+    for &x in a.iter() {
+        // Bit patterns of non-negative floats order like their values.
+        binades[(x.to_bits() >> 23) as usize & 0xff] += 1;
+        a_max = a_max.max(x.to_bits());
+    }
+    let a_max = f32::from_bits(a_max);
+    let mut above = 0;
+    let e = (0..256).rev().find(|&e| {
+        above += binades[e];
+        above >= r
+    });
+    let floor = f32::from_bits((e.unwrap_or(0) as u32) << 23);
+    let bound = floor * b[m - 1];
+    // Factors whose largest product stays below the bound never count.
+    let bound = if bound >= 0.0 { bound } else { 0.0 };
+    let b_max = b[0];
+    let mut na_kept = 0;
+    for i in 0..na {
+        if a[i] * b_max >= bound {
+            a.swap(na_kept, i);
+            na_kept += 1;
+        }
+    }
+    let mut nb_kept = b.partition_point(|&bj| a_max * bj >= bound);
+    if na_kept == 0 || nb_kept == 0 {
+        // Not reachable for finite factors; keep everything rather than fail.
+        (na_kept, nb_kept) = (na, nb);
+    }
+    let (a, b) = (&mut a[..na_kept], &b[..nb_kept]);
+    sort_magnitudes(a, tmp);
+    kth_largest_product(a, b, want, bound, cand)
 }
 
 /// The `k`-th smallest (0-based) of `v` (reordered in place), by selection.
@@ -118,9 +310,104 @@ mod tests {
                 .flat_map(|x| b.iter().map(move |y| x * y))
                 .collect();
             all.sort_by(|x, y| x.total_cmp(y));
-            for k in 0..all.len() {
-                assert_eq!(kth_product(&a, &b, k), all[k], "k={k}");
+            for cand_len in [0, 1, 7, CANDIDATES] {
+                let mut cand = vec![0.0; cand_len];
+                for k in 0..all.len() {
+                    assert_eq!(kth_product(&a, &b, k, &mut cand), all[k], "k={k}");
+                }
             }
+        }
+    }
+
+    #[test]
+    fn kth_product_of_large_factors_equals_sorting() {
+        // Enough products that the bisection runs before listing candidates,
+        // with ties, zeros, subnormal and overflowing products.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        for trial in 0..6 {
+            let (na, nb) = (300 + 37 * trial, 20 + 9 * trial);
+            let mut a: Vec<f32> = (0..na)
+                .map(|i| match i % 11 {
+                    0 => 0.0,
+                    1 => 0.25,
+                    2 => 1e-40,
+                    3 if trial == 5 => 3e38,
+                    _ => rng.random::<f32>() * 2.0f32.powi(rng.random_range(-20..4)),
+                })
+                .collect();
+            let mut b: Vec<f32> = (0..nb).map(|_| rng.random::<f32>() * 4.0).collect();
+            let mut tmp = vec![0.0; na.max(nb)];
+            sort_magnitudes(&mut a, &mut tmp);
+            sort_magnitudes(&mut b, &mut tmp);
+            b.reverse();
+            let mut all: Vec<f32> = a
+                .iter()
+                .flat_map(|x| b.iter().map(move |y| x * y))
+                .collect();
+            all.sort_by(|x, y| x.total_cmp(y));
+            let mut cand = vec![0.0; CANDIDATES];
+            for k in (0..all.len()).step_by(97).chain([0, all.len() - 1]) {
+                assert_eq!(kth_product(&a, &b, k, &mut cand), all[k], "k={k}");
+            }
+        }
+    }
+
+    #[test]
+    fn layer_threshold_equals_sorting_all_products() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        for trial in 0..8 {
+            let (na, nb) = (1 + 97 * trial, 1 + 23 * (trial % 5));
+            // A cluster of near-equal values (like background pixels) plus a spread.
+            let a: Vec<f32> = (0..na)
+                .map(|i| match i % 5 {
+                    0..=2 => 0.134 + rng.random::<f32>() * 1e-3,
+                    3 if trial % 3 == 0 => 0.0,
+                    _ => rng.random::<f32>() * 2.0f32.powi(rng.random_range(-12..2)),
+                })
+                .collect();
+            let b: Vec<f32> = (0..nb)
+                .map(|_| rng.random::<f32>() * 2.0f32.powi(rng.random_range(-10..0)))
+                .collect();
+            let mut all: Vec<f32> = a
+                .iter()
+                .flat_map(|x| b.iter().map(move |y| x * y))
+                .collect();
+            all.sort_by(|x, y| x.total_cmp(y));
+            let mut tmp = vec![0.0; na.max(nb)];
+            let mut cand = vec![0.0; CANDIDATES];
+            for p in [1e-4, 0.001, 0.01, 0.1, 0.5, 0.9, 1.0] {
+                let k = kth_index(all.len(), p);
+                let (mut a2, mut b2) = (a.clone(), b.clone());
+                let t = layer_threshold(&mut a2, &mut b2, k, &mut tmp, &mut cand);
+                assert_eq!(t, all[k], "trial {trial} p {p}");
+            }
+        }
+    }
+
+    #[test]
+    fn sort_magnitudes_orders_like_a_comparison_sort() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        for n in [0, 1, 50, 95, 96, 97, 500, 2000] {
+            let v: Vec<f32> = (0..n)
+                .map(|i| match i % 7 {
+                    0 => 0.0,
+                    1 => 1.0,
+                    2 => f32::INFINITY,
+                    3 => 1e-42,
+                    _ => rng.random::<f32>() * 2.0f32.powi(rng.random_range(-30..30)),
+                })
+                .collect();
+            let mut want = v.clone();
+            want.sort_by(|x, y| x.total_cmp(y));
+            let mut got = v.clone();
+            sort_magnitudes(&mut got, &mut vec![0.0; n]);
+            assert_eq!(got, want, "n={n}");
+            // All values with the same high bytes: the skipped passes.
+            let mut same: Vec<f32> = (0..n).map(|i| 1.0 + (i % 5) as f32 / 8.0).collect();
+            let mut sorted = same.clone();
+            sorted.sort_by(|x, y| x.total_cmp(y));
+            sort_magnitudes(&mut same, &mut vec![0.0; n]);
+            assert_eq!(same, sorted);
         }
     }
 

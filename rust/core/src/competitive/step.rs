@@ -55,7 +55,12 @@ impl Mlp {
                         *o = act_fn.f(z);
                     }
                 } else if layer.big() {
-                    out[..n_out].par_iter_mut().enumerate().for_each(f);
+                    let split = super::SPLIT.min_items(st);
+                    out[..n_out]
+                        .par_iter_mut()
+                        .with_min_len(split)
+                        .enumerate()
+                        .for_each(f);
                 } else {
                     out[..n_out].iter_mut().enumerate().for_each(f);
                 }

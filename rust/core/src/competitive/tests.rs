@@ -169,7 +169,7 @@ fn caching_consolidates_and_keeps_w_equal_l_plus_s() {
 
 #[test]
 fn results_do_not_depend_on_threads() {
-    // A hidden layer above PAR_MIN weights takes the row-parallel path.
+    // A hidden layer of over twice SPLIT weights takes the row-parallel path.
     let mut c = cfg(&[300, 500, 10]);
     c.fractions = vec![0.05, 0.3];
     c.learning_rate = 0.01;

@@ -201,6 +201,51 @@ fn axpy_thr_body(w: &mut [f32], a: &[f32], u: f32, thr: f32) -> (u64, f64) {
     )
 }
 
+/// [`axpy_thr_body`] then [`dot_body`] of the updated row with `x`, chunk
+/// by chunk: the same operations on every element and lane, in one pass.
+/// `(writes, Σ|Δw|, w · x)`.
+#[inline(always)]
+fn axpy_thr_dot_body(w: &mut [f32], a: &[f32], u: f32, thr: f32, x: &[f32]) -> (u64, f64, f32) {
+    let n = w.len().min(a.len()).min(x.len());
+    let full = n / LANES * LANES;
+    let (w, rw) = w[..n].split_at_mut(full);
+    let mut cnt = [0u32; LANES];
+    let mut sum = [0.0f32; LANES];
+    let mut acc = [0.0f32; LANES];
+    for ((wv, av), xv) in w
+        .chunks_exact_mut(LANES)
+        .zip(a[..full].chunks_exact(LANES))
+        .zip(x[..full].chunks_exact(LANES))
+    {
+        for k in 0..LANES {
+            let d = av[k] * u;
+            let m = d.abs();
+            let keep = m >= thr && m > 0.0;
+            let d = if keep { d } else { 0.0 };
+            wv[k] += d;
+            cnt[k] += keep as u32;
+            sum[k] += d.abs();
+            acc[k] = wv[k].mul_add(xv[k], acc[k]);
+        }
+    }
+    // The tail as in `axpy_thr_body`: lane `k` = element `k`.
+    for (k, (wi, ai)) in rw.iter_mut().zip(&a[full..n]).enumerate() {
+        let d = ai * u;
+        let m = d.abs();
+        if m >= thr && m > 0.0 {
+            *wi += d;
+            cnt[k] += 1;
+            sum[k] += m;
+        }
+    }
+    dot_tail(rw, &x[full..n], &mut acc);
+    (
+        cnt.iter().map(|&c| c as u64).sum(),
+        sum.iter().map(|&s| s as f64).sum(),
+        reduce(acc),
+    )
+}
+
 multiversion! {
     /// `Σ a[i] b[i]` over the common length.
     pub fn dot(a: &[f32], b: &[f32]) -> f32 = dot_body;
@@ -220,6 +265,12 @@ multiversion! {
     /// `w += u * a`, then `w · x` with the updated row; bit-identical to
     /// [`axpy`] followed by [`dot`].
     pub fn axpy_dot(w: &mut [f32], a: &[f32], u: f32, x: &[f32]) -> f32 = axpy_dot_body;
+}
+
+multiversion! {
+    /// [`axpy_thr`], then `w · x` with the updated row; bit-identical to
+    /// [`axpy_thr`] followed by [`dot`].
+    pub fn axpy_thr_dot(w: &mut [f32], a: &[f32], u: f32, thr: f32, x: &[f32]) -> (u64, f64, f32) = axpy_thr_dot_body;
 }
 
 multiversion! {
@@ -273,6 +324,13 @@ mod tests {
                 (dot_body(&w2, &x).to_bits(), &w2),
                 "axpy_dot n={n}"
             );
+            for thr in [0.0, 0.2, 0.6, 2.0] {
+                let (mut w1, mut w2) = (w0.clone(), w0.clone());
+                let (c, m, z) = axpy_thr_dot(&mut w1, &a, 0.7, thr, &x);
+                let r2 = axpy_thr_body(&mut w2, &a, 0.7, thr);
+                let z2 = dot_body(&w2, &x);
+                assert_eq!((w1, (c, m), z.to_bits()), (w2, r2, z2.to_bits()), "n={n}");
+            }
             let (mut p, mut q) = (w0.clone(), a.clone());
             let (z0, z1) = axpy_dot2(&mut p, &mut q, &x, (0.3, -0.2), &a);
             let (mut p2, mut q2) = (w0.clone(), a.clone());
@@ -296,8 +354,8 @@ mod tests {
         #[target_feature(enable = "avx2,fma")]
         fn run(a: &[f32], x: &[f32], w: &mut [f32]) -> (f32, (u64, f64), f32) {
             let d = dot_body(a, x);
-            let t = axpy_thr_body(w, a, 0.7, 0.2);
-            (d, t, axpy_dot_body(w, a, -0.3, x))
+            let (c, m, _) = axpy_thr_dot_body(w, a, 0.7, 0.2, x);
+            (d, (c, m), axpy_dot_body(w, a, -0.3, x))
         }
         for n in [0usize, 1, 15, 16, 17, 100, 785] {
             let a: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();

@@ -144,6 +144,7 @@ impl Inhibition {
         }
         u.par_chunks_mut(n_hidden)
             .zip(r.par_chunks_mut(self.n_inh))
+            .with_min_len(crate::parallel::DEFAULT.min_items(n_hidden * self.n_inh))
             .for_each(|(ub, rb)| self.apply_row(ub, rb));
         r
     }
@@ -160,6 +161,7 @@ impl Inhibition {
         let counts: Vec<(u64, f64)> = self
             .i_to_e
             .par_chunks_mut(n_inh)
+            .with_min_len(crate::parallel::DEFAULT.min_items(n_inh * batch))
             .enumerate()
             .map(|(i, g)| {
                 let mut acc = (0u64, 0.0f64);

@@ -69,6 +69,7 @@ impl InputMajor {
         }
         out.par_chunks_mut(n_post * SAMPLES_PER_TASK)
             .zip(x.par_chunks(d * SAMPLES_PER_TASK))
+            .with_min_len(crate::parallel::DEFAULT.min_items(SAMPLES_PER_TASK * self.w.len() / 2))
             .for_each(|(o, xs)| {
                 for (ob, xb) in o.chunks_mut(n_post).zip(xs.chunks(d)) {
                     self.scatter(xb, ob);

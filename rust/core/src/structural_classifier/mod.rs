@@ -403,6 +403,7 @@ impl StructuralNet {
             inh.apply(&mut u, self.n_hidden);
         }
         u.par_chunks_mut(self.n_hidden.max(1))
+            .with_min_len(crate::parallel::DEFAULT.min_items(self.n_hidden))
             .for_each(|row| row.iter_mut().for_each(|v| *v = activation(*v)));
         Ok(u)
     }
@@ -551,6 +552,7 @@ impl StructuralNet {
         let norms = self.weight_norms();
         let winners: Vec<Vec<u32>> = s
             .par_chunks(nh)
+            .with_min_len(crate::parallel::DEFAULT.min_items(2 * nh))
             .map_init(
                 || vec![0.0f32; nh],
                 |score, sb| {
@@ -567,7 +569,8 @@ impl StructuralNet {
         let (plain, inhibited) = match &self.inhibition {
             Some(inh) => {
                 let mut u = s;
-                u.par_chunks_mut(nh).for_each(|row| {
+                let split = crate::parallel::DEFAULT.min_items(nh);
+                u.par_chunks_mut(nh).with_min_len(split).for_each(|row| {
                     for (v, t) in row.iter_mut().zip(&self.theta) {
                         *v -= t;
                     }
@@ -581,6 +584,7 @@ impl StructuralNet {
         let mut active = vec![0u32; nh];
         active
             .par_chunks_mut(UNIT_BLOCK)
+            .with_min_len(crate::parallel::DEFAULT.min_items(UNIT_BLOCK * batch))
             .enumerate()
             .for_each(|(blk, a)| {
                 let (i0, len) = (blk * UNIT_BLOCK, a.len());
@@ -723,6 +727,7 @@ impl StructuralNet {
         let k = ((rho * n as f32).round() as usize).clamp(1, n - 1);
         self.theta
             .par_chunks_mut(UNIT_BLOCK)
+            .with_min_len(crate::parallel::DEFAULT.min_items(UNIT_BLOCK * n))
             .enumerate()
             .for_each(|(blk, th)| {
                 let mut col = vec![0.0f32; n];
@@ -793,6 +798,7 @@ impl StructuralNet {
         let w = h.weights().expect("hidden synapses are weighted");
         let mask: Vec<bool> = (0..self.n_hidden)
             .into_par_iter()
+            .with_min_len(crate::parallel::DEFAULT.min_items(h.nnz() / self.n_hidden.max(1) + 1))
             .map(|i| {
                 let (a, b) = (h.indptr()[i], h.indptr()[i + 1]);
                 let len = b - a;
@@ -819,6 +825,7 @@ impl StructuralNet {
         let d = self.n_in;
         let per: Vec<Vec<u32>> = (0..self.n_hidden)
             .into_par_iter()
+            .with_min_len(crate::parallel::DEFAULT.min_items(d))
             .map(|i| {
                 let (idx, _) = self.hidden.row(i);
                 let tr = &self.trace[i * d..(i + 1) * d];

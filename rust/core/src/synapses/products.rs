@@ -11,6 +11,7 @@
 
 use super::SynapseMatrix;
 use crate::error::{check_len, Result};
+use crate::parallel::{self, Split};
 use rayon::prelude::*;
 
 /// Most samples per block (the transposed tile is `n_in × block` floats).
@@ -25,8 +26,10 @@ fn sample_block(n_in: usize, batch: usize) -> usize {
     let fit = TILE_BYTES / (4 * n_in.max(1)) / 32 * 32;
     fit.clamp(32, SAMPLE_BLOCK).min(batch)
 }
-/// Postsynaptic rows per parallel task.
+/// Postsynaptic rows per block of the product.
 const ROWS_PER_TASK: usize = 32;
+/// When the products and transposes split across threads.
+const SPLIT: Split = parallel::DEFAULT;
 
 /// Presynaptic-major view of the synapses: for presynaptic neuron `j`, the
 /// postsynaptic neurons `rows[indptr[j]..indptr[j+1]]` (ascending) and the
@@ -140,6 +143,7 @@ fn transpose(a: &[f32], rows: usize, cols: usize, out: &mut [f32]) {
         return;
     }
     out.par_chunks_mut(T * rows)
+        .with_min_len(SPLIT.min_items(T * rows))
         .enumerate()
         .for_each(|(blk, o)| {
             let c0 = blk * T;
@@ -281,19 +285,26 @@ fn csr_times_dense<W: Fn(usize) -> f32 + Sync>(
         transpose(&x[b0 * n_in..(b0 + nb) * n_in], nb, n_in, tile);
         let tile = &*tile;
         let n_tasks = n_out.div_ceil(ROWS_PER_TASK);
-        (0..n_tasks).into_par_iter().for_each_init(
-            || vec![0.0f32; ROWS_PER_TASK * nb],
-            |acc, task| {
-                let i0 = task * ROWS_PER_TASK;
-                let rows = ROWS_PER_TASK.min(n_out - i0);
-                let acc = &mut acc[..rows * nb];
-                rows_dispatch(indptr, cols, &weight, i0, acc, nb, tile);
-                // SAFETY: the block (samples b0.., rows i0..i0+rows) is
-                // inside `y` and written by this task only; `y` outlives
-                // the parallel loop.
-                unsafe { transpose_into(acc, rows, nb, nb, out.ptr().add(b0 * n_out + i0), n_out) };
-            },
-        );
+        // Multiply-adds of a block of rows (average row length), plus its output.
+        let task_work = (cols.len() / n_out + 1) * ROWS_PER_TASK * nb;
+        let tasks = (0..n_tasks).into_par_iter();
+        tasks
+            .with_min_len(SPLIT.min_items(task_work))
+            .for_each_init(
+                || vec![0.0f32; ROWS_PER_TASK * nb],
+                |acc, task| {
+                    let i0 = task * ROWS_PER_TASK;
+                    let rows = ROWS_PER_TASK.min(n_out - i0);
+                    let acc = &mut acc[..rows * nb];
+                    rows_dispatch(indptr, cols, &weight, i0, acc, nb, tile);
+                    // SAFETY: the block (samples b0.., rows i0..i0+rows) is
+                    // inside `y` and written by this task only; `y` outlives
+                    // the parallel loop.
+                    unsafe {
+                        transpose_into(acc, rows, nb, nb, out.ptr().add(b0 * n_out + i0), n_out)
+                    };
+                },
+            );
     }
     TILE.set(tile);
     Ok(y)
@@ -348,6 +359,7 @@ impl SynapseMatrix {
     pub fn row_sums(&self) -> Vec<f32> {
         (0..self.n_post)
             .into_par_iter()
+            .with_min_len(SPLIT.min_items(self.nnz() / self.n_post.max(1) + 1))
             .map(|i| match self.weights.as_deref() {
                 Some(w) => w[self.indptr[i]..self.indptr[i + 1]].iter().sum(),
                 None => (self.indptr[i + 1] - self.indptr[i]) as f32,

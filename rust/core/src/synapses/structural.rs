@@ -109,9 +109,11 @@ impl SynapseMatrix {
             chunks.push(head);
             rest = tail;
         }
+        let row_work = self.nnz() / self.n_post.max(1) + 1;
         chunks
             .into_par_iter()
             .zip(spans.par_iter())
+            .with_min_len(crate::parallel::DEFAULT.min_items(row_work))
             .for_each(|(m, &(a, b))| {
                 let len = b - a;
                 let n_remove = (fraction * len as f64).floor() as usize;
@@ -192,8 +194,10 @@ impl SynapseMatrix {
         for c in order {
             per_row[post[c] as usize].push((pre[c], weights.map(|w| w[c])));
         }
+        let row_work = self.nnz() / self.n_post.max(1) + 1;
         let new_rows: Vec<Vec<(u32, f32)>> = per_row
             .into_par_iter()
+            .with_min_len(crate::parallel::DEFAULT.min_items(row_work))
             .enumerate()
             .map(|(i, cands)| {
                 let (idx, _) = self.row(i);
@@ -220,8 +224,10 @@ impl SynapseMatrix {
             most,
             &format!("growing {per_row} synapses per row"),
         )?;
+        let row_work = self.nnz() / self.n_post.max(1) + per_row + 1;
         let new_rows: Vec<Vec<(u32, f32)>> = (0..self.n_post)
             .into_par_iter()
+            .with_min_len(crate::parallel::DEFAULT.min_items(row_work))
             .map(|i| {
                 let (idx, _) = self.row(i);
                 let absent = n_pre - idx.len();

@@ -93,6 +93,7 @@ impl SynapseMatrix {
         let per_chunk: Vec<(u64, f64)> = w
             .par_chunks_mut(4096)
             .zip(delta.par_chunks(4096))
+            .with_min_len(crate::parallel::DEFAULT.min_items(4096))
             .map(|(w, d)| {
                 let mut acc = (0u64, 0.0f64);
                 for (w, &d) in w.iter_mut().zip(d) {
@@ -182,9 +183,11 @@ impl SynapseMatrix {
         };
         let post_t = transpose(post, n_post);
         let pre_t = transpose(pre, n_pre);
+        let row_work = (self.nnz() / n_post.max(1) + 1) * batch;
         let rows = self.rows_mut().expect("checked above");
         let per_row: Vec<(u64, f64)> = rows
             .into_par_iter()
+            .with_min_len(crate::parallel::DEFAULT.min_items(row_work))
             .enumerate()
             .map(|(i, (idx, w))| {
                 let yi = &post_t[i * batch..(i + 1) * batch];

@@ -43,7 +43,11 @@ fn materialise(upd: &LayerUpdate<'_>, nb: usize, g: &mut [f32]) {
         }
     };
     if upd.par {
-        g.par_chunks_mut(st).enumerate().for_each(fill);
+        let split = super::super::SPLIT.min_items(st * nb);
+        g.par_chunks_mut(st)
+            .with_min_len(split)
+            .enumerate()
+            .for_each(fill);
     } else {
         g.chunks_mut(st).enumerate().for_each(fill);
     }

@@ -8,7 +8,7 @@ mod rank1;
 mod thresholds;
 
 use super::network::{Mlp, Scratch};
-use super::{Selection, PAR_MIN};
+use super::{Selection, SPLIT};
 use rayon::prelude::*;
 
 /// What the update of one layer reads.
@@ -58,6 +58,7 @@ where
         target
             .par_chunks_mut(st)
             .zip(tallies.par_iter_mut())
+            .with_min_len(SPLIT.min_items(st))
             .enumerate()
             .for_each(row);
     } else {
@@ -92,7 +93,7 @@ impl Mlp {
             selection: self.cfg.selection,
             src: &self.act[l],
             delta: &self.delta[l],
-            par: target.len() >= PAR_MIN,
+            par: SPLIT.parallel(target.len()),
         };
         if nb == 1 {
             // The first layer also yields the next sample's products z0.

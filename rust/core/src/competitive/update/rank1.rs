@@ -4,7 +4,7 @@
 
 use super::super::network::Scratch;
 use super::{for_each_row, thresholds, LayerUpdate, RowOut};
-use crate::math::{axpy, axpy_dot, axpy_dot2, axpy_thr, dot};
+use crate::math::{axpy, axpy_dot, axpy_dot2, axpy_thr, axpy_thr_dot, dot};
 use rayon::prelude::*;
 
 /// Factors below this can give products that underflow to zero, which the
@@ -123,6 +123,13 @@ impl<'a> RowRule<'a> {
         }
     }
 
+    /// Whether a thresholded row `j` can have a change to write: rounding
+    /// is monotone, so none reaches the threshold if the largest does not.
+    fn writes_some(&self, j: usize) -> bool {
+        let uj = self.u[j];
+        uj != 0.0 && self.a_max * uj.abs() >= self.thr[j]
+    }
+
     /// Update row `j`; returns its `(writes, Σ|Δw|)`.
     fn update(&self, j: usize, w: &mut [f32]) -> (u64, f64) {
         let uj = self.u[j];
@@ -131,9 +138,7 @@ impl<'a> RowRule<'a> {
         } else if self.plain {
             axpy(w, self.a, uj);
             self.tally(uj)
-        } else if self.a_max * uj.abs() < self.thr[j] {
-            // Rounding is monotone: no product of this row reaches the
-            // threshold, so the row is not touched.
+        } else if !self.writes_some(j) {
             (0, 0.0)
         } else {
             axpy_thr(w, self.a, uj, self.thr[j])
@@ -146,6 +151,10 @@ impl<'a> RowRule<'a> {
             Some(x) if self.plain => {
                 *z = axpy_dot(w, self.a, self.u[j], x);
                 *r = self.tally(self.u[j]);
+            }
+            Some(x) if self.writes_some(j) => {
+                let (c, m, zj) = axpy_thr_dot(w, self.a, self.u[j], self.thr[j], x);
+                (*r, *z) = ((c, m), zj);
             }
             _ => {
                 *r = self.update(j, w);
@@ -192,6 +201,7 @@ fn first_layer(
             .par_chunks_mut(2 * st)
             .zip(rows.par_chunks_mut(2))
             .zip(z.par_chunks_mut(2))
+            .with_min_len(super::super::SPLIT.min_items(2 * st))
             .enumerate()
             .for_each(pair);
     } else {

@@ -26,10 +26,8 @@ pub(super) fn rank1(upd: &LayerUpdate<'_>, sc: &mut Scratch) {
         match upd.selection {
             Selection::Layer => {
                 let (fa, fb) = (&mut sc.fa[..na], &mut sc.fb[..nbf]);
-                fa.sort_unstable_by(|x, y| x.total_cmp(y));
-                fb.sort_unstable_by(|x, y| y.total_cmp(x));
                 let k = select::kth_index(na * nbf, p);
-                select::kth_product(fa, fb, k)
+                select::layer_threshold(fa, fb, k, &mut sc.tmp, &mut sc.cand)
             }
             Selection::Neuron => {
                 let k = select::kth_index(na, p);

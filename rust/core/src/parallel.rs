@@ -1,0 +1,69 @@
+//! When a kernel splits its work across threads.
+//!
+//! Handing work to rayon's workers and joining them costs microseconds
+//! (much more on a loaded machine, where a sleeping worker waits for a
+//! core), so a second thread makes a small kernel slower. Each parallel
+//! kernel therefore states the work of one item (a row, a sample, a block)
+//! in simple operations (multiply-adds, comparisons, moved values) and
+//! splits only into tasks of at least its [`Split::min_task_work`]: a
+//! smaller loop runs on the calling thread. Items are independent or
+//! reduced in a fixed order, so the result is the same either way.
+//!
+//! Use: `.par_chunks_mut(c).with_min_len(SPLIT.min_items(work_per_chunk))`
+//! for rayon's indexed iterators, or `if SPLIT.parallel(total) { .. }`.
+
+/// The least work per parallel task of one kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Split {
+    /// Simple operations a task must hold for a split to pay off.
+    pub min_task_work: usize,
+}
+
+impl Split {
+    pub const fn new(min_task_work: usize) -> Self {
+        Split { min_task_work }
+    }
+
+    /// Fewest items per task for items of `item_work` operations each (for
+    /// rayon's `with_min_len`): a loop of fewer than twice as many items
+    /// runs on the calling thread.
+    pub fn min_items(self, item_work: usize) -> usize {
+        self.min_task_work.div_ceil(item_work.max(1)).max(1)
+    }
+
+    /// Whether a loop of `total_work` operations is worth splitting in two
+    /// (and there is a second thread).
+    pub fn parallel(self, total_work: usize) -> bool {
+        total_work >= 2 * self.min_task_work && rayon::current_num_threads() > 1
+    }
+}
+
+/// Kernels without a measurement of their own: about 20–50 µs of work on
+/// one core, well above the cost of a split on a busy machine.
+pub const DEFAULT: Split = Split::new(1 << 16);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rayon::prelude::*;
+
+    #[test]
+    fn small_loops_stay_on_the_calling_thread() {
+        let split = Split::new(1000);
+        assert_eq!(split.min_items(10), 100);
+        assert_eq!(split.min_items(0), 1000);
+        assert_eq!(split.min_items(5000), 1);
+        let caller = crate::test_util::in_pool(2, || {
+            let me = std::thread::current().id();
+            // 150 items of 10: under two tasks' worth, so one task, here.
+            (0..150)
+                .into_par_iter()
+                .with_min_len(split.min_items(10))
+                .all(|_| std::thread::current().id() == me)
+        });
+        assert!(caller);
+        assert!(!crate::test_util::in_pool(1, || split.parallel(10_000)));
+        assert!(crate::test_util::in_pool(2, || split.parallel(2000)));
+        assert!(!crate::test_util::in_pool(2, || split.parallel(1999)));
+    }
+}
