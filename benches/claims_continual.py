@@ -141,6 +141,10 @@ def main(argv=None):
     ap.add_argument("--epochs", type=int, default=None, help="partial_fit passes per task")
     ap.add_argument("--draws", type=int, default=None)
     ap.add_argument("--n-unlabelled", type=int, default=None)
+    ap.add_argument(
+        "--streams", nargs="+", default=["2x5", "5x2"], help="2x5: 0-4 then 5-9; 5x2: split MNIST"
+    )
+    ap.add_argument("--no-joint", action="store_true", help="skip the jointly trained models")
     ap.add_argument("--out", default="benches/out")
     args = ap.parse_args(argv)
     from synaplast.claims_continual import (
@@ -181,10 +185,18 @@ def main(argv=None):
     if "continual" in args.parts:
         # One stream at a time, saved as it comes (long runs on a loaded machine).
         rows = result["continual"] = []
-        splits = {"0-4 then 5-9": SPLIT_2X5, "5 x 2 digits": SPLIT_5X2}
-        for i, (name, tasks) in enumerate(splits.items()):
+        splits = {"2x5": ("0-4 then 5-9", SPLIT_2X5), "5x2": ("5 x 2 digits", SPLIT_5X2)}
+        for i, key in enumerate(args.streams):
+            name, tasks = splits[key]
+            last = i == len(args.streams) - 1
             rows += continual_claim(
-                Xtr, ytr, Xte, yte, splits={name: tasks}, epochs=epochs, joint=i == 1
+                Xtr,
+                ytr,
+                Xte,
+                yte,
+                splits={name: tasks},
+                epochs=epochs,
+                joint=last and not args.no_joint,
             )
             print(_continual_tables(rows), flush=True)
             save()
