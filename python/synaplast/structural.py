@@ -267,6 +267,14 @@ class _Stream:
         stream.class_generation[present] = 0
         return stream
 
+    @classmethod
+    def seen_all(cls, net, p, n_classes):
+        """The stream of a network fitted on every class (no prototypes yet)."""
+        stream = cls(n_classes, net.n_hidden, net.n_hidden + (net.n_in if p["direct"] else 0))
+        stream.seen[:] = True
+        stream.class_generation[:] = 0
+        return stream
+
     def admit(self, net, p, present, seed):
         """Consolidate the units learned so far and recruit reserve units
         when ``present`` brings classes never seen, in proportion to their
@@ -937,7 +945,8 @@ class StructuralPlasticityClassifier(
         self : StructuralPlasticityClassifier
             The updated estimator.
         """
-        first = not hasattr(self, "_net")
+        # (a pretrained model without a readout starts afresh: see fit_readout)
+        first = not hasattr(self, "classes_")
         X, y = self._validate(X, y, reset=first)
         classes = partial_fit_classes(self, classes, first)
         p = self._params(X.shape[1], X.shape[0], cap=False) if first else self._p
@@ -952,7 +961,9 @@ class StructuralPlasticityClassifier(
             calls = 0
         else:
             net = self._net.copy()  # a failed call leaves the model unchanged
-            stream = self._stream.copy()
+            stream = getattr(self, "_stream", None)
+            # after fit or fit_readout: every class seen, nothing in reserve
+            stream = _Stream.seen_all(net, p, len(classes)) if stream is None else stream.copy()
             initial = self._initial_synapses
             history = list(self.synapse_history_)
             calls = self._n_partial
