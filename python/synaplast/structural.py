@@ -114,6 +114,48 @@ weight perturbation estimates the same gradient with a variance that grows
 with the number of readout weights, needing many more presentations for the
 same accuracy. No error reaches the hidden layer.
 
+Continual learning: reserved capacity (``partial_fit`` on new classes)
+--------------------------------------------------------------------
+In a class-incremental stream (each batch brings classes not seen before,
+no old data replayed, no task label at test time) the layer keeps room for
+what is to come and protects what it learned:
+
+* **reserve**: when the first ``partial_fit`` batch holds only some of the
+  declared ``classes``, only their share of the units learns
+  (``ceil(n_hidden × n_present / n_classes)``); the others are held in
+  reserve, without synapses and silent (their threshold is 0 and
+  ``f(0) = 0``), so the budget they would hold stays free;
+* **consolidation**: when new classes arrive, every unit that learned so
+  far keeps its strongest synapses within the per-unit budget and is
+  frozen: it never competes or learns again and keeps its threshold, but
+  still codes every input, so the old classes' code stays as it was;
+* **recruitment**: reserve units in proportion to the new classes' share of
+  the classes not seen yet grow random initial synapses and learn from the
+  new classes, with their own budget schedule (as in ``fit``);
+* **readout**: the delta rule on new classes alone would push every old
+  class's output unit down wherever the new inputs are active (the
+  softmax error of an absent class is ``−p``), erasing it. The readout
+  therefore keeps one prototype per class, the mean ``μ_k`` of its input
+  in the last batch that held the class (an outstar trace, written only by
+  that class's samples),
+  and every sample ``h`` of a present class ``c`` also counts, translated
+  to ``h − μ_c + μ_k`` and weighted ``1 / n_present``, as a sample of each
+  seen class ``k`` missing from the batch (feature translation, Petit et
+  al. 2023, FeTrIL). The old classes' output units thus keep learning to be
+  told from the new ones without a stored sample. The logits of a
+  translated sample are those of its source plus ``V(μ_k − μ_c)``, so the
+  translations cost little more than the samples.
+
+A stream whose first batch holds every class (the usual ``partial_fit``
+over shuffled data) reserves nothing and learns as before; ``reserve_``
+reports units and synapses used and free.
+
+Few-shot learning: unlabelled pretraining
+-----------------------------------------
+The hidden layer never uses labels, so :meth:`pretrain` learns it (and the
+input stage) from unlabelled data, and :meth:`fit_readout` then trains a
+readout on a few labelled samples, the hidden layer unchanged.
+
 Speed
 -----
 The hidden layer is fixed while the readout learns, and its code is sparse
@@ -190,6 +232,119 @@ def _auto_batch_size(n_samples):
     """``batch_size="auto"``: 1 % of the samples, within [10, 100], so that
     small data sets still get about a hundred updates per epoch."""
     return int(min(100, max(10, n_samples // 100)))
+
+
+# Roles of hidden units in the core (``StructuralNet.roles``).
+_PLASTIC, _CONSOLIDATED, _RESERVE = 0, 1, 2
+
+
+class _Stream:
+    """Bookkeeping of a class-incremental ``partial_fit`` stream.
+
+    Which classes were seen and in which generation (a generation starts
+    whenever new classes recruit reserve units), the generation in which
+    every unit was recruited, the plastic units' epochs since recruitment
+    (``age``), and per class the sum and count of the readout's input in
+    the last batch that held it, whose ratio is the class prototype.
+    """
+
+    def __init__(self, n_classes, n_hidden, width):
+        self.seen = np.zeros(n_classes, dtype=bool)
+        self.class_generation = np.full(n_classes, -1, dtype=np.int64)
+        self.unit_generation = np.zeros(n_hidden, dtype=np.int64)
+        self.generation = 0
+        self.age = 0
+        self.sums = np.zeros((n_classes, width))
+        self.counts = np.zeros(n_classes, dtype=np.int64)
+
+    def copy(self):
+        other = _Stream.__new__(_Stream)
+        other.__dict__ = {
+            k: v.copy() if isinstance(v, np.ndarray) else v for k, v in self.__dict__.items()
+        }
+        return other
+
+    @classmethod
+    def start(cls, net, p, n_classes, present):
+        """The stream of a new network whose first batch holds the classes
+        ``present`` of ``n_classes``: the units beyond the present classes'
+        share go in reserve."""
+        stream = cls(n_classes, net.n_hidden, net.n_hidden + (net.n_in if p["direct"] else 0))
+        n_active = int(np.ceil(net.n_hidden * present.size / n_classes))
+        if n_active < net.n_hidden:
+            net.reserve_units(net.n_hidden - n_active)
+            stream.unit_generation[net.roles == _RESERVE] = -1
+        stream.seen[present] = True
+        stream.class_generation[present] = 0
+        return stream
+
+    @classmethod
+    def seen_all(cls, net, p, n_classes):
+        """The stream of a network fitted on every class (no prototypes yet)."""
+        stream = cls(n_classes, net.n_hidden, net.n_hidden + (net.n_in if p["direct"] else 0))
+        stream.seen[:] = True
+        stream.class_generation[:] = 0
+        return stream
+
+    def admit(self, net, p, present, seed):
+        """Consolidate the units learned so far and recruit reserve units
+        when ``present`` brings classes never seen, in proportion to their
+        share of the unseen classes. Returns whether units were recruited."""
+        new = present[~self.seen[present]]
+        if new.size == 0:
+            return False
+        n_reserve = int(np.count_nonzero(net.roles == _RESERVE))
+        n_unseen = int(np.count_nonzero(~self.seen))
+        self.seen[new] = True
+        if n_reserve == 0:  # no capacity left: the plastic units go on learning
+            self.class_generation[new] = self.generation
+            return False
+        n_recruit = n_reserve
+        if new.size < n_unseen:
+            n_recruit = max(1, int(np.ceil(n_reserve * new.size / n_unseen)))
+        net.consolidate(p["silent"], p["per_unit"])
+        net.recruit(n_recruit, p["init"], _W_INIT, seed)
+        self.generation += 1
+        self.unit_generation[net.roles == _PLASTIC] = self.generation
+        self.class_generation[new] = self.generation
+        self.age = 0
+        return True
+
+    def translation(self, net, present, sums, counts):
+        """``(prototypes, absent, weight)`` for the readout when classes
+        seen before are missing from the batch (``None`` when none is).
+        ``prototypes`` are the class means of the readout input (the
+        present classes' in this batch); on units recruited after a
+        class was last seen (whose response to it is unknown) the batch
+        mean stands in, so these units carry no evidence for or against
+        it. Every sample is translated to each absent class with weight
+        ``1 / n_present``: each absent class weighs as much as a present
+        one."""
+        absent = np.setdiff1d(np.flatnonzero(self.seen & (self.counts > 0)), present)
+        if absent.size == 0:
+            return None
+        total = self.sums.copy()
+        n = self.counts.astype(float)
+        total[present] = sums[present]
+        n[present] = counts[present]
+        proto = total / np.maximum(n, 1)[:, None]
+        batch_mean = sums.sum(axis=0) / max(1, int(counts.sum()))
+        nh = net.n_hidden
+        for k in absent:
+            stale = self.unit_generation > self.class_generation[k]
+            proto[k, :nh][stale] = batch_mean[:nh][stale]
+        return proto.astype(np.float32), absent.astype(np.int64), 1.0 / max(1, present.size)
+
+    def remember(self, present, sums, counts):
+        """The present classes' prototypes become their means in this batch:
+        the plastic units change from call to call, and a mean over earlier
+        calls would describe a code the layer no longer has (on MNIST,
+        digits 0-4 then 5-9, averaging over the calls kept less of the
+        first task)."""
+        for k in present:
+            self.sums[k] = sums[k]
+            self.counts[k] = counts[k]
+            self.class_generation[k] = self.generation
 
 
 class StructuralPlasticityClassifier(
@@ -405,11 +560,13 @@ class StructuralPlasticityClassifier(
 
     # Fitted attributes a pickled model must carry (its network is validated
     # by the core when unpickled).
-    _FITTED_STATE = ("_p", "classes_", "n_features_in_", "n_hidden_", "synapse_history_")
+    _FITTED_STATE = ("classes_", "_p", "n_features_in_", "n_hidden_", "synapse_history_")
 
     def __setstate__(self, state):
         if isinstance(state, dict) and "_net" in state:
-            missing = [k for k in self._FITTED_STATE if k not in state]
+            # A pretrained model has no readout (and no classes) yet.
+            required = self._FITTED_STATE[1:] if state.get("_pretrained") else self._FITTED_STATE
+            missing = [k for k in required if k not in state]
             if state.get("encoding") != "none" and "encoder_" not in state:
                 missing.append("encoder_")
             if missing:
@@ -613,9 +770,11 @@ class StructuralPlasticityClassifier(
     def _prune(net, p, budget):
         net.prune({"silent_threshold": p["silent"], "max_per_unit": budget})
 
-    def _readout(self, net, X, yi, p, epochs, first_epoch, seed):
+    def _readout(self, net, X, yi, p, epochs, first_epoch, seed, translation=None):
         """Delta-rule epochs ``first_epoch, ...`` (rate ``lr0 / (1 + decay e)``);
-        stops early once the loss stalls. Returns the loss per epoch."""
+        stops early once the loss stalls. ``translation``: ``(prototypes,
+        absent, weight)``, every sample also translated to the absent
+        classes. Returns the loss per epoch."""
         decay = p["readout_decay"]
         rates = [p["readout_lr"] / (1.0 + decay * (first_epoch + e)) for e in range(epochs)]
         if not rates:
@@ -629,7 +788,10 @@ class StructuralPlasticityClassifier(
             "seed": seed,
             "average_from": p["readout_average_from"],
         }
-        loss, _converged = net.readout_fit(X, yi, schedule)
+        if translation is None:
+            loss, _converged = net.readout_fit(X, yi, schedule)
+        else:
+            loss, _converged = net.readout_fit_translated(X, yi, schedule, *translation)
         return list(loss)
 
     @unchanged_on_error
@@ -684,11 +846,86 @@ class StructuralPlasticityClassifier(
                 history.append(net.hidden.nnz)
                 bar.update(1, postfix=f"synapses {net.hidden.nnz}")
             self._settle(net, X, p)
-            self.readout_loss_curve_ = self._readout(
-                net, X, yi, p, p["readout_max_iter"], 0, p["seed"] + 104729
-            )
+            if yi is not None:
+                self.readout_loss_curve_ = self._readout(
+                    net, X, yi, p, p["readout_max_iter"], 0, p["seed"] + 104729
+                )
             bar.update(1)
         return net, history, wins
+
+    @unchanged_on_error
+    @_fit_context(prefer_skip_nested_validation=True)
+    def pretrain(self, X, y=None):
+        """Learn the input stage and the hidden layer from unlabelled data.
+
+        The hidden layer's rules use no labels, so it can learn from every
+        image at hand; :meth:`fit_readout` then trains the readout on the few
+        labelled ones (few-shot learning). The schedule is that of
+        :meth:`fit`; the model has no readout until :meth:`fit_readout`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Unlabelled inputs (non-negative rates with ``encoding="none"``).
+        y : None
+            Ignored (labels are not used).
+
+        Returns
+        -------
+        self : StructuralPlasticityClassifier
+            The estimator with a learned hidden layer.
+        """
+        X = self._validate(X, reset=True)
+        p = self._params(X.shape[1], X.shape[0])
+        t0 = time.perf_counter()
+        net, history, wins = self._train(X, None, 1, p)
+        self._set_fitted(net, np.array([0]), p, history, wins, X)
+        del self.classes_  # no readout yet
+        self._pretrained = True
+        self.__dict__.pop("_stream", None)
+        self.readout_loss_curve_ = []
+        self.fit_time_ = time.perf_counter() - t0
+        return self
+
+    @unchanged_on_error
+    def fit_readout(self, X, y):
+        """Train a new readout on labelled data, the hidden layer unchanged.
+
+        After :meth:`pretrain` (or a fit), the readout alone learns the
+        classes of ``y`` by the delta rule with the schedule of :meth:`fit`
+        (``batch_size="auto"`` sized by these samples).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Labelled inputs.
+        y : array-like of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        self : StructuralPlasticityClassifier
+            The estimator with its new readout.
+        """
+        check_is_fitted(self, "_net")
+        X, y = self._validate(X, y)
+        classes = np.unique(y)
+        yi = encode_labels(classes, y)
+        p = dict(self._p)
+        if self.batch_size == "auto":
+            p["batch_size"] = _auto_batch_size(X.shape[0])
+        t0 = time.perf_counter()
+        net = self._net.copy()
+        net.reset_readout(len(classes))
+        self.readout_loss_curve_ = self._readout(
+            net, X, yi, p, p["readout_max_iter"], 0, p["seed"] + 104729
+        )
+        self._net = net
+        self.classes_ = classes
+        self.__dict__.pop("_stream", None)
+        self.__dict__.pop("_pretrained", None)
+        self.fit_time_ = time.perf_counter() - t0
+        return self
 
     @unchanged_on_error
     @_fit_context(prefer_skip_nested_validation=True)
@@ -702,6 +939,18 @@ class StructuralPlasticityClassifier(
         One pass over a data set in a few large batches learns about as well
         as ``fit`` with ``max_iter=1``.
 
+        Class-incremental streams (continual learning): when the first
+        batch holds only some of the declared ``classes``, the layer keeps
+        a share of its units in reserve (silent, without synapses), in
+        proportion to the classes not seen yet. A batch that brings new
+        classes consolidates the units that learned so far (pruned to the
+        budget and frozen) and recruits reserve units for the new classes,
+        in proportion again; the readout keeps a prototype (mean readout
+        input) of every class and learns each batch with the prototypes
+        of the seen classes missing from it, so old classes are not
+        erased. ``reserve_`` reports units and synapses used and free.
+        A stream whose first batch holds every class works as before.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -709,53 +958,65 @@ class StructuralPlasticityClassifier(
         y : array-like of shape (n_samples,)
             Class labels.
         classes : array-like, optional
-            All classes; required on the first call.
+            All classes; required on the first call. Declaring classes that
+            the first batch lacks reserves capacity for them.
 
         Returns
         -------
         self : StructuralPlasticityClassifier
             The updated estimator.
         """
-        first = not hasattr(self, "_net")
+        # (a pretrained model without a readout starts afresh: see fit_readout)
+        first = not hasattr(self, "classes_")
         X, y = self._validate(X, y, reset=first)
         classes = partial_fit_classes(self, classes, first)
         p = self._params(X.shape[1], X.shape[0], cap=False) if first else self._p
         yi = encode_labels(classes, y)
+        present = np.unique(yi)
         t0 = time.perf_counter()
         if first:
             net = self._new_net(X.shape[1], len(classes), p)
+            stream = _Stream.start(net, p, len(classes), present)
             initial = SynapseMatrix._wrap(net.hidden)
             history = [net.hidden.nnz]
             calls = 0
         else:
             net = self._net.copy()  # a failed call leaves the model unchanged
+            stream = getattr(self, "_stream", None)
+            # after fit or fit_readout: every class seen, nothing in reserve
+            stream = _Stream.seen_all(net, p, len(classes)) if stream is None else stream.copy()
             initial = self._initial_synapses
             history = list(self.synapse_history_)
             calls = self._n_partial
         rng = np.random.RandomState((p["seed"] + 7919 * (calls + 1)) % (2**32))
         track = self.growth == "coactivity" and p["n_grow"] > 0
-        if calls > 0 and p["n_grow"] > 0:
+        recruited = stream.admit(net, p, present, p["seed"] + 31 * calls)
+        if stream.age > 0 and not recruited and p["n_grow"] > 0:
             if self.growth == "random" or net.trace.size:
                 self._grow(net, p, p["seed"] + calls)
         wins, _ = self._hidden_epoch(net, X, rng, p, track)
-        budget = max(
-            p["per_unit"],
-            int(
-                round(
-                    p["init"]
-                    + (p["per_unit"] - p["init"])
-                    * min(1.0, (calls + 1) / max(1, p["max_iter"] - 1))
-                )
-            ),
-        )
+        # The budget shrinks over the plastic units' first epochs as in fit.
+        shrink = min(1.0, (stream.age + 1) / max(1, p["max_iter"] - 1))
+        budget = max(p["per_unit"], int(round(p["init"] + (p["per_unit"] - p["init"]) * shrink)))
         self._prune(net, p, budget)
         history.append(net.hidden.nnz)
         self._settle(net, X, p)
+        stream.age += 1
+        sums, counts = net.class_sums(X, yi)
         self.readout_loss_curve_ = self._readout(
-            net, X, yi, p, p["readout_max_iter"], calls, p["seed"] + calls
+            net,
+            X,
+            yi,
+            p,
+            p["readout_max_iter"],
+            calls,
+            p["seed"] + calls,
+            stream.translation(net, present, sums, counts),
         )
+        stream.remember(present, sums, counts)
         self._initial_synapses = initial
         self._set_fitted(net, classes, p, history, wins, X)
+        self._stream = stream
         self._n_partial = calls + 1
         self.fit_time_ = time.perf_counter() - t0
         return self
@@ -802,6 +1063,8 @@ class StructuralPlasticityClassifier(
         self.n_iter_ = len(self.synapse_history_) - 1
         self.win_counts_ = np.asarray(wins, dtype=np.int64)
         self._stored_bits = None
+        self.__dict__.pop("_stream", None)  # partial_fit sets its own
+        self.__dict__.pop("_pretrained", None)
 
     # ----------------------------------------------------------- inference
     def transform(self, X):
@@ -851,7 +1114,7 @@ class StructuralPlasticityClassifier(
         proba : ndarray of shape (n_samples, n_classes)
             Probabilities in the order of ``classes_``.
         """
-        check_is_fitted(self, "_net")
+        check_is_fitted(self, "classes_")
         X = self._validate(X)
         return self._net.predict_proba(X).astype(np.float64)
 
@@ -883,7 +1146,7 @@ class StructuralPlasticityClassifier(
         y : ndarray of shape (n_samples,)
             Predicted labels.
         """
-        check_is_fitted(self, "_net")
+        check_is_fitted(self, "classes_")
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
     @property
@@ -985,7 +1248,11 @@ class StructuralPlasticityClassifier(
         syn = self.synapses_
         nnz = int(syn.nnz)
         bits = self._stored_bits
-        details = {"I_XZ_bits": bits, "C_S": None if bits is None or nnz == 0 else bits / nnz}
+        details = {
+            "I_XZ_bits": bits,
+            "C_S": None if bits is None or nnz == 0 else bits / nnz,
+            "reserve": self.reserve_,
+        }
         return CapacityReport(
             n_synapses=nnz,
             n_potential=int(syn.shape[0] * syn.shape[1]),
@@ -993,6 +1260,43 @@ class StructuralPlasticityClassifier(
             stored_bits=bits,
             details=details,
         )
+
+    @property
+    def reserve_(self) -> dict:
+        """Units and synapses used and free (reserved capacity).
+
+        ``units``: hidden units that are plastic (learning), consolidated
+        (specialised on earlier classes, frozen) and in reserve (silent,
+        without synapses, waiting for new classes); they add up to
+        ``n_hidden_``. ``synapses``: the layer's budget
+        (``n_hidden_ × per-unit budget``), the non-silent synapses ``used``
+        (of which ``consolidated``), the ``free`` budget (units below their
+        per-unit budget, reserve units included) and ``over`` (plastic units
+        above it while their budget still shrinks); ``used + free - over ==
+        budget``. ``classes_seen``: the classes learned so far.
+        """
+        check_is_fitted(self, "_net")
+        roles = self._net.roles
+        per_unit = int(self._p["per_unit"])
+        rows = self.synapses_.row_counts().astype(np.int64)
+        units = {
+            "plastic": int(np.count_nonzero(roles == _PLASTIC)),
+            "consolidated": int(np.count_nonzero(roles == _CONSOLIDATED)),
+            "reserve": int(np.count_nonzero(roles == _RESERVE)),
+        }
+        synapses = {
+            "budget": int(roles.size * per_unit),
+            "used": int(rows.sum()),
+            "consolidated": int(rows[roles == _CONSOLIDATED].sum()),
+            "free": int(np.clip(per_unit - rows, 0, None).sum()),
+            "over": int(np.clip(rows - per_unit, 0, None).sum()),
+        }
+        stream = getattr(self, "_stream", None)
+        if stream is None:
+            seen = getattr(self, "classes_", np.array([]))
+        else:
+            seen = self.classes_[stream.seen]
+        return {"units": units, "synapses": synapses, "classes_seen": list(seen)}
 
     def estimate_information_(self, X, y, *, max_samples=5000, **vib_kwargs):
         """Estimate ``I(X;Z)`` of the hidden code and store it in ``capacity_``.

@@ -6,11 +6,11 @@ use crate::errors::IntoPyResult;
 use crate::state::pickled_via_state;
 use crate::synapses::SynapseMatrix as PySynapses;
 use crate::threads;
-use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
+use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 use synaplast_core::structural_classifier::{
     Config, Growing, HiddenParams, Inhibition, Pruning, ReadoutSchedule, ReadoutStep,
-    StructuralNet as Core,
+    StructuralNet as Core, Translation, UnitRole,
 };
 use synaplast_core::Error;
 
@@ -161,6 +161,56 @@ impl StructuralNet {
             .as_ref()
             .map_or((0, 0.0), |i| (i.counters.writes, i.counters.abs_change))
     }
+    /// A zero readout for `n_classes` classes (hidden layer unchanged).
+    fn reset_readout(&mut self, n_classes: usize) -> PyResult<()> {
+        self.inner.reset_readout(n_classes).py()
+    }
+    /// Role of every hidden unit: 0 plastic, 1 consolidated, 2 reserve.
+    #[getter]
+    fn roles<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<u8>> {
+        let codes: Vec<u8> = self
+            .inner
+            .roles()
+            .iter()
+            .map(|r| match r {
+                UnitRole::Plastic => 0,
+                UnitRole::Consolidated => 1,
+                UnitRole::Reserve => 2,
+            })
+            .collect();
+        PyArray1::from_vec(py, codes)
+    }
+    /// Put the `n` last plastic units in reserve (silent, no synapses);
+    /// returns the number of synapses removed.
+    fn reserve_units(&mut self, n: usize) -> PyResult<usize> {
+        self.inner.reserve_units(n).py()
+    }
+    /// Recruit up to `n` reserve units with `per_unit` random synapses each;
+    /// returns the number recruited.
+    fn recruit(
+        &mut self,
+        py: Python<'_>,
+        n: usize,
+        per_unit: usize,
+        init_weights: (f32, f32),
+        seed: u64,
+    ) -> PyResult<usize> {
+        let inner = &mut self.inner;
+        py.detach(|| threads::run(|| inner.recruit(n, per_unit, init_weights, seed)))
+            .py()
+    }
+    /// Prune every plastic unit to its budget and freeze it; returns the
+    /// number of units consolidated.
+    fn consolidate(
+        &mut self,
+        py: Python<'_>,
+        silent_threshold: f32,
+        max_per_unit: usize,
+    ) -> PyResult<usize> {
+        let inner = &mut self.inner;
+        py.detach(|| threads::run(|| inner.consolidate(silent_threshold, max_per_unit)))
+            .py()
+    }
     #[getter]
     fn trace<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f32>> {
         PyArray1::from_slice(py, &self.inner.trace)
@@ -236,6 +286,66 @@ impl StructuralNet {
         let inner = &mut self.inner;
         let fit = threads::run_interruptible(py, || inner.readout_fit(&x, &labels, n, &sched))?;
         Ok((fit.loss, fit.converged))
+    }
+
+    /// `readout_fit` with every sample also translated to each class of
+    /// `absent` (`h − μ_own + μ_absent`, the class means `prototypes`
+    /// `(n_classes, n_readout_in)`), each translation counting as `weight`
+    /// samples.
+    #[allow(clippy::too_many_arguments)]
+    fn readout_fit_translated(
+        &mut self,
+        py: Python<'_>,
+        x: PyReadonlyArray2<'_, f32>,
+        labels: PyReadonlyArray1<'_, i64>,
+        schedule: &Bound<'_, PyAny>,
+        prototypes: PyReadonlyArray2<'_, f32>,
+        absent: PyReadonlyArray1<'_, i64>,
+        weight: f32,
+    ) -> PyResult<(Vec<f64>, bool)> {
+        let sched: ReadoutSchedule = extract(schedule, "schedule")?;
+        let (x, n, cols) = owned2(&x)?;
+        check_cols(cols, self.inner.n_in())?;
+        let labels = to_u32(labels.as_slice()?, "label")?;
+        let (prototypes, rows, width) = owned2(&prototypes)?;
+        if (rows, width) != (self.inner.n_classes(), self.inner.n_readout_in()) {
+            return Err(Error::Shape(format!(
+                "prototypes have shape ({rows}, {width}), expected ({}, {})",
+                self.inner.n_classes(),
+                self.inner.n_readout_in()
+            )))
+            .py();
+        }
+        let absent = to_u32(absent.as_slice()?, "absent class")?;
+        let tr = Translation {
+            prototypes,
+            absent,
+            weight,
+        };
+        let inner = &mut self.inner;
+        let fit = threads::run_interruptible(py, || {
+            inner.readout_fit_translated(&x, &labels, n, &sched, &tr)
+        })?;
+        Ok((fit.loss, fit.converged))
+    }
+
+    /// Per class, the summed readout input over its samples
+    /// `(n_classes, n_readout_in)` and the sample counts.
+    #[allow(clippy::type_complexity)]
+    fn class_sums<'py>(
+        &self,
+        py: Python<'py>,
+        x: PyReadonlyArray2<'_, f32>,
+        labels: PyReadonlyArray1<'_, i64>,
+    ) -> PyResult<(Bound<'py, PyArray2<f64>>, Bound<'py, PyArray1<u64>>)> {
+        let (x, n, cols) = owned2(&x)?;
+        check_cols(cols, self.inner.n_in())?;
+        let labels = to_u32(labels.as_slice()?, "label")?;
+        let inner = &self.inner;
+        let (sums, counts) = threads::run_interruptible(py, || inner.class_sums(&x, &labels, n))?;
+        let sums =
+            PyArray1::from_vec(py, sums).reshape([inner.n_classes(), inner.n_readout_in()])?;
+        Ok((sums, PyArray1::from_vec(py, counts)))
     }
 
     fn transform<'py>(

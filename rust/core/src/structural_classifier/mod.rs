@@ -41,13 +41,15 @@ mod inhibition;
 mod kernels;
 mod plasticity;
 mod readout;
+mod reserve;
 mod state;
 #[cfg(test)]
 mod tests;
 
 pub use inhibition::Inhibition;
 pub use plasticity::{hebbian_delta, WeightDependence};
-pub use readout::{ReadoutFit, ReadoutSchedule, ReadoutStep, SparseCode};
+pub use readout::{ReadoutFit, ReadoutSchedule, ReadoutStep, SparseCode, Translation};
+pub use reserve::UnitRole;
 pub use state::StructuralState;
 
 /// Winners per sample, active samples per unit, and with an inhibitory
@@ -228,6 +230,9 @@ pub struct StructuralNet {
     pub trace: Vec<f32>,
     /// Optional inhibitory population (Dale's law), see [`Inhibition`].
     pub inhibition: Option<Inhibition>,
+    /// Role of every hidden unit (all plastic unless a class-incremental
+    /// stream holds units in reserve, see [`UnitRole`]).
+    roles: Vec<UnitRole>,
 }
 
 fn check_finite(name: &str, v: &[f32]) -> Result<()> {
@@ -290,6 +295,7 @@ impl StructuralNet {
             readout_counters: EnergyCounters::default(),
             trace: Vec::new(),
             inhibition: None,
+            roles: vec![UnitRole::Plastic; n_hidden],
         })
     }
 
@@ -341,6 +347,7 @@ impl StructuralNet {
             readout_counters: EnergyCounters::default(),
             trace: Vec::new(),
             inhibition: None,
+            roles: vec![UnitRole::Plastic; n_hidden],
         };
         net.set_readout(&readout)?;
         Ok(net)
@@ -377,6 +384,23 @@ impl StructuralNet {
             }
         }
         Ok(u)
+    }
+
+    /// A zero readout (weights, biases and write counters) for `n_classes`
+    /// classes, the hidden layer unchanged: a layer learned without labels
+    /// gets its first readout.
+    pub fn reset_readout(&mut self, n_classes: usize) -> Result<()> {
+        if n_classes == 0 {
+            return Err(Error::Value("n_classes must be positive".into()));
+        }
+        let size =
+            crate::error::size_mul(class_stride(n_classes), self.n_readout_in(), "the readout")?;
+        crate::alloc::check_fits::<f32>(size, "the readout (n_classes x n_readout_in)")?;
+        self.n_classes = n_classes;
+        self.readout_t = vec![0.0; size];
+        self.readout_bias = vec![0.0; n_classes];
+        self.readout_counters = EnergyCounters::default();
+        Ok(())
     }
 
     /// Add (or with `None` remove) the inhibitory population.
@@ -550,6 +574,12 @@ impl StructuralNet {
             None => kernels::forward(&self.hidden, xb, batch)?,
         };
         let norms = self.weight_norms();
+        // Consolidated and reserve units never compete (nor learn).
+        let excluded: Vec<bool> = if self.all_plastic() {
+            Vec::new()
+        } else {
+            (0..nh).map(|i| !self.is_plastic(i)).collect()
+        };
         let winners: Vec<Vec<u32>> = s
             .par_chunks(nh)
             .with_min_len(crate::parallel::DEFAULT.min_items(2 * nh))
@@ -560,6 +590,9 @@ impl StructuralNet {
                         score.iter_mut().zip(sb).zip(&norms).zip(&self.beta)
                     {
                         *o = v / nm - bt;
+                    }
+                    for (o, _) in score.iter_mut().zip(&excluded).filter(|(_, &e)| e) {
+                        *o = f32::NEG_INFINITY;
                     }
                     top_k(score, n_winners)
                 },
@@ -632,6 +665,13 @@ impl StructuralNet {
         p.validate(self.n_hidden)?;
         check_len("input", xb.len(), batch, self.n_in)?;
         let (nh, d) = (self.n_hidden, self.n_in);
+        let n_plastic = self.count_role(UnitRole::Plastic);
+        if p.n_winners > n_plastic {
+            return Err(Error::Value(format!(
+                "n_winners = {} but only {n_plastic} hidden units are plastic",
+                p.n_winners
+            )));
+        }
         let (winners, active, inhibited) =
             self.competition_with(xb, batch, p.n_winners, view.as_deref())?;
         if track_coactivity && self.trace.len() != nh * d {
@@ -679,12 +719,26 @@ impl StructuralNet {
                 0.0
             }
         };
-        for (t, &a) in self.theta.iter_mut().zip(&active) {
+        // Homeostasis of the plastic units only (frozen units keep theirs).
+        let roles = &self.roles;
+        for ((t, &a), _) in self
+            .theta
+            .iter_mut()
+            .zip(&active)
+            .zip(roles)
+            .filter(|(_, &r)| r == UnitRole::Plastic)
+        {
             *t += p.homeostasis_rate * (frac(a) - p.target_activity);
         }
         if batch > 0 {
-            let share = p.n_winners as f32 / nh as f32;
-            for (bt, &w) in self.beta.iter_mut().zip(&wins) {
+            let share = p.n_winners as f32 / n_plastic as f32;
+            for ((bt, &w), _) in self
+                .beta
+                .iter_mut()
+                .zip(&wins)
+                .zip(roles)
+                .filter(|(_, &r)| r == UnitRole::Plastic)
+            {
                 *bt += p.competition_rate * (w as f32 / batch as f32 - share);
             }
         }
@@ -725,6 +779,7 @@ impl StructuralNet {
         let nh = self.n_hidden;
         let s = kernels::forward(&self.hidden, x, n)?;
         let k = ((rho * n as f32).round() as usize).clamp(1, n - 1);
+        let roles = &self.roles;
         self.theta
             .par_chunks_mut(UNIT_BLOCK)
             .with_min_len(crate::parallel::DEFAULT.min_items(UNIT_BLOCK * n))
@@ -733,6 +788,9 @@ impl StructuralNet {
                 let mut col = vec![0.0f32; n];
                 for (r, t) in th.iter_mut().enumerate() {
                     let i = blk * UNIT_BLOCK + r;
+                    if roles[i] != UnitRole::Plastic {
+                        continue; // frozen, or silent in reserve
+                    }
                     for (c, row) in col.iter_mut().zip(s.chunks_exact(nh)) {
                         *c = row[i];
                     }
@@ -780,6 +838,11 @@ impl StructuralNet {
         let init = GrowInit::Uniform(w_low, w_high);
         Ok(match (g.n_grow, g.growth) {
             (0, _) => 0,
+            (n, Growth::Random) if !self.all_plastic() => {
+                let rows: Vec<usize> = (0..self.n_hidden).filter(|&i| self.is_plastic(i)).collect();
+                let (post, pre) = self.random_candidates(&rows, n, g.seed);
+                self.hidden.grow(&post, &pre, None, init, g.seed)?
+            }
             (n, Growth::Random) => self.hidden.grow_random(n, init, g.seed)?,
             (n, Growth::Coactivity) => {
                 let (post, pre) = self.coactive_candidates(n, g.seed);
@@ -791,10 +854,11 @@ impl StructuralNet {
         })
     }
 
-    /// Keep the `max_per_unit` largest weights of every unit (ties: lower
-    /// presynaptic index kept). Returns the number pruned.
+    /// Keep the `max_per_unit` largest weights of every plastic unit (ties:
+    /// lower presynaptic index kept). Returns the number pruned.
     pub fn prune_to_budget(&mut self, max_per_unit: usize) -> Result<usize> {
         let h = &self.hidden;
+        let roles = &self.roles;
         let w = h.weights().expect("hidden synapses are weighted");
         let mask: Vec<bool> = (0..self.n_hidden)
             .into_par_iter()
@@ -803,7 +867,7 @@ impl StructuralNet {
                 let (a, b) = (h.indptr()[i], h.indptr()[i + 1]);
                 let len = b - a;
                 let mut m = vec![false; len];
-                if len > max_per_unit {
+                if len > max_per_unit && roles[i] == UnitRole::Plastic {
                     let mut order: Vec<usize> = (0..len).collect();
                     // strongest first, ties to the lower index
                     order.sort_by(|&x, &y| w[a + y].total_cmp(&w[a + x]).then(x.cmp(&y)));
@@ -827,6 +891,9 @@ impl StructuralNet {
             .into_par_iter()
             .with_min_len(crate::parallel::DEFAULT.min_items(d))
             .map(|i| {
+                if !self.is_plastic(i) {
+                    return Vec::new(); // frozen or in reserve: no growth
+                }
                 let (idx, _) = self.hidden.row(i);
                 let tr = &self.trace[i * d..(i + 1) * d];
                 let mut absent: Vec<u32> = (0..d as u32)

@@ -14,7 +14,7 @@
 //!   depend on the number of threads).
 
 use super::kernels::{self, InputMajor};
-use super::{activation, check_nonneg_input, class_stride, StructuralNet, LANES};
+use super::{activation, check_finite, check_nonneg_input, class_stride, StructuralNet, LANES};
 use crate::energy::tally;
 use crate::error::{check_len, Error, Result};
 use crate::math::softmax;
@@ -184,6 +184,20 @@ impl Average {
         }
         net.readout_counters.record(acc.0, acc.1);
     }
+}
+
+/// Pseudo-samples of classes absent from the data (see
+/// [`StructuralNet::readout_fit_translated`]): every sample `h_b` of class
+/// `c` also stands, translated to `h_b − μ_c + μ_k`, for each absent class
+/// `k` of `absent`, counting as `weight` samples. `prototypes` holds the
+/// class means `μ` of the readout input, class-major
+/// `(n_classes, n_readout_in)` (rows of classes neither present nor absent
+/// are not read).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Translation {
+    pub prototypes: Vec<f32>,
+    pub absent: Vec<u32>,
+    pub weight: f32,
 }
 
 /// One epoch of the readout delta rule in [`StructuralNet::readout_epoch`].
@@ -393,6 +407,7 @@ impl StructuralNet {
 
     /// One delta-rule step on the coded samples `rows` (labels `labels[row]`);
     /// returns the summed cross-entropy of the batch before the step.
+    #[cfg(test)]
     pub(super) fn readout_step_code(
         &mut self,
         code: &SparseCode,
@@ -401,30 +416,103 @@ impl StructuralNet {
         rate: f32,
         l2: f32,
     ) -> f64 {
+        self.readout_step_translated(code, labels, rows, None, rate, l2)
+    }
+
+    /// [`Self::readout_step_code`] with the translated pseudo-samples of
+    /// `tr` (if any) in the batch. The logits of a translated sample are
+    /// those of its source plus `V(μ_k − μ_c)` (the readout is linear), and
+    /// its weight change splits into the source's sparse row and a dense
+    /// term per prototype, so the pseudo-samples cost little more than the
+    /// samples. The step is normalised by the number of samples and the
+    /// returned loss is theirs alone.
+    pub(super) fn readout_step_translated(
+        &mut self,
+        code: &SparseCode,
+        labels: &[u32],
+        rows: &[u32],
+        tr: Option<&Translation>,
+        rate: f32,
+        l2: f32,
+    ) -> f64 {
         let batch = rows.len();
         if batch == 0 {
             return 0.0;
         }
         let (c, cs) = (self.n_classes, class_stride(self.n_classes));
-        // Error t − p of every sample of the batch (parallel over samples;
-        // padding lanes 0).
+        let width = self.n_readout_in();
+        // V μ_q of every class (no bias), lanes padded.
+        let proto_logits: Vec<f32> = match tr {
+            Some(t) => (0..c)
+                .into_par_iter()
+                .flat_map_iter(|q| {
+                    let mut z = vec![0.0f32; cs];
+                    let mu = &t.prototypes[q * width..(q + 1) * width];
+                    for (j, &m) in mu.iter().enumerate() {
+                        if m != 0.0 {
+                            axpy_lanes(&mut z, m, &self.readout_t[j * cs..(j + 1) * cs]);
+                        }
+                    }
+                    z
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        // Error t − p of every sample plus the errors of its translations
+        // (padding lanes 0), and per sample the prototype coefficients
+        // `G[q]` of its translations (+g for the target prototype, −g for
+        // its own class's).
         let mut err = vec![0.0f32; batch * cs];
+        let n_g = if tr.is_some() { c * cs } else { 0 };
+        // (one unused lane per sample without translations, so that the
+        // zip below still visits every sample)
+        let mut coef = vec![0.0f32; batch * n_g.max(1)];
         let losses: Vec<f64> = err
             .par_chunks_mut(cs)
+            .zip(coef.par_chunks_mut(n_g.max(1)))
             .zip(rows.par_iter())
-            .map(|(e, &s)| {
+            .map(|((e, gq), &s)| {
                 self.logits_row(code, s as usize, e);
+                let src = labels[s as usize] as usize;
+                let z = e[..c].to_vec();
                 let e = &mut e[..c];
                 softmax(e);
-                let t = labels[s as usize] as usize;
-                let loss = -(e[t].max(1e-30) as f64).ln();
+                let loss = -(e[src].max(1e-30) as f64).ln();
                 for (k, v) in e.iter_mut().enumerate() {
-                    *v = if k == t { 1.0 } else { 0.0 } - *v;
+                    *v = if k == src { 1.0 } else { 0.0 } - *v;
+                }
+                if let Some(t) = tr {
+                    let mut zp = vec![0.0f32; c];
+                    for &k in &t.absent {
+                        let k = k as usize;
+                        for q in 0..c {
+                            zp[q] = z[q] + proto_logits[k * cs + q] - proto_logits[src * cs + q];
+                        }
+                        softmax(&mut zp);
+                        for q in 0..c {
+                            let g = t.weight * (if q == k { 1.0 } else { 0.0 } - zp[q]);
+                            e[q] += g;
+                            gq[k * cs + q] += g;
+                            gq[src * cs + q] -= g;
+                        }
+                    }
                 }
                 loss
             })
             .collect();
         let loss: f64 = losses.iter().sum();
+        // Prototype coefficients of the batch, summed in batch order.
+        let mut g_proto = vec![0.0f32; n_g];
+        for gq in coef.chunks(n_g.max(1)).filter(|_| n_g > 0) {
+            for (a, &v) in g_proto.iter_mut().zip(gq) {
+                *a += v;
+            }
+        }
+        let protos: Vec<(usize, &[f32])> = (0..c)
+            .filter(|&q| n_g > 0 && g_proto[q * cs..(q + 1) * cs].iter().any(|&v| v != 0.0))
+            .map(|q| (q, &g_proto[q * cs..(q + 1) * cs]))
+            .collect();
+        let mu_of = |q: usize, j: usize| tr.map_or(0.0, |t| t.prototypes[q * width + j]);
         let scale = rate / batch as f32;
         let keep = 1.0 - rate * l2;
         // Per block of presynaptic units (in parallel), the batch's samples
@@ -448,6 +536,15 @@ impl StructuralNet {
                     for (&j, &h) in idx[lo..hi].iter().zip(&val[lo..hi]) {
                         let r = (j as usize - j0) * cs;
                         axpy_lanes(&mut g[r..r + cs], h, e);
+                    }
+                }
+                // The translations' dense part: Σ_q μ_qj G_q.
+                for (jj, gr) in g.chunks_exact_mut(cs).enumerate() {
+                    for &(q, gq) in &protos {
+                        let m = mu_of(q, j0 + jj);
+                        if m != 0.0 {
+                            axpy_lanes(gr, m, gq);
+                        }
                     }
                 }
                 let mut acc = (0u64, 0.0f64);
@@ -485,6 +582,7 @@ impl StructuralNet {
         order: &[u32],
         step: &ReadoutStep,
         mut average: Option<&mut Average>,
+        tr: Option<&Translation>,
     ) -> f64 {
         let &ReadoutStep {
             rate,
@@ -493,7 +591,7 @@ impl StructuralNet {
         } = step;
         let mut loss = 0.0f64;
         for chunk in order.chunks(batch_size) {
-            loss += self.readout_step_code(code, labels, chunk, rate, l2);
+            loss += self.readout_step_translated(code, labels, chunk, tr, rate, l2);
             if let Some(avg) = average.as_deref_mut() {
                 avg.add(self);
             }
@@ -533,7 +631,7 @@ impl StructuralNet {
             return Err(Error::Index(format!("sample index {s} is not below {n}")));
         }
         let code = self.code_unchecked(x, n)?;
-        Ok(self.readout_epoch_code(&code, labels, order, step, None))
+        Ok(self.readout_epoch_code(&code, labels, order, step, None, None))
     }
 
     fn check_fit_args(&self, labels: &[u32], n: usize, sched: &ReadoutSchedule) -> Result<()> {
@@ -574,12 +672,86 @@ impl StructuralNet {
         self.readout_fit_code(&code, labels, sched)
     }
 
+    /// [`Self::readout_fit`] with every sample also translated to the
+    /// classes of `tr.absent` (see [`Translation`]): in a class-incremental
+    /// stream these stand for the classes seen before and absent now, so
+    /// that the delta rule keeps telling them from the new ones instead of
+    /// pushing their output units down wherever the new inputs are active
+    /// (feature translation, Petit et al. 2023, FeTrIL, here on the hidden
+    /// code and with the class means as the only memory of old classes).
+    pub fn readout_fit_translated(
+        &mut self,
+        x: &[f32],
+        labels: &[u32],
+        n: usize,
+        sched: &ReadoutSchedule,
+        tr: &Translation,
+    ) -> Result<ReadoutFit> {
+        check_len("input", x.len(), n, self.n_in)?;
+        check_nonneg_input(x)?;
+        self.check_fit_args(labels, n, sched)?;
+        check_len(
+            "prototypes",
+            tr.prototypes.len(),
+            self.n_classes,
+            self.n_readout_in(),
+        )?;
+        check_finite("prototypes", &tr.prototypes)?;
+        self.check_readout_args(&tr.absent, tr.absent.len(), 0.0, 0.0)?;
+        if !(tr.weight.is_finite() && tr.weight >= 0.0) {
+            return Err(Error::Value(format!(
+                "translation weight must be finite and >= 0, got {}",
+                tr.weight
+            )));
+        }
+        let code = self.code_unchecked(x, n)?;
+        self.readout_fit_inner(&code, labels, sched, Some(tr))
+    }
+
+    /// Per class, the sum of the readout's presynaptic activity over the
+    /// samples of that class (`(n_classes, n_readout_in)`, class-major) and
+    /// the number of samples: what running class means (prototypes) need.
+    pub fn class_sums(&self, x: &[f32], labels: &[u32], n: usize) -> Result<(Vec<f64>, Vec<u64>)> {
+        check_len("input", x.len(), n, self.n_in)?;
+        check_nonneg_input(x)?;
+        self.check_readout_args(labels, n, 0.0, 0.0)?;
+        let code = self.code_unchecked(x, n)?;
+        let width = self.n_readout_in();
+        let mut counts = vec![0u64; self.n_classes];
+        for &k in labels {
+            counts[k as usize] += 1;
+        }
+        let mut sums = vec![0.0f64; self.n_classes * width];
+        // One class per task, its samples in order: thread-count invariant.
+        sums.par_chunks_mut(width.max(1))
+            .enumerate()
+            .for_each(|(k, row)| {
+                for (b, _) in labels.iter().enumerate().filter(|(_, &l)| l as usize == k) {
+                    let (idx, val) = code.row(b);
+                    for (&j, &h) in idx.iter().zip(val) {
+                        row[j as usize] += h as f64;
+                    }
+                }
+            });
+        Ok((sums, counts))
+    }
+
     /// [`Self::readout_fit`] on a precomputed code.
     pub fn readout_fit_code(
         &mut self,
         code: &SparseCode,
         labels: &[u32],
         sched: &ReadoutSchedule,
+    ) -> Result<ReadoutFit> {
+        self.readout_fit_inner(code, labels, sched, None)
+    }
+
+    fn readout_fit_inner(
+        &mut self,
+        code: &SparseCode,
+        labels: &[u32],
+        sched: &ReadoutSchedule,
+        tr: Option<&Translation>,
     ) -> Result<ReadoutFit> {
         self.check_code(code)?;
         let n = code.n_samples();
@@ -604,7 +776,7 @@ impl StructuralNet {
                 batch_size: s.batch_size,
                 l2: s.l2,
             };
-            let loss = self.readout_epoch_code(code, labels, &order, &step, average.as_mut());
+            let loss = self.readout_epoch_code(code, labels, &order, &step, average.as_mut(), tr);
             fit.loss.push(loss);
             if s.n_iter_no_change > 0 {
                 if loss > best - s.tol {

@@ -1,6 +1,6 @@
 //! The saved state of a [`StructuralNet`].
 
-use super::{Inhibition, StructuralNet};
+use super::{Inhibition, StructuralNet, UnitRole};
 use crate::energy::EnergyCounters;
 use crate::error::{Error, Result};
 use crate::state::Persist;
@@ -24,12 +24,14 @@ pub struct StructuralState {
     /// Empty, or `n_hidden × n_in`.
     pub trace: Vec<f32>,
     pub inhibition: Option<Inhibition>,
+    /// Role of every hidden unit (reserve capacity for continual learning).
+    pub roles: Vec<UnitRole>,
 }
 
 impl Persist for StructuralNet {
     type State = StructuralState;
     const KIND: &'static str = "StructuralNet";
-    const VERSION: u32 = 2;
+    const VERSION: u32 = 3;
 
     fn state(&self) -> StructuralState {
         StructuralState {
@@ -43,6 +45,7 @@ impl Persist for StructuralNet {
             direct: self.direct,
             trace: self.trace.clone(),
             inhibition: self.inhibition.clone(),
+            roles: self.roles.clone(),
         }
     }
 
@@ -71,6 +74,7 @@ impl Persist for StructuralNet {
             checked.counters = inh.counters;
             net.set_inhibition(Some(checked))?;
         }
+        net.set_roles(s.roles)?;
         net.readout_counters = s.readout_counters;
         Ok(net)
     }

@@ -624,3 +624,154 @@ fn multiplicative_step_matches_dense_reference_and_keeps_the_fixed_point() {
         0.0
     );
 }
+
+/// Reserve units are silent and never learn; consolidated units keep
+/// their synapses and thresholds; recruits learn; the roles survive a
+/// state round trip and a tampered state is refused.
+#[test]
+fn reserve_consolidation_and_recruitment() {
+    let (n, d, nh) = (60, 12, 8);
+    let x = data(n, d, 31);
+    let order: Vec<u32> = (0..n as u32).collect();
+    let mut net = new_net(d, nh, 3, 6, 0.01, 0.1, 5).unwrap();
+    let removed = net.reserve_units(5).unwrap();
+    assert_eq!(removed, 5 * 6);
+    assert_eq!(net.count_role(UnitRole::Reserve), 5);
+    assert!((3..nh).all(|i| net.hidden.row(i).0.is_empty()));
+    assert!(net.reserve_units(3).is_err()); // one plastic unit must stay
+    let p = params();
+    let (wins, _) = net.hidden_epoch(&x, n, &order, 10, &p, true).unwrap();
+    assert!(
+        wins[3..].iter().all(|&w| w == 0),
+        "reserve units won: {wins:?}"
+    );
+    assert!(net.theta[3..].iter().all(|&t| t == 0.0));
+    net.settle_thresholds(&x, n, 0.3).unwrap();
+    assert!(net.theta[3..].iter().all(|&t| t == 0.0));
+    // reserve units are silent in the code
+    let h = net.transform(&x, n).unwrap();
+    assert!(h.chunks(nh).all(|row| row[3..].iter().all(|&v| v == 0.0)));
+    // growth leaves reserve units alone, whichever the rule
+    for growth in [Growth::Random, Growth::Coactivity] {
+        net.grow(&growing(2, growth, 0.01, 0.1, 3)).unwrap();
+        assert!((3..nh).all(|i| net.hidden.row(i).0.is_empty()));
+    }
+    // consolidation prunes to the budget and freezes
+    assert_eq!(net.consolidate(1e-3, 2).unwrap(), 3);
+    assert!((0..3).all(|i| net.hidden.row(i).0.len() <= 2));
+    let frozen = (net.hidden.clone(), net.theta[..3].to_vec());
+    assert_eq!(net.recruit(2, 4, (0.01, 0.1), 9).unwrap(), 2);
+    assert_eq!(net.count_role(UnitRole::Plastic), 2);
+    assert!((3..5).all(|i| net.hidden.row(i).0.len() == 4));
+    let (wins, _) = net.hidden_epoch(&x, n, &order, 10, &p, true).unwrap();
+    assert!(wins[..3].iter().all(|&w| w == 0) && wins[3..5].iter().all(|&w| w > 0));
+    net.settle_thresholds(&x, n, 0.3).unwrap();
+    net.prune(&Pruning {
+        silent_threshold: 1e-3,
+        max_per_unit: 1,
+    })
+    .unwrap();
+    net.grow(&growing(1, Growth::Random, 0.01, 0.1, 4)).unwrap();
+    for i in 0..3 {
+        assert_eq!(
+            net.hidden.row(i),
+            frozen.0.row(i),
+            "consolidated unit {i} changed"
+        );
+    }
+    assert_eq!(&net.theta[..3], &frozen.1[..]);
+    // n_winners above the plastic units is an error, not a silent change
+    let mut wide = p;
+    wide.n_winners = 3;
+    assert!(net.hidden_epoch(&x, n, &order, 10, &wide, false).is_err());
+    // state round trip; a reserve unit with synapses is refused
+    let back = StructuralNet::from_bytes(&net.to_bytes()).unwrap();
+    assert_eq!(back, net);
+    let mut state = net.state();
+    state.roles[0] = UnitRole::Reserve;
+    assert!(StructuralNet::from_state(state).is_err());
+    let mut state = net.state();
+    state.roles.pop();
+    assert!(StructuralNet::from_state(state).is_err());
+}
+
+/// A translated step equals the dense softmax gradient of the samples and
+/// of their translations `h − μ_own + μ_absent` (weighted), normalised by
+/// the number of samples, with bias, in a 3-class readout.
+#[test]
+fn translated_readout_step_is_the_weighted_softmax_gradient() {
+    let mut net = new_net(4, 3, 3, 2, 0.0, 0.1, 1).unwrap();
+    let v_init = [0.1, -0.2, 0.3, 0.0, 0.5, -0.1, 0.2, 0.2, -0.3];
+    net.set_readout(&v_init).unwrap();
+    net.readout_bias = vec![0.1, -0.1, 0.05];
+    let h = vec![0.5, 0.0, 0.2, 0.1, 0.9, 0.0];
+    let labels = vec![1u32, 2];
+    let protos = vec![0.3, 0.4, 0.5, 0.2, 0.1, 0.0, 0.0, 0.6, 0.1];
+    let tr = Translation {
+        prototypes: protos.clone(),
+        absent: vec![0],
+        weight: 1.5,
+    };
+    let code = SparseCode::from_dense(&h, 2, 3).unwrap();
+    let (v0, c0) = (net.readout(), net.readout_bias.clone());
+    // members: (row, label, weight)
+    let mut members: Vec<(Vec<f32>, usize, f32)> = Vec::new();
+    for b in 0..2 {
+        let row = h[b * 3..b * 3 + 3].to_vec();
+        let own = labels[b] as usize;
+        let moved: Vec<f32> = (0..3)
+            .map(|j| row[j] - protos[own * 3 + j] + protos[j])
+            .collect();
+        members.push((row, own, 1.0));
+        members.push((moved, 0, 1.5));
+    }
+    let rate = 0.2;
+    net.readout_step_translated(&code, &labels, &[0, 1], Some(&tr), rate, 0.0);
+    let v1 = net.readout();
+    let mut gb = [0.0f32; 3];
+    for k in 0..3 {
+        for j in 0..3 {
+            let mut g = 0.0;
+            for (r, lab, wt) in &members {
+                let mut z: Vec<f32> = (0..3)
+                    .map(|c| c0[c] + (0..3).map(|i| r[i] * v0[c * 3 + i]).sum::<f32>())
+                    .collect();
+                crate::math::softmax(&mut z);
+                let t = if *lab == k { 1.0 } else { 0.0 };
+                g += wt * (t - z[k]) * r[j];
+                if j == 0 {
+                    gb[k] += wt * (t - z[k]);
+                }
+            }
+            let expect = v0[k * 3 + j] + rate / 2.0 * g;
+            assert!((v1[k * 3 + j] - expect).abs() < 1e-5, "{k} {j}");
+        }
+        let expect = c0[k] + rate / 2.0 * gb[k];
+        assert!((net.readout_bias[k] - expect).abs() < 1e-5, "bias {k}");
+    }
+}
+
+#[test]
+fn class_sums_add_up_the_code_per_class() {
+    let (n, d) = (20, 6);
+    let x = data(n, d, 8);
+    let mut net = new_net(d, 4, 3, 6, 0.01, 0.5, 2).unwrap();
+    net.settle_thresholds(&x, n, 0.5).unwrap();
+    let labels: Vec<u32> = (0..n as u32).map(|i| i % 3).collect();
+    let (sums, counts) = net.class_sums(&x, &labels, n).unwrap();
+    assert_eq!(counts, vec![7, 7, 6]);
+    let h = net.transform(&x, n).unwrap();
+    for k in 0..3 {
+        for j in 0..4 {
+            let s: f64 = (0..n)
+                .filter(|&b| labels[b] == k as u32)
+                .map(|b| h[b * 4 + j] as f64)
+                .sum();
+            assert!((sums[k * 4 + j] - s).abs() < 1e-5);
+        }
+    }
+    assert!(net.class_sums(&x, &[5; 20], n).is_err());
+    net.reset_readout(5).unwrap();
+    assert_eq!((net.n_classes(), net.readout().len()), (5, 20));
+    assert!(net.reset_readout(0).is_err());
+}
