@@ -167,6 +167,7 @@ fn structural_epoch(hidden: usize) -> Workload {
         w_max: 1.0,
         w_consolidate: None,
         inhibition_rate: 0.0,
+        weight_dependence: sc::WeightDependence::Additive,
     };
     let cfg = sc::Config {
         n_in: 784,

@@ -25,8 +25,8 @@
 //! `p1 ≤ 0.5`, the silent ones once `p1 > 0.5`.
 
 mod counters;
-mod merge;
 mod dense;
+mod merge;
 pub mod retrieval;
 pub mod rules;
 mod state;
