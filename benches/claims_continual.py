@@ -76,61 +76,8 @@ def _fewshot_table(rows):
     return "\n".join(lines)
 
 
-def _plot_stream(rows, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    streams = list(dict.fromkeys(r["stream"] for r in rows if "acc" in r))
-    fig, axes = plt.subplots(1, len(streams), figsize=(6 * len(streams), 4), squeeze=False)
-    for ax, stream in zip(axes[0], streams, strict=True):
-        for r, style in zip([r for r in rows if r["stream"] == stream], ("-", "--"), strict=False):
-            n = len(r["acc"])
-            for s in range(n):
-                xs = [t + 1 for t in range(s, n)]
-                ys = [100 * r["acc"][t][s] for t in range(s, n)]
-                ax.plot(
-                    xs,
-                    ys,
-                    style,
-                    marker="o",
-                    color=f"C{s}",
-                    label=f"{r['model'].split(' ')[0]}: task {s + 1}",
-                )
-        ax.set_title(stream)
-        ax.set_xlabel("after task")
-        ax.set_ylabel("accuracy on the task's test digits (%)")
-        ax.set_ylim(-2, 102)
-        ax.legend(fontsize=7, ncol=2)
-    fig.suptitle("class-incremental MNIST: rule (solid) vs MLPClassifier (dashed)")
-    fig.tight_layout()
+def _save(fig, path):
     fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def _plot_fewshot(rows, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for i, v in enumerate(dict.fromkeys(r["variant"] for r in rows)):
-        sub = sorted((r for r in rows if r["variant"] == v), key=lambda r: r["shots"])
-        k = [r["shots"] for r in sub]
-        m = np.array([100 * r["mean"] for r in sub])
-        c = np.array([100 * r["ci95"] for r in sub])
-        ax.plot(k, m, marker="o", color=f"C{i}", label=v)
-        ax.fill_between(k, m - c, m + c, color=f"C{i}", alpha=0.2)
-    ax.set_xscale("log")
-    ax.set_xlabel("labelled images per class")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title("few-shot MNIST (mean, 95 % interval)")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def main(argv=None):
@@ -147,6 +94,7 @@ def main(argv=None):
     ap.add_argument("--no-joint", action="store_true", help="skip the jointly trained models")
     ap.add_argument("--out", default="benches/out")
     args = ap.parse_args(argv)
+    from synaplast import plotting
     from synaplast.claims_continual import (
         SPLIT_2X5,
         SPLIT_5X2,
@@ -200,7 +148,7 @@ def main(argv=None):
             )
             print(_continual_tables(rows), flush=True)
             save()
-        _plot_stream(rows, out / "claims_continual_stream.png")
+        _save(plotting.stream_accuracy(rows), out / "claims_continual_stream.png")
     if "fewshot" in args.parts:
         rows = result["fewshot"] = []
         pre = pretrained_rule(Xu)
@@ -209,7 +157,7 @@ def main(argv=None):
             rows += few_shot(Xtr, ytr, Xte, yte, shots=(k,), draws=draws, pretrained=pre)
             print("\n" + _fewshot_table(rows), flush=True)
             save()
-        _plot_fewshot(rows, out / "claims_continual_fewshot.png")
+        _save(plotting.few_shot_curves(rows), out / "claims_continual_fewshot.png")
     save()
 
 

@@ -62,3 +62,24 @@ def test_transfer_rows_test_each_model_on_the_others_pgd_examples(data):
     assert np.abs(Xa - X).max() <= 0.1 + 1e-9 and Xa.min() >= 0 and Xa.max() <= 1
     assert rows[0.1][2] == np.mean(data.rule.predict(Xa.astype(np.float32)) == y)
     assert analysis.pgd_accuracy(data.bp, X, y, 0.1) == data.bp.score(Xa.astype(np.float32), y)
+
+
+def test_continual_claim_tables_the_streams_and_draws_them(data):
+    keep_tr, keep_te = data.y_train < 4, data.y_test < 4
+    small = claims.ClaimData(
+        "digits 0-3",
+        data.X_train[keep_tr][:400],
+        data.y_train[keep_tr][:400],
+        data.X_test[keep_te],
+        data.y_test[keep_te],
+    )
+    c = claims.continual_learning(small, plots=True)
+    streams = {r[0] for r in c.rows}
+    assert streams == {"first half then second half", "tasks of two classes", "joint (all classes)"}
+    by = {(r[0], r[1]): r for r in c.rows}
+    rule = by[("tasks of two classes", "rule (defaults)")]
+    mlp = by[("tasks of two classes", "MLPClassifier(100)")]
+    # the MLP's readout forgets the first task; the rule's does not
+    assert mlp[3] == "0.0 %" and float(rule[3].split()[0]) > 50
+    assert set(c.figures) == {"claims_continual_stream"}
+    assert len(c.figures["claims_continual_stream"].axes) == 2

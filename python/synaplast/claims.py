@@ -27,6 +27,8 @@ __all__ = [
     "CLAIM_SECTIONS",
     "Claim",
     "ClaimData",
+    "continual_learning",
+    "few_shot_learning",
     "lognormal_weights",
     "robustness",
     "run",
@@ -210,12 +212,83 @@ def robustness(data: ClaimData, plots: bool = True) -> Claim:
     return Claim("Robustness", header, rows, figures, note)
 
 
+def _pct(v):
+    return "—" if v is None else f"{100 * v:.1f} %"
+
+
+def continual_learning(data: ClaimData, plots: bool = True) -> Claim:
+    """Class-incremental streams (0-4 then 5-9; five tasks of two classes),
+    rule and BP with ``partial_fit``, no replay, beside both trained jointly.
+
+    Runs :func:`synaplast.claims_continual.continual_claim` on the claim's
+    data (streams of its classes, in order); slow on all of MNIST (the
+    rule's stream learns every sample once per missing seen class).
+    """
+    from synaplast.claims_continual import continual_claim
+
+    classes = np.unique(data.y_train)
+    half = len(classes) // 2
+    splits = {
+        "first half then second half": [classes[:half], classes[half:]],
+        "tasks of two classes": [classes[i : i + 2] for i in range(0, len(classes), 2)],
+    }
+    rows = continual_claim(data.X_train, data.y_train, data.X_test, data.y_test, splits=splits)
+    header = ["stream", "model", "task 1 right after", "task 1 at the end", "final", "fit s"]
+    table = []
+    for r in rows:
+        acc = r.get("acc")
+        first, last = (acc[0][0], acc[-1][0]) if acc else (None, None)
+        table.append([r["stream"], r["model"], _pct(first), _pct(last), _pct(r["final"]), r["fit_s"]])
+    figures = {}
+    if plots:
+        from synaplast.plotting import stream_accuracy
+
+        figures["claims_continual_stream"] = stream_accuracy(rows)
+    note = (
+        "Targets (issue 11): final accuracy after the two-class tasks >= 90 %, task 1 "
+        "kept >= 90 % of its value right after task 1."
+    )
+    return Claim("Continual learning (class-incremental, no replay)", header, table, figures, note)
+
+
+def few_shot_learning(data: ClaimData, plots: bool = True) -> Claim:
+    """1, 5, 10 and 50 labelled samples per class (20 draws), the rule on the
+    shots alone and pretrained on the unlabelled training set, against an
+    MLPClassifier tuned on the shots (:func:`synaplast.claims_continual.few_shot`)."""
+    from synaplast.claims_continual import few_shot
+
+    rows = few_shot(
+        data.X_train,
+        data.y_train,
+        data.X_test,
+        data.y_test,
+        X_unlabelled=data.X_train,
+        seed=data.random_state,
+    )
+    shots = sorted({r["shots"] for r in rows})
+    header = ["variant"] + [f"{k} / class" for k in shots]
+    table = []
+    for v in dict.fromkeys(r["variant"] for r in rows):
+        cells = {r["shots"]: r for r in rows if r["variant"] == v}
+        table.append(
+            [v] + [f"{100 * cells[k]['mean']:.1f} ± {100 * cells[k]['ci95']:.1f} %" for k in shots]
+        )
+    figures = {}
+    if plots:
+        from synaplast.plotting import few_shot_curves
+
+        figures["claims_few_shot"] = few_shot_curves(rows)
+    note = "Mean ± 95 % interval over 20 draws; target: the rule >= BP at every shot count."
+    return Claim("Few-shot learning", header, table, figures, note)
+
+
 #: The claim sections in the order they are measured and printed: ``(name,
 #: function)`` with ``function(data: ClaimData, plots: bool) -> Claim``.
-#: Further claims (continual learning, few-shot) are added here.
 CLAIM_SECTIONS = [
     ("weights", lognormal_weights),
     ("robustness", robustness),
+    ("continual", continual_learning),
+    ("few-shot", few_shot_learning),
 ]
 
 

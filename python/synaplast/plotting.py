@@ -18,6 +18,7 @@ __all__ = [
     "accuracy_vs_energy",
     "capacity_curve",
     "energy_vs_hidden",
+    "few_shot_curves",
     "eprop_comparison",
     "loss_curve",
     "receptive_fields",
@@ -26,6 +27,7 @@ __all__ = [
     "save_figures",
     "save_structural_figures",
     "spike_raster",
+    "stream_accuracy",
     "structural_figures",
     "synapse_count",
     "weight_histogram",
@@ -204,6 +206,63 @@ def robustness_curves(curves):
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("test accuracy (%)")
     axes[0].legend(fontsize=7)
+    return fig
+
+
+def stream_accuracy(rows):
+    """Accuracy on each task's test samples over a class-incremental stream.
+
+    ``rows``: results of :func:`synaplast.claims_continual.continual_claim`
+    (rows without ``acc``, the joint fits, are skipped); one panel per
+    stream, one colour per task, one line style per model.
+    """
+    Figure = require_matplotlib()
+    streams = list(dict.fromkeys(r["stream"] for r in rows if "acc" in r))
+    fig = Figure(figsize=(5 * max(1, len(streams)), 3.6), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, max(1, len(streams))))
+    for ax, stream in zip(axes, streams, strict=False):
+        models = [r for r in rows if r["stream"] == stream and "acc" in r]
+        for r, style in zip(models, ("-", "--", ":"), strict=False):
+            n = len(r["acc"])
+            for s in range(n):
+                steps = range(s, n)
+                ax.plot(
+                    [t + 1 for t in steps],
+                    [100 * r["acc"][t][s] for t in steps],
+                    linestyle=style,
+                    marker="o",
+                    color=f"C{s}",
+                    label=f"{r['model'].split(' ')[0]}: task {s + 1}",
+                )
+        ax.set_title(stream, fontsize=9)
+        ax.set_xlabel("after task")
+        ax.set_ylim(-2, 102)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6, ncol=2)
+    axes[0].set_ylabel("accuracy on the task's test samples (%)")
+    return fig
+
+
+def few_shot_curves(rows):
+    """Few-shot accuracy against labelled samples per class, with 95 % intervals.
+
+    ``rows``: results of :func:`synaplast.claims_continual.few_shot`.
+    """
+    Figure = require_matplotlib()
+    fig = Figure(figsize=(5.5, 3.6), layout="constrained")
+    ax = fig.subplots()
+    for i, v in enumerate(dict.fromkeys(r["variant"] for r in rows)):
+        sub = sorted((r for r in rows if r["variant"] == v), key=lambda r: r["shots"])
+        k = [r["shots"] for r in sub]
+        m = np.array([100 * r["mean"] for r in sub])
+        c = np.array([100 * r["ci95"] for r in sub])
+        ax.plot(k, m, label=v, **_style(i))
+        ax.fill_between(k, m - c, m + c, color=_style(i)["color"], alpha=0.2)
+    ax.set_xscale("log")
+    ax.set_xlabel("labelled samples per class")
+    ax.set_ylabel("test accuracy (%)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
     return fig
 
 
