@@ -65,13 +65,14 @@ def test_transfer_rows_test_each_model_on_the_others_pgd_examples(data):
 
 
 def test_continual_claim_tables_the_streams_and_draws_them(data):
-    keep_tr, keep_te = data.y_train < 4, data.y_test < 4
+    keep_tr, keep_te = data.y_train < 6, data.y_test < 6
     small = claims.ClaimData(
-        "digits 0-3",
-        data.X_train[keep_tr][:400],
-        data.y_train[keep_tr][:400],
+        "digits 0-5",
+        data.X_train[keep_tr][:600],
+        data.y_train[keep_tr][:600],
         data.X_test[keep_te],
         data.y_test[keep_te],
+        rule_params={"max_synapses": 2000},
     )
     c = claims.continual_learning(small, plots=True)
     streams = {r[0] for r in c.rows}
@@ -79,7 +80,8 @@ def test_continual_claim_tables_the_streams_and_draws_them(data):
     by = {(r[0], r[1]): r for r in c.rows}
     rule = by[("tasks of two classes", "rule (defaults)")]
     mlp = by[("tasks of two classes", "MLPClassifier(100)")]
-    # the MLP's readout forgets the first task; the rule's does not
-    assert mlp[3] == "0.0 %" and float(rule[3].split()[0]) > 50
+    pct = lambda cell: float(cell.split()[0])  # noqa: E731
+    # three tasks: the rule keeps the first and ends above the MLP streamed the same way
+    assert pct(rule[3]) >= 0.9 * pct(rule[2]) and pct(rule[4]) > pct(mlp[4]) + 10
     assert set(c.figures) == {"claims_continual_stream"}
     assert len(c.figures["claims_continual_stream"].axes) == 2

@@ -56,6 +56,8 @@ class ClaimData:
     random_state: int = 0
     n_attack: int = 1000
     fit_time: dict = field(default_factory=dict)
+    #: Parameters of the rule beyond ``random_state`` (empty: the defaults).
+    rule_params: dict = field(default_factory=dict)
 
     @cached_property
     def rule(self):
@@ -63,7 +65,7 @@ class ClaimData:
         from synaplast import StructuralPlasticityClassifier
 
         t0 = time.perf_counter()
-        est = StructuralPlasticityClassifier(random_state=self.random_state)
+        est = StructuralPlasticityClassifier(random_state=self.random_state, **self.rule_params)
         est.fit(self.X_train, self.y_train)
         self.fit_time["rule"] = time.perf_counter() - t0
         return est
@@ -232,13 +234,22 @@ def continual_learning(data: ClaimData, plots: bool = True) -> Claim:
         "first half then second half": [classes[:half], classes[half:]],
         "tasks of two classes": [classes[i : i + 2] for i in range(0, len(classes), 2)],
     }
-    rows = continual_claim(data.X_train, data.y_train, data.X_test, data.y_test, splits=splits)
+    rows = continual_claim(
+        data.X_train,
+        data.y_train,
+        data.X_test,
+        data.y_test,
+        splits=splits,
+        rule_kwargs=data.rule_params,
+    )
     header = ["stream", "model", "task 1 right after", "task 1 at the end", "final", "fit s"]
     table = []
     for r in rows:
         acc = r.get("acc")
         first, last = (acc[0][0], acc[-1][0]) if acc else (None, None)
-        table.append([r["stream"], r["model"], _pct(first), _pct(last), _pct(r["final"]), r["fit_s"]])
+        table.append(
+            [r["stream"], r["model"], _pct(first), _pct(last), _pct(r["final"]), r["fit_s"]]
+        )
     figures = {}
     if plots:
         from synaplast.plotting import stream_accuracy
