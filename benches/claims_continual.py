@@ -22,8 +22,6 @@ import platform
 import time
 from pathlib import Path
 
-import numpy as np
-
 
 def _pct(v):
     return "—" if v is None else f"{100 * v:.1f}"
