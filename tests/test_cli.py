@@ -68,6 +68,7 @@ def test_bench_claims_prints_rule_and_bp_side_by_side_and_writes_pngs(tmp_path, 
     pytest.importorskip("matplotlib")
     out = tmp_path / "figs"
     args = ["bench", "claims", "--dataset", "digits", "--n-attack", "60", "--out", str(out)]
+    args += ["--sections", "weights", "robustness"]  # continual and few-shot: tests/test_claims.py
     assert cli.main(args) == 0
     text = capsys.readouterr().out
     assert "digits" in text
