@@ -16,6 +16,7 @@ import threading
 import numpy as np
 import pytest
 
+import synaplast
 from synaplast import _core
 
 
@@ -67,11 +68,14 @@ def _run_in_threads(net, bounds, x, tg, mask, opts):
             errors.append(e)
             barrier.abort()
 
-    threads = [threading.Thread(target=work, args=(r,)) for r in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    # Each run blocks a kernel thread while it waits for the others' spikes,
+    # so the pool needs one per partition (an MPI rank runs one per process).
+    with synaplast.threads(max(n, synaplast.get_num_threads())):
+        threads = [threading.Thread(target=work, args=(r,)) for r in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
     assert not errors, errors
     weights = np.zeros(net.memory()["n_synapses"], dtype=np.float32)
     for part, index in parts:

@@ -100,6 +100,9 @@ impl EPropNetwork {
     /// A partition (see `partition`) needs `exchange`: called after every
     /// step with this partition's spikes (uint8, one per local neuron), it
     /// returns the spikes of all `n_rec` neurons (e.g. an MPI `Allgatherv`).
+    /// The run holds one kernel thread while `exchange` waits, so partitions
+    /// run concurrently in one process need a pool of at least one thread
+    /// each (`synaplast.threads`); MPI runs one per process.
     #[pyo3(signature = (x, target, mask, options = None, exchange = None))]
     fn run<'py>(
         &mut self,
