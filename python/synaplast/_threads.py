@@ -88,7 +88,8 @@ def _register_threadpoolctl() -> None:
     except ImportError:  # pragma: no cover - scikit-learn depends on it
         return
     if not hasattr(threadpoolctl, "register") or any(
-        c.__name__ == "_KernelPoolController" for c in threadpoolctl._ALL_CONTROLLERS
+        c.__name__ == "_KernelPoolController"
+        for c in getattr(threadpoolctl, "_ALL_CONTROLLERS", ())
     ):
         return
 

@@ -196,6 +196,10 @@ pub fn get_num_threads() -> usize {
     }
 }
 
+/// The most threads a C caller can ask for (a bad limit must not try to
+/// start billions of threads).
+const MAX_THREADS: usize = 4096;
+
 /// threadpoolctl's view of the pool: its number of threads.
 #[unsafe(no_mangle)]
 pub extern "C" fn synaplast_get_num_threads() -> std::ffi::c_int {
@@ -203,11 +207,12 @@ pub extern "C" fn synaplast_get_num_threads() -> std::ffi::c_int {
 }
 
 /// threadpoolctl's limit: run the kernels on `n` threads (`n <= 0`: the
-/// default). Returns 0, or -1 if the threads cannot be started (the pool
-/// is then left as it was).
+/// default; at most [`MAX_THREADS`], as `set_num_threads` checks in Python).
+/// Returns 0, or -1 if the threads cannot be started (the pool is then left
+/// as it was).
 #[unsafe(no_mangle)]
 pub extern "C" fn synaplast_set_num_threads(n: std::ffi::c_int) -> std::ffi::c_int {
-    let n = usize::try_from(n).unwrap_or(0);
+    let n = usize::try_from(n).unwrap_or(0).min(MAX_THREADS);
     match set_num_threads(n) {
         Ok(()) => 0,
         Err(_) => -1,
