@@ -221,6 +221,25 @@ pub fn self_block(store: &AssocStore, mode: Mode) -> usize {
     }
 }
 
+/// The unit of largest potential in each of the `h` equal blocks of `x`
+/// (the first one on ties), as in every hypercolumn retrieval (real-valued
+/// potentials here, integer counts in [`willshaw::select`]).
+pub(super) fn hypercolumn_winners<T: PartialOrd>(x: &[T], h: usize) -> Vec<u32> {
+    let size = x.len() / h;
+    (0..h)
+        .map(|g| {
+            let block = &x[g * size..(g + 1) * size];
+            let mut best = 0usize;
+            for (t, v) in block.iter().enumerate() {
+                if *v > block[best] {
+                    best = t;
+                }
+            }
+            (g * size + best) as u32
+        })
+        .collect()
+}
+
 /// The active units selected from potentials `x` for a state of `active` units.
 pub fn select(x: &[f64], mode: Mode, rule: Rule, active: usize) -> Vec<u32> {
     let over = |t: f64| -> Vec<u32> {
@@ -244,21 +263,7 @@ pub fn select(x: &[f64], mode: Mode, rule: Rule, active: usize) -> Vec<u32> {
             v.select_nth_unstable_by(l - 1, |a, b| b.total_cmp(a));
             over(v[l - 1])
         }
-        Mode::Hypercolumn(h) => {
-            let size = x.len() / h;
-            (0..h)
-                .map(|g| {
-                    let block = &x[g * size..(g + 1) * size];
-                    let mut best = 0usize;
-                    for (t, v) in block.iter().enumerate() {
-                        if *v > block[best] {
-                            best = t;
-                        }
-                    }
-                    (g * size + best) as u32
-                })
-                .collect()
-        }
+        Mode::Hypercolumn(h) => hypercolumn_winners(x, h),
     }
 }
 

@@ -310,20 +310,6 @@ pub fn select<T: Count>(x: &[T], mode: Mode, active: usize) -> Vec<u32> {
                 .unwrap_or(0);
             over(t as f64)
         }
-        Mode::Hypercolumn(h) => {
-            let size = x.len() / h;
-            (0..h)
-                .map(|g| {
-                    let block = &x[g * size..(g + 1) * size];
-                    let mut best = 0usize;
-                    for (t, v) in block.iter().enumerate() {
-                        if *v > block[best] {
-                            best = t;
-                        }
-                    }
-                    (g * size + best) as u32
-                })
-                .collect()
-        }
+        Mode::Hypercolumn(h) => super::retrieval::hypercolumn_winners(x, h),
     }
 }
