@@ -59,19 +59,11 @@ def _continual_tables(rows):
 
 
 def _fewshot_table(rows):
-    shots = sorted({r["shots"] for r in rows})
-    variants = list(dict.fromkeys(r["variant"] for r in rows))
-    lines = [
-        "| variant | " + " | ".join(f"{k} / class" for k in shots) + " |",
-        "|---|" + "---|" * len(shots),
-    ]
-    for v in variants:
-        cells = []
-        for k in shots:
-            r = next(r for r in rows if r["shots"] == k and r["variant"] == v)
-            cells.append(f"{100 * r['mean']:.1f} ± {100 * r['ci95']:.1f}")
-        lines.append(f"| {v} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    from synaplast.claims_continual import few_shot_table
+
+    header, table = few_shot_table(rows)
+    lines = ["| " + " | ".join(header) + " |", "|---|" + "---|" * (len(header) - 1)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in table])
 
 
 def _save(fig, path):

@@ -85,3 +85,16 @@ def test_continual_claim_tables_the_streams_and_draws_them(data):
     assert pct(rule[3]) >= 0.9 * pct(rule[2]) and pct(rule[4]) > pct(mlp[4]) + 10
     assert set(c.figures) == {"claims_continual_stream"}
     assert len(c.figures["claims_continual_stream"].axes) == 2
+
+
+def test_few_shot_table_has_a_row_per_variant_and_a_column_per_shot_count():
+    from synaplast.claims_continual import few_shot_table
+
+    rows = [
+        {"shots": k, "variant": v, "mean": m, "ci95": c}
+        for (k, v, m, c) in [(5, "a", 0.5, 0.01), (1, "a", 0.25, 0.02), (1, "b", 0.3, 0.0)]
+        + [(5, "b", 0.75, 0.125)]
+    ]
+    header, table = few_shot_table(rows)
+    assert header == ["variant", "1 / class", "5 / class"]
+    assert table == [["a", "25.0 ± 2.0 %", "50.0 ± 1.0 %"], ["b", "30.0 ± 0.0 %", "75.0 ± 12.5 %"]]

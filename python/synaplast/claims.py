@@ -266,7 +266,7 @@ def few_shot_learning(data: ClaimData, plots: bool = True) -> Claim:
     """1, 5, 10 and 50 labelled samples per class (20 draws), the rule on the
     shots alone and pretrained on the unlabelled training set, against an
     MLPClassifier tuned on the shots (:func:`synaplast.claims_continual.few_shot`)."""
-    from synaplast.claims_continual import few_shot
+    from synaplast.claims_continual import few_shot, few_shot_table
 
     rows = few_shot(
         data.X_train,
@@ -276,14 +276,7 @@ def few_shot_learning(data: ClaimData, plots: bool = True) -> Claim:
         X_unlabelled=data.X_train,
         seed=data.random_state,
     )
-    shots = sorted({r["shots"] for r in rows})
-    header = ["variant"] + [f"{k} / class" for k in shots]
-    table = []
-    for v in dict.fromkeys(r["variant"] for r in rows):
-        cells = {r["shots"]: r for r in rows if r["variant"] == v}
-        table.append(
-            [v] + [f"{100 * cells[k]['mean']:.1f} ± {100 * cells[k]['ci95']:.1f} %" for k in shots]
-        )
+    header, table = few_shot_table(rows)
     figures = {}
     if plots:
         from synaplast.plotting import few_shot_curves

@@ -35,6 +35,7 @@ __all__ = [
     "class_incremental",
     "continual_claim",
     "few_shot",
+    "few_shot_table",
     "interval95",
     "pretrained_rule",
 ]
@@ -321,3 +322,28 @@ def few_shot(
                 row["pretrain_s"] = pretrain_s
             rows.append(row)
     return rows
+
+
+def few_shot_table(rows):
+    """The few-shot results as a table: one row per variant, ``mean ± 95 %
+    interval`` per shot count.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Results of :func:`few_shot`.
+
+    Returns
+    -------
+    header : list of str
+    table : list of list of str
+    """
+    shots = sorted({r["shots"] for r in rows})
+    header = ["variant"] + [f"{k} / class" for k in shots]
+    table = []
+    for v in dict.fromkeys(r["variant"] for r in rows):
+        cells = {r["shots"]: r for r in rows if r["variant"] == v}
+        table.append(
+            [v] + [f"{100 * cells[k]['mean']:.1f} ± {100 * cells[k]['ci95']:.1f} %" for k in shots]
+        )
+    return header, table
