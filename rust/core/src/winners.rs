@@ -43,6 +43,45 @@ pub fn kwta_row(x: &[f32], k: usize) -> Vec<u32> {
 /// the best; beyond it, it selects with [`kwta_into`].
 const SCAN_WINNERS: usize = 16;
 
+/// `f32::total_cmp` as a signed integer order: the key of `a` is below
+/// that of `b` exactly when `a.total_cmp(&b)` is `Less`.
+#[inline(always)]
+fn total_key(v: f32) -> i32 {
+    let b = v.to_bits() as i32;
+    b ^ ((((b >> 31) as u32) >> 1) as i32)
+}
+
+#[inline(always)]
+fn max_key_body(score: &[f32]) -> i32 {
+    // Lanes keep the maximum exactly, so their order does not matter.
+    const W: usize = 16;
+    let mut acc = [i32::MIN; W];
+    let chunks = score.chunks_exact(W);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for l in 0..W {
+            acc[l] = acc[l].max(total_key(c[l]));
+        }
+    }
+    let mut m = acc.into_iter().max().unwrap_or(i32::MIN);
+    for &v in tail {
+        m = m.max(total_key(v));
+    }
+    m
+}
+
+crate::math::simd::multiversion! {
+    /// The largest [`total_key`] of `score` (`i32::MIN` when empty).
+    pub fn max_key(score: &[f32]) -> i32 = max_key_body;
+}
+
+/// The winner of `k = 1`: the first index of the largest score in
+/// `total_cmp` order, found by a vectorised maximum and one search.
+fn argmax_total(score: &[f32]) -> u32 {
+    let m = max_key(score);
+    score.iter().position(|&v| total_key(v) == m).unwrap_or(0) as u32
+}
+
 /// The same set as [`kwta_row`] (ascending unit order, ties to the lower
 /// index), found in one pass over `score` for small `k`.
 pub fn top_k(score: &[f32], k: usize) -> Vec<u32> {
@@ -52,6 +91,9 @@ pub fn top_k(score: &[f32], k: usize) -> Vec<u32> {
     }
     if k == 0 {
         return Vec::new();
+    }
+    if k == 1 {
+        return vec![argmax_total(score)];
     }
     // best[0] is the strongest; an equal later score never displaces an
     // earlier (lower-index) one.
@@ -127,6 +169,36 @@ mod tests {
             for k in [1, 2, 3, 5, 16, 17, 40] {
                 assert_eq!(top_k(&score, k), kwta_row(&score, k), "{score:?} k={k}");
             }
+        }
+    }
+
+    #[test]
+    fn single_winner_follows_total_order_over_long_rows() {
+        // Signed zeros, infinities and ties across the vector lanes and tail.
+        let pool = [
+            -0.0f32,
+            0.0,
+            f32::NEG_INFINITY,
+            -1.5,
+            2.0,
+            f32::INFINITY,
+            1e-30,
+        ];
+        let mut rng = stream_rng(12, 0);
+        for trial in 0..300 {
+            let n = 1 + trial % 83;
+            let score: Vec<f32> = (0..n)
+                .map(|_| {
+                    pool[rng.random_range(0..pool.len())].min(if trial % 3 == 0 {
+                        0.0
+                    } else {
+                        f32::INFINITY
+                    })
+                })
+                .collect();
+            let expect = kwta_row(&score, 1);
+            assert_eq!(top_k(&score, 1), expect, "{score:?}");
+            assert_eq!(vec![argmax_total(&score)], expect);
         }
     }
 }

@@ -46,11 +46,11 @@ macro_rules! multiversion {
                 fn narrow($($arg: $ty),*) -> $ret {
                     $body($($arg),*)
                 }
-                if has_avx512() {
+                if $crate::math::simd::has_avx512() {
                     // SAFETY: the CPU supports AVX-512F (checked at run time).
                     return unsafe { wide($($arg),*) };
                 }
-                if has_avx2() {
+                if $crate::math::simd::has_avx2() {
                     // SAFETY: the CPU supports AVX2 and FMA (checked at run time).
                     return unsafe { narrow($($arg),*) };
                 }
@@ -59,6 +59,8 @@ macro_rules! multiversion {
         }
     };
 }
+
+pub(crate) use multiversion;
 
 #[inline(always)]
 fn reduce(acc: [f32; LANES]) -> f32 {

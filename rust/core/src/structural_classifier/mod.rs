@@ -67,6 +67,9 @@ pub fn class_stride(n_classes: usize) -> usize {
 /// Hidden units per parallel task of the per-unit loops.
 const UNIT_BLOCK: usize = 256;
 
+/// Units whose drives [`StructuralNet::settle_thresholds`] gathers at once.
+const SETTLE_COLS: usize = 32;
+
 /// `f(u) = 2σ(u) − 1` for `u ≥ 0`, 0 below (equals `tanh(u / 2)`),
 /// evaluated as `(1 − e^{−u}) / (1 + e^{−u})` in double precision: within
 /// one rounding of the exact value, and several times faster than `tanhf`.
@@ -568,6 +571,9 @@ impl StructuralNet {
         view: Option<&InputMajor>,
     ) -> Result<Competition> {
         check_len("input", xb.len(), batch, self.n_in)?;
+        if self.inhibition.is_none() {
+            return self.competition_fused(xb, batch, n_winners, view);
+        }
         let nh = self.n_hidden;
         let s = match view {
             Some(v) => v.forward(xb, batch, nh),
@@ -638,6 +644,93 @@ impl StructuralNet {
                 }
             });
         Ok((winners, active, inhibited))
+    }
+
+    /// [`Self::competition_with`] without an inhibitory population, one
+    /// sample at a time: its drive, scores and activity counts are computed
+    /// in one pass while the drive row is in cache, instead of passes over a
+    /// `(batch, n_hidden)` matrix that does not fit it (with tens of
+    /// thousands of units those passes dominated the hidden epoch). Same
+    /// arithmetic as the batch passes, so the same winners and counts;
+    /// counts are integers, so summing them per task changes nothing.
+    fn competition_fused(
+        &self,
+        xb: &[f32],
+        batch: usize,
+        n_winners: usize,
+        view: Option<&InputMajor>,
+    ) -> Result<Competition> {
+        let nh = self.n_hidden;
+        let d = self.n_in;
+        let dense = match view {
+            Some(_) => Vec::new(),
+            None => kernels::forward(&self.hidden, xb, batch)?,
+        };
+        let norms = self.weight_norms();
+        let all_plastic = self.all_plastic();
+        // Tasks of contiguous samples, at most one per thread: each keeps
+        // one set of counts, summed at the end.
+        let per_sample = 4 * nh + self.hidden.nnz() / 4;
+        let min_len = crate::parallel::DEFAULT.min_items(per_sample);
+        let per_task = batch
+            .div_ceil(rayon::current_num_threads().max(1))
+            .max(min_len)
+            .max(1);
+        let starts: Vec<usize> = (0..batch).step_by(per_task).collect();
+        let parts: Vec<(Vec<Vec<u32>>, Vec<u32>)> = starts
+            .par_iter()
+            .map(|&b0| {
+                let b1 = (b0 + per_task).min(batch);
+                let mut drive = if view.is_some() {
+                    vec![0.0f32; nh]
+                } else {
+                    Vec::new()
+                };
+                let mut score = vec![0.0f32; nh];
+                let mut active = vec![0u32; nh];
+                let mut winners = Vec::with_capacity(b1 - b0);
+                for b in b0..b1 {
+                    let s: &[f32] = match view {
+                        Some(v) => {
+                            v.scatter(&xb[b * d..(b + 1) * d], &mut drive);
+                            &drive
+                        }
+                        None => &dense[b * nh..(b + 1) * nh],
+                    };
+                    for ((((o, a), &v), &nm), (&bt, &t)) in score
+                        .iter_mut()
+                        .zip(active.iter_mut())
+                        .zip(s)
+                        .zip(&norms)
+                        .zip(self.beta.iter().zip(&self.theta))
+                    {
+                        *o = v / nm - bt;
+                        *a += u32::from(v - t > 0.0);
+                    }
+                    if !all_plastic {
+                        // Consolidated and reserve units never compete (nor learn).
+                        for (o, _) in score
+                            .iter_mut()
+                            .zip(&self.roles)
+                            .filter(|(_, &r)| r != UnitRole::Plastic)
+                        {
+                            *o = f32::NEG_INFINITY;
+                        }
+                    }
+                    winners.push(top_k(&score, n_winners));
+                }
+                (winners, active)
+            })
+            .collect();
+        let mut winners = Vec::with_capacity(batch);
+        let mut active = vec![0u32; nh];
+        for (w, a) in parts {
+            winners.extend(w);
+            for (t, v) in active.iter_mut().zip(a) {
+                *t += v;
+            }
+        }
+        Ok((winners, active, None))
     }
 
     /// One mini-batch: competition, Hebbian update, homeostasis, trace.
@@ -785,18 +878,27 @@ impl StructuralNet {
             .with_min_len(crate::parallel::DEFAULT.min_items(UNIT_BLOCK * n))
             .enumerate()
             .for_each(|(blk, th)| {
-                let mut col = vec![0.0f32; n];
-                for (r, t) in th.iter_mut().enumerate() {
-                    let i = blk * UNIT_BLOCK + r;
-                    if roles[i] != UnitRole::Plastic {
-                        continue; // frozen, or silent in reserve
+                // Columns of `SETTLE_COLS` units gathered together, one
+                // contiguous run per sample (one column at a time would
+                // stride through the whole drive matrix for every unit).
+                let mut cols = vec![0.0f32; SETTLE_COLS * n];
+                for (sub, ths) in th.chunks_mut(SETTLE_COLS).enumerate() {
+                    let i0 = blk * UNIT_BLOCK + sub * SETTLE_COLS;
+                    let w = ths.len();
+                    for (b, row) in s.chunks_exact(nh).enumerate() {
+                        for (r, &v) in row[i0..i0 + w].iter().enumerate() {
+                            cols[r * n + b] = v;
+                        }
                     }
-                    for (c, row) in col.iter_mut().zip(s.chunks_exact(nh)) {
-                        *c = row[i];
+                    for (r, t) in ths.iter_mut().enumerate() {
+                        if roles[i0 + r] != UnitRole::Plastic {
+                            continue; // frozen, or silent in reserve
+                        }
+                        let col = &mut cols[r * n..(r + 1) * n];
+                        // descending: the k largest drives come first
+                        let (_, kth, _) = col.select_nth_unstable_by(k, |a, b| b.total_cmp(a));
+                        *t = *kth;
                     }
-                    // descending: the k largest drives come first
-                    let (_, kth, _) = col.select_nth_unstable_by(k, |a, b| b.total_cmp(a));
-                    *t = *kth;
                 }
             });
         Ok(())

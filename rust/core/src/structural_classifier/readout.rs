@@ -17,6 +17,7 @@ use super::kernels::{self, InputMajor};
 use super::{activation, check_finite, check_nonneg_input, class_stride, StructuralNet, LANES};
 use crate::energy::tally;
 use crate::error::{check_len, Error, Result};
+use crate::math::simd::multiversion;
 use crate::math::softmax;
 use crate::rng::stream_rng;
 use rand::seq::SliceRandom;
@@ -42,6 +43,90 @@ fn axpy_lanes(y: &mut [f32], a: f32, x: &[f32]) {
             yc[l] += a * xc[l];
         }
     }
+}
+
+/// `z += Σ_k val[k] · V[idx[k]]` over rows of `stride` floats of `v`, in
+/// the order of `idx` (see [`accumulate_rows`]).
+#[inline(always)]
+fn accumulate_rows_body(z: &mut [f32], v: &[f32], stride: usize, idx: &[u32], val: &[f32]) {
+    for (&j, &h) in idx.iter().zip(val) {
+        let r = j as usize * stride;
+        axpy_lanes(z, h, &v[r..r + stride]);
+    }
+}
+
+multiversion! {
+    /// The row-gathering product of the readout (logits of one sample, the
+    /// weight change of one block), compiled for the widest vector unit:
+    /// the same multiplications and additions in the same order on every
+    /// CPU, so the same bits.
+    pub fn accumulate_rows(z: &mut [f32], v: &[f32], stride: usize, idx: &[u32], val: &[f32]) -> () = accumulate_rows_body;
+}
+
+/// `z += Σ_b Σ_{k in rows[b] ∩ block} h_bk · e_b` for the block `[j0, j1)` of
+/// presynaptic units, `z` holding the block's rows (`stride` floats per
+/// unit, unit `j` at `(j − j0) · stride`), the batch's samples in order and
+/// each over its entries inside the block, `starts[b]` the first of them
+/// (see [`block_starts`]).
+#[inline(always)]
+fn block_delta_body(
+    z: &mut [f32],
+    err: &[f32],
+    stride: usize,
+    rows: &[(&[u32], &[f32])],
+    starts: &[u32],
+    ends: &[u32],
+    j0: usize,
+) {
+    for (b, (idx, val)) in rows.iter().enumerate() {
+        let (lo, hi) = (starts[b] as usize, ends[b] as usize);
+        let e = &err[b * stride..(b + 1) * stride];
+        for (&j, &h) in idx[lo..hi].iter().zip(&val[lo..hi]) {
+            let r = (j as usize - j0) * stride;
+            axpy_lanes(&mut z[r..r + stride], h, e);
+        }
+    }
+}
+
+multiversion! {
+    /// [`block_delta_body`] for the widest vector unit (same bits everywhere).
+    pub fn block_delta(
+        z: &mut [f32],
+        err: &[f32],
+        stride: usize,
+        rows: &[(&[u32], &[f32])],
+        starts: &[u32],
+        ends: &[u32],
+        j0: usize,
+    ) -> () = block_delta_body;
+}
+
+/// Where each block of `block` presynaptic units starts in every row:
+/// `n_blocks + 1` offsets per row (the last is the row's length), found by
+/// galloping from the previous block's start, so a row costs about
+/// `2 log2(entries per block)` comparisons per block instead of a binary
+/// search over the whole row for each block.
+fn block_starts(rows: &[(&[u32], &[f32])], block: usize, n_blocks: usize) -> Vec<u32> {
+    let mut out = Vec::with_capacity(rows.len() * (n_blocks + 1));
+    for (idx, _) in rows {
+        let mut pos = 0usize;
+        out.push(0);
+        for blk in 1..n_blocks {
+            let bound = (blk * block) as u32;
+            // Gallop: the first step past `bound`, then search the last gap.
+            let mut step = 1usize;
+            let mut lo = pos;
+            while lo + step <= idx.len() && idx[lo + step - 1] < bound {
+                lo += step;
+                step *= 2;
+            }
+            let hi = (lo + step).min(idx.len());
+            pos = lo + idx[lo..hi].partition_point(|&j| j < bound);
+            out.push(pos as u32);
+        }
+        out.push(idx.len() as u32);
+    }
+    out
 }
 
 /// What the readout sees of a set of samples, in compressed rows: sample
@@ -383,10 +468,7 @@ impl StructuralNet {
         z.fill(0.0);
         z[..c].copy_from_slice(&self.readout_bias);
         let (idx, val) = code.row(b);
-        for (&j, &h) in idx.iter().zip(val) {
-            let v = &self.readout_t[j as usize * cs..(j as usize + 1) * cs];
-            axpy_lanes(z, h, v);
-        }
+        accumulate_rows(z, &self.readout_t, cs, idx, val);
     }
 
     fn check_readout_args(&self, labels: &[u32], n: usize, rate: f32, l2: f32) -> Result<()> {
@@ -522,41 +604,42 @@ impl StructuralNet {
         // every j, whatever the number of threads, with no transposed copy.
         let batch_rows: Vec<(&[u32], &[f32])> =
             rows.iter().map(|&s| code.row(s as usize)).collect();
+        let n_blocks = width.div_ceil(UNIT_BLOCK).max(1);
+        let starts = block_starts(&batch_rows, UNIT_BLOCK, n_blocks);
         let counts: Vec<(u64, f64)> = self
             .readout_t
             .par_chunks_mut(UNIT_BLOCK * cs)
             .enumerate()
-            .map(|(blk, vb)| {
-                let (j0, j1) = (blk * UNIT_BLOCK, blk * UNIT_BLOCK + vb.len() / cs);
-                let mut g = vec![0.0f32; vb.len()];
-                for (b, (idx, val)) in batch_rows.iter().enumerate() {
-                    let lo = idx.partition_point(|&j| (j as usize) < j0);
-                    let hi = lo + idx[lo..].partition_point(|&j| (j as usize) < j1);
-                    let e = &err[b * cs..(b + 1) * cs];
-                    for (&j, &h) in idx[lo..hi].iter().zip(&val[lo..hi]) {
-                        let r = (j as usize - j0) * cs;
-                        axpy_lanes(&mut g[r..r + cs], h, e);
+            .map_init(
+                || (vec![0u32; batch], vec![0u32; batch]),
+                |(lo, hi), (blk, vb)| {
+                    let j0 = blk * UNIT_BLOCK;
+                    let mut g = vec![0.0f32; vb.len()];
+                    for b in 0..batch {
+                        lo[b] = starts[b * (n_blocks + 1) + blk];
+                        hi[b] = starts[b * (n_blocks + 1) + blk + 1];
                     }
-                }
-                // The translations' dense part: Σ_q μ_qj G_q.
-                for (jj, gr) in g.chunks_exact_mut(cs).enumerate() {
-                    for &(q, gq) in &protos {
-                        let m = mu_of(q, j0 + jj);
-                        if m != 0.0 {
-                            axpy_lanes(gr, m, gq);
+                    block_delta(&mut g, &err, cs, &batch_rows, lo, hi, j0);
+                    // The translations' dense part: Σ_q μ_qj G_q.
+                    for (jj, gr) in g.chunks_exact_mut(cs).enumerate() {
+                        for &(q, gq) in &protos {
+                            let m = mu_of(q, j0 + jj);
+                            if m != 0.0 {
+                                axpy_lanes(gr, m, gq);
+                            }
                         }
                     }
-                }
-                let mut acc = (0u64, 0.0f64);
-                for (wr, gr) in vb.chunks_exact_mut(cs).zip(g.chunks_exact(cs)) {
-                    for (w, &gj) in wr[..c].iter_mut().zip(&gr[..c]) {
-                        let new = keep * *w + scale * gj;
-                        tally(&mut acc, (new - *w).abs());
-                        *w = new;
+                    let mut acc = (0u64, 0.0f64);
+                    for (wr, gr) in vb.chunks_exact_mut(cs).zip(g.chunks_exact(cs)) {
+                        for (w, &gj) in wr[..c].iter_mut().zip(&gr[..c]) {
+                            let new = keep * *w + scale * gj;
+                            tally(&mut acc, (new - *w).abs());
+                            *w = new;
+                        }
                     }
-                }
-                acc
-            })
+                    acc
+                },
+            )
             .collect();
         for (n_w, s) in counts {
             self.readout_counters.record(n_w, s);
