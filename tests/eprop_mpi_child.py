@@ -1,8 +1,10 @@
-"""Run by ``tests/test_eprop_distributed.py`` under ``mpiexec -n 2 python -m mpi4py``.
+"""Run by ``tests/test_eprop_distributed.py`` under ``mpiexec -n 2 python -m mpi4py``
+(and alone: a one-rank ``COMM_WORLD``).
 
 Every rank fits the e-prop estimators with ``distributed="mpi"`` and writes
 what it ends with (losses, predictions, weights, the pickled estimator) to
-``OUT/rank<r>.pkl``; the test compares them with one process.
+``OUT/rank<r>.pkl``; the test compares them with one process. Importing
+this module does not start MPI.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import pickle
 import sys
 
 import numpy as np
-from mpi4py import MPI
 
 from synaplast import EPropClassifier, EPropRegressor
 
@@ -59,8 +60,19 @@ def results(distributed, random_state=3) -> dict:
 
 
 if __name__ == "__main__":
+    from mpi4py import MPI
+
     comm = MPI.COMM_WORLD
     res = results("mpi")
     res["unseeded"] = results("mpi", random_state=None)["regressor"]["weights"]
+    # ranks given different data refuse, all of them, instead of hanging
+    X, _, t = data()
+    reg = EPropRegressor(n_rec=8, max_iter=1, distributed="mpi", random_state=0)
+    X[0, 0, 0] = comm.Get_rank()
+    try:
+        reg.fit(X, t)
+        res["mismatch"] = None
+    except ValueError as e:
+        res["mismatch"] = str(e)
     with open(f"{sys.argv[1]}/rank{comm.Get_rank()}.pkl", "wb") as fh:
         pickle.dump(res, fh)

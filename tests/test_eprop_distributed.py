@@ -238,21 +238,37 @@ def test_mpi_estimators_bit_identical_to_one_process(tmp_path):
         import eprop_mpi_child as child
     finally:
         sys.path.pop(0)
-    cmd = [_mpiexec(), "-n", "2", "--oversubscribe", sys.executable, "-m", "mpi4py"]
-    cmd += [os.path.join(os.path.dirname(__file__), "eprop_mpi_child.py"), str(tmp_path)]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=_mpi_env())
-    assert r.returncode == 0, r.stdout + r.stderr
+    script = [
+        sys.executable,
+        "-m",
+        "mpi4py",
+        os.path.join(os.path.dirname(__file__), "eprop_mpi_child.py"),
+    ]
     ranks = []
-    for k in range(2):
-        with open(tmp_path / f"rank{k}.pkl", "rb") as fh:
-            ranks.append(pickle.load(fh))
+    # two ranks, and one (a one-rank COMM_WORLD runs the plain path)
+    for n, mpiexec in ((2, [_mpiexec(), "-n", "2", "--oversubscribe"]), (1, [])):
+        out = tmp_path / str(n)
+        out.mkdir()
+        cmd = [*mpiexec, *script, str(out)]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=_mpi_env())
+        assert r.returncode == 0, r.stdout + r.stderr
+        for k in range(n):
+            with open(out / f"rank{k}.pkl", "rb") as fh:
+                ranks.append(pickle.load(fh))
     np.testing.assert_array_equal(ranks[0].pop("unseeded"), ranks[1].pop("unseeded"))
+    ranks[2].pop("unseeded")
+    for k in range(2):
+        assert "MPI ranks [1] were given other data" in ranks[k].pop("mismatch")
+    assert ranks[2].pop("mismatch") is None
     one = child.results(None)
     X, y, t = child.data()
     for rank in ranks:
         for name, res in rank.items():
             ref = dict(one[name])
             est = pickle.loads(res.pop("pickle"))
+            assert est.distributed == "mpi"
+            # (this process does not start MPI: predict here as one process)
+            est.set_params(distributed=None)
             np.testing.assert_array_equal(est.predict(X), ref["after_partial"])
             ref.pop("pickle")
             # Σ|Δw| adds per block: equal up to its summation order
@@ -260,7 +276,6 @@ def test_mpi_estimators_bit_identical_to_one_process(tmp_path):
             assert e == e_ref
             assert res.pop("abs_change") == pytest.approx(ref.pop("abs_change"), rel=1e-9)
             _same(res, ref, name)
-            assert est.distributed == "mpi"
 
 
 @needs_mpi
