@@ -173,6 +173,15 @@ class Partition:
         return out
 
 
+def _max_rss_bytes() -> int:
+    """Peak resident memory of this process (0 where ``resource`` is missing)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return 0
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+
+
 # NEST's e-prop sine-wave example settings (eprop_supervised_regression_sine-waves.py)
 _KAPPA = 0.97
 
@@ -270,14 +279,17 @@ def main(argv: list[str] | None = None) -> int:
     p_rec = args.p_rec if args.p_rec is not None else (1.0 if args.n_rec <= 100 else 0.01)
     net_args, x, tg, mask = sine_task(args.n_rec, p_rec, args.iterations, args.seed, args.steps)
     part = Partition.random(*net_args, comm=comm)
-    opts = {"batch_size": 1, "record_raster": True}
+    # the raster (steps x all neurons on every rank) only to check it
+    opts = {"batch_size": 1, "record_raster": args.check}
     comm.Barrier()
     t0 = time.perf_counter()
     out = part.run(x, tg, mask, opts)
     wall = time.perf_counter() - t0
     walls = comm.gather(wall)
     comms = comm.gather(part.exchange_seconds)
-    weights = part.weights()
+    state_bytes = comm.gather(int(part.network.memory()["total_bytes"]))
+    rss = comm.gather(_max_rss_bytes())
+    weights = part.weights() if args.check else None
     stats = part.stats()
     ok = True
     if rank == 0:
@@ -296,13 +308,17 @@ def main(argv: list[str] | None = None) -> int:
             * max(w - c for w, c in zip(walls, comms, strict=True))
             / (x.shape[0] * x.shape[1]),
             "spikes": stats["spikes"],
+            "state_mb_per_rank": max(state_bytes) / 2**20,
+            "max_rss_mb_per_rank": max(rss) / 2**20,
             "loss": np.asarray(out["loss"]).tolist(),
         }
         print(
             f"{size} rank(s), {args.n_rec} neurons, {part.n_synapses} synapses: "
             f"real-time factor {res['rtf']:.4f}, exchange {res['exchange_us_per_step']:.1f} us/step, "
             f"compute {res['compute_us_per_step']:.1f} us/step, "
-            f"{stats['spikes']} spikes, loss {res['loss'][0]:.6f} .. {res['loss'][-1]:.6f}"
+            f"{stats['spikes']} spikes, loss {res['loss'][0]:.6f} .. {res['loss'][-1]:.6f}; "
+            f"per rank: network state {res['state_mb_per_rank']:.1f} MB, "
+            f"peak RSS {res['max_rss_mb_per_rank']:.0f} MB"
         )
         if args.check:
             whole = _core.EPropNetwork(*net_args)
