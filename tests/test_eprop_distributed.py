@@ -227,17 +227,104 @@ def _same(a, b, where):
         assert a == b, where
 
 
+def _child():
+    sys.path.insert(0, os.path.dirname(__file__))
+    try:
+        import eprop_mpi_child
+    finally:
+        sys.path.pop(0)
+    return eprop_mpi_child
+
+
+class _ThreadComm:
+    """The mpi4py calls of e-prop over ranks, for ranks that are threads of one process."""
+
+    def __init__(self, rank, size, barrier, slots):
+        self.rank, self.size, self.barrier, self.slots = rank, size, barrier, slots
+        self.exchanges = 0
+
+    def Get_rank(self):
+        return self.rank
+
+    def Get_size(self):
+        return self.size
+
+    def allgather(self, obj):
+        self.slots[self.rank] = obj
+        self.barrier.wait()
+        out = list(self.slots)
+        self.barrier.wait()
+        return out
+
+    def bcast(self, obj, root=0):
+        return self.allgather(obj)[root]
+
+    def allreduce(self, obj):
+        return sum(self.allgather(obj))
+
+    def gather(self, obj, root=0):
+        out = self.allgather(obj)
+        return out if self.rank == root else None
+
+    def Barrier(self):
+        self.allgather(None)
+
+    def Allgatherv(self, send, recv):
+        buf, (counts, displ) = recv
+        self.exchanges += 1
+        for r, part in enumerate(self.allgather(np.array(send))):
+            buf[displ[r] : displ[r] + counts[r]] = part
+
+
+def test_estimators_over_three_thread_ranks_bit_identical(monkeypatch):
+    """``distributed="mpi"`` with 3 ranks that are threads (no MPI needed):
+    what every rank ends with equals one process's."""
+    import pickle
+
+    from synaplast.distributed import eprop_mpi
+
+    child = _child()
+    size = 3
+    local = threading.local()
+    monkeypatch.setattr(eprop_mpi, "world", lambda: local.comm)
+    barrier, slots = threading.Barrier(size, timeout=120), [None] * size
+    outs, errors = [None] * size, []
+    comms = [_ThreadComm(r, size, barrier, slots) for r in range(size)]
+
+    def rank(r):
+        local.comm = comms[r]
+        try:
+            outs[r] = child.results("mpi")
+        except BaseException as e:  # noqa: BLE001
+            errors.append(e)
+            barrier.abort()
+
+    with synaplast.threads(max(size, synaplast.get_num_threads())):
+        threads = [threading.Thread(target=rank, args=(r,)) for r in range(size)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert not errors, errors
+    # 12 sequences x 25 steps x (2 epochs + predictions + 1 epoch) per estimator
+    assert all(c.exchanges > 2000 for c in comms), [c.exchanges for c in comms]
+    one = child.results(None)
+    for out in outs:
+        for name, res in out.items():
+            ref = dict(one[name])
+            est = pickle.loads(res.pop("pickle"))
+            assert est.distributed == "mpi" and ref.pop("pickle")
+            assert res.pop("abs_change") == pytest.approx(ref.pop("abs_change"), rel=1e-9)
+            _same(res, ref, name)
+
+
 @needs_mpi
 def test_mpi_estimators_bit_identical_to_one_process(tmp_path):
     """``distributed="mpi"`` on 2 ranks: losses, predictions, weights and reports
     equal one process's, bit for bit, and every rank holds the whole estimator."""
     import pickle
 
-    sys.path.insert(0, os.path.dirname(__file__))
-    try:
-        import eprop_mpi_child as child
-    finally:
-        sys.path.pop(0)
+    child = _child()
     script = [
         sys.executable,
         "-m",
