@@ -44,12 +44,34 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch", type=int, default=256, help="queries per round trip")
     p.add_argument("--block", type=int, default=100_000, help="pairs per dask block")
     p.add_argument("--skip-single", action="store_true", help="sharded memory only")
+    p.add_argument(
+        "--lazy",
+        action="store_true",
+        help="generate each block of pairs when it is stored (the client never holds all "
+        "pairs; implies --skip-single; worker pausing off, the nanny's limit stays)",
+    )
 
 
 def _patterns(args):
     U = mem.exact_k_patterns(args.pairs, args.n, args.k, 0, sparse=True)
     V = mem.exact_k_patterns(args.pairs, args.n, args.k, 1, sparse=True)
     return U, V
+
+
+def _lazy_patterns(args):
+    """``dask.array`` address and content patterns whose blocks are drawn when read."""
+    import dask
+    import dask.array as da
+    import scipy.sparse as sp
+
+    meta = sp.csr_array((0, args.n), dtype=np.uint8)
+    us, vs = [], []
+    for b, lo in enumerate(range(0, args.pairs, args.block)):
+        rows = min(args.block, args.pairs - lo)
+        for out, seed in ((us, 2 * b + 2), (vs, 2 * b + 3)):
+            d = dask.delayed(mem.exact_k_patterns)(rows, args.n, args.k, seed, sparse=True)
+            out.append(da.from_delayed(d, shape=(rows, args.n), dtype=np.uint8, meta=meta))
+    return da.concatenate(us), da.concatenate(vs)
 
 
 def run(args) -> int:
@@ -63,8 +85,20 @@ def run(args) -> int:
     n, k, M = args.n, args.k, args.pairs
     print(f"Willshaw hetero, n = m = {n:,}, k = l = {k}, M = {M:,} pairs, {args.workers} workers")
     t = time.perf_counter()
-    U, V = _patterns(args)
-    Q = U[: args.queries]
+    if args.lazy:
+        import dask
+
+        args.skip_single = True
+        dU, dV = _lazy_patterns(args)
+        Q = dU.blocks[0].compute(scheduler="threads")[: args.queries]
+        Vq = dV.blocks[0].compute(scheduler="threads")[: args.queries]
+        # A shard's store lives in an actor, which Dask cannot spill: pausing
+        # the worker at 80 % of its limit would stall it; terminating at 95 %
+        # (the nanny) still bounds it.
+        dask.config.set({"distributed.worker.memory.pause": False})
+    else:
+        U, V = _patterns(args)
+        Q, Vq = U[: args.queries], V[: args.queries]
     print(f"patterns generated in {time.perf_counter() - t:.1f} s")
     rows = {}
     if not args.skip_single:
@@ -91,8 +125,9 @@ def run(args) -> int:
     ):
         client.run(lambda: __import__("synaplast.distributed"))  # imports outside the timing
         sharded = ShardedAssociativeMemory(client=client, batch_size=args.batch)
-        dU = da.from_array(U, chunks=(args.block, -1), asarray=False)
-        dV = da.from_array(V, chunks=(args.block, -1), asarray=False)
+        if not args.lazy:
+            dU = da.from_array(U, chunks=(args.block, -1), asarray=False)
+            dV = da.from_array(V, chunks=(args.block, -1), asarray=False)
         t = time.perf_counter()
         sharded.fit(dU, dV)
         store_s = time.perf_counter() - t
@@ -109,7 +144,7 @@ def run(args) -> int:
         rows["sharded"] = {"store_s": store_s, "query_s": query_s, "bytes": sum(shard_bytes)}
         p1 = sharded.p1_
     p1_theory = 1 - (1 - k * k / (n * n)) ** M
-    eps = mem.output_noise(out, V[: args.queries]).mean()
+    eps = mem.output_noise(out, Vq).mean()
     eps_theory = (n - k) * p1_theory**k / k
     print(
         f"\np1 = {p1:.6g} (theory {p1_theory:.6g}); output noise {eps:.3g} (theory {eps_theory:.3g})"

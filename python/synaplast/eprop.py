@@ -145,10 +145,18 @@ _PARAMETERS = """
         learned and read (the mean readout there is the prediction).
     dt : float, default=1.0
         Time step (ms).
+    distributed : {"mpi", "none"} or None, default=None
+        ``"mpi"``: when the script runs under ``mpiexec -n N`` (mpi4py's
+        ``COMM_WORLD``, ``pip install synaplast[mpi]``), every rank simulates
+        a block of the recurrent neurons and the ranks exchange spikes after
+        every step; fitting and prediction give bit-identical losses,
+        predictions and weights to one process, and every rank ends with the
+        whole fitted estimator. Every rank must call the same methods with
+        the same data. One rank, ``None`` or ``"none"``: one process.
     random_state : int, RandomState instance or None, default=None
         Seeds the initial weights and the order of the sequences.
     verbose : int, default=0
-        Show a progress bar over the epochs.
+        Show a progress bar over the epochs (on MPI rank 0 only).
 """
 
 _ATTRIBUTES = """
@@ -212,6 +220,7 @@ class _EPropBase(BaseEstimator):
         n_steps_2d=20,
         window=0.5,
         dt=1.0,
+        distributed=None,
         random_state=None,
         verbose=0,
     ):
@@ -246,6 +255,7 @@ class _EPropBase(BaseEstimator):
         self.n_steps_2d = n_steps_2d
         self.window = window
         self.dt = dt
+        self.distributed = distributed
         self.random_state = random_state
         self.verbose = verbose
 
@@ -358,6 +368,7 @@ class _EPropBase(BaseEstimator):
         "n_steps_2d": [Interval(Integral, 2, None, closed="left")],
         "window": [Interval(Real, 0, 1, closed="right")],
         "dt": [Interval(Real, 0, np.inf, closed="neither")],
+        "distributed": [StrOptions({"mpi", "none"}), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -400,9 +411,32 @@ class _EPropBase(BaseEstimator):
             "symmetric_feedback": self.feedback == "symmetric",
         }
 
+    # -- distribution over MPI ranks -----------------------------------
+    def _communicator(self):
+        """MPI ``COMM_WORLD`` with ``distributed="mpi"`` on several ranks, else ``None``."""
+        if self.distributed != "mpi":
+            return None
+        from synaplast.distributed.eprop_mpi import world
+
+        comm = world()
+        return comm if comm.Get_size() > 1 else None
+
+    def _seed(self, comm) -> int:
+        # every rank draws (so RandomState instances advance alike), rank 0's wins
+        seed = seed_from(self.random_state)
+        return seed if comm is None else comm.bcast(seed)
+
+    def _partition(self, net, comm, *arrays):
+        """This rank's block of ``net``, after checking all ranks hold the same data."""
+        from synaplast.distributed.eprop_mpi import Partition
+
+        part = Partition(net, comm)
+        part.check_same(net.state_bytes(), *arrays)
+        return part
+
     def _init_network(self, n_in: int, n_out: int):
         cfg = self._config(n_in, n_out)
-        seed = seed_from(self.random_state)
+        seed = self._seed(self._communicator())
         connectivity = {
             "p_in": float(self.p_in),
             "p_rec": float(self.p_rec),
@@ -420,20 +454,27 @@ class _EPropBase(BaseEstimator):
     def _train(self, x, target, mask, epochs: int):
         n = x.shape[0]
         bs = int(self.batch_size)
-        rng = np.random.RandomState(seed_from(self.random_state) % (2**32))
+        comm = self._communicator()
+        rng = np.random.RandomState(self._seed(comm) % (2**32))
         # Train a copy and a new loss list, installed at the end: a failed or
         # interrupted (Ctrl-C) call leaves the fitted network as it was
         # (``unchanged_on_error`` restores the attributes, not the objects).
         net = self._net.copy()
+        # Over MPI this rank trains its block; the blocks are gathered into
+        # ``net`` at the end, on every rank.
+        runner = net if comm is None else self._partition(net, comm, x, target, mask)
         losses = list(self.loss_curve_)
-        with Progress(epochs, desc=type(self).__name__, enabled=bool(self.verbose)) as bar:
+        show = bool(self.verbose) and (comm is None or comm.Get_rank() == 0)
+        with Progress(epochs, desc=type(self).__name__, enabled=show) as bar:
             for _ in range(epochs):
                 order = rng.permutation(n)
-                out = net.run(
+                out = runner.run(
                     x[order], target[order], mask[order], {"learn": True, "batch_size": bs}
                 )
                 losses.append(float(np.mean(out["loss"])))
                 bar.update(1, postfix=f"loss {losses[-1]:.4g}")
+        if comm is not None:
+            runner.absorb_into(net)
         self._net = net
         self.loss_curve_ = losses
         self.n_iter_ = getattr(self, "n_iter_", 0) + epochs
@@ -444,7 +485,14 @@ class _EPropBase(BaseEstimator):
         n_out = self._cfg["n_out"]
         tgt = np.zeros((x.shape[0], x.shape[1], n_out), dtype=np.float32)
         mask = np.zeros((x.shape[0], x.shape[1]), dtype=np.float32)
-        return self._net.run(x, tgt, mask, {"learn": False, **record})
+        opts = {"learn": False, **record}
+        comm = self._communicator()
+        if comm is None:
+            return self._net.run(x, tgt, mask, opts)
+        part = self._partition(self._net, comm, x)
+        out = part.run(x, tgt, mask, opts)
+        part.absorb_into(self._net)  # its counts, as one process's run adds them
+        return out
 
     def _readout(self, x) -> np.ndarray:
         return self._simulate(x, record_y=True)["y"]

@@ -3,7 +3,8 @@
 * :class:`ShardedAssociativeMemory`: an associative memory sharded by
   content units over Dask actors, bit-identical to
   :class:`~synaplast.AssociativeMemory`.
-* :mod:`.eprop_mpi`: e-prop networks over MPI ranks (the ``mpi`` extra).
+* :mod:`.eprop_mpi`: e-prop networks over MPI ranks (the ``mpi`` extra);
+  the e-prop estimators use it with ``distributed="mpi"``.
 * :func:`fit_blocks`: store a ``dask.array`` of patterns block by block in
   separate memories and merge them exactly.
 

@@ -8,6 +8,11 @@ the error and the readout learning from all spikes in the same order. No
 floating-point sum crosses ranks, so losses, spikes and weights equal those
 of the whole network in one process, for any number of ranks.
 
+Each rank builds only its own block (:meth:`Partition.random`); what the
+ranks learned is gathered back into a whole network with
+:meth:`Partition.absorb_into`. ``EPropRegressor(distributed="mpi")`` and
+``EPropClassifier(distributed="mpi")`` run through :class:`Partition`.
+
 Run the sine task and a 10,000-neuron network (``--check`` compares with one
 process on rank 0)::
 
@@ -21,6 +26,7 @@ extension has no MPI dependency.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -35,11 +41,16 @@ def _comm(comm=None):
         return comm
     try:
         from mpi4py import MPI
-    except ImportError as exc:  # pragma: no cover - depends on the install
+    except ImportError as exc:
         raise ImportError(
             "distributed e-prop needs mpi4py and an MPI library: pip install 'synaplast[mpi]'"
         ) from exc
     return MPI.COMM_WORLD
+
+
+def world():
+    """mpi4py's ``COMM_WORLD`` (an ImportError naming the ``mpi`` extra without mpi4py)."""
+    return _comm()
 
 
 def block_bounds(n_rec: int, size: int) -> np.ndarray:
@@ -61,26 +72,42 @@ class Partition:
     """
 
     def __init__(self, network, comm=None):
-        self.comm = _comm(comm)
-        self.n_rec = int(network.neurons()[1])
-        self.bounds = block_bounds(self.n_rec, self.comm.Get_size())
-        rank = self.comm.Get_rank()
-        lo, hi = int(self.bounds[rank]), int(self.bounds[rank + 1])
+        lo, hi = self._blocks(comm, int(network.neurons()[1]))
         self.network, self.synapse_index = network.partition(lo, hi)
         self.n_synapses = int(network.memory()["n_synapses"])
+
+    @classmethod
+    def random(cls, config, connectivity, seed=0, comm=None) -> Partition:
+        """This rank's block of ``EPropNetwork(config, connectivity, seed)``, built alone.
+
+        No rank ever holds the whole network: memory per rank is its block's
+        (every rank still draws all rows, so the time is the whole network's).
+        """
+        self = cls.__new__(cls)
+        lo, hi = self._blocks(comm, int(config["n_rec"]))
+        self.network, self.synapse_index = _core.EPropNetwork.random_partition(
+            config, connectivity, seed, lo, hi
+        )
+        self.n_synapses = int(self.comm.allreduce(len(self.synapse_index)))
+        return self
+
+    def _blocks(self, comm, n_rec: int) -> tuple[int, int]:
+        self.comm = _comm(comm)
+        self.n_rec = n_rec
+        self.bounds = block_bounds(self.n_rec, self.comm.Get_size())
+        rank = self.comm.Get_rank()
         self._all = np.zeros(self.n_rec, dtype=np.uint8)
         self._counts = np.diff(self.bounds).astype(int)
         self._displ = self.bounds[:-1].astype(int)
         self.exchange_seconds = 0.0
         self.exchanges = 0
+        return int(self.bounds[rank]), int(self.bounds[rank + 1])
 
     def _exchange(self, local):
-        from mpi4py import MPI
-
         t0 = time.perf_counter()
+        # uint8 buffers: mpi4py sends them as MPI_UNSIGNED_CHAR
         self.comm.Allgatherv(
-            [np.ascontiguousarray(local), MPI.UNSIGNED_CHAR],
-            [self._all, (self._counts, self._displ), MPI.UNSIGNED_CHAR],
+            np.ascontiguousarray(local, dtype=np.uint8), [self._all, (self._counts, self._displ)]
         )
         self.exchange_seconds += time.perf_counter() - t0
         self.exchanges += 1
@@ -91,6 +118,38 @@ class Partition:
         if self.comm.Get_size() == 1:  # the whole network: nothing to exchange
             return self.network.run(x, target, mask, options)
         return self.network.run(x, target, mask, options, self._exchange)
+
+    def check_same(self, *arrays) -> None:
+        """Raise ``ValueError`` on every rank unless all ranks hold equal ``arrays``.
+
+        Every rank must be given the same data and model (the same script,
+        seeds and files): a rank that differs would silently compute another
+        network's steps.
+        """
+        h = hashlib.blake2b(digest_size=16)
+        for a in arrays:
+            b = a if isinstance(a, bytes) else np.ascontiguousarray(a)
+            meta = (b.shape, b.dtype.str) if isinstance(b, np.ndarray) else len(b)
+            h.update(repr(meta).encode())
+            h.update(memoryview(b).cast("B"))
+        digests = self.comm.allgather(h.digest())
+        differ = [r for r, d in enumerate(digests) if d != digests[0]]
+        if differ:
+            raise ValueError(
+                f"MPI ranks {differ} were given other data or another model than rank 0: "
+                "every rank must run the same script on the same data"
+            )
+
+    def absorb_into(self, whole) -> None:
+        """Write what every rank's block learned into ``whole`` (on every rank).
+
+        ``whole`` is the network this partition was made from, as it was
+        then; it ends equal to the whole network trained in one process
+        (weights, Adam moments and counts; the energy sum ``Σ|Δw|`` up to
+        the rounding of its order), at rest.
+        """
+        parts = self.comm.allgather((self.network.state_bytes(), self.synapse_index))
+        whole.absorb(self.network, parts)
 
     def weights(self) -> np.ndarray:
         """All input/recurrent weights in the whole network's synapse order (on every rank)."""
@@ -110,6 +169,15 @@ class Partition:
         for k in ("events", "trace_updates", "spikes"):
             out[k] = int(sum(s[k] for s in every))
         return out
+
+
+def _max_rss_bytes() -> int:
+    """Peak resident memory of this process (0 where ``resource`` is missing)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return 0
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
 
 # NEST's e-prop sine-wave example settings (eprop_supervised_regression_sine-waves.py)
@@ -152,7 +220,8 @@ def sine_config(n_rec: int) -> dict:
 def sine_task(
     n_rec: int = 100, p_rec: float = 1.0, n_iter: int = 5, seed: int = 1, steps: int = 1000
 ):
-    """A network (random, from ``seed``), input spikes, target and mask of the sine task."""
+    """``EPropNetwork`` arguments ``(config, connectivity, seed)``, input spikes,
+    target and mask of the sine task."""
     scale = 1.0 - _KAPPA
     conn = {
         "p_in": 1.0,
@@ -162,7 +231,6 @@ def sine_task(
         "readout_scale": scale,
         "feedback_scale": scale,
     }
-    net = _core.EPropNetwork(sine_config(n_rec), conn, seed)
     rng = np.random.RandomState(seed)
     spikes = (rng.rand(steps, 100) < 0.05).astype(np.uint8)
     t = np.arange(steps)
@@ -181,7 +249,7 @@ def sine_task(
         np.broadcast_to(target.astype(np.float32), (n_iter, steps)).reshape(n_iter, steps, 1).copy()
     )
     mask = np.ones((n_iter, steps), dtype=np.float32)
-    return net, x, tg, mask
+    return (sine_config(n_rec), conn, seed), x, tg, mask
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -207,16 +275,19 @@ def main(argv: list[str] | None = None) -> int:
     comm = _comm()
     rank, size = comm.Get_rank(), comm.Get_size()
     p_rec = args.p_rec if args.p_rec is not None else (1.0 if args.n_rec <= 100 else 0.01)
-    net, x, tg, mask = sine_task(args.n_rec, p_rec, args.iterations, args.seed, args.steps)
-    part = Partition(net, comm)
-    opts = {"batch_size": 1, "record_raster": True}
+    net_args, x, tg, mask = sine_task(args.n_rec, p_rec, args.iterations, args.seed, args.steps)
+    part = Partition.random(*net_args, comm=comm)
+    # the raster (steps x all neurons on every rank) only to check it
+    opts = {"batch_size": 1, "record_raster": args.check}
     comm.Barrier()
     t0 = time.perf_counter()
     out = part.run(x, tg, mask, opts)
     wall = time.perf_counter() - t0
     walls = comm.gather(wall)
     comms = comm.gather(part.exchange_seconds)
-    weights = part.weights()
+    state_bytes = comm.gather(int(part.network.memory()["total_bytes"]))
+    rss = comm.gather(_max_rss_bytes())
+    weights = part.weights() if args.check else None
     stats = part.stats()
     ok = True
     if rank == 0:
@@ -235,16 +306,20 @@ def main(argv: list[str] | None = None) -> int:
             * max(w - c for w, c in zip(walls, comms, strict=True))
             / (x.shape[0] * x.shape[1]),
             "spikes": stats["spikes"],
+            "state_mb_per_rank": max(state_bytes) / 2**20,
+            "max_rss_mb_per_rank": max(rss) / 2**20,
             "loss": np.asarray(out["loss"]).tolist(),
         }
         print(
             f"{size} rank(s), {args.n_rec} neurons, {part.n_synapses} synapses: "
             f"real-time factor {res['rtf']:.4f}, exchange {res['exchange_us_per_step']:.1f} us/step, "
             f"compute {res['compute_us_per_step']:.1f} us/step, "
-            f"{stats['spikes']} spikes, loss {res['loss'][0]:.6f} .. {res['loss'][-1]:.6f}"
+            f"{stats['spikes']} spikes, loss {res['loss'][0]:.6f} .. {res['loss'][-1]:.6f}; "
+            f"per rank: network state {res['state_mb_per_rank']:.1f} MB, "
+            f"peak RSS {res['max_rss_mb_per_rank']:.0f} MB"
         )
         if args.check:
-            whole = net.copy()
+            whole = _core.EPropNetwork(*net_args)
             ref = whole.run(x, tg, mask, opts)
             same = (
                 np.array_equal(np.asarray(ref["loss"]), np.asarray(out["loss"]))

@@ -36,6 +36,12 @@ pub trait Persist: Sized {
 
     /// Rebuild from [`Persist::to_bytes`] output.
     fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        Self::from_state(Self::state_from_bytes(bytes)?)
+    }
+
+    /// The state in [`Persist::to_bytes`] output, decoded but not yet
+    /// validated (for states that are read without rebuilding a learner).
+    fn state_from_bytes(bytes: &[u8]) -> Result<Self::State> {
         let bad = |e: postcard::Error| Error::Value(format!("corrupt {} state: {e}", Self::KIND));
         let ((magic, kind, version), rest): ((String, String, u32), _) =
             postcard::take_from_bytes(bytes).map_err(bad)?;
@@ -60,6 +66,6 @@ pub trait Persist: Sized {
                 rest.len()
             )));
         }
-        Self::from_state(state)
+        Ok(state)
     }
 }

@@ -11,11 +11,11 @@ use numpy::{
     PyUntypedArrayMethods,
 };
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyBytes, PyDict};
 use pythonize::pythonize;
 use std::sync::Mutex;
 use synaplast_core::eprop::{Batch, Config, Connectivity, Network, RunOptions};
-use synaplast_core::Error;
+use synaplast_core::{Error, Persist};
 
 /// Call the Python exchange function: this partition's spikes in, all spikes out.
 fn exchange_spikes(py: Python<'_>, f: &Py<PyAny>, local: &[u8], all: &mut [u8]) -> PyResult<()> {
@@ -33,6 +33,11 @@ fn exchange_spikes(py: Python<'_>, f: &Py<PyAny>, local: &[u8], all: &mut [u8]) 
     }
     all.copy_from_slice(v);
     Ok(())
+}
+
+/// Synapse indices as an int64 array.
+fn index_array(py: Python<'_>, map: Vec<usize>) -> Bound<'_, PyArray1<i64>> {
+    PyArray1::from_vec(py, map.into_iter().map(|s| s as i64).collect())
 }
 
 #[pyclass(module = "synaplast._core")]
@@ -67,6 +72,27 @@ impl EPropNetwork {
             .detach(|| threads::run(|| Network::random(cfg, &conn, seed)))
             .py()?;
         Ok(Self { inner })
+    }
+
+    /// The recurrent neurons `lo..hi` of `EPropNetwork(config, connectivity,
+    /// seed)` with their incoming synapses, and each synapse's index in that
+    /// network: what `partition(lo, hi)` of it gives, built without the rest
+    /// of the network (see `synaplast_core::eprop::Network::random_partition`).
+    #[staticmethod]
+    fn random_partition<'py>(
+        py: Python<'py>,
+        config: &Bound<'_, PyAny>,
+        connectivity: &Bound<'_, PyAny>,
+        seed: u64,
+        lo: usize,
+        hi: usize,
+    ) -> PyResult<(Self, Bound<'py, PyArray1<i64>>)> {
+        let cfg: Config = extract(config, "config")?;
+        let conn: Connectivity = extract(connectivity, "connectivity")?;
+        let (inner, map) = py
+            .detach(|| threads::run(|| Network::random_partition(cfg, &conn, seed, lo, hi)))
+            .py()?;
+        Ok((Self { inner }, index_array(py, map)))
     }
 
     /// Network from explicit weights; `synapses` has one row per
@@ -188,8 +214,40 @@ impl EPropNetwork {
         hi: usize,
     ) -> PyResult<(Self, Bound<'py, PyArray1<i64>>)> {
         let (inner, map) = self.inner.partition(lo, hi).py()?;
-        let map: Vec<i64> = map.into_iter().map(|s| s as i64).collect();
-        Ok((Self { inner }, PyArray1::from_vec(py, map)))
+        Ok((Self { inner }, index_array(py, map)))
+    }
+
+    /// The versioned state bytes that pickling stores. A partition's can
+    /// only be passed to `absorb`, not restored.
+    fn state_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.inner.to_bytes())
+    }
+
+    /// Take over what partitions of this network learned: `local` is this
+    /// process's partition, `parts` a list of `(state_bytes(), synapse
+    /// index)`, one per partition, together holding every synapse once (see
+    /// `synaplast_core::eprop::Network::absorb`).
+    fn absorb(
+        &mut self,
+        py: Python<'_>,
+        local: PyRef<'_, Self>,
+        parts: Vec<(Vec<u8>, PyReadonlyArray1<'_, i64>)>,
+    ) -> PyResult<()> {
+        let mut decoded = Vec::with_capacity(parts.len());
+        for (bytes, index) in &parts {
+            let index = index
+                .as_slice()?
+                .iter()
+                .map(|&s| usize::try_from(s))
+                .collect::<Result<Vec<usize>, _>>()
+                .map_err(|_| {
+                    pyo3::exceptions::PyValueError::new_err("synapse indices must be >= 0")
+                })?;
+            decoded.push((Network::state_from_bytes(bytes).py()?, index));
+        }
+        let (net, local) = (&mut self.inner, &local.inner);
+        py.detach(|| threads::run(|| net.absorb(local, &decoded)))
+            .py()
     }
 
     /// `(first, count)`: the recurrent neurons this network holds.

@@ -20,6 +20,9 @@ pub(super) struct Archive {
     pub err: Vec<f32>,
 }
 
+/// Steps the rings hold at first (they grow as windows need).
+pub(super) const INITIAL_WIDTH: usize = 4;
+
 /// Ring slot of step `m`.
 #[inline]
 pub(super) fn slot(m: i64, width: usize) -> usize {
@@ -27,8 +30,8 @@ pub(super) fn slot(m: i64, width: usize) -> usize {
 }
 
 impl Archive {
-    pub fn new(n_rec: usize, n_out: usize) -> Self {
-        let width = 4;
+    /// Empty rings of `width` steps.
+    pub fn new(n_rec: usize, n_out: usize, width: usize) -> Self {
         Archive {
             width,
             psi: vec![0.0; n_rec * width],

@@ -1,8 +1,9 @@
 //! The network: synapses (by presynaptic neuron), readout and feedback
 //! weights, the learning state of every synapse and the neuron state.
 
-use super::archive::Archive;
+use super::archive::{Archive, INITIAL_WIDTH};
 use super::config::{Config, Connectivity, OptimizerKind};
+use super::partition::check_block;
 use super::traces::{Pre, Tr};
 use crate::energy::EnergyCounters;
 use crate::error::{Error, Result};
@@ -144,14 +145,19 @@ fn check_weights(
     Ok(())
 }
 
-/// Random sparse rows: row `p` holds each of `n_cols` columns with probability
-/// `prob` (never column `skip(p)`), weights `N(0, 1) · scale`.
 /// Refuse networks whose state cannot fit in memory before building them
 /// (an allocation failure aborts): per recurrent neuron about 32 floats of
 /// dynamics and history plus two readout/feedback weights per output, and
-/// about 12 floats per expected synapse (index, weight, traces, optimizer).
-fn check_memory(n_in: usize, n_rec: usize, n_out: usize, conn: &Connectivity) -> Result<()> {
-    let synapses = n_rec as f64 * (n_in as f64 * conn.p_in + n_rec as f64 * conn.p_rec.min(1.0));
+/// about 12 floats per expected synapse (index, weight, traces, optimizer)
+/// onto the `n_local` neurons built.
+fn check_memory(
+    n_in: usize,
+    n_rec: usize,
+    n_local: usize,
+    n_out: usize,
+    conn: &Connectivity,
+) -> Result<()> {
+    let synapses = n_local as f64 * (n_in as f64 * conn.p_in + n_rec as f64 * conn.p_rec.min(1.0));
     let floats = n_rec as f64 * (32.0 + 2.0 * n_out as f64) + 12.0 * synapses;
     let n = if floats < usize::MAX as f64 {
         floats as usize
@@ -164,25 +170,49 @@ fn check_memory(n_in: usize, n_rec: usize, n_out: usize, conn: &Connectivity) ->
     )
 }
 
+/// One drawn row of a block of columns: the block's synapses (columns
+/// relative to the block's first), and where they sit in the whole row.
+struct DrawnRow {
+    idx: Vec<u32>,
+    w: Vec<f32>,
+    /// Synapses of the whole row left of the block.
+    before: usize,
+    /// Synapses of the whole row.
+    total: usize,
+}
+
+/// Random sparse rows: row `p` holds each of `n_cols` columns with probability
+/// `prob` (never column `skip(p)`), weights `N(0, 1) · scale`; only the
+/// columns in `block` are kept. Each row draws from its own stream and walks
+/// all its columns, so a block holds exactly the whole row's synapses there.
 fn random_rows(
     n_rows: usize,
     n_cols: usize,
     (prob, scale): (f64, f64),
-    seed: u64,
-    stream0: u64,
+    (seed, stream0): (u64, u64),
     skip: impl Fn(usize) -> Option<usize> + Sync,
-) -> Vec<(Vec<u32>, Vec<f32>)> {
+    block: &std::ops::Range<usize>,
+) -> Vec<DrawnRow> {
     (0..n_rows)
         .into_par_iter()
         .map(|p| {
             let mut rng = stream_rng(seed, stream0 + p as u64);
-            let mut idx = Vec::new();
-            let mut w = Vec::new();
+            let mut row = DrawnRow {
+                idx: Vec::new(),
+                w: Vec::new(),
+                before: 0,
+                total: 0,
+            };
             let mut push = |j: usize, rng: &mut ChaCha8Rng| {
                 if Some(j) != skip(p) {
-                    idx.push(j as u32);
                     let x: f64 = StandardNormal.sample(rng);
-                    w.push((x * scale) as f32);
+                    if block.contains(&j) {
+                        row.idx.push((j - block.start) as u32);
+                        row.w.push((x * scale) as f32);
+                    } else if j < block.start {
+                        row.before += 1;
+                    }
+                    row.total += 1;
                 }
             };
             if prob >= 1.0 {
@@ -207,19 +237,19 @@ fn random_rows(
                     push(j as usize, &mut rng);
                 }
             }
-            (idx, w)
+            row
         })
         .collect()
 }
 
 /// Dale signs (+1 with probability `frac`, else −1) applied to the rows' weights.
-fn dale_signs(rows: &mut [(Vec<u32>, Vec<f32>)], frac: f64, seed: u64) -> Vec<i8> {
+fn dale_signs(rows: &mut [DrawnRow], frac: f64, seed: u64) -> Vec<i8> {
     let mut rng = stream_rng(seed, u64::MAX - 2);
     let sign: Vec<i8> = (0..rows.len())
         .map(|_| if rng.random::<f64>() < frac { 1 } else { -1 })
         .collect();
-    for (p, (_, w)) in rows.iter_mut().enumerate() {
-        for x in w.iter_mut() {
+    for (p, row) in rows.iter_mut().enumerate() {
+        for x in row.w.iter_mut() {
             *x = x.abs() * sign[p] as f32;
         }
     }
@@ -227,16 +257,16 @@ fn dale_signs(rows: &mut [(Vec<u32>, Vec<f32>)], frac: f64, seed: u64) -> Vec<i8
 }
 
 /// Rows as one compressed matrix (rows = presynaptic neurons).
-fn outgoing_matrix(rows: Vec<(Vec<u32>, Vec<f32>)>, n_rec: usize) -> Result<SynapseMatrix> {
+fn outgoing_matrix(rows: Vec<DrawnRow>, n_rec: usize) -> Result<SynapseMatrix> {
     let n_pre = rows.len();
     let mut indptr = Vec::with_capacity(n_pre + 1);
     indptr.push(0usize);
-    let nnz: usize = rows.iter().map(|r| r.0.len()).sum();
+    let nnz: usize = rows.iter().map(|r| r.idx.len()).sum();
     let mut indices = Vec::with_capacity(nnz);
     let mut weights = Vec::with_capacity(nnz);
-    for (idx, w) in rows {
-        indices.extend_from_slice(&idx);
-        weights.extend_from_slice(&w);
+    for row in rows {
+        indices.extend_from_slice(&row.idx);
+        weights.extend_from_slice(&row.w);
         indptr.push(indices.len());
     }
     SynapseMatrix::from_csr(n_pre, n_rec, &indptr, &indices, Some(&weights), false)
@@ -314,7 +344,7 @@ impl Network {
             refr: vec![0; n_rec],
             f_av: vec![0.0; n_rec],
             y: vec![0.0; n_out],
-            archive: Archive::new(n_rec, n_out),
+            archive: Archive::new(n_rec, n_out, INITIAL_WIDTH),
             g: 0,
             out_counters: EnergyCounters::default(),
             stats: Stats::default(),
@@ -336,27 +366,65 @@ impl Network {
     /// each input→recurrent synapse exists with probability `p_in`, each
     /// recurrent→recurrent one (no autapses) with `p_rec`.
     pub fn random(cfg: Config, conn: &Connectivity, seed: u64) -> Result<Self> {
+        let n_rec = cfg.n_rec;
+        Ok(Self::random_block(cfg, conn, seed, 0..n_rec, false)?.0)
+    }
+
+    /// The recurrent neurons `lo..hi` of [`Network::random`] with their
+    /// incoming synapses and each synapse's index in the whole network:
+    /// the same as `Network::random(cfg, conn, seed)?.partition(lo, hi)`,
+    /// without ever holding the whole network (every row is still drawn,
+    /// so the time is that of building the whole network; the memory is
+    /// the block's).
+    pub fn random_partition(
+        cfg: Config,
+        conn: &Connectivity,
+        seed: u64,
+        lo: usize,
+        hi: usize,
+    ) -> Result<(Self, Vec<usize>)> {
+        check_block(lo, hi, cfg.n_rec)?;
+        Self::random_block(cfg, conn, seed, lo..hi, true)
+    }
+
+    /// [`Network::random_partition`]; the index map only `with_map`.
+    fn random_block(
+        cfg: Config,
+        conn: &Connectivity,
+        seed: u64,
+        block: std::ops::Range<usize>,
+        with_map: bool,
+    ) -> Result<(Self, Vec<usize>)> {
         cfg.validate()?;
         conn.validate()?;
         let (n_in, n_rec, n_out) = (cfg.n_in, cfg.n_rec, cfg.n_out);
-        check_memory(n_in, n_rec, n_out, conn)?;
+        check_memory(n_in, n_rec, block.len(), n_out, conn)?;
         let fan_in = |n: usize, p: f64| 1.0 / (n as f64 * p).max(1.0).sqrt();
         let input = (conn.p_in, conn.input_scale * fan_in(n_in, conn.p_in));
         let recurrent = (conn.p_rec, conn.recurrent_scale * fan_in(n_rec, conn.p_rec));
-        let mut rows = random_rows(n_in, n_rec, input, seed, 0, |_| None);
+        let mut rows = random_rows(n_in, n_rec, input, (seed, 0), |_| None, &block);
         rows.extend(random_rows(
             n_rec,
             n_rec,
             recurrent,
-            seed,
-            n_in as u64,
+            (seed, n_in as u64),
             Some,
+            &block,
         ));
         let sign = match conn.dale {
             Some(frac) => dale_signs(&mut rows, frac, seed),
             None => Vec::new(),
         };
-        let syn = outgoing_matrix(rows, n_rec)?;
+        let mut map = Vec::new();
+        if with_map {
+            let mut offset = 0usize;
+            for row in &rows {
+                let start = offset + row.before;
+                map.extend(start..start + row.idx.len());
+                offset += row.total;
+            }
+        }
+        let syn = outgoing_matrix(rows, block.len())?;
         let mut rng = stream_rng(seed, u64::MAX - 1);
         let s = 1.0 / (n_rec as f64).sqrt();
         let mut draw = |scale: f64| -> Vec<f32> {
@@ -373,7 +441,8 @@ impl Network {
         } else {
             draw(conn.feedback_scale)
         };
-        Network::new(cfg, syn, w_out, feedback, sign)
+        let net = Network::with_neurons(cfg, syn, w_out, feedback, sign, block)?;
+        Ok((net, map))
     }
 
     pub fn config(&self) -> &Config {

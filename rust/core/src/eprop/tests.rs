@@ -266,11 +266,46 @@ fn tiny_connection_probabilities_terminate() {
     }
 }
 
+/// Run the partitions `bounds` of `whole` in lock-step threads that
+/// exchange spikes through a shared vector.
+fn run_partitions(
+    whole: &Network,
+    bounds: &[usize],
+    batch: &Batch<'_>,
+    o: &RunOptions,
+) -> Vec<(RunOutput, Network, Vec<usize>)> {
+    use std::sync::{Barrier, Mutex};
+    let n = bounds.len() - 1;
+    let shared = Mutex::new(vec![0u8; whole.config().n_rec]);
+    let barrier = Barrier::new(n);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..n)
+            .map(|r| {
+                let (lo, hi) = (bounds[r], bounds[r + 1]);
+                let (mut part, map) = whole.partition(lo, hi).unwrap();
+                let (shared, barrier) = (&shared, &barrier);
+                s.spawn(move || {
+                    let out = part
+                        .run_exchanging(batch, o, &mut |local, all| {
+                            shared.lock().unwrap()[lo..hi].copy_from_slice(local);
+                            barrier.wait();
+                            all.copy_from_slice(&shared.lock().unwrap());
+                            barrier.wait();
+                            Ok(())
+                        })
+                        .unwrap();
+                    (out, part, map)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
 /// Partitions stepped in lock-step by threads (exchanging spikes through a
 /// shared vector) compute exactly what the whole network computes.
 #[test]
 fn partitions_match_the_whole_network() {
-    use std::sync::{Barrier, Mutex};
     let c = Config {
         event_driven: true,
         cutoff: Some(25),
@@ -290,31 +325,7 @@ fn partitions_match_the_whole_network() {
     let mut reference = whole.clone();
     let expect = reference.run(&batch, &o).unwrap();
     assert!(expect.raster.iter().filter(|&&z| z != 0).count() > 20);
-    let bounds = [0usize, 7, 30, 40];
-    let shared = Mutex::new(vec![0u8; 40]);
-    let barrier = Barrier::new(3);
-    let results: Vec<(RunOutput, Network, Vec<usize>)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..3)
-            .map(|r| {
-                let (lo, hi) = (bounds[r], bounds[r + 1]);
-                let (mut part, map) = whole.partition(lo, hi).unwrap();
-                let (shared, barrier, batch) = (&shared, &barrier, &batch);
-                s.spawn(move || {
-                    let out = part
-                        .run_exchanging(batch, &o, &mut |local, all| {
-                            shared.lock().unwrap()[lo..hi].copy_from_slice(local);
-                            barrier.wait();
-                            all.copy_from_slice(&shared.lock().unwrap());
-                            barrier.wait();
-                            Ok(())
-                        })
-                        .unwrap();
-                    (out, part, map)
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
+    let results = run_partitions(&whole, &[0, 7, 30, 40], &batch, &o);
     let mut weights = vec![0.0f32; whole.synapses().nnz()];
     for (out, part, map) in &results {
         assert_eq!(out.loss, expect.loss);
@@ -327,4 +338,91 @@ fn partitions_match_the_whole_network() {
     assert_eq!(weights, reference.synapses().weights().unwrap());
     assert!(whole.partition(3, 3).is_err());
     assert!(results[0].1.partition(0, 2).is_err());
+}
+
+/// A block built on its own is the block of the whole network.
+#[test]
+fn random_partition_is_the_partition_of_the_random_network() {
+    for (p_in, p_rec, dale, n_rec) in [
+        (0.5, 0.3, None, 40),
+        (1.0, 1.0, Some(0.8), 17),
+        (0.05, 0.02, None, 300),
+    ] {
+        let c = cfg(9, n_rec, 3);
+        let k = conn(p_in, p_rec, [2.0, 1.0, 1.0, 1.0], dale);
+        let whole = Network::random(c.clone(), &k, 11).unwrap();
+        for (lo, hi) in [(0, n_rec), (0, 5), (3, n_rec / 2), (n_rec - 1, n_rec)] {
+            let (a, map_a) = whole.partition(lo, hi).unwrap();
+            let (b, map_b) = Network::random_partition(c.clone(), &k, 11, lo, hi).unwrap();
+            assert_eq!(map_a, map_b);
+            assert_eq!(a.state(), b.state());
+            assert_eq!(a.neurons(), b.neurons());
+        }
+        assert!(Network::random_partition(c.clone(), &k, 11, 4, 4).is_err());
+        assert!(Network::random_partition(c, &k, 11, 0, n_rec + 1).is_err());
+    }
+}
+
+/// What partitions learned, absorbed back, is the whole network's state
+/// (sums of floating-point energy aside), and it learns on as the whole does.
+#[test]
+fn absorbed_partitions_equal_the_whole_network() {
+    let c = Config {
+        optimizer: OptimizerKind::Adam,
+        cutoff: Some(20),
+        ..cfg(10, 30, 2)
+    };
+    assert!(c.reset_each_sequence);
+    let whole = Network::random(c, &conn(0.5, 0.4, [3.0, 1.5, 1.0, 1.0], None), 4).unwrap();
+    let (x, y, m) = inputs(3, 50, 10, 2, 0.15, 2);
+    let batch = Batch {
+        n_seq: 3,
+        n_steps: 50,
+        x: &x,
+        target: &y,
+        mask: &m,
+    };
+    let o = opts(true, 2, false, false);
+    let mut reference = whole.clone();
+    reference.run(&batch, &o).unwrap();
+    let results = run_partitions(&whole, &[0, 11, 30], &batch, &o);
+    let parts: Vec<_> = results
+        .iter()
+        .map(|(_, p, map)| (p.state(), map.clone()))
+        .collect();
+    let mut merged = whole.clone();
+    merged.absorb(&results[0].1, &parts).unwrap();
+    let (got, want) = (merged.state(), reference.state());
+    assert_eq!(got.synapses.weights, want.synapses.weights);
+    assert_eq!(got.w_out, want.w_out);
+    assert_eq!(got.adam, want.adam);
+    assert_eq!(got.stats, want.stats);
+    assert_eq!(got.readout_counters, want.readout_counters);
+    assert_eq!(merged.memory_bytes(), reference.memory_bytes());
+    let (gc, wc) = (got.synapses.counters, want.synapses.counters);
+    assert_eq!(gc.writes, wc.writes);
+    assert!((gc.abs_change - wc.abs_change).abs() <= 1e-9 * wc.abs_change);
+    // learning on from the absorbed network (at rest) and from the live one
+    let again = (
+        merged.run(&batch, &o).unwrap(),
+        reference.run(&batch, &o).unwrap(),
+    );
+    assert_eq!(again.0.loss, again.1.loss);
+    assert_eq!(merged.synapses().weights(), reference.synapses().weights());
+    // bad partition sets leave the network as it was
+    let before = merged.state();
+    let local = &results[1].1;
+    assert!(merged.absorb(local, &[]).is_err());
+    assert!(merged.absorb(local, &parts[..1]).is_err());
+    assert!(merged
+        .absorb(local, &[parts[0].clone(), parts[0].clone()])
+        .is_err());
+    let mut shifted = parts.clone();
+    shifted[1].1[0] = parts[0].1[0];
+    assert!(merged.absorb(local, &shifted).is_err());
+    let mut other = parts.clone();
+    other[1].0.w_out[0] += 1.0;
+    assert!(merged.absorb(local, &other).is_err());
+    assert_eq!(merged.state(), before);
+    assert!(results[0].1.clone().absorb(local, &parts).is_err());
 }

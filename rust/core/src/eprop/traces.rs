@@ -77,6 +77,10 @@ struct Ctx<'a> {
     cutoff: i64,
     n_in: usize,
     n_out: usize,
+    /// Count the readout's integrations and optimizer calls in the stats
+    /// (every partition does the readout's work; only the one holding
+    /// neuron 0 counts it, so the partitions' counts add up to the whole's).
+    counts_readout: bool,
     width: usize,
     psi: &'a [f32],
     lsig: &'a [f32],
@@ -245,7 +249,12 @@ fn integrate(ctx: &Ctx<'_>, row: &mut Row<'_>, upto: i64, zbuf: &mut Vec<f64>) -
         readout_gradients(ctx, row, &win, zbuf);
     }
     row.pre.trace_at = upto;
-    (win.n * (n_syn + if recurrent { ctx.n_out } else { 0 })) as u64
+    let n_out = if recurrent && ctx.counts_readout {
+        ctx.n_out
+    } else {
+        0
+    };
+    (win.n * (n_syn + n_out)) as u64
 }
 
 /// Split `v` into the segments `[bounds[p], bounds[p+1])` of the sorted rows
@@ -313,7 +322,12 @@ impl Pass<'_> {
                 acc.1[q].0 += c[q].0;
                 acc.1[q].1 += c[q].1;
             }
-            acc.2 += (row.w.len() + row.w_out.len()) as u64;
+            let n_out = if self.ctx.counts_readout {
+                row.w_out.len()
+            } else {
+                0
+            };
+            acc.2 += (row.w.len() + n_out) as u64;
         }
     }
 }
@@ -431,6 +445,7 @@ impl Network {
             cutoff: cfg.cutoff_steps(),
             n_in: cfg.n_in,
             n_out: cfg.n_out,
+            counts_readout: self.first == 0,
             width: archive.width,
             psi: &archive.psi,
             lsig: &archive.lsig,
