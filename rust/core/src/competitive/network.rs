@@ -45,9 +45,11 @@ pub struct Layer {
 /// copies the network (so that a failed call changes nothing), and a
 /// serial copy of a large layer, with the page faults of its fresh memory,
 /// would be the part of a short call that a second thread cannot share.
+/// Only inside a thread pool (a kernel call): a copy made elsewhere stays
+/// on the calling thread rather than start rayon's global pool.
 fn copy_of(v: &[f32]) -> Vec<f32> {
     use rayon::prelude::*;
-    if !SPLIT.parallel(v.len()) {
+    if rayon::current_thread_index().is_none() || !SPLIT.parallel(v.len()) {
         return v.to_vec();
     }
     // Zeroed memory is mapped on first write, here by the copying threads.
