@@ -7,7 +7,15 @@
 //! shared machine, `THREAD_RATIOS=1 cargo bench --bench kernels` instead
 //! alternates 1- and 2-thread runs of every kernel and prints the ratio of
 //! the fastest of each (other jobs only ever add time, so minima compare
-//! best).
+//! best), and, from each worker's CPU time, the busiest thread's share: on
+//! a loaded machine, where the second thread rarely gets a core, the ratio
+//! of the 1-thread CPU time to the busiest thread's bounds the speed-up
+//! (serial parts and imbalance count; waiting for a wake-up does not). `THREAD_CROSSOVER=1 cargo bench --bench kernels` sweeps each
+//! kernel over small sizes with 1 thread and with 2 threads splitting every
+//! loop (`synaplast_core::parallel::force_split`) and prints the work from
+//! which the split pays: the measurement behind each kernel's `Split`.
+//! `TOPP_RATIOS=1 cargo bench --bench kernels` alternates the plain and the
+//! top-fraction competitive steps on one thread and prints their ratios.
 
 use criterion::{criterion_group, BenchmarkId, Criterion};
 use rand::{Rng, SeedableRng};
@@ -18,7 +26,10 @@ use std::time::{Duration, Instant};
 use synaplast_core::competitive::{
     Activation, Config, Mlp, OutputKind, PathMode, Sampling, Schedule, Selection, TrainSpec,
 };
+use synaplast_core::memory::retrieval::{retrieve, Mode, RetrieveParams};
+use synaplast_core::memory::rules::Rule;
 use synaplast_core::structural_classifier::{self as sc, HiddenParams};
+use synaplast_core::{AssocStore, Patterns};
 use synaplast_core::{StructuralNet, SynapseMatrix};
 
 /// Thread counts compared.
@@ -55,10 +66,17 @@ struct Workload {
     run: Box<dyn Fn() + Sync>,
 }
 
+/// Samples of the sparse products.
+const SPARSE_BATCH: usize = 64;
+
 fn sparse_products() -> Vec<Workload> {
-    const BATCH: usize = 64;
+    sparse_products_over([100, 300, 1000, 3000])
+}
+
+fn sparse_products_over<const S: usize>(sizes: [usize; S]) -> Vec<Workload> {
+    const BATCH: usize = SPARSE_BATCH;
     let mut out = Vec::new();
-    for n in [100, 300, 1000, 3000] {
+    for n in sizes {
         let mut rng = ChaCha8Rng::seed_from_u64(n as u64);
         let dense: Vec<f32> = (0..n * n)
             .map(|_| {
@@ -228,6 +246,45 @@ fn top_fraction(c: &mut Criterion) {
     g.finish();
 }
 
+/// Alternate the plain and the top-fraction steps on one thread; print the
+/// fastest of each and the ratios to the plain step (`TOPP_RATIOS=reps`).
+fn topp_ratios() {
+    let reps: usize = std::env::var("TOPP_RATIOS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(15);
+    let pool = ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("a pool");
+    println!(
+        "| N_hidden | plain (ms) | top 10 % (ms) | top 1 % (ms) | top10 / plain | top1 / plain |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for hidden in [100, 1000] {
+        let w: Vec<Workload> = [("plain", 1.0), ("top10", 0.1), ("top1", 0.01)]
+            .into_iter()
+            .map(|(name, p)| competitive_step(name, hidden, p))
+            .collect();
+        let mut best = [f64::INFINITY; 3];
+        for _ in 0..reps.max(1) {
+            for (k, w) in w.iter().enumerate() {
+                let t = Instant::now();
+                pool.install(|| (w.run)());
+                best[k] = best[k].min(t.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+        println!(
+            "| {hidden} | {:.3} | {:.3} | {:.3} | {:.2}x | {:.2}x |",
+            best[0],
+            best[1],
+            best[2],
+            best[1] / best[0],
+            best[2] / best[0]
+        );
+    }
+}
+
 /// Alternate 1- and 2-thread runs of every kernel; print the fastest of
 /// each and their ratio.
 fn thread_ratios() {
@@ -236,25 +293,197 @@ fn thread_ratios() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(15);
     let pools = pools();
-    println!("| kernel | size | 1 thread (ms) | 2 threads (ms) | 1 / 2 threads |");
-    println!("|---|---|---|---|---|");
+    println!(
+        "| kernel | size | 1 thread (ms) | 2 threads (ms) | 1 / 2 threads | \
+         busiest of 2 threads, CPU (ms) | 1 thread CPU / busiest |"
+    );
+    println!("|---|---|---|---|---|---|---|");
     for w in thread_workloads() {
         let mut best = [f64::INFINITY; 2];
+        let mut cpu = [f64::INFINITY; 2];
         for _ in 0..reps.max(1) {
             for (k, (_, pool)) in pools.iter().enumerate() {
+                let before = pool.broadcast(|_| thread_cpu_ms());
                 let t = Instant::now();
                 pool.install(|| (w.run)());
                 best[k] = best[k].min(t.elapsed().as_secs_f64() * 1e3);
+                let after = pool.broadcast(|_| thread_cpu_ms());
+                let busiest = before
+                    .iter()
+                    .zip(&after)
+                    .map(|(b, a)| a - b)
+                    .fold(0.0, f64::max);
+                cpu[k] = cpu[k].min(busiest);
             }
         }
         println!(
-            "| {} | {} | {:.3} | {:.3} | {:.2}x |",
+            "| {} | {} | {:.3} | {:.3} | {:.2}x | {:.3} | {:.2}x |",
             w.kernel,
             w.size,
             best[0],
             best[1],
-            best[0] / best[1]
+            best[0] / best[1],
+            cpu[1],
+            cpu[0] / cpu[1]
         );
+    }
+}
+
+/// CPU time of the calling thread so far (Linux's per-thread scheduler
+/// statistics; NaN elsewhere). On a loaded machine the busiest thread's CPU
+/// time bounds what a second thread can save, whatever the wall clock says.
+fn thread_cpu_ms() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(f64::NAN, |ns| ns / 1e6)
+}
+
+/// `p` patterns of `n` units with `k` distinct active units each.
+fn k_patterns(p: usize, n: usize, k: usize, seed: u64) -> Patterns {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let rows: Vec<Vec<u32>> = (0..p)
+        .map(|_| {
+            let mut v: Vec<u32> = rand::seq::index::sample(&mut rng, n, k)
+                .into_iter()
+                .map(|x| x as u32)
+                .collect();
+            v.sort_unstable();
+            v
+        })
+        .collect();
+    Patterns::from_rows(n, &rows).expect("patterns")
+}
+
+/// Willshaw hetero-association as in the memory bench's figure 8 (`k ≈
+/// log2 n`, `n` pairs, `n / 10` queries): storing into an empty memory and
+/// one retrieval step, each with its work as the kernel estimates it
+/// (entries gathered plus rows; synapses read plus potentials).
+fn memory_workloads(n: usize) -> [(Workload, usize); 2] {
+    let k = (n as f64).log2().round() as usize;
+    let (u, v) = (k_patterns(n, n, k, 5), k_patterns(n, n, k, 6));
+    let nq = (n / 10).max(10);
+    let q = Patterns::from_rows(n, &(0..nq).map(|r| u.row(r).to_vec()).collect::<Vec<_>>())
+        .expect("queries");
+    let mut s = AssocStore::new(n, n, true, false).expect("a memory");
+    s.store(&u, &v).expect("storing");
+    let store_work = n * k * k + n;
+    let retrieve_work = nq * k * s.stored_entries() / n + nq * n;
+    let p = RetrieveParams {
+        rule: Rule::Willshaw,
+        mode: Mode::Threshold(None),
+        n_iter: 1,
+        adaptive: false,
+        anchor: false,
+        p01: 0.0,
+        p10: 0.0,
+    };
+    [
+        (
+            Workload {
+                kernel: "memory_store",
+                size: n,
+                run: Box::new(move || {
+                    let mut s = AssocStore::new(n, n, true, false).expect("a memory");
+                    s.store(&u, &v).expect("storing");
+                    black_box(s);
+                }),
+            },
+            store_work,
+        ),
+        (
+            Workload {
+                kernel: "memory_retrieve",
+                size: n,
+                run: Box::new(move || {
+                    black_box(retrieve(&s, &q, &p).expect("retrieval"));
+                }),
+            },
+            retrieve_work,
+        ),
+    ]
+}
+
+/// The crossover sweep: per kernel and size, its work, 1 thread against 2
+/// threads that split every loop, and the least work from which every
+/// larger size of the sweep is at least as fast on 2 threads.
+fn thread_crossover() {
+    let reps: usize = std::env::var("THREAD_CROSSOVER")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&r| r > 1)
+        .unwrap_or(30);
+    let pools = pools();
+    let mut kernels: Vec<Vec<(Workload, usize)>> = vec![Vec::new(), Vec::new()];
+    for n in [100, 200, 300, 500, 700, 1000, 1500, 2000, 3000, 5000] {
+        let [s, r] = memory_workloads(n);
+        kernels[0].push(s);
+        kernels[1].push(r);
+    }
+    let sparse: Vec<Workload> = sparse_products_over([30, 50, 70, 100, 150, 200, 300]);
+    let (mut fwd, mut bwd) = (Vec::new(), Vec::new());
+    for w in sparse {
+        // Multiply-adds of one product: the non-zeros (10 %) times the batch.
+        let work = w.size * w.size / 10 * SPARSE_BATCH;
+        if w.kernel == "sparse_forward" {
+            fwd.push((w, work));
+        } else {
+            bwd.push((w, work));
+        }
+    }
+    kernels.push(fwd);
+    kernels.push(bwd);
+    kernels.push(
+        [10, 20, 30, 50, 70, 100, 150, 200]
+            .into_iter()
+            // Weights of the first layer (the split layer of a step).
+            .map(|h| (competitive_step("competitive_step", h, 1.0), 785 * h))
+            .collect(),
+    );
+    println!("| kernel | size | work | 1 thread (ms) | 2 threads, always split (ms) | 1 / 2 |");
+    println!("|---|---|---|---|---|---|");
+    let mut summary = Vec::new();
+    for sweep in &kernels {
+        let mut rows = Vec::new();
+        for (w, work) in sweep {
+            // Alternated, so that a change of load hits both alike.
+            let mut best = [f64::INFINITY; 2];
+            for _ in 0..reps {
+                for (k, (_, pool)) in pools.iter().enumerate() {
+                    synaplast_core::parallel::force_split(k == 1);
+                    let t = Instant::now();
+                    pool.install(|| (w.run)());
+                    best[k] = best[k].min(t.elapsed().as_secs_f64() * 1e3);
+                }
+            }
+            synaplast_core::parallel::force_split(false);
+            let [one, two] = best;
+            println!(
+                "| {} | {} | {} | {:.4} | {:.4} | {:.2}x |",
+                w.kernel,
+                w.size,
+                work,
+                one,
+                two,
+                one / two
+            );
+            rows.push((*work, one / two));
+        }
+        let cross = rows
+            .iter()
+            .rposition(|&(_, r)| r < 1.0)
+            .map_or(Some(rows[0].0), |i| rows.get(i + 1).map(|r| r.0));
+        summary.push((sweep[0].0.kernel, cross));
+    }
+    println!();
+    for (kernel, cross) in summary {
+        match cross {
+            Some(w) => println!(
+                "{kernel}: 2 threads pay from a work of {w} (a task of {})",
+                w / 2
+            ),
+            None => println!("{kernel}: 2 threads never paid in this sweep"),
+        }
     }
 }
 
@@ -268,6 +497,14 @@ criterion_group! {
 }
 
 fn main() {
+    if std::env::var_os("TOPP_RATIOS").is_some() {
+        topp_ratios();
+        return;
+    }
+    if std::env::var_os("THREAD_CROSSOVER").is_some() {
+        thread_crossover();
+        return;
+    }
     if std::env::var_os("THREAD_RATIOS").is_some() {
         thread_ratios();
         return;

@@ -11,6 +11,29 @@
 //!
 //! Use: `.par_chunks_mut(c).with_min_len(SPLIT.min_items(work_per_chunk))`
 //! for rayon's indexed iterators, or `if SPLIT.parallel(total) { .. }`.
+//!
+//! The thresholds are measured: `THREAD_CROSSOVER=1 cargo bench --bench
+//! kernels` times each kernel over sizes with 1 thread and with 2 threads
+//! splitting every loop ([`force_split`]) and prints the work at which the
+//! split starts to pay.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set by [`force_split`] (calibration only).
+static FORCED: AtomicBool = AtomicBool::new(false);
+
+/// Calibration only (the crossover bench): while `on`, every loop of two or
+/// more items splits, whatever its work, so that the cost of a split can be
+/// measured at sizes that normally run serially. Results do not change
+/// (see the module notes), only the speed.
+#[doc(hidden)]
+pub fn force_split(on: bool) {
+    FORCED.store(on, Ordering::Relaxed);
+}
+
+fn forced() -> bool {
+    FORCED.load(Ordering::Relaxed)
+}
 
 /// The least work per parallel task of one kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,13 +51,16 @@ impl Split {
     /// rayon's `with_min_len`): a loop of fewer than twice as many items
     /// runs on the calling thread.
     pub fn min_items(self, item_work: usize) -> usize {
+        if forced() {
+            return 1;
+        }
         self.min_task_work.div_ceil(item_work.max(1)).max(1)
     }
 
     /// Whether a loop of `total_work` operations is worth splitting in two
     /// (and there is a second thread).
     pub fn parallel(self, total_work: usize) -> bool {
-        total_work >= 2 * self.min_task_work && rayon::current_num_threads() > 1
+        (forced() || total_work >= 2 * self.min_task_work) && rayon::current_num_threads() > 1
     }
 }
 

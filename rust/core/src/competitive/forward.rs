@@ -19,12 +19,21 @@ impl Mlp {
         }
         // Exponent bits all set <=> NaN or infinity; integer ops on chunks
         // without early exit so the scan vectorises.
+        // A training set is scanned at every call: in parallel when large.
         const EXP: u32 = 0x7f80_0000;
-        if x.chunks(1024).any(|c| {
+        let bad = |c: &[f32]| {
             c.iter()
                 .fold(0u32, |m, v| m | ((v.to_bits() & EXP) == EXP) as u32)
                 != 0
-        }) {
+        };
+        let found = if super::SPLIT.parallel(x.len()) {
+            x.par_chunks(1024)
+                .with_min_len(super::SPLIT.min_items(1024))
+                .any(bad)
+        } else {
+            x.chunks(1024).any(bad)
+        };
+        if found {
             return Err(Error::Value(format!("{what} contains NaN or infinity")));
         }
         Ok(x.len() / n_in)

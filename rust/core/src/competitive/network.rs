@@ -28,7 +28,7 @@ pub struct LayerEnergy {
 }
 
 /// One weight layer: `n_out` rows of `n_in + 1` weights (bias last).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Layer {
     pub n_in: usize,
     pub n_out: usize,
@@ -39,6 +39,39 @@ pub struct Layer {
     /// Transient component `s` (caching only, else empty).
     pub short: Vec<f32>,
     pub energy: LayerEnergy,
+}
+
+/// A copy of `v`, split across threads when large: every training call
+/// copies the network (so that a failed call changes nothing), and a
+/// serial copy of a large layer, with the page faults of its fresh memory,
+/// would be the part of a short call that a second thread cannot share.
+/// Only inside a thread pool (a kernel call): a copy made elsewhere stays
+/// on the calling thread rather than start rayon's global pool.
+fn copy_of(v: &[f32]) -> Vec<f32> {
+    use rayon::prelude::*;
+    if rayon::current_thread_index().is_none() || !SPLIT.parallel(v.len()) {
+        return v.to_vec();
+    }
+    // Zeroed memory is mapped on first write, here by the copying threads.
+    let mut out = vec![0.0f32; v.len()];
+    out.par_chunks_mut(SPLIT.min_task_work)
+        .zip(v.par_chunks(SPLIT.min_task_work))
+        .for_each(|(o, s)| o.copy_from_slice(s));
+    out
+}
+
+impl Clone for Layer {
+    fn clone(&self) -> Self {
+        Layer {
+            n_in: self.n_in,
+            n_out: self.n_out,
+            w: copy_of(&self.w),
+            w_init: copy_of(&self.w_init),
+            long: copy_of(&self.long),
+            short: copy_of(&self.short),
+            energy: self.energy,
+        }
+    }
 }
 
 impl Layer {

@@ -46,6 +46,33 @@ const RADIX_MIN: usize = 96;
 /// the order of a comparison sort. `tmp` holds at least `v.len()` values.
 pub fn sort_magnitudes(v: &mut [f32], tmp: &mut [f32]) {
     let n = v.len();
+    if n >= RADIX_MIN {
+        // A value repeated over a large part of `v` (the background of an
+        // image) is set aside and only the rest sorted: equal values have
+        // equal bits here (no -0, no NaN), so the result is the same.
+        let v0 = v[0].to_bits();
+        let c0 = v.iter().filter(|x| x.to_bits() == v0).count();
+        if c0 >= n / 4 {
+            let mut m = 0;
+            for i in 0..n {
+                if v[i].to_bits() != v0 {
+                    v.swap(m, i);
+                    m += 1;
+                }
+            }
+            sort_distinct(&mut v[..m], tmp);
+            let p = v[..m].partition_point(|x| x.to_bits() < v0);
+            v.copy_within(p..m, p + c0);
+            v[p..p + c0].fill(f32::from_bits(v0));
+            return;
+        }
+    }
+    sort_distinct(v, tmp);
+}
+
+/// [`sort_magnitudes`] without looking for a repeated value.
+fn sort_distinct(v: &mut [f32], tmp: &mut [f32]) {
+    let n = v.len();
     if n < RADIX_MIN || tmp.len() < n {
         v.sort_unstable_by(|x, y| x.total_cmp(y));
         return;
@@ -89,14 +116,38 @@ fn scatter_by_byte(src: &[f32], dst: &mut [f32], next: &mut [usize; 256], shift:
     }
 }
 
+/// The first index `>= s` of `a` (ascending) with `fl(a_i bj) >= t`
+/// (rounding is monotone, so the products below `t` come first): galloping
+/// from `s`, so that a long run of equal factors (an image's background)
+/// is crossed in a few steps instead of one by one.
+#[inline]
+fn first_reaching(a: &[f32], s: usize, bj: f32, t: f32) -> usize {
+    let n = a.len();
+    if s >= n || a[s] * bj >= t {
+        return s;
+    }
+    // Invariant: every product before `lo` is below `t`.
+    let (mut lo, mut step) = (s + 1, 1usize);
+    loop {
+        let probe = lo + step - 1;
+        if probe >= n {
+            return lo + a[lo..].partition_point(|&x| x * bj < t);
+        }
+        if a[probe] * bj < t {
+            lo = probe + 1;
+            step *= 2;
+        } else {
+            return lo + a[lo..probe].partition_point(|&x| x * bj < t);
+        }
+    }
+}
+
 /// Number of products `fl(a_i b_j) >= t`, `a` ascending, `b` descending.
 fn count_ge(a: &[f32], b: &[f32], t: f32) -> u64 {
     let mut s = 0usize;
     let mut count = 0u64;
     for &bj in b {
-        while s < a.len() && a[s] * bj < t {
-            s += 1;
-        }
+        s = first_reaching(a, s, bj, t);
         if s == a.len() {
             break;
         }
@@ -110,16 +161,11 @@ fn count_ge(a: &[f32], b: &[f32], t: f32) -> u64 {
 fn products_between(a: &[f32], b: &[f32], lo: f32, hi: f32, out: &mut [f32]) -> usize {
     let (mut s, mut e, mut m) = (0usize, 0usize, 0usize);
     for &bj in b {
-        while s < a.len() && a[s] * bj < lo {
-            s += 1;
-        }
+        s = first_reaching(a, s, bj, lo);
         if s == a.len() {
             break;
         }
-        e = e.max(s);
-        while e < a.len() && a[e] * bj < hi {
-            e += 1;
-        }
+        e = first_reaching(a, e.max(s), bj, hi);
         for &ai in &a[s..e] {
             out[m] = ai * bj;
             m += 1;
@@ -408,6 +454,43 @@ mod tests {
             sorted.sort_by(|x, y| x.total_cmp(y));
             sort_magnitudes(&mut same, &mut vec![0.0; n]);
             assert_eq!(same, sorted);
+        }
+    }
+
+    #[test]
+    fn a_repeated_background_value_changes_nothing() {
+        // Most inputs equal (an image's background): set aside by the sort
+        // and crossed by galloping in the counts; same results as sorting.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        for n in [96, 200, 785] {
+            let a: Vec<f32> = (0..n)
+                .map(|i| match i % 5 {
+                    3 => rng.random::<f32>() * 3.0,
+                    4 if i % 2 == 0 => 0.0,
+                    _ => 0.4242,
+                })
+                .collect();
+            let mut want = a.clone();
+            want.sort_by(|x, y| x.total_cmp(y));
+            let mut got = a.clone();
+            sort_magnitudes(&mut got, &mut vec![0.0; n]);
+            assert_eq!(got, want, "n={n}");
+            let b: Vec<f32> = (0..37).map(|_| rng.random::<f32>()).collect();
+            let mut all: Vec<f32> = a
+                .iter()
+                .flat_map(|x| b.iter().map(move |y| x * y))
+                .collect();
+            all.sort_by(|x, y| x.total_cmp(y));
+            let mut tmp = vec![0.0; n];
+            for cand_len in [16, CANDIDATES] {
+                let mut cand = vec![0.0; cand_len];
+                for p in [1e-3, 0.01, 0.1, 0.3, 0.5, 0.9] {
+                    let k = kth_index(all.len(), p);
+                    let (mut a2, mut b2) = (a.clone(), b.clone());
+                    let t = layer_threshold(&mut a2, &mut b2, k, &mut tmp, &mut cand);
+                    assert_eq!(t, all[k], "n={n} p={p} cand={cand_len}");
+                }
+            }
         }
     }
 

@@ -336,3 +336,29 @@ fn state_round_trips_and_rejects_tampering() {
     s.config.sizes = vec![5, 100_000, 100_000, 3];
     assert!(Mlp::from_state(s).is_err());
 }
+
+#[test]
+fn large_networks_copy_and_check_their_input_alike_with_any_thread_count() {
+    // Layers over twice the split size: copied and checked in parallel
+    // inside a pool, serially elsewhere; the same either way.
+    let mut c = cfg(&[784, 200, 10]);
+    c.caching = Some(Caching {
+        decay: 0.9,
+        maintenance_cost: 0.01,
+        threshold: 0.5,
+    });
+    let m = Mlp::new(c, 3).unwrap();
+    assert_eq!(m.clone(), m);
+    assert_eq!(in_pool(2, || m.clone()), m);
+    let (mut x, y) = data(200, 784, 10, 4);
+    for threads in [1, 2] {
+        let mut a = m.clone();
+        in_pool(threads, || a.train(&spec(&x, &y, 5))).unwrap();
+        assert_ne!(a, m);
+    }
+    x[150 * 784 + 3] = f32::NAN;
+    let mut a = m.clone();
+    let err = in_pool(2, || a.train(&spec(&x, &y, 5))).unwrap_err();
+    assert!(matches!(err, Error::Value(_)), "{err:?}");
+    assert_eq!(a, m);
+}

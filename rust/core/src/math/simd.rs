@@ -99,6 +99,27 @@ fn dot_body(a: &[f32], b: &[f32]) -> f32 {
     reduce(acc)
 }
 
+/// [`dot_body`] of two rows with the same `x` (two independent chains).
+#[inline(always)]
+fn dot2_body(w0: &[f32], w1: &[f32], x: &[f32]) -> (f32, f32) {
+    let n = w0.len().min(w1.len()).min(x.len());
+    let full = n / LANES * LANES;
+    let (mut acc0, mut acc1) = ([0.0f32; LANES], [0.0f32; LANES]);
+    for ((c0, c1), xc) in w0[..full]
+        .chunks_exact(LANES)
+        .zip(w1[..full].chunks_exact(LANES))
+        .zip(x[..full].chunks_exact(LANES))
+    {
+        for k in 0..LANES {
+            acc0[k] = c0[k].mul_add(xc[k], acc0[k]);
+            acc1[k] = c1[k].mul_add(xc[k], acc1[k]);
+        }
+    }
+    dot_tail(&w0[full..n], &x[full..n], &mut acc0);
+    dot_tail(&w1[full..n], &x[full..n], &mut acc1);
+    (reduce(acc0), reduce(acc1))
+}
+
 /// `w[i] += a[i] * u` for every `i` (dense rank-1 row update).
 #[inline(always)]
 fn axpy_body(w: &mut [f32], a: &[f32], u: f32) {
@@ -254,6 +275,11 @@ multiversion! {
 }
 
 multiversion! {
+    /// [`dot`] of two rows with the same `x`: `(w0 · x, w1 · x)`.
+    pub fn dot2(w0: &[f32], w1: &[f32], x: &[f32]) -> (f32, f32) = dot2_body;
+}
+
+multiversion! {
     /// `w += u * a`.
     pub fn axpy(w: &mut [f32], a: &[f32], u: f32) -> () = axpy_body;
 }
@@ -333,6 +359,12 @@ mod tests {
                 let z2 = dot_body(&w2, &x);
                 assert_eq!((w1, (c, m), z.to_bits()), (w2, r2, z2.to_bits()), "n={n}");
             }
+            let (d0, d1) = dot2(&w0, &a, &x);
+            assert_eq!(
+                (d0.to_bits(), d1.to_bits()),
+                (dot_body(&w0, &x).to_bits(), dot_body(&a, &x).to_bits()),
+                "dot2 n={n}"
+            );
             let (mut p, mut q) = (w0.clone(), a.clone());
             let (z0, z1) = axpy_dot2(&mut p, &mut q, &x, (0.3, -0.2), &a);
             let (mut p2, mut q2) = (w0.clone(), a.clone());

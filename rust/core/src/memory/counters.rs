@@ -118,10 +118,13 @@ fn sort_units(tmp: &mut Vec<u32>, n: usize, hist: &mut Vec<u32>) {
     }
 }
 
-/// Work (entries gathered plus rows visited) below which storing runs on
-/// one thread (not yet calibrated either); see
-/// [`super::retrieval::SERIAL_WORK`].
-const SERIAL_STORE_WORK: u64 = 100_000;
+/// Least work (entries gathered plus rows visited) of a parallel task of
+/// storing: less than twice this runs on one thread. Measured as
+/// [`super::retrieval::SPLIT`]: storing costs about 12.6 ns per unit on one
+/// core (sorting and merging each row's entries; n = 1,000 to 5,000), so a
+/// task is at least about 125 µs; on the idle machine the n = 1,000 store
+/// (101,000) already gained 1.2x on 2 threads.
+const STORE_SPLIT: crate::parallel::Split = crate::parallel::Split::new(10_000);
 
 /// Shape and kind of a memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -283,7 +286,12 @@ impl AssocStore {
             .map(|r| (u.row(r).len() * v.row(r).len()) as u64)
             .sum::<u64>()
             + self.m as u64;
-        let min_len = if work < SERIAL_STORE_WORK { self.m } else { 1 };
+        let work = usize::try_from(work).unwrap_or(usize::MAX);
+        let min_len = if STORE_SPLIT.parallel(work) {
+            STORE_SPLIT.min_items(work / self.m.max(1))
+        } else {
+            self.m.max(1)
+        };
         // Two phases, so that a cancelled call (Ctrl-C, `crate::cancel`,
         // looked at per row) changes nothing: the new rows of the address
         // units active here are built from the old ones in parallel, then

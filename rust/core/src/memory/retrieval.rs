@@ -469,13 +469,16 @@ pub fn potentials(
     Ok(out)
 }
 
-/// Work (in synapse reads) below which a batch of queries runs on one
-/// thread: splitting it costs more than it saves. 200,000 reads is about
-/// 100 µs of one core, several times rayon's cost of splitting a call; it
-/// is not yet calibrated on a quiet machine (`python benches/run.py memory
-/// --figures 8` measures 1 vs 2 threads over sizes, but every run so far
-/// was on a machine too loaded for the second thread to get a core).
-pub const SERIAL_WORK: u64 = 200_000;
+/// Least work (synapse reads plus potentials) of a parallel task of
+/// queries: a batch with less than twice this runs on one thread, where
+/// splitting it costs more than it saves. Set from measurements
+/// (`THREAD_CROSSOVER=1 cargo bench --bench kernels`, benches/RESULTS.md):
+/// Willshaw retrieval costs 0.7–2.4 ns per unit of work on one core (1.4 ns
+/// at n = 1,000), so a task is at least about 70 µs, over ten times what a
+/// split cost on the idle machine (a 20 µs sparse product already gained
+/// 1.6x there). The old 100,000 per task left the n = 1,000 retrieval of
+/// the memory bench (195,000) serial, at 0.83–0.97x with 2 threads.
+pub(crate) const SPLIT: crate::parallel::Split = crate::parallel::Split::new(50_000);
 
 /// Estimated work of one step for `nq` queries with `active` active units
 /// in all: the synapses read plus one pass over the `n` potentials per query.
@@ -488,13 +491,15 @@ fn work(store: &AssocStore, w: &Weights, active: usize, nq: usize) -> u64 {
     (active as f64 * per_row) as u64 + (nq as u64) * store.n() as u64
 }
 
-/// Minimum items per rayon job: all of them (one job, on the calling
-/// thread) below [`SERIAL_WORK`], else one.
+/// Minimum items per rayon job for `items` of `work` in all: all of them
+/// (one job, on the calling thread) unless [`SPLIT`] pays, else enough for
+/// a task of its least work.
 fn serial_len(items: usize, work: u64) -> usize {
-    if work < SERIAL_WORK {
-        items.max(1)
+    let work = usize::try_from(work).unwrap_or(usize::MAX);
+    if SPLIT.parallel(work) {
+        SPLIT.min_items(work / items.max(1))
     } else {
-        1
+        items.max(1)
     }
 }
 

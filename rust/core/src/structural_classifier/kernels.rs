@@ -28,25 +28,93 @@ pub(crate) struct InputMajor {
 }
 
 impl InputMajor {
+    /// The view of `m`: a counting sort of its synapses by input, ranks
+    /// counted per block of units and the view filled per block of inputs
+    /// (in parallel when large: built once per epoch, it would otherwise be
+    /// the longest serial part of a short one). Within an input the units
+    /// stay ascending, whatever the blocks.
     pub(crate) fn new(m: &SynapseMatrix) -> Self {
-        let t = crate::math::CsrTranspose::new(m.indptr(), m.indices(), m.n_pre(), true);
-        let wts = m.weights();
-        let mut pos = vec![0u32; m.nnz()];
-        let w = t
-            .perm
-            .iter()
-            .enumerate()
-            .map(|(k, &e)| {
-                pos[e as usize] = k as u32;
-                wts.map_or(1.0, |v| v[e as usize])
+        let (indptr, indices) = (m.indptr(), m.indices());
+        let (d, n_post, nnz) = (m.n_pre(), m.n_post(), m.nnz());
+        let blocks = if crate::parallel::DEFAULT.parallel(nnz) {
+            rayon::current_num_threads().min(n_post).min(d).max(1)
+        } else {
+            1
+        };
+        let unit_bounds: Vec<usize> = (0..=blocks).map(|b| b * n_post / blocks).collect();
+        let entries = |b: usize| indptr[unit_bounds[b]]..indptr[unit_bounds[b + 1]];
+        // Synapses per input in each block of units.
+        let mut next: Vec<Vec<usize>> = (0..blocks)
+            .into_par_iter()
+            .map(|b| {
+                let mut c = vec![0usize; d];
+                for &j in &indices[entries(b)] {
+                    c[j as usize] += 1;
+                }
+                c
             })
             .collect();
-        InputMajor {
-            ptr: t.indptr,
-            post: t.rows,
-            w,
-            pos,
+        // Input j's synapses start at ptr[j], block after block.
+        let mut ptr = vec![0usize; d + 1];
+        for j in 0..d {
+            let mut at = ptr[j];
+            for c in next.iter_mut() {
+                (c[j], at) = (at, at + c[j]);
+            }
+            ptr[j + 1] = at;
         }
+        let mut pos = vec![0u32; nnz];
+        let mut parts = Vec::with_capacity(blocks);
+        let mut rest = &mut pos[..];
+        for b in 0..blocks {
+            let (head, tail) = rest.split_at_mut(entries(b).len());
+            parts.push(head);
+            rest = tail;
+        }
+        parts
+            .into_par_iter()
+            .zip(next.par_iter_mut())
+            .enumerate()
+            .for_each(|(b, (p, next))| {
+                for (k, &j) in p.iter_mut().zip(&indices[entries(b)]) {
+                    *k = next[j as usize] as u32;
+                    next[j as usize] += 1;
+                }
+            });
+        // Fill the view per block of inputs (a contiguous part of it).
+        let wts = m.weights();
+        let input_bounds: Vec<usize> = (0..=blocks).map(|b| b * d / blocks).collect();
+        let mut post = vec![0u32; nnz];
+        let mut w = vec![0.0f32; nnz];
+        let mut parts = Vec::with_capacity(blocks);
+        let (mut rest_p, mut rest_w) = (&mut post[..], &mut w[..]);
+        for b in 0..blocks {
+            let len = ptr[input_bounds[b + 1]] - ptr[input_bounds[b]];
+            let (hp, tp) = rest_p.split_at_mut(len);
+            let (hw, tw) = rest_w.split_at_mut(len);
+            parts.push((hp, hw));
+            (rest_p, rest_w) = (tp, tw);
+        }
+        parts
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(b, (post, w))| {
+                let (j0, j1) = (input_bounds[b] as u32, input_bounds[b + 1] as u32);
+                let k0 = ptr[input_bounds[b]];
+                for i in 0..n_post {
+                    let row = &indices[indptr[i]..indptr[i + 1]];
+                    let (lo, hi) = (
+                        row.partition_point(|&j| j < j0),
+                        row.partition_point(|&j| j < j1),
+                    );
+                    for e in indptr[i] + lo..indptr[i] + hi {
+                        let k = pos[e] as usize - k0;
+                        post[k] = i as u32;
+                        w[k] = wts.map_or(1.0, |v| v[e]);
+                    }
+                }
+            });
+        InputMajor { ptr, post, w, pos }
     }
 
     /// Copy the current weights of unit `i` of `m` (same structure as when
@@ -105,4 +173,38 @@ pub(crate) fn forward(m: &SynapseMatrix, x: &[f32], batch: usize) -> crate::Resu
         return m.forward(x, batch);
     }
     Ok(InputMajor::new(m).forward(x, batch, m.n_post()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::structural_classifier::{Config, StructuralNet};
+    use crate::test_util::in_pool;
+
+    #[test]
+    fn input_major_view_is_the_transpose_with_any_thread_count() {
+        // Enough synapses (700 x 200) for the view to be built in parallel.
+        let cfg = Config {
+            n_in: 784,
+            n_hidden: 700,
+            n_classes: 2,
+            init_per_unit: 200,
+            init_weights: (0.01, 0.1),
+            direct: false,
+        };
+        let net = StructuralNet::new(&cfg, 5).unwrap();
+        let m = &net.hidden;
+        let t = crate::math::CsrTranspose::new(m.indptr(), m.indices(), m.n_pre(), true);
+        let w = m.weights().unwrap();
+        let wt: Vec<f32> = t.perm.iter().map(|&e| w[e as usize]).collect();
+        for threads in [1, 2, 3] {
+            let v = in_pool(threads, || InputMajor::new(m));
+            assert_eq!(v.ptr, t.indptr);
+            assert_eq!(v.post, t.rows);
+            assert_eq!(v.w, wt);
+            for (k, &e) in t.perm.iter().enumerate() {
+                assert_eq!(v.pos[e as usize] as usize, k);
+            }
+        }
+    }
 }

@@ -541,7 +541,11 @@ impl StructuralNet {
     pub fn weight_norms(&self) -> Vec<f32> {
         let w = self.hidden.weights().expect("hidden synapses are weighted");
         let ip = self.hidden.indptr();
+        // Once per batch: in parallel when large (each unit's sum unchanged).
+        let per_unit = self.hidden.nnz() / self.n_hidden.max(1) + 1;
         (0..self.n_hidden)
+            .into_par_iter()
+            .with_min_len(crate::parallel::DEFAULT.min_items(per_unit))
             .map(|i| {
                 let s: f32 = w[ip[i]..ip[i + 1]].iter().map(|v| v * v).sum();
                 s.sqrt().max(1e-6)

@@ -4,7 +4,7 @@
 
 use super::super::network::Scratch;
 use super::{for_each_row, thresholds, LayerUpdate, RowOut};
-use crate::math::{axpy, axpy_dot, axpy_dot2, axpy_thr, axpy_thr_dot, dot};
+use crate::math::{axpy, axpy_dot, axpy_dot2, axpy_thr, axpy_thr_dot, dot, dot2};
 use rayon::prelude::*;
 
 /// Factors below this can give products that underflow to zero, which the
@@ -181,12 +181,21 @@ fn first_layer(
     type Pair<'a> = ((&'a mut [f32], &'a mut [(u64, f64)]), &'a mut [f32]);
     let pair = |(c, ((w, r), z)): (usize, Pair<'_>)| {
         let j = 2 * c;
-        if let (Some(x), true, true) = (next, rule.plain, w.len() == 2 * st) {
+        if let (Some(x), true) = (next, w.len() == 2 * st) {
             let (w0, w1) = w.split_at_mut(st);
-            let (u0, u1) = (rule.u[j], rule.u[j + 1]);
-            (z[0], z[1]) = axpy_dot2(w0, w1, rule.a, (u0, u1), x);
-            (r[0], r[1]) = (rule.tally(u0), rule.tally(u1));
-            return;
+            if rule.plain {
+                let (u0, u1) = (rule.u[j], rule.u[j + 1]);
+                (z[0], z[1]) = axpy_dot2(w0, w1, rule.a, (u0, u1), x);
+                (r[0], r[1]) = (rule.tally(u0), rule.tally(u1));
+                return;
+            }
+            if !rule.writes_some(j) && !rule.writes_some(j + 1) {
+                // A top fraction leaves most rows unchanged: their products
+                // only, two chains at a time as in the plain step.
+                (z[0], z[1]) = dot2(w0, w1, x);
+                (r[0], r[1]) = ((0, 0.0), (0, 0.0));
+                return;
+            }
         }
         for (k, (wk, (rk, zk))) in w
             .chunks_mut(st)
