@@ -195,7 +195,7 @@ pub struct Weights<'a> {
     // BCPNN: `ln max(a/M, ε²)` for the counts `a` that occur.
     ln_pair: Vec<f64>,
     // Dense rows of the stored synapses' increments (see [`super::dense`]).
-    dense: Option<Vec<f64>>,
+    dense: Option<super::dense::Dense>,
 }
 
 impl<'a> Weights<'a> {
@@ -378,10 +378,7 @@ impl<'a> Weights<'a> {
         self.prepare(s, x);
         // 3. The stored synapses: w(M11) − w(0).
         if let Some(d) = &self.dense {
-            for &i in s {
-                let i = i as usize;
-                super::dense::add_row(x, &d[i * n..(i + 1) * n]);
-            }
+            d.add_rows(s, x);
         } else {
             for &i in s {
                 self.add_stored(i as usize, |j, v| x[j] += v);
@@ -423,7 +420,19 @@ impl<'a> Weights<'a> {
             }
         }
         // 2. Dropped self-connections.
-        if excl {
+        if excl && self.rule == Rule::Bcpnn {
+            // `weight(0, i, j)` without the rule dispatch per synapse: the
+            // same `(constant + pre_i) + post_j`.
+            for &i in s {
+                let i = i as usize;
+                let b0 = (i / blk) * blk;
+                let w0 = self.constant + self.pre[i];
+                let b1 = (b0 + blk).min(n);
+                for (v, &pj) in x[b0..b1].iter_mut().zip(&self.post[b0..b1]) {
+                    *v -= w0 + pj;
+                }
+            }
+        } else if excl {
             for &i in s {
                 let i = i as usize;
                 let b0 = (i / blk) * blk;
@@ -519,7 +528,8 @@ impl<'a> Weights<'a> {
     pub(super) fn build_dense(&mut self) {
         let (m, n) = (self.store.m(), self.store.n());
         if self.dense.is_none() && self.rule != Rule::Willshaw {
-            let rows = super::dense::build(m, n, |i, row| self.add_stored(i, |j, v| row[j] += v));
+            let rows =
+                super::dense::Dense::build(m, n, |i, row| self.add_stored(i, |j, v| row[j] += v));
             self.dense = Some(rows);
         }
     }
@@ -527,6 +537,11 @@ impl<'a> Weights<'a> {
     /// Whether the dense kernel is on.
     pub fn is_dense(&self) -> bool {
         self.dense.is_some()
+    }
+
+    /// Whether the dense kernel keeps its increments as one-byte codes.
+    pub fn is_coded(&self) -> bool {
+        self.dense.as_ref().is_some_and(|d| d.is_coded())
     }
 
     /// Query-anchored evidence of the *added* part of an auto-associative
