@@ -26,12 +26,13 @@
 //! the table. The rows take `8·m·n` bytes; they are never built past
 //! [`MAX_BYTES`].
 //!
-//! **Count codes.** Most rules give few distinct increments: BCPNN's
-//! `ln max(a/M, ε²) − 2 ln ε` depends on the count `a` alone, and the
-//! counts of a small memory stay small (ptBCPNN2's workload: 0 to about a
-//! dozen). When the table holds at most [`CODES`] distinct values (bit
-//! patterns), each entry is kept as a one-byte code into a table of those
-//! values, an eighth of the `f64` rows (1 MB instead of 8 MB for
+//! **Count codes.** Every rule but Bayes has an increment that depends on
+//! the count `a` alone (BCPNN: `ln max(a/M, ε²) − 2 ln ε`), and the counts
+//! of a small memory stay small (ptBCPNN2's workload: 1 to about a dozen).
+//! When the table holds at most [`CODES`] distinct values (bit patterns,
+//! `0.0` for an empty entry included), each entry is kept as a one-byte
+//! code into a table of those values, written straight from the stored
+//! counts, an eighth of the `f64` rows (1 MB instead of 8 MB for
 //! 1,024 × 1,024, which fits the L2 cache). The add then looks each code up
 //! (with AVX-512 in registers: one `permutex2var` per 8 columns for up to
 //! 16 values, two and a blend for up to 32) and adds the same `f64` in the
@@ -84,77 +85,38 @@ pub enum Dense {
 }
 
 impl Dense {
-    /// The increments, row `i` filled by `fill(i, row)` (a zeroed row; rows
-    /// in parallel, each depending only on its own index, so the table does
-    /// not depend on the number of threads). Kept as codes when they are
-    /// few enough: a first pass collects the distinct values, a second fills
-    /// each row again and encodes it, so the `f64` table is never built.
+    /// The increments as `f64` rows, row `i` filled by `fill(i, row)` (a
+    /// zeroed row; rows in parallel, each depending only on its own index,
+    /// so the table does not depend on the number of threads).
     pub fn build(m: usize, n: usize, fill: impl Fn(usize, &mut [f64]) + Sync) -> Dense {
-        let n1 = n.max(1);
-        // Pass 1: the distinct increments, each row filled into a scratch row.
-        let parts: Vec<Option<Vec<u64>>> = (0..m)
-            .into_par_iter()
-            .with_min_len(64)
-            .fold(
-                || Some((vec![0.0f64; n], Vec::with_capacity(CODES + 1))),
-                |acc, i| {
-                    let (mut row, mut seen) = acc?;
-                    row.iter_mut().for_each(|v| *v = 0.0);
-                    fill(i, &mut row);
-                    distinct_into(&row, &mut seen).then_some((row, seen))
-                },
-            )
-            .map(|acc| acc.map(|(_, seen)| seen))
-            .collect();
-        let values = parts
-            .into_iter()
-            .collect::<Option<Vec<Vec<u64>>>>()
-            .map(|p| {
-                let mut all: Vec<u64> = p.into_iter().flatten().collect();
-                all.sort_unstable();
-                all.dedup();
-                all
-            })
-            .filter(|all| all.len() <= CODES);
-        match values {
-            Some(values) => {
-                // Pass 2: the codes (unused table slots repeat the last
-                // value's bits and are never looked up).
-                let mut keys = [u64::MAX; CODES];
-                keys[..values.len()].copy_from_slice(&values);
-                let mut codes = vec![0u8; m * n];
-                codes
-                    .par_chunks_mut(n1)
-                    .with_min_len(64)
-                    .enumerate()
-                    .for_each_init(
-                        || vec![0.0f64; n],
-                        |row, (i, out)| {
-                            row.iter_mut().for_each(|v| *v = 0.0);
-                            fill(i, row);
-                            for (c, v) in out.iter_mut().zip(row.iter()) {
-                                *c = code(&keys, v.to_bits());
-                            }
-                        },
-                    );
-                let mut lut = [0.0f64; CODES];
-                for (t, &b) in values.iter().enumerate() {
-                    lut[t] = f64::from_bits(b);
-                }
-                Dense::Codes {
-                    n,
-                    codes,
-                    values: Box::new(lut),
-                    distinct: values.len(),
-                }
-            }
-            None => {
-                let mut rows = vec![0.0f64; m * n];
-                rows.par_chunks_mut(n1)
-                    .enumerate()
-                    .for_each(|(i, row)| fill(i, row));
-                Dense::Rows { n, rows }
-            }
+        let mut rows = vec![0.0f64; m * n];
+        rows.par_chunks_mut(n.max(1))
+            .enumerate()
+            .for_each(|(i, row)| fill(i, row));
+        Dense::Rows { n, rows }
+    }
+
+    /// The increments as codes into `values` (at most [`CODES`]), row `i`
+    /// written by `fill(i, row)` (every entry, codes below `values.len()`).
+    pub fn from_codes(
+        m: usize,
+        n: usize,
+        values: &[f64],
+        fill: impl Fn(usize, &mut [u8]) + Sync,
+    ) -> Dense {
+        assert!(values.len() <= CODES);
+        let mut codes = vec![0u8; m * n];
+        codes
+            .par_chunks_mut(n.max(1))
+            .enumerate()
+            .for_each(|(i, row)| fill(i, row));
+        let mut lut = [0.0f64; CODES];
+        lut[..values.len()].copy_from_slice(values);
+        Dense::Codes {
+            n,
+            codes,
+            values: Box::new(lut),
+            distinct: values.len(),
         }
     }
 
@@ -191,33 +153,6 @@ impl Dense {
             }
         }
     }
-}
-
-/// Adds the bit patterns of `row` missing from `seen`; false once there
-/// are more than [`CODES`].
-fn distinct_into(row: &[f64], seen: &mut Vec<u64>) -> bool {
-    let mut last = None;
-    for v in row {
-        let b = v.to_bits();
-        if last == Some(b) {
-            continue;
-        }
-        last = Some(b);
-        if !seen.contains(&b) {
-            if seen.len() == CODES {
-                return false;
-            }
-            seen.push(b);
-        }
-    }
-    true
-}
-
-/// Position of `b` in the sorted `keys` (present there): the number of
-/// keys below it, counted without branches.
-#[inline]
-fn code(keys: &[u64; CODES], b: u64) -> u8 {
-    keys.iter().map(|&k| u8::from(k < b)).sum()
 }
 
 /// `x += row` (the dense step of the potentials).
