@@ -540,21 +540,34 @@ fn counters_match_dense_when_rows_are_counting_sorted() {
     let v = random_patterns(500, 24, 5, 32);
     let mut s = AssocStore::new(30, 24, false, false).unwrap();
     let mut b = AssocStore::new(30, 24, true, false).unwrap();
-    for (a, z) in [(0, 3), (3, 500)] {
+    // A column shard (content units 7..19), also counted through histograms.
+    let mut c = AssocStore::new(30, 24, false, false).unwrap();
+    for (a, z) in [(0, 3), (3, 200), (200, 500)] {
         let rows = |p: &Patterns| (a..z).map(|r| p.row(r).to_vec()).collect::<Vec<_>>();
         let uu = Patterns::from_rows(30, &rows(&u)).unwrap();
         let vv = Patterns::from_rows(24, &rows(&v)).unwrap();
         in_pool(2, || s.store(&uu, &vv)).unwrap();
         in_pool(1, || b.store(&uu, &vv)).unwrap();
+        in_pool(1, || c.store_columns(&uu, &vv, 7, 19)).unwrap();
     }
     let d = dense_m11(&u, &v);
     for i in 0..30 {
         for j in 0..24 {
             assert_eq!(s.m11(i, j), d[i * 24 + j]);
             assert_eq!(b.m11(i, j), u64::from(d[i * 24 + j] > 0));
+            let shard = if (7..19).contains(&j) {
+                d[i * 24 + j]
+            } else {
+                0
+            };
+            assert_eq!(c.m11(i, j), shard);
         }
     }
     assert_eq!(s.counters().writes, 500 * 6 * 5);
+    assert_eq!(
+        s.counters().grown,
+        d.iter().filter(|&&x| x > 0).count() as u64
+    );
 }
 
 #[test]
