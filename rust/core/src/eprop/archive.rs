@@ -48,9 +48,9 @@ impl Archive {
         }
     }
 
-    /// Recurrent neurons.
+    /// Recurrent neurons (0 for the empty default archive).
     pub fn n_rec(&self) -> usize {
-        self.psi.len() / self.width
+        self.psi.len().checked_div(self.width).unwrap_or(0)
     }
 
     /// Copy slot `s` of the rings (ψ and the regularisation term if
