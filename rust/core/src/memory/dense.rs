@@ -24,7 +24,13 @@
 //! holds more than about 28 % of the columns (this workload: 82 %, 2.9x
 //! faster per step) and the queries read enough rows to pay for building
 //! the table. The rows take `8·m·n` bytes; they are never built past
-//! [`MAX_BYTES`].
+//! [`MAX_BYTES`]. A table of one-byte count codes (below) costs
+//! `rows_read × n × CODED_COST + m × n × CODED_BUILD_COST` and `m·n`
+//! bytes: in one criterion run (load 10–13) the sparse kernel took 491 ms
+//! = 10.3 ns per stored synapse, the coded one 26 ms = 0.45 ns per column,
+//! 23x; scaled to the sparse cost above that is 0.26 ns, taken as 0.3. So a
+//! coded table is chosen once a row holds more than about 5 % of the
+//! columns (again if the queries read enough rows to pay for building it).
 //!
 //! **Count codes.** Every rule but Bayes has an increment that depends on
 //! the count `a` alone (BCPNN: `ln max(a/M, ε²) − 2 ln ε`), and the counts
@@ -53,18 +59,30 @@ pub const DENSE_COST: f64 = 1.7;
 /// Cost of one entry while building the rows (ns; a zero fill plus the
 /// stored synapses' increments).
 pub const BUILD_COST: f64 = 2.0;
+/// Cost of one column of one row of count codes (ns, measured relative to
+/// the sparse kernel, see the module documentation).
+pub const CODED_COST: f64 = 0.3;
+/// Cost of one entry while building the count codes (ns; a scan of the
+/// counts and a one-byte write, taken high).
+pub const CODED_BUILD_COST: f64 = 1.0;
 /// Largest dense table built (bytes).
 pub const MAX_BYTES: usize = 256 << 20;
 
-/// Whether dense rows pay off for a store of `m × n` synapses holding
-/// `entries` stored synapses, when the queries will read `rows_read` rows.
-pub fn worth_it(m: usize, n: usize, entries: usize, rows_read: usize) -> bool {
-    if m == 0 || n == 0 || m.saturating_mul(n).saturating_mul(8) > MAX_BYTES {
+/// Whether dense rows (`coded`: one-byte count codes) pay off for a store
+/// of `m × n` synapses holding `entries` stored synapses, when the queries
+/// will read `rows_read` rows.
+pub fn worth_it(m: usize, n: usize, entries: usize, rows_read: usize, coded: bool) -> bool {
+    let (bytes, cost, build) = if coded {
+        (1, CODED_COST, CODED_BUILD_COST)
+    } else {
+        (8, DENSE_COST, BUILD_COST)
+    };
+    if m == 0 || n == 0 || m.saturating_mul(n).saturating_mul(bytes) > MAX_BYTES {
         return false;
     }
     let per_row = entries as f64 / m as f64;
     let sparse = rows_read as f64 * per_row * SPARSE_COST;
-    let dense = rows_read as f64 * n as f64 * DENSE_COST + (m * n) as f64 * BUILD_COST;
+    let dense = rows_read as f64 * n as f64 * cost + (m * n) as f64 * build;
     dense < sparse
 }
 

@@ -577,10 +577,22 @@ impl<'a> Weights<'a> {
     /// read `rows_read` rows (see [`super::dense::worth_it`]); returns
     /// whether it is on. The potentials are the same either way.
     pub fn densify(&mut self, rows_read: usize) -> bool {
+        use super::dense::worth_it;
         let store = self.store;
-        let (m, n) = (store.m(), store.n());
-        if super::dense::worth_it(m, n, store.stored_entries(), rows_read) {
-            self.build_dense();
+        let (m, n, e) = (store.m(), store.n(), store.stored_entries());
+        if self.dense.is_some() || self.rule == Rule::Willshaw {
+            return self.dense.is_some();
+        }
+        // Count codes are the cheaper table: scan the counts for them only
+        // when they could pay.
+        if self.count_increment(0).is_some() && worth_it(m, n, e, rows_read, true) {
+            if let Some(codes) = self.count_codes() {
+                self.build_codes(codes);
+                return true;
+            }
+        }
+        if worth_it(m, n, e, rows_read, false) {
+            self.build_rows();
         }
         self.dense.is_some()
     }
@@ -588,22 +600,32 @@ impl<'a> Weights<'a> {
     /// Build the dense rows (weighted rules; Willshaw has its own kernel):
     /// one-byte codes where the increments are few count-valued ones, else
     /// `f64` rows.
+    #[cfg(test)]
     pub(super) fn build_dense(&mut self) {
-        let (m, n) = (self.store.m(), self.store.n());
         if self.dense.is_some() || self.rule == Rule::Willshaw {
             return;
         }
-        let dense = match self.count_codes() {
-            Some((values, of_count, empty)) => {
-                super::dense::Dense::from_codes(m, n, &values, |i, row| {
-                    row.fill(empty);
-                    self.for_stored(i, |j, a| row[j] = of_count[a as usize]);
-                })
-            }
-            None => {
-                super::dense::Dense::build(m, n, |i, row| self.add_stored(i, |j, v| row[j] += v))
-            }
-        };
+        match self.count_codes() {
+            Some(codes) => self.build_codes(codes),
+            None => self.build_rows(),
+        }
+    }
+
+    /// The table as count codes (from [`Self::count_codes`]).
+    fn build_codes(&mut self, (values, of_count, empty): (Vec<f64>, Vec<u8>, u8)) {
+        let (m, n) = (self.store.m(), self.store.n());
+        let dense = super::dense::Dense::from_codes(m, n, &values, |i, row| {
+            row.fill(empty);
+            self.for_stored(i, |j, a| row[j] = of_count[a as usize]);
+        });
+        self.dense = Some(dense);
+    }
+
+    /// The table as `f64` rows.
+    fn build_rows(&mut self) {
+        let (m, n) = (self.store.m(), self.store.n());
+        let dense =
+            super::dense::Dense::build(m, n, |i, row| self.add_stored(i, |j, v| row[j] += v));
         self.dense = Some(dense);
     }
 

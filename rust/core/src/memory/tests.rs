@@ -440,6 +440,21 @@ fn code_kernels_add_the_table_values_in_row_order() {
 }
 
 #[test]
+fn coded_tables_switch_at_a_lower_density() {
+    use super::dense::worth_it;
+    // 10 % of the columns per row, many rows read: codes pay, f64 rows not.
+    assert!(worth_it(1000, 1000, 100_000, 100_000, true));
+    assert!(!worth_it(1000, 1000, 100_000, 100_000, false));
+    // 3 %: neither; few rows read: neither.
+    assert!(!worth_it(1000, 1000, 30_000, 100_000, true));
+    assert!(!worth_it(1000, 1000, 900_000, 10, true));
+    // A coded table may be 8x larger than f64 rows within the cap.
+    let side = 8192;
+    assert!(worth_it(side, side, side * side, usize::MAX / 2, true));
+    assert!(!worth_it(side, side, side * side, usize::MAX / 2, false));
+}
+
+#[test]
 fn hypercolumn_winners_match_the_first_largest_scan() {
     use rand::Rng;
     let mut rng = stream_rng(9, 0);
