@@ -18,6 +18,13 @@ pub(super) struct Archive {
     pub reg: Vec<f32>,
     /// `(n_out, width)`: readout error.
     pub err: Vec<f32>,
+    /// `(width, n_rec)`: the same ψ, L and regularisation values
+    /// entry-major, so that one step of eight consecutive neurons is one
+    /// load (the trace kernel's rows of all-to-all synapses need no
+    /// transpose). Kept equal to the rings by [`Archive::mirror`].
+    pub psi_t: Vec<f32>,
+    pub lsig_t: Vec<f32>,
+    pub reg_t: Vec<f32>,
 }
 
 /// Steps the rings hold at first (they grow as windows need).
@@ -38,11 +45,41 @@ impl Archive {
             lsig: vec![0.0; n_rec * width],
             reg: vec![0.0; n_rec * width],
             err: vec![0.0; n_out * width],
+            psi_t: vec![0.0; n_rec * width],
+            lsig_t: vec![0.0; n_rec * width],
+            reg_t: vec![0.0; n_rec * width],
+        }
+    }
+
+    /// Recurrent neurons (0 for the empty default archive).
+    pub fn n_rec(&self) -> usize {
+        self.psi.len().checked_div(self.width).unwrap_or(0)
+    }
+
+    /// Copy slot `s` of the rings (ψ and the regularisation term if
+    /// `all`, the learning signal always) into the entry-major copies.
+    pub fn mirror(&mut self, s: usize, all: bool) {
+        let (w, n) = (self.width, self.n_rec());
+        let ring = |v: &[f32], t: &mut [f32]| {
+            for (i, x) in t[s * n..(s + 1) * n].iter_mut().enumerate() {
+                *x = v[i * w + s];
+            }
+        };
+        ring(&self.lsig, &mut self.lsig_t);
+        if all {
+            ring(&self.psi, &mut self.psi_t);
+            ring(&self.reg, &mut self.reg_t);
         }
     }
 
     pub fn bytes(&self) -> usize {
-        4 * (self.psi.capacity() + self.lsig.capacity() + self.reg.capacity() + self.err.capacity())
+        4 * (self.psi.capacity()
+            + self.lsig.capacity()
+            + self.reg.capacity()
+            + self.err.capacity()
+            + self.psi_t.capacity()
+            + self.lsig_t.capacity()
+            + self.reg_t.capacity())
     }
 
     /// Widen the rings to `new_w`, keeping the steps `oldest..g` that the
@@ -64,6 +101,19 @@ impl Archive {
         self.reg = regrow(&self.reg);
         self.err = regrow(&self.err);
         self.width = new_w;
+        let n = self.n_rec();
+        let transpose = |v: &Vec<f32>| -> Vec<f32> {
+            let mut out = vec![0.0f32; n * new_w];
+            for i in 0..n {
+                for t in 0..new_w {
+                    out[t * n + i] = v[i * new_w + t];
+                }
+            }
+            out
+        };
+        self.psi_t = transpose(&self.psi);
+        self.lsig_t = transpose(&self.lsig);
+        self.reg_t = transpose(&self.reg);
     }
 }
 

@@ -327,6 +327,7 @@ impl Network {
                 }
                 lj[sp] = l as f32;
             });
+        self.archive.mirror(sp, false);
     }
 
     /// Phase 3: time-driven, every synapse integrates entry `g − 1`; event-driven:
@@ -369,6 +370,16 @@ impl Network {
     /// neurons; when learning, `ψ(g)` and the regularisation term of step
     /// `g` into the archive. Returns the number of spikes.
     fn update_neurons(&mut self, input: &[f64], learn: bool) -> u64 {
+        let count = self.update_neuron_chunks(input, learn);
+        if learn {
+            let sg = slot(self.g, self.archive.width);
+            self.archive.mirror(sg, true);
+        }
+        count
+    }
+
+    /// [`Self::update_neurons`] without the entry-major archive copies.
+    fn update_neuron_chunks(&mut self, input: &[f64], learn: bool) -> u64 {
         let cfg = &self.cfg;
         let (alpha, rho, c_in) = (self.alpha, self.rho, self.c_in);
         let nest = cfg.nest_compatible;

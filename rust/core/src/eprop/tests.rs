@@ -426,3 +426,32 @@ fn absorbed_partitions_equal_the_whole_network() {
     assert_eq!(merged.state(), before);
     assert!(results[0].1.clone().absorb(local, &parts).is_err());
 }
+
+#[test]
+fn entry_major_archive_mirrors_the_rings() {
+    // Long sequences with a low input rate: trace windows outgrow the ring,
+    // which widens; the entry-major copies must follow every write.
+    let c = cfg(20, 40, 2);
+    let mut net =
+        Network::random(c.clone(), &conn(1.0, 1.0, [3.0, 1.5, 1.0, 1.0], None), 4).unwrap();
+    let (s, t) = (2, 300);
+    let (x, y, m) = inputs(s, t, c.n_in, c.n_out, 0.02, 5);
+    let b = Batch {
+        n_seq: s,
+        n_steps: t,
+        x: &x,
+        target: &y,
+        mask: &m,
+    };
+    net.run(&b, &opts(true, 1, false, false)).unwrap();
+    let a = &net.archive;
+    let (w, n) = (a.width, a.n_rec());
+    assert!(w > 4, "the ring should have widened (width {w})");
+    for (ring, t) in [(&a.psi, &a.psi_t), (&a.lsig, &a.lsig_t), (&a.reg, &a.reg_t)] {
+        for i in 0..n {
+            for sl in 0..w {
+                assert_eq!(ring[i * w + sl].to_bits(), t[sl * n + i].to_bits());
+            }
+        }
+    }
+}

@@ -86,6 +86,9 @@ struct Ctx<'a> {
     lsig: &'a [f32],
     reg: &'a [f32],
     err: &'a [f32],
+    psi_t: &'a [f32],
+    lsig_t: &'a [f32],
+    reg_t: &'a [f32],
 }
 
 /// The entries one row integrates: `n` inside the cutoff window as (at
@@ -96,7 +99,7 @@ pub(super) struct Window {
     pub tail: i32,
     pub runs: [(usize, usize, usize); 2],
     /// Where the readout filter's `z̄` starts in `zbuf`.
-    zo_start: usize,
+    pub(super) zo_start: usize,
 }
 
 /// The presynaptic traces `z̄` over the window into `zbuf` (the readout
@@ -236,6 +239,9 @@ fn integrate(ctx: &Ctx<'_>, row: &mut Row<'_>, upto: i64, zbuf: &mut Vec<f64>) -
             psi: ctx.psi,
             lsig: ctx.lsig,
             reg: ctx.reg,
+            psi_t: ctx.psi_t,
+            lsig_t: ctx.lsig_t,
+            reg_t: ctx.reg_t,
         };
         lif_blocks(&lif, row, &win, zbuf)
     } else {
@@ -451,6 +457,9 @@ impl Network {
             lsig: &archive.lsig,
             reg: &archive.reg,
             err: &archive.err,
+            psi_t: &archive.psi_t,
+            lsig_t: &archive.lsig_t,
+            reg_t: &archive.reg_t,
         };
         let pass = Pass {
             ctx,

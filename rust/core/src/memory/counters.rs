@@ -98,12 +98,57 @@ fn remove_sorted(idx: &[u32], gone: &[u32]) -> (Vec<u32>, u64) {
     (out, removed)
 }
 
+/// Whether `len` gathered content units of `n` are counted through a
+/// histogram of the `n` units rather than sorted.
+#[inline]
+fn dense_gather(len: usize, n: usize) -> bool {
+    len > 64 && (n as f64) < len as f64 * (len as f64).log2() / 4.0
+}
+
+/// Row `(idx, cnt)` with the new co-activations `hist` (`hist[t]`: those
+/// of content unit `lo + t`) added: the merged row and counts, the number
+/// of synapses that became non-silent, and the co-activations added.
+fn merge_histogram(
+    idx: &[u32],
+    cnt: &[u32],
+    hist: &[u32],
+    lo: u32,
+) -> (Vec<u32>, Vec<u32>, u64, u64) {
+    let mut out_i = Vec::with_capacity(idx.len() + hist.len());
+    let mut out_c = Vec::with_capacity(idx.len() + hist.len());
+    let (mut a, mut grown, mut added) = (0usize, 0u64, 0u64);
+    for (t, &h) in hist.iter().enumerate() {
+        let j = lo + t as u32;
+        // Old entries below the histogram's range (a column shard) stay.
+        while a < idx.len() && idx[a] < j {
+            out_i.push(idx[a]);
+            out_c.push(cnt[a]);
+            a += 1;
+        }
+        if a < idx.len() && idx[a] == j {
+            out_i.push(j);
+            out_c.push(cnt[a] + h);
+            a += 1;
+        } else if h > 0 {
+            out_i.push(j);
+            out_c.push(h);
+            grown += 1;
+        }
+        added += h as u64;
+    }
+    out_i.extend_from_slice(&idx[a..]);
+    out_c.extend_from_slice(&cnt[a..]);
+    out_i.shrink_to_fit();
+    out_c.shrink_to_fit();
+    (out_i, out_c, grown, added)
+}
+
 /// Sort `tmp` (content units `< n`, with repeats): a counting sort when `n`
 /// is small next to `len·log2(len)` (dense co-activation, as in a small
 /// modular memory), else a comparison sort. Same result either way.
 fn sort_units(tmp: &mut Vec<u32>, n: usize, hist: &mut Vec<u32>) {
     let len = tmp.len();
-    if len > 64 && (n as f64) < len as f64 * (len as f64).log2() / 4.0 {
+    if dense_gather(len, n) {
         hist.clear();
         hist.resize(n, 0);
         for &j in tmp.iter() {
@@ -327,6 +372,30 @@ impl AssocStore {
                 .map_init(Vec::new, |hist, (i, (row, cnt))| {
                     if skip(i) {
                         return None;
+                    }
+                    let pats = &by_unit[start[i]..start[i + 1]];
+                    let len: usize = pats.iter().map(|&r| v.row(r as usize).len()).sum();
+                    if dense_gather(len, n) {
+                        // Count straight into the histogram: the same counts
+                        // without sorting the multiset.
+                        hist.clear();
+                        hist.resize(n, 0);
+                        for &r in pats {
+                            let row = v.row(r as usize);
+                            let (a, b) = if whole {
+                                (0, row.len())
+                            } else {
+                                (
+                                    row.partition_point(|&j| j < lo32),
+                                    row.partition_point(|&j| j < hi32),
+                                )
+                            };
+                            for &j in &row[a..b] {
+                                hist[j as usize] += 1;
+                            }
+                        }
+                        let (r, c, g, t) = merge_histogram(row, cnt, &hist[lo..hi], lo32);
+                        return Some((r, c, g, t));
                     }
                     let tmp = gather(i, hist);
                     let (r, c, g) = merge_counts(row, cnt, &tmp);

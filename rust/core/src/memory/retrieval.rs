@@ -224,20 +224,42 @@ pub fn self_block(store: &AssocStore, mode: Mode) -> usize {
 /// The unit of largest potential in each of the `h` equal blocks of `x`
 /// (the first one on ties), as in every hypercolumn retrieval (real-valued
 /// potentials here, integer counts in [`willshaw::select`]).
-pub(super) fn hypercolumn_winners<T: PartialOrd>(x: &[T], h: usize) -> Vec<u32> {
+pub(super) fn hypercolumn_winners<T: PartialOrd + Copy>(x: &[T], h: usize) -> Vec<u32> {
     let size = x.len() / h;
     (0..h)
-        .map(|g| {
-            let block = &x[g * size..(g + 1) * size];
-            let mut best = 0usize;
-            for (t, v) in block.iter().enumerate() {
-                if *v > block[best] {
-                    best = t;
-                }
-            }
-            (g * size + best) as u32
-        })
+        .map(|g| (g * size + block_winner(&x[g * size..(g + 1) * size])) as u32)
         .collect()
+}
+
+/// Position of the first largest value of a non-empty `block`: what the
+/// scan `best = t if block[t] > block[best]` returns, found in two passes
+/// that vectorise. A scan that starts from an unordered first value (NaN)
+/// never moves; unordered values further on never win. Otherwise it ends
+/// at the first value equal to the maximum of the ordered values, which
+/// the lanes below compute with the scan's own comparison.
+#[inline]
+fn block_winner<T: PartialOrd + Copy>(block: &[T]) -> usize {
+    const L: usize = 8;
+    let first = block[0];
+    if first.partial_cmp(&first).is_none() {
+        return 0;
+    }
+    let mut lanes = [first; L];
+    let mut chunks = block.chunks_exact(L);
+    for c in &mut chunks {
+        for k in 0..L {
+            if c[k] > lanes[k] {
+                lanes[k] = c[k];
+            }
+        }
+    }
+    let mut top = first;
+    for &v in lanes.iter().chain(chunks.remainder()) {
+        if v > top {
+            top = v;
+        }
+    }
+    block.iter().position(|&v| v == top).unwrap_or(0)
 }
 
 /// The active units selected from potentials `x` for a state of `active` units.

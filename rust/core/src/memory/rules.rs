@@ -195,7 +195,7 @@ pub struct Weights<'a> {
     // BCPNN: `ln max(a/M, ε²)` for the counts `a` that occur.
     ln_pair: Vec<f64>,
     // Dense rows of the stored synapses' increments (see [`super::dense`]).
-    dense: Option<Vec<f64>>,
+    dense: Option<super::dense::Dense>,
 }
 
 impl<'a> Weights<'a> {
@@ -378,10 +378,7 @@ impl<'a> Weights<'a> {
         self.prepare(s, x);
         // 3. The stored synapses: w(M11) − w(0).
         if let Some(d) = &self.dense {
-            for &i in s {
-                let i = i as usize;
-                super::dense::add_row(x, &d[i * n..(i + 1) * n]);
-            }
+            d.add_rows(s, x);
         } else {
             for &i in s {
                 self.add_stored(i as usize, |j, v| x[j] += v);
@@ -423,7 +420,19 @@ impl<'a> Weights<'a> {
             }
         }
         // 2. Dropped self-connections.
-        if excl {
+        if excl && self.rule == Rule::Bcpnn {
+            // `weight(0, i, j)` without the rule dispatch per synapse: the
+            // same `(constant + pre_i) + post_j`.
+            for &i in s {
+                let i = i as usize;
+                let b0 = (i / blk) * blk;
+                let w0 = self.constant + self.pre[i];
+                let b1 = (b0 + blk).min(n);
+                for (v, &pj) in x[b0..b1].iter_mut().zip(&self.post[b0..b1]) {
+                    *v -= w0 + pj;
+                }
+            }
+        } else if excl {
             for &i in s {
                 let i = i as usize;
                 let b0 = (i / blk) * blk;
@@ -459,16 +468,33 @@ impl<'a> Weights<'a> {
     fn add_stored(&self, i: usize, mut add: impl FnMut(usize, f64)) {
         let store = self.store;
         let mm = store.n_pairs() as f64;
-        let mu1 = store.address_counts();
+        let c = store.address_counts()[i] as f64;
         let mv1 = store.content_counts();
-        let row = store.row(i);
-        let cnt = store.row_counts(i);
-        let c = mu1[i] as f64;
         let zero = if self.rule == Rule::Bayes {
-            Some(&self.zero[self.zero_of[&mu1[i]]])
+            Some(&self.zero[self.zero_of[&store.address_counts()[i]]])
         } else {
             None
         };
+        self.for_stored(i, |j, a| {
+            add(
+                j,
+                match self.count_increment(a) {
+                    Some(v) => v,
+                    None => {
+                        bayes_weight(a as f64, c, mv1[j] as f64, mm, self.p01, self.p10)
+                            - zero.map_or(0.0, |z| z[j])
+                    }
+                },
+            )
+        });
+    }
+
+    /// `visit(j, M11)` for each stored, not dropped synapse of row `i`, in
+    /// the row's order.
+    #[inline]
+    fn for_stored(&self, i: usize, mut visit: impl FnMut(usize, u32)) {
+        let row = self.store.row(i);
+        let cnt = self.store.row_counts(i);
         // The dropped synapses of row `i` are the slice of it inside i's block.
         let blocked = self.block > 1 || (self.block == 1 && self.rule != Rule::Bayes);
         let (lo, hi) = if blocked {
@@ -487,46 +513,130 @@ impl<'a> Weights<'a> {
             if (lo..hi).contains(&t) && self.excluded(i, j) {
                 continue;
             }
-            let a = cnt[t];
-            add(
-                j,
-                match self.rule {
-                    Rule::Hebb | Rule::Covariance | Rule::Willshaw => a as f64,
-                    Rule::Hopfield => 4.0 * a as f64,
-                    Rule::Bcpnn => self.ln_pair[a as usize] - self.constant,
-                    Rule::Bayes => {
-                        bayes_weight(a as f64, c, mv1[j] as f64, mm, self.p01, self.p10)
-                            - zero.map_or(0.0, |z| z[j])
-                    }
-                },
-            );
+            visit(j, cnt[t]);
         }
+    }
+
+    /// The increment `w(a) − w(0)` of a stored synapse of count `a`, for
+    /// the rules where it depends on the count alone (`None`: Bayes).
+    #[inline]
+    fn count_increment(&self, a: u32) -> Option<f64> {
+        match self.rule {
+            Rule::Hebb | Rule::Covariance | Rule::Willshaw => Some(a as f64),
+            Rule::Hopfield => Some(4.0 * a as f64),
+            Rule::Bcpnn => Some(self.ln_pair[a as usize] - self.constant),
+            Rule::Bayes => None,
+        }
+    }
+
+    /// For a count-valued increment with at most [`super::dense::CODES`]
+    /// distinct table entries: the entries sorted by bits, the code of each
+    /// count up to the largest stored, and the code of an empty entry. An
+    /// entry is `0.0 + increment`, the value the `f64` rows hold.
+    fn count_codes(&self) -> Option<(Vec<f64>, Vec<u8>, u8)> {
+        self.count_increment(0)?;
+        let store = self.store;
+        // The counts of the synapses kept (the dropped self-connections of
+        // auto-association count every pattern of their unit: large values
+        // that the table never holds).
+        let mut present: Vec<bool> = Vec::new();
+        for i in 0..store.m() {
+            self.for_stored(i, |_, a| {
+                let a = (a as usize).min(1 << 16);
+                if a >= present.len() {
+                    present.resize(a + 1, false);
+                }
+                present[a] = true;
+            });
+        }
+        if present.len() > 1 << 16 {
+            return None;
+        }
+        let entry = |a: usize| (0.0 + self.count_increment(a as u32).unwrap_or(0.0)).to_bits();
+        let mut bits: Vec<u64> = (0..present.len())
+            .filter(|&a| present[a])
+            .map(entry)
+            .chain([0.0f64.to_bits()])
+            .collect();
+        bits.sort_unstable();
+        bits.dedup();
+        if bits.len() > super::dense::CODES {
+            return None;
+        }
+        let code = |b: u64| bits.partition_point(|&k| k < b) as u8;
+        let of_count = (0..present.len()).map(|a| code(entry(a))).collect();
+        let empty = code(0.0f64.to_bits());
+        Some((
+            bits.into_iter().map(f64::from_bits).collect(),
+            of_count,
+            empty,
+        ))
     }
 
     /// Switch to the dense kernel when it pays off for queries that will
     /// read `rows_read` rows (see [`super::dense::worth_it`]); returns
     /// whether it is on. The potentials are the same either way.
     pub fn densify(&mut self, rows_read: usize) -> bool {
+        use super::dense::worth_it;
         let store = self.store;
-        let (m, n) = (store.m(), store.n());
-        if super::dense::worth_it(m, n, store.stored_entries(), rows_read) {
-            self.build_dense();
+        let (m, n, e) = (store.m(), store.n(), store.stored_entries());
+        if self.dense.is_some() || self.rule == Rule::Willshaw {
+            return self.dense.is_some();
+        }
+        // Count codes are the cheaper table: scan the counts for them only
+        // when they could pay.
+        if self.count_increment(0).is_some() && worth_it(m, n, e, rows_read, true) {
+            if let Some(codes) = self.count_codes() {
+                self.build_codes(codes);
+                return true;
+            }
+        }
+        if worth_it(m, n, e, rows_read, false) {
+            self.build_rows();
         }
         self.dense.is_some()
     }
 
-    /// Build the dense rows (weighted rules; Willshaw has its own kernel).
+    /// Build the dense rows (weighted rules; Willshaw has its own kernel):
+    /// one-byte codes where the increments are few count-valued ones, else
+    /// `f64` rows.
+    #[cfg(test)]
     pub(super) fn build_dense(&mut self) {
-        let (m, n) = (self.store.m(), self.store.n());
-        if self.dense.is_none() && self.rule != Rule::Willshaw {
-            let rows = super::dense::build(m, n, |i, row| self.add_stored(i, |j, v| row[j] += v));
-            self.dense = Some(rows);
+        if self.dense.is_some() || self.rule == Rule::Willshaw {
+            return;
         }
+        match self.count_codes() {
+            Some(codes) => self.build_codes(codes),
+            None => self.build_rows(),
+        }
+    }
+
+    /// The table as count codes (from [`Self::count_codes`]).
+    fn build_codes(&mut self, (values, of_count, empty): (Vec<f64>, Vec<u8>, u8)) {
+        let (m, n) = (self.store.m(), self.store.n());
+        let dense = super::dense::Dense::from_codes(m, n, &values, |i, row| {
+            row.fill(empty);
+            self.for_stored(i, |j, a| row[j] = of_count[a as usize]);
+        });
+        self.dense = Some(dense);
+    }
+
+    /// The table as `f64` rows.
+    fn build_rows(&mut self) {
+        let (m, n) = (self.store.m(), self.store.n());
+        let dense =
+            super::dense::Dense::build(m, n, |i, row| self.add_stored(i, |j, v| row[j] += v));
+        self.dense = Some(dense);
     }
 
     /// Whether the dense kernel is on.
     pub fn is_dense(&self) -> bool {
         self.dense.is_some()
+    }
+
+    /// Whether the dense kernel keeps its increments as one-byte codes.
+    pub fn is_coded(&self) -> bool {
+        self.dense.as_ref().is_some_and(|d| d.is_coded())
     }
 
     /// Query-anchored evidence of the *added* part of an auto-associative

@@ -377,6 +377,13 @@ fn dense_kernel_gives_the_sparse_potentials_bit_for_bit() {
                 let mut dense = Weights::new(&s, rule, 0.3, 0.01, block).unwrap();
                 dense.build_dense();
                 assert!(dense.is_dense() && !sparse.is_dense());
+                // Few distinct increments (count-valued rules): one-byte codes;
+                // the Bayesian increments depend on the unit counts too.
+                if rule == Rule::Bayes && p > 3 {
+                    assert!(!dense.is_coded(), "{rule:?}");
+                } else if rule != Rule::Bayes {
+                    assert!(dense.is_coded(), "{rule:?}");
+                }
                 for r in 0..q.len() {
                     let (mut a, mut b) = (vec![0.0; n], vec![0.0; n]);
                     sparse.potentials(q.row(r), &mut a);
@@ -384,6 +391,101 @@ fn dense_kernel_gives_the_sparse_potentials_bit_for_bit() {
                     assert_eq!(bits(&a), bits(&b), "{rule:?} block {block} auto {auto}");
                 }
             }
+        }
+    }
+}
+
+#[test]
+fn code_kernels_add_the_table_values_in_row_order() {
+    use super::dense::{add_codes, CODES};
+    use rand::Rng;
+    let raw = |x: &[f64]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    let mut rng = stream_rng(5, 0);
+    let mut values = [0.0f64; CODES];
+    for v in values.iter_mut() {
+        *v = rng.random_range(-3.0..3.0);
+    }
+    values[3] = -0.0;
+    for n in [1, 7, 8, 31, 32, 33, 75, 200] {
+        let m = 9;
+        let codes: Vec<u8> = (0..m * n)
+            .map(|_| rng.random_range(0..CODES as u8))
+            .collect();
+        let s: Vec<u32> = vec![0, 2, 3, 7, 8];
+        let x0: Vec<f64> = (0..n).map(|j| j as f64 * 0.37 - 1.0).collect();
+        // Reference: plain f64 rows added one after the other.
+        let mut want = x0.clone();
+        for &i in &s {
+            for j in 0..n {
+                want[j] += values[codes[i as usize * n + j] as usize];
+            }
+        }
+        let mut got = x0.clone();
+        add_codes(&codes, n, &s, &values, &mut got);
+        assert_eq!(raw(&got), raw(&want), "portable, n = {n}");
+        #[cfg(target_arch = "x86_64")]
+        if crate::math::simd::has_avx512() {
+            // SAFETY: AVX-512F checked; codes below 32.
+            let mut wide = x0.clone();
+            unsafe { super::dense::avx512::add_codes(&codes, n, &s, &values, CODES, &mut wide) };
+            assert_eq!(raw(&wide), raw(&got), "avx512, n = {n}");
+            // Codes below 16: the one-lookup kernel.
+            let low: Vec<u8> = codes.iter().map(|&c| c % 16).collect();
+            let (mut a, mut b) = (x0.clone(), x0.clone());
+            add_codes(&low, n, &s, &values, &mut a);
+            unsafe { super::dense::avx512::add_codes(&low, n, &s, &values, 16, &mut b) };
+            assert_eq!(raw(&a), raw(&b), "avx512 narrow, n = {n}");
+        }
+    }
+}
+
+#[test]
+fn coded_tables_switch_at_a_lower_density() {
+    use super::dense::worth_it;
+    // 10 % of the columns per row, many rows read: codes pay, f64 rows not.
+    assert!(worth_it(1000, 1000, 100_000, 100_000, true));
+    assert!(!worth_it(1000, 1000, 100_000, 100_000, false));
+    // 3 %: neither; few rows read: neither.
+    assert!(!worth_it(1000, 1000, 30_000, 100_000, true));
+    assert!(!worth_it(1000, 1000, 900_000, 10, true));
+    // A coded table may be 8x larger than f64 rows within the cap.
+    let side = 8192;
+    assert!(worth_it(side, side, side * side, usize::MAX / 2, true));
+    assert!(!worth_it(side, side, side * side, usize::MAX / 2, false));
+}
+
+#[test]
+fn hypercolumn_winners_match_the_first_largest_scan() {
+    use rand::Rng;
+    let mut rng = stream_rng(9, 0);
+    let scan = |b: &[f64]| {
+        let mut best = 0;
+        for (t, v) in b.iter().enumerate() {
+            if *v > b[best] {
+                best = t;
+            }
+        }
+        best as u32
+    };
+    let pool = [
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        2.5,
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    ];
+    for size in [1, 2, 7, 8, 9, 16, 31, 33, 64] {
+        for _ in 0..400 {
+            let x: Vec<f64> = (0..3 * size)
+                .map(|_| pool[rng.random_range(0..pool.len())])
+                .collect();
+            let want: Vec<u32> = (0..3)
+                .map(|g| g as u32 * size as u32 + scan(&x[g * size..(g + 1) * size]))
+                .collect();
+            assert_eq!(retrieval::hypercolumn_winners(&x, 3), want, "{x:?}");
         }
     }
 }
@@ -453,21 +555,34 @@ fn counters_match_dense_when_rows_are_counting_sorted() {
     let v = random_patterns(500, 24, 5, 32);
     let mut s = AssocStore::new(30, 24, false, false).unwrap();
     let mut b = AssocStore::new(30, 24, true, false).unwrap();
-    for (a, z) in [(0, 3), (3, 500)] {
+    // A column shard (content units 7..19), also counted through histograms.
+    let mut c = AssocStore::new(30, 24, false, false).unwrap();
+    for (a, z) in [(0, 3), (3, 200), (200, 500)] {
         let rows = |p: &Patterns| (a..z).map(|r| p.row(r).to_vec()).collect::<Vec<_>>();
         let uu = Patterns::from_rows(30, &rows(&u)).unwrap();
         let vv = Patterns::from_rows(24, &rows(&v)).unwrap();
         in_pool(2, || s.store(&uu, &vv)).unwrap();
         in_pool(1, || b.store(&uu, &vv)).unwrap();
+        in_pool(1, || c.store_columns(&uu, &vv, 7, 19)).unwrap();
     }
     let d = dense_m11(&u, &v);
     for i in 0..30 {
         for j in 0..24 {
             assert_eq!(s.m11(i, j), d[i * 24 + j]);
             assert_eq!(b.m11(i, j), u64::from(d[i * 24 + j] > 0));
+            let shard = if (7..19).contains(&j) {
+                d[i * 24 + j]
+            } else {
+                0
+            };
+            assert_eq!(c.m11(i, j), shard);
         }
     }
     assert_eq!(s.counters().writes, 500 * 6 * 5);
+    assert_eq!(
+        s.counters().grown,
+        d.iter().filter(|&&x| x > 0).count() as u64
+    );
 }
 
 #[test]
