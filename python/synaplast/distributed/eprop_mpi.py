@@ -177,7 +177,8 @@ def _max_rss_bytes() -> int:
         import resource
     except ImportError:  # pragma: no cover - Windows
         return 0
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+    peak = int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    return peak if sys.platform == "darwin" else peak * 1024  # bytes on macOS, KiB elsewhere
 
 
 # NEST's e-prop sine-wave example settings (eprop_supervised_regression_sine-waves.py)

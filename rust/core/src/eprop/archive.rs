@@ -102,18 +102,12 @@ impl Archive {
         self.err = regrow(&self.err);
         self.width = new_w;
         let n = self.n_rec();
-        let transpose = |v: &Vec<f32>| -> Vec<f32> {
-            let mut out = vec![0.0f32; n * new_w];
-            for i in 0..n {
-                for t in 0..new_w {
-                    out[t * n + i] = v[i * new_w + t];
-                }
-            }
-            out
-        };
-        self.psi_t = transpose(&self.psi);
-        self.lsig_t = transpose(&self.lsig);
-        self.reg_t = transpose(&self.reg);
+        for t in [&mut self.psi_t, &mut self.lsig_t, &mut self.reg_t] {
+            *t = vec![0.0; n * new_w];
+        }
+        for s in 0..new_w {
+            self.mirror(s, true);
+        }
     }
 }
 

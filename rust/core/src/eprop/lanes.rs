@@ -3,8 +3,10 @@
 //! vector lane. With AVX-512F, eight synapses advance together through
 //! blocks of eight archive entries (each synapse reads its postsynaptic
 //! neuron's entries contiguously; an 8 × 8 transpose turns them into one
-//! vector per step); otherwise four synapses are interleaved in portable
-//! code. Every version performs the same multiplications and additions per
+//! vector per step), and eight synapses onto eight consecutive neurons read
+//! one step of all eight from the archive's entry-major copy instead, two
+//! such groups interleaved; otherwise four synapses are interleaved in
+//! portable code. Every version performs the same multiplications and additions per
 //! synapse in the same order (no fused multiply-add), so all give the bits
 //! of the one-synapse loop.
 

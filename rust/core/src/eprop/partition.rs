@@ -124,10 +124,11 @@ impl Network {
             }
             whole.synapses.counters.merge(&part.synapses.counters);
             let (st, ps) = (&mut whole.stats, &part.stats);
-            st.events += ps.events;
-            st.trace_updates += ps.trace_updates;
-            st.optimizer_calls += ps.optimizer_calls;
-            st.spikes += ps.spikes;
+            // (saturating: the parts may come from untrusted bytes)
+            st.events = st.events.saturating_add(ps.events);
+            st.trace_updates = st.trace_updates.saturating_add(ps.trace_updates);
+            st.optimizer_calls = st.optimizer_calls.saturating_add(ps.optimizer_calls);
+            st.spikes = st.spikes.saturating_add(ps.spikes);
             st.peak_archive_steps = st.peak_archive_steps.max(ps.peak_archive_steps);
         }
         if seen.iter().any(|&s| !s) {
@@ -173,6 +174,7 @@ fn check_part(
     let adam_len = if whole.adam.m1.is_empty() { 0 } else { n };
     let a = &part.adam;
     if psyn.indptr.len() != syn.indptr.len()
+        || psyn.indptr.first() != Some(&0)
         || psyn.indptr.last() != Some(&n)
         || psyn.indices.len() != n
         || weights != n

@@ -423,6 +423,12 @@ fn absorbed_partitions_equal_the_whole_network() {
     let mut other = parts.clone();
     other[1].0.w_out[0] += 1.0;
     assert!(merged.absorb(local, &other).is_err());
+    // rows that do not start at entry 0 (tampered bytes): an error, no
+    // unchecked synapse written
+    let mut offset = parts.clone();
+    offset[1].0.synapses.indptr[0] = 1;
+    offset[1].1[0] = usize::MAX; // would have been written unchecked
+    assert!(merged.absorb(local, &offset).is_err());
     assert_eq!(merged.state(), before);
     assert!(results[0].1.clone().absorb(local, &parts).is_err());
 }

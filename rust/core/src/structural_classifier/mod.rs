@@ -575,54 +575,37 @@ impl StructuralNet {
         view: Option<&InputMajor>,
     ) -> Result<Competition> {
         check_len("input", xb.len(), batch, self.n_in)?;
-        if self.inhibition.is_none() {
+        let Some(inh) = &self.inhibition else {
             return self.competition_fused(xb, batch, n_winners, view);
-        }
+        };
+        // With inhibition the batch's rates interact (u = s − θ − G r), so
+        // the drive of the whole batch is held at once.
         let nh = self.n_hidden;
         let s = match view {
             Some(v) => v.forward(xb, batch, nh),
             None => kernels::forward(&self.hidden, xb, batch)?,
         };
         let norms = self.weight_norms();
-        // Consolidated and reserve units never compete (nor learn).
-        let excluded: Vec<bool> = if self.all_plastic() {
-            Vec::new()
-        } else {
-            (0..nh).map(|i| !self.is_plastic(i)).collect()
-        };
+        let all_plastic = self.all_plastic();
         let winners: Vec<Vec<u32>> = s
             .par_chunks(nh)
             .with_min_len(crate::parallel::DEFAULT.min_items(2 * nh))
             .map_init(
                 || vec![0.0f32; nh],
                 |score, sb| {
-                    for (((o, &v), &nm), &bt) in
-                        score.iter_mut().zip(sb).zip(&norms).zip(&self.beta)
-                    {
-                        *o = v / nm - bt;
-                    }
-                    for (o, _) in score.iter_mut().zip(&excluded).filter(|(_, &e)| e) {
-                        *o = f32::NEG_INFINITY;
-                    }
+                    self.scores_into(sb, &norms, all_plastic, score);
                     top_k(score, n_winners)
                 },
             )
             .collect();
-        // With inhibition: the inhibited drive u = s − θ − G r and rates r.
-        let (plain, inhibited) = match &self.inhibition {
-            Some(inh) => {
-                let mut u = s;
-                let split = crate::parallel::DEFAULT.min_items(nh);
-                u.par_chunks_mut(nh).with_min_len(split).for_each(|row| {
-                    for (v, t) in row.iter_mut().zip(&self.theta) {
-                        *v -= t;
-                    }
-                });
-                let r = inh.apply(&mut u, nh);
-                (None, Some((u, r)))
+        let mut u = s;
+        let split = crate::parallel::DEFAULT.min_items(nh);
+        u.par_chunks_mut(nh).with_min_len(split).for_each(|row| {
+            for (v, t) in row.iter_mut().zip(&self.theta) {
+                *v -= t;
             }
-            None => (Some(s), None),
-        };
+        });
+        let r = inh.apply(&mut u, nh);
         // Integer counts: the same for any order of summation.
         let mut active = vec![0u32; nh];
         active
@@ -631,23 +614,30 @@ impl StructuralNet {
             .enumerate()
             .for_each(|(blk, a)| {
                 let (i0, len) = (blk * UNIT_BLOCK, a.len());
-                let th = &self.theta[i0..i0 + len];
-                if let Some((u, _)) = &inhibited {
-                    for ub in u.chunks(nh) {
-                        for (c, &v) in a.iter_mut().zip(&ub[i0..i0 + len]) {
-                            *c += u32::from(v > 0.0);
-                        }
-                    }
-                }
-                if let Some(s) = &plain {
-                    for sb in s.chunks(nh) {
-                        for ((c, &v), &t) in a.iter_mut().zip(&sb[i0..i0 + len]).zip(th) {
-                            *c += u32::from(v - t > 0.0);
-                        }
+                for ub in u.chunks(nh) {
+                    for (c, &v) in a.iter_mut().zip(&ub[i0..i0 + len]) {
+                        *c += u32::from(v > 0.0);
                     }
                 }
             });
-        Ok((winners, active, inhibited))
+        Ok((winners, active, Some((u, r))))
+    }
+
+    /// The competitive scores `s_i / ‖w_i‖ − β_i` of one sample's drive `s`
+    /// into `out`; consolidated and reserve units never compete (nor learn),
+    /// so theirs are −∞ (unless `all_plastic`, [`Self::all_plastic`]).
+    #[inline]
+    fn scores_into(&self, s: &[f32], norms: &[f32], all_plastic: bool, out: &mut [f32]) {
+        for (((o, &v), &nm), &bt) in out.iter_mut().zip(s).zip(norms).zip(&self.beta) {
+            *o = v / nm - bt;
+        }
+        if !all_plastic {
+            for (o, &r) in out.iter_mut().zip(&self.roles) {
+                if r != UnitRole::Plastic {
+                    *o = f32::NEG_INFINITY;
+                }
+            }
+        }
     }
 
     /// [`Self::competition_with`] without an inhibitory population, one
@@ -701,25 +691,10 @@ impl StructuralNet {
                         }
                         None => &dense[b * nh..(b + 1) * nh],
                     };
-                    for ((((o, a), &v), &nm), (&bt, &t)) in score
-                        .iter_mut()
-                        .zip(active.iter_mut())
-                        .zip(s)
-                        .zip(&norms)
-                        .zip(self.beta.iter().zip(&self.theta))
-                    {
-                        *o = v / nm - bt;
+                    // (the row is in cache for both passes)
+                    self.scores_into(s, &norms, all_plastic, &mut score);
+                    for ((a, &v), &t) in active.iter_mut().zip(s).zip(&self.theta) {
                         *a += u32::from(v - t > 0.0);
-                    }
-                    if !all_plastic {
-                        // Consolidated and reserve units never compete (nor learn).
-                        for (o, _) in score
-                            .iter_mut()
-                            .zip(&self.roles)
-                            .filter(|(_, &r)| r != UnitRole::Plastic)
-                        {
-                            *o = f32::NEG_INFINITY;
-                        }
                     }
                     winners.push(top_k(&score, n_winners));
                 }
