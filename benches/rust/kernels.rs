@@ -450,13 +450,12 @@ fn thread_crossover() {
             let mut best = [f64::INFINITY; 2];
             for _ in 0..reps {
                 for (k, (_, pool)) in pools.iter().enumerate() {
-                    synaplast_core::parallel::force_split(k == 1);
+                    let _forced = (k == 1).then(synaplast_core::parallel::force_split);
                     let t = Instant::now();
                     pool.install(|| (w.run)());
                     best[k] = best[k].min(t.elapsed().as_secs_f64() * 1e3);
                 }
             }
-            synaplast_core::parallel::force_split(false);
             let [one, two] = best;
             println!(
                 "| {} | {} | {} | {:.4} | {:.4} | {:.2}x |",

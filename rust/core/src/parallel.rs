@@ -22,13 +22,27 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// Set by [`force_split`] (calibration only).
 static FORCED: AtomicBool = AtomicBool::new(false);
 
-/// Calibration only (the crossover bench): while `on`, every loop of two or
-/// more items splits, whatever its work, so that the cost of a split can be
-/// measured at sizes that normally run serially. Results do not change
-/// (see the module notes), only the speed.
+/// Calibration only (the crossover bench): while the returned guard lives,
+/// every loop of two or more items splits, whatever its work, so that the
+/// cost of a split can be measured at sizes that normally run serially.
+/// Results do not change (see the module notes), only the speed. The switch
+/// is process-wide, so no test may use it (tests run side by side); the
+/// guard turns it off again even if the measurement panics.
 #[doc(hidden)]
-pub fn force_split(on: bool) {
-    FORCED.store(on, Ordering::Relaxed);
+#[must_use = "splitting is forced only while the guard lives"]
+pub fn force_split() -> ForcedSplit {
+    FORCED.store(true, Ordering::Relaxed);
+    ForcedSplit(())
+}
+
+/// Turns [`force_split`] off when dropped.
+#[doc(hidden)]
+pub struct ForcedSplit(());
+
+impl Drop for ForcedSplit {
+    fn drop(&mut self) {
+        FORCED.store(false, Ordering::Relaxed);
+    }
 }
 
 fn forced() -> bool {

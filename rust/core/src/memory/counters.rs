@@ -311,17 +311,19 @@ impl AssocStore {
         let (lo32, hi32) = (lo as u32, hi as u32);
         let whole = lo == 0 && hi == self.n;
         let n = self.n;
+        // The content units of pattern `r` inside this shard's columns.
+        let in_shard = |r: u32| -> &[u32] {
+            let row = v.row(r as usize);
+            if whole {
+                row
+            } else {
+                &row[row.partition_point(|&j| j < lo32)..row.partition_point(|&j| j < hi32)]
+            }
+        };
         let gather = |i: usize, hist: &mut Vec<u32>| -> Vec<u32> {
             let mut tmp = Vec::new();
             for &r in &by_unit[start[i]..start[i + 1]] {
-                let row = v.row(r as usize);
-                if whole {
-                    tmp.extend_from_slice(row);
-                } else {
-                    let a = row.partition_point(|&j| j < lo32);
-                    let b = row.partition_point(|&j| j < hi32);
-                    tmp.extend_from_slice(&row[a..b]);
-                }
+                tmp.extend_from_slice(in_shard(r));
             }
             sort_units(&mut tmp, n, hist);
             tmp
@@ -381,16 +383,7 @@ impl AssocStore {
                         hist.clear();
                         hist.resize(n, 0);
                         for &r in pats {
-                            let row = v.row(r as usize);
-                            let (a, b) = if whole {
-                                (0, row.len())
-                            } else {
-                                (
-                                    row.partition_point(|&j| j < lo32),
-                                    row.partition_point(|&j| j < hi32),
-                                )
-                            };
-                            for &j in &row[a..b] {
+                            for &j in in_shard(r) {
                                 hist[j as usize] += 1;
                             }
                         }
