@@ -642,7 +642,7 @@ impl StructuralNet {
 
     /// [`Self::competition_with`] without an inhibitory population, one
     /// sample at a time: its drive, scores and activity counts are computed
-    /// in one pass while the drive row is in cache, instead of passes over a
+    /// while the drive row is in cache, instead of passes over a
     /// `(batch, n_hidden)` matrix that does not fit it (with tens of
     /// thousands of units those passes dominated the hidden epoch). Same
     /// arithmetic as the batch passes, so the same winners and counts;
