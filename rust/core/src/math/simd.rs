@@ -187,6 +187,51 @@ fn axpy_dot2_body(
     (reduce(acc0), reduce(acc1))
 }
 
+/// One lane of the thresholded update: `w += a u` where `|a u| >= thr`
+/// (and non-zero), counted into the lane's `(cnt, sum)`. Branch-free, so
+/// the chunk loops vectorise: an unkept change adds 0.
+#[inline(always)]
+fn thr_lane(w: &mut f32, a: f32, u: f32, thr: f32, cnt: &mut u32, sum: &mut f32) {
+    let d = a * u;
+    let m = d.abs();
+    let keep = m >= thr && m > 0.0;
+    let d = if keep { d } else { 0.0 };
+    *w += d;
+    *cnt += keep as u32;
+    *sum += d.abs();
+}
+
+/// The tail (< [`LANES`] elements) of the thresholded update: lane `k` =
+/// element `k`; unkept weights are left alone.
+#[inline(always)]
+fn thr_tail(
+    w: &mut [f32],
+    a: &[f32],
+    u: f32,
+    thr: f32,
+    cnt: &mut [u32; LANES],
+    sum: &mut [f32; LANES],
+) {
+    for (k, (wi, ai)) in w.iter_mut().zip(a).enumerate() {
+        let d = ai * u;
+        let m = d.abs();
+        if m >= thr && m > 0.0 {
+            *wi += d;
+            cnt[k] += 1;
+            sum[k] += m;
+        }
+    }
+}
+
+/// `(writes, Σ|Δw|)` of the lanes' counts.
+#[inline(always)]
+fn thr_totals(cnt: &[u32; LANES], sum: &[f32; LANES]) -> (u64, f64) {
+    (
+        cnt.iter().map(|&c| c as u64).sum(),
+        sum.iter().map(|&s| s as f64).sum(),
+    )
+}
+
 /// `w[i] += a[i] * u` where `|a[i] * u| >= thr`; returns `(writes, Σ|Δw|)`
 /// of the kept non-zero changes.
 #[inline(always)]
@@ -199,29 +244,11 @@ fn axpy_thr_body(w: &mut [f32], a: &[f32], u: f32, thr: f32) -> (u64, f64) {
     let mut sum = [0.0f32; LANES];
     for (wv, av) in w.chunks_exact_mut(LANES).zip(a.chunks_exact(LANES)) {
         for k in 0..LANES {
-            let d = av[k] * u;
-            let m = d.abs();
-            let keep = m >= thr && m > 0.0;
-            let d = if keep { d } else { 0.0 };
-            wv[k] += d;
-            cnt[k] += keep as u32;
-            sum[k] += d.abs();
+            thr_lane(&mut wv[k], av[k], u, thr, &mut cnt[k], &mut sum[k]);
         }
     }
-    // The tail: lane `k` = element `k`; unkept weights are left alone.
-    for (k, (wi, ai)) in rw.iter_mut().zip(ra).enumerate() {
-        let d = ai * u;
-        let m = d.abs();
-        if m >= thr && m > 0.0 {
-            *wi += d;
-            cnt[k] += 1;
-            sum[k] += m;
-        }
-    }
-    (
-        cnt.iter().map(|&c| c as u64).sum(),
-        sum.iter().map(|&s| s as f64).sum(),
-    )
+    thr_tail(rw, ra, u, thr, &mut cnt, &mut sum);
+    thr_totals(&cnt, &sum)
 }
 
 /// [`axpy_thr_body`] then [`dot_body`] of the updated row with `x`, chunk
@@ -241,32 +268,14 @@ fn axpy_thr_dot_body(w: &mut [f32], a: &[f32], u: f32, thr: f32, x: &[f32]) -> (
         .zip(x[..full].chunks_exact(LANES))
     {
         for k in 0..LANES {
-            let d = av[k] * u;
-            let m = d.abs();
-            let keep = m >= thr && m > 0.0;
-            let d = if keep { d } else { 0.0 };
-            wv[k] += d;
-            cnt[k] += keep as u32;
-            sum[k] += d.abs();
+            thr_lane(&mut wv[k], av[k], u, thr, &mut cnt[k], &mut sum[k]);
             acc[k] = wv[k].mul_add(xv[k], acc[k]);
         }
     }
-    // The tail as in `axpy_thr_body`: lane `k` = element `k`.
-    for (k, (wi, ai)) in rw.iter_mut().zip(&a[full..n]).enumerate() {
-        let d = ai * u;
-        let m = d.abs();
-        if m >= thr && m > 0.0 {
-            *wi += d;
-            cnt[k] += 1;
-            sum[k] += m;
-        }
-    }
+    thr_tail(rw, &a[full..n], u, thr, &mut cnt, &mut sum);
     dot_tail(rw, &x[full..n], &mut acc);
-    (
-        cnt.iter().map(|&c| c as u64).sum(),
-        sum.iter().map(|&s| s as f64).sum(),
-        reduce(acc),
-    )
+    let (writes, change) = thr_totals(&cnt, &sum);
+    (writes, change, reduce(acc))
 }
 
 multiversion! {
