@@ -63,11 +63,11 @@ multiversion! {
     pub fn accumulate_rows(z: &mut [f32], v: &[f32], stride: usize, idx: &[u32], val: &[f32]) -> () = accumulate_rows_body;
 }
 
-/// `z += Σ_b Σ_{k in rows[b] ∩ block} h_bk · e_b` for the block `[j0, j1)` of
-/// presynaptic units, `z` holding the block's rows (`stride` floats per
-/// unit, unit `j` at `(j − j0) · stride`), the batch's samples in order and
-/// each over its entries inside the block, `starts[b]` the first of them
-/// (see [`block_starts`]).
+/// `z += Σ_b Σ_{k in rows[b] ∩ block} h_bk · e_b` for block `blk` of
+/// [`UNIT_BLOCK`] presynaptic units, `z` holding the block's rows (`stride`
+/// floats per unit), the batch's samples in order and each over its entries
+/// inside the block, found from `starts` ([`block_starts`], `per_row`
+/// offsets per row).
 #[inline(always)]
 fn block_delta_body(
     z: &mut [f32],
@@ -75,11 +75,13 @@ fn block_delta_body(
     stride: usize,
     rows: &[(&[u32], &[f32])],
     starts: &[u32],
-    ends: &[u32],
-    j0: usize,
+    per_row: usize,
+    blk: usize,
 ) {
+    let j0 = blk * UNIT_BLOCK;
     for (b, (idx, val)) in rows.iter().enumerate() {
-        let (lo, hi) = (starts[b] as usize, ends[b] as usize);
+        let at = b * per_row + blk;
+        let (lo, hi) = (starts[at] as usize, starts[at + 1] as usize);
         let e = &err[b * stride..(b + 1) * stride];
         for (&j, &h) in idx[lo..hi].iter().zip(&val[lo..hi]) {
             let r = (j as usize - j0) * stride;
@@ -96,8 +98,8 @@ multiversion! {
         stride: usize,
         rows: &[(&[u32], &[f32])],
         starts: &[u32],
-        ends: &[u32],
-        j0: usize,
+        per_row: usize,
+        blk: usize,
     ) -> () = block_delta_body;
 }
 
@@ -610,36 +612,29 @@ impl StructuralNet {
             .readout_t
             .par_chunks_mut(UNIT_BLOCK * cs)
             .enumerate()
-            .map_init(
-                || (vec![0u32; batch], vec![0u32; batch]),
-                |(lo, hi), (blk, vb)| {
-                    let j0 = blk * UNIT_BLOCK;
-                    let mut g = vec![0.0f32; vb.len()];
-                    for b in 0..batch {
-                        lo[b] = starts[b * (n_blocks + 1) + blk];
-                        hi[b] = starts[b * (n_blocks + 1) + blk + 1];
-                    }
-                    block_delta(&mut g, &err, cs, &batch_rows, lo, hi, j0);
-                    // The translations' dense part: Σ_q μ_qj G_q.
-                    for (jj, gr) in g.chunks_exact_mut(cs).enumerate() {
-                        for &(q, gq) in &protos {
-                            let m = mu_of(q, j0 + jj);
-                            if m != 0.0 {
-                                axpy_lanes(gr, m, gq);
-                            }
+            .map(|(blk, vb)| {
+                let j0 = blk * UNIT_BLOCK;
+                let mut g = vec![0.0f32; vb.len()];
+                block_delta(&mut g, &err, cs, &batch_rows, &starts, n_blocks + 1, blk);
+                // The translations' dense part: Σ_q μ_qj G_q.
+                for (jj, gr) in g.chunks_exact_mut(cs).enumerate() {
+                    for &(q, gq) in &protos {
+                        let m = mu_of(q, j0 + jj);
+                        if m != 0.0 {
+                            axpy_lanes(gr, m, gq);
                         }
                     }
-                    let mut acc = (0u64, 0.0f64);
-                    for (wr, gr) in vb.chunks_exact_mut(cs).zip(g.chunks_exact(cs)) {
-                        for (w, &gj) in wr[..c].iter_mut().zip(&gr[..c]) {
-                            let new = keep * *w + scale * gj;
-                            tally(&mut acc, (new - *w).abs());
-                            *w = new;
-                        }
+                }
+                let mut acc = (0u64, 0.0f64);
+                for (wr, gr) in vb.chunks_exact_mut(cs).zip(g.chunks_exact(cs)) {
+                    for (w, &gj) in wr[..c].iter_mut().zip(&gr[..c]) {
+                        let new = keep * *w + scale * gj;
+                        tally(&mut acc, (new - *w).abs());
+                        *w = new;
                     }
-                    acc
-                },
-            )
+                }
+                acc
+            })
             .collect();
         for (n_w, s) in counts {
             self.readout_counters.record(n_w, s);
