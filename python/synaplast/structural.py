@@ -144,7 +144,18 @@ what is to come and protects what it learned:
   al. 2023, FeTrIL). The old classes' output units thus keep learning to be
   told from the new ones without a stored sample. The logits of a
   translated sample are those of its source plus ``V(μ_k − μ_c)``, so the
-  translations cost little more than the samples.
+  translations cost little more than the samples;
+* **replay**: a prototype cannot say how units recruited after class ``k``
+  was last seen respond to it (the batch mean stands in). The stream
+  therefore also keeps a small generative model of every class's inputs
+  (a few clusters, each a mean and its leading principal directions:
+  statistics, no samples; :mod:`synaplast.replay`), and each batch's
+  readout also learns from pseudo-inputs of the missing classes drawn
+  from them and passed through the current hidden layer, as many per
+  class as a present class has. On split MNIST (first 10,000 images) the
+  final 10-class accuracy rises from 79 % (translation alone) to 90 %;
+  replay alone gives 89.5 %. Neither reaches the hidden layer, whose
+  learning sees only real inputs.
 
 A stream whose first batch holds every class (the usual ``partial_fit``
 over shuffled data) reserves nothing and learns as before; ``reserve_``
@@ -200,6 +211,7 @@ from synaplast._validation import (
 )
 from synaplast.encoding import OnOffEncoder
 from synaplast.energy import CapacityReport, EnergyReport, synaptic_ops
+from synaplast.replay import InputReplay
 from synaplast.synapses import SynapseMatrix
 
 __all__ = ["StructuralPlasticityClassifier"]
@@ -256,12 +268,16 @@ class _Stream:
         self.age = 0
         self.sums = np.zeros((n_classes, width))
         self.counts = np.zeros(n_classes, dtype=np.int64)
+        self.replay = InputReplay()
 
     def copy(self):
         other = _Stream.__new__(_Stream)
         other.__dict__ = {
-            k: v.copy() if isinstance(v, np.ndarray) else v for k, v in self.__dict__.items()
+            k: v.copy() if isinstance(v, np.ndarray | InputReplay) else v
+            for k, v in self.__dict__.items()
         }
+        # (a stream pickled before replay existed starts with no class models)
+        other.__dict__.setdefault("replay", InputReplay())
         return other
 
     @classmethod
@@ -334,6 +350,16 @@ class _Stream:
             stale = self.unit_generation > self.class_generation[k]
             proto[k, :nh][stale] = batch_mean[:nh][stale]
         return proto.astype(np.float32), absent.astype(np.int64), 1.0 / max(1, present.size)
+
+    def pseudo_inputs(self, present, counts, seed):
+        """Pseudo-inputs ``(R, labels)`` of the seen classes missing from
+        the batch, drawn from their input models (:mod:`synaplast.replay`),
+        as many per class as the present classes have on average, so each
+        old class weighs as much as a new one (``None`` when none is
+        missing)."""
+        absent = np.setdiff1d(np.flatnonzero(self.seen), present)
+        n_per = int(round(counts[present].mean())) if present.size else 0
+        return self.replay.draw(absent, n_per, seed)
 
     def remember(self, present, sums, counts):
         """The present classes' prototypes become their means in this batch:
@@ -949,9 +975,11 @@ class StructuralPlasticityClassifier(
         classes consolidates the units that learned so far (pruned to the
         budget and frozen) and recruits reserve units for the new classes,
         in proportion again; the readout keeps a prototype (mean readout
-        input) of every class and learns each batch with the prototypes
-        of the seen classes missing from it, so old classes are not
-        erased. ``reserve_`` reports units and synapses used and free.
+        input) and a generative model of the inputs (statistics, no
+        samples) of every class, and learns each batch with the prototypes
+        of the seen classes missing from it and with pseudo-inputs drawn
+        for them, so old classes are not erased. ``reserve_`` reports
+        units and synapses used and free.
         A stream whose first batch holds every class works as before.
 
         Parameters
@@ -1006,10 +1034,15 @@ class StructuralPlasticityClassifier(
         self._settle(net, X, p)
         stream.age += 1
         sums, counts = net.class_sums(X, yi)
+        R, labels = X, yi
+        pseudo = stream.pseudo_inputs(present, counts, p["seed"] + 104729 * (calls + 1))
+        if pseudo is not None:  # replay of the old classes, for the readout only
+            R = np.ascontiguousarray(np.concatenate([X, pseudo[0]]))
+            labels = np.concatenate([yi, pseudo[1]])
         self.readout_loss_curve_ = self._readout(
             net,
-            X,
-            yi,
+            R,
+            labels,
             p,
             p["readout_max_iter"],
             calls,
@@ -1017,6 +1050,7 @@ class StructuralPlasticityClassifier(
             stream.translation(net, present, sums, counts),
         )
         stream.remember(present, sums, counts)
+        stream.replay.remember(X, yi, seed=p["seed"])
         self._initial_synapses = initial
         self._set_fitted(net, classes, p, history, wins, X)
         self._stream = stream
