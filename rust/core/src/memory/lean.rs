@@ -108,10 +108,10 @@ fn merge_row(row: &[u16], new: &mut [u32], n_sub: usize, sub: usize) -> (Box<[u1
         let mut a = 0usize;
         while p < new.len() && new[p] < end {
             let v = (new[p] - base) as u16;
-            while a < old.len() && old[a] < v {
-                out.push(old[a]);
-                a += 1;
-            }
+            // The old entries below v, in one copy (new entries are few).
+            let below = old[a..].partition_point(|&x| x < v);
+            out.extend_from_slice(&old[a..a + below]);
+            a += below;
             if a < old.len() && old[a] == v {
                 a += 1;
             }
@@ -234,11 +234,23 @@ impl LeanStore {
         }
         let by_unit = CsrTranspose::new(&u.indptr, &u.indices, self.m, false);
         let (start, by_unit) = (by_unit.indptr, by_unit.rows);
+        // Each pair's content units inside this shard, shard-local, in one
+        // streaming pass: the rows then read a block a fraction of V's size
+        // instead of searching V's rows at random.
         let (lo, hi) = (self.lo as u32, self.hi as u32);
-        let in_shard = |r: u32| -> &[u32] {
-            let row = v.row(r as usize);
-            &row[row.partition_point(|&j| j < lo)..row.partition_point(|&j| j < hi)]
-        };
+        let mut local_ptr = Vec::with_capacity(v.len() + 1);
+        let mut local = Vec::new();
+        local_ptr.push(0usize);
+        for r in 0..v.len() {
+            let row = v.row(r);
+            let (a, b) = (
+                row.partition_point(|&j| j < lo),
+                row.partition_point(|&j| j < hi),
+            );
+            local.extend(row[a..b].iter().map(|&j| j - lo));
+            local_ptr.push(local.len());
+        }
+        let in_shard = |r: u32| &local[local_ptr[r as usize]..local_ptr[r as usize + 1]];
         let work: u64 = (0..u.len())
             .map(|r| (u.row(r).len() * v.row(r).len()) as u64)
             .sum::<u64>()
@@ -254,8 +266,12 @@ impl LeanStore {
             .with_min_len(min_len)
             .map(|(i, (row, pend))| {
                 let pats = &by_unit[start[i]..start[i + 1]];
+                if pats.is_empty() {
+                    return (0, pend.len());
+                }
+                pend.reserve(pats.iter().map(|&r| in_shard(r).len()).sum());
                 for &r in pats {
-                    pend.extend(in_shard(r).iter().map(|&j| j - lo));
+                    pend.extend_from_slice(in_shard(r));
                 }
                 let row_entries = row.len().saturating_sub(n_sub);
                 if pend.len() >= MIN_PENDING.max(row_entries / PENDING_RATIO) {
