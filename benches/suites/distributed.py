@@ -15,7 +15,7 @@ under ``--memory-limit``), in one run, and reports:
   (the partial potentials, ``8·n`` bytes), and bytes sent per stored pair;
 * each shard's bytes held, the input of the extrapolation in
   ``docs/distributed.md``, per potentiated synapse, and each worker's peak
-  resident memory (``ru_maxrss``) over the run.
+  resident memory (``VmHWM``) over the run.
 
 ``--shard-store`` picks the shards' store (``auto``: the lean Willshaw store;
 ``counts``: the general counter store).
@@ -84,6 +84,16 @@ def _lazy_patterns(args):
     return da.concatenate(us), da.concatenate(vs)
 
 
+def _peak_rss():
+    """This process's peak resident memory in bytes: ``VmHWM``, which starts
+    afresh at ``exec`` (``ru_maxrss`` keeps the spawning process's peak)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return 1024 * int(line.split()[1])
+    return 0
+
+
 def run(args) -> int:
     import dask.array as da
     import distributed
@@ -134,6 +144,7 @@ def run(args) -> int:
         distributed.Client(cluster) as client,
     ):
         client.run(lambda: __import__("synaplast.distributed"))  # imports outside the timing
+        idle_peak = client.run(_peak_rss)  # a worker before it holds a shard
         sharded = ShardedAssociativeMemory(
             client=client, batch_size=args.batch, shard_store=args.shard_store
         )
@@ -153,10 +164,7 @@ def run(args) -> int:
         potentials_per_query = sharded.communication_["received"] / 8
         shard_bytes = [a.summary().result()["memory_bytes"] for a in sharded._actors]
         worker_mem = client.run(lambda: __import__("psutil").Process().memory_info().rss)
-        # ru_maxrss: the worker process's peak resident memory, in KiB on Linux.
-        worker_peak = client.run(
-            lambda: 1024 * __import__("resource").getrusage(0).ru_maxrss  # RUSAGE_SELF
-        )
+        worker_peak = client.run(_peak_rss)
         rows["sharded"] = {"store_s": store_s, "query_s": query_s, "bytes": sum(shard_bytes)}
         p1 = sharded.p1_
         synapses = [a.summary().result()["nonsilent"] for a in sharded._actors]
@@ -198,10 +206,11 @@ def run(args) -> int:
     print(f"per shard: {', '.join(f'{b / 1e9:.3f} GB' for b in shard_bytes)} held; "
           f"worker RSS {', '.join(f'{v / 1e9:.2f} GB' for v in worker_mem.values())}")  # fmt: skip
     peaks = list(worker_peak.values())
+    grown = sum(worker_peak[w] - idle_peak[w] for w in worker_peak)
     print(
-        f"peak worker RSS {', '.join(f'{v / 1e9:.2f} GB' for v in peaks)}; "
-        f"{sum(shard_bytes) / sum(synapses):.2f} B held and "
-        f"{sum(peaks) / sum(synapses):.2f} B peak RSS per potentiated synapse "
-        f"({sum(synapses):,} synapses)"
+        f"peak worker RSS {', '.join(f'{v / 1e9:.2f} GB' for v in peaks)} (idle worker "
+        f"{min(idle_peak.values()) / 1e9:.2f} GB); per potentiated synapse "
+        f"({sum(synapses):,}): {sum(shard_bytes) / sum(synapses):.2f} B held, "
+        f"{grown / sum(synapses):.2f} B of peak RSS above the idle workers"
     )
     return 0
