@@ -16,6 +16,7 @@ __all__ = [
     "simd",
     "SynapseMatrix",
     "AssocStore",
+    "LeanStore",
     "EPropNetwork",
     "StructuralNet",
     "kwta_mask",
