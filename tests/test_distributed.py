@@ -422,3 +422,47 @@ def test_a_dead_worker_during_fit_is_reported_and_fit_rebuilds(client):
     sharded.fit(U, V)
     single = AssociativeMemory(rule="bayes").fit(U, V)
     np.testing.assert_array_equal(sharded.predict(U[:30]), single.predict(U[:30]))
+
+
+def test_lean_shards_equal_counter_shards_and_the_single_process_memory(client):
+    from synaplast import _core
+    from synaplast.distributed import ShardedAssociativeMemory
+
+    # 50 content units per pair onto 400: rows outgrow their pending buffers.
+    U, V = _pairs(11, n_pairs=300, m=60, n=400, k=6, l=50)
+    Q = np.vstack([U[:30], noisy_queries(U[30:60], miss=2, add=1, random_state=3)])
+    for params in (dict(), dict(retrieval="wta", l=45), dict(threshold=4)):
+        single = AssociativeMemory(**params).fit(U, V)
+        lean = ShardedAssociativeMemory(client=client, n_shards=3, batch_size=16, **params)
+        lean.fit(U[:120], V[:120]).partial_fit(U[120:], V[120:])
+        counts = ShardedAssociativeMemory(
+            client=client, n_shards=3, shard_store="counts", **params
+        ).fit(U, V)
+        ref = single.predict(Q)
+        for sharded in (lean, counts):
+            np.testing.assert_array_equal(sharded.predict(Q), ref, err_msg=str(params))
+            np.testing.assert_array_equal(sharded.decision_function(Q), single.decision_function(Q))
+            assert sharded.p1_ == single.p1_ and sharded.energy_ == single.energy_
+            assert sharded.capacity_.n_synapses == single.capacity_.n_synapses
+        # 2 bytes per potentiated synapse instead of 4.
+        assert lean.capacity_.memory_bytes < counts.capacity_.memory_bytes
+    # The store itself: storing is refused for non-binary memories, retrieval
+    # before the pending writes are merged.
+    config = {"m": 60, "n": 400, "binary": False, "auto": False}
+    with pytest.raises(ValueError, match="binary"):
+        _core.LeanStore(config, 0, 400)
+    store = _core.LeanStore(dict(config, binary=True), 100, 400)
+    ptr, idx = np.array([0, 2], np.int64), np.array([1, 5], np.int64)
+    store.store(ptr, idx, ptr, np.array([150, 390], np.int64))
+    assert store.pending_entries == 4
+    p = {"rule": "willshaw", "retrieval": "threshold"}
+    with pytest.raises(ValueError, match="flush"):
+        store.select(ptr, idx, p)
+    store.flush()
+    np.testing.assert_array_equal(store.select(ptr, idx, p)[1], [150, 390])
+    with pytest.raises(TypeError, match="counters"):
+        store.potentials(ptr, idx, dict(p, rule="bayes"))
+    with pytest.raises(ValueError, match="shard_store"):
+        ShardedAssociativeMemory(client=client, rule="bayes", shard_store="lean").fit(U, V)
+    with pytest.raises(ValueError, match="shard_store"):
+        ShardedAssociativeMemory(client=client, shard_store="thin").fit(U, V)

@@ -14,7 +14,11 @@ under ``--memory-limit``), in one run, and reports:
   threshold retrieval (the selected units) and by ``decision_function``
   (the partial potentials, ``8·n`` bytes), and bytes sent per stored pair;
 * each shard's bytes held, the input of the extrapolation in
-  ``docs/distributed.md``.
+  ``docs/distributed.md``, per potentiated synapse, and each worker's peak
+  resident memory (``VmHWM``) over the run.
+
+``--shard-store`` picks the shards' store (``auto``: the lean Willshaw store;
+``counts``: the general counter store).
 
 The single-process memory runs on ``--threads`` kernel threads (default: the
 cores); each worker on one.
@@ -45,6 +49,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--block", type=int, default=100_000, help="pairs per dask block")
     p.add_argument("--skip-single", action="store_true", help="sharded memory only")
     p.add_argument(
+        "--shard-store",
+        default="auto",
+        choices=("auto", "lean", "counts"),
+        help="the shards' store (ShardedAssociativeMemory's shard_store)",
+    )
+    p.add_argument(
         "--lazy",
         action="store_true",
         help="generate each block of pairs when it is stored (the client never holds all "
@@ -72,6 +82,16 @@ def _lazy_patterns(args):
             d = dask.delayed(mem.exact_k_patterns)(rows, args.n, args.k, seed, sparse=True)
             out.append(da.from_delayed(d, shape=(rows, args.n), dtype=np.uint8, meta=meta))
     return da.concatenate(us), da.concatenate(vs)
+
+
+def _peak_rss():
+    """This process's peak resident memory in bytes: ``VmHWM``, which starts
+    afresh at ``exec`` (``ru_maxrss`` keeps the spawning process's peak)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return 1024 * int(line.split()[1])
+    return 0
 
 
 def run(args) -> int:
@@ -124,7 +144,10 @@ def run(args) -> int:
         distributed.Client(cluster) as client,
     ):
         client.run(lambda: __import__("synaplast.distributed"))  # imports outside the timing
-        sharded = ShardedAssociativeMemory(client=client, batch_size=args.batch)
+        idle_peak = client.run(_peak_rss)  # a worker before it holds a shard
+        sharded = ShardedAssociativeMemory(
+            client=client, batch_size=args.batch, shard_store=args.shard_store
+        )
         if not args.lazy:
             dU = da.from_array(U, chunks=(args.block, -1), asarray=False)
             dV = da.from_array(V, chunks=(args.block, -1), asarray=False)
@@ -141,13 +164,21 @@ def run(args) -> int:
         potentials_per_query = sharded.communication_["received"] / 8
         shard_bytes = [a.summary().result()["memory_bytes"] for a in sharded._actors]
         worker_mem = client.run(lambda: __import__("psutil").Process().memory_info().rss)
+        worker_peak = client.run(_peak_rss)
         rows["sharded"] = {"store_s": store_s, "query_s": query_s, "bytes": sum(shard_bytes)}
         p1 = sharded.p1_
+        synapses = [a.summary().result()["nonsilent"] for a in sharded._actors]
     p1_theory = 1 - (1 - k * k / (n * n)) ** M
-    eps = mem.output_noise(out, Vq).mean()
+    noise = mem.output_noise(out, Vq)
+    eps = noise.mean()
     eps_theory = (n - k) * p1_theory**k / k
+    # A clean query misses nothing; a content unit outside the pattern fires
+    # when all k of its synapses from the query are potentiated (p1^k each).
+    errors = float((noise > 0).mean())
+    errors_theory = 1 - (1 - p1_theory**k) ** (n - k)
     print(
-        f"\np1 = {p1:.6g} (theory {p1_theory:.6g}); output noise {eps:.3g} (theory {eps_theory:.3g})"
+        f"\np1 = {p1:.6g} (theory {p1_theory:.6g}); output noise {eps:.3g} (theory {eps_theory:.3g});"
+        f" queries with a wrong unit {errors:.3g} (theory {errors_theory:.3g}) of {len(noise)}"
     )
     if "single" in rows:
         same = (out != ref).nnz == 0 if hasattr(out, "nnz") else np.array_equal(out, ref)
@@ -174,4 +205,12 @@ def run(args) -> int:
     )
     print(f"per shard: {', '.join(f'{b / 1e9:.3f} GB' for b in shard_bytes)} held; "
           f"worker RSS {', '.join(f'{v / 1e9:.2f} GB' for v in worker_mem.values())}")  # fmt: skip
+    peaks = list(worker_peak.values())
+    grown = sum(worker_peak[w] - idle_peak[w] for w in worker_peak)
+    print(
+        f"peak worker RSS {', '.join(f'{v / 1e9:.2f} GB' for v in peaks)} (idle worker "
+        f"{min(idle_peak.values()) / 1e9:.2f} GB); per potentiated synapse "
+        f"({sum(synapses):,}): {sum(shard_bytes) / sum(synapses):.2f} B held, "
+        f"{grown / sum(synapses):.2f} B of peak RSS above the idle workers"
+    )
     return 0

@@ -2,7 +2,11 @@
 
 A shard is a Rust store of the whole memory's shape that keeps only the
 synapses onto its content units ``lo..hi`` (``AssocStore.store_columns``),
-with the unit counts and pair count of the whole memory. Every potential of
+with the unit counts and pair count of the whole memory. A Willshaw shard
+can be a ``LeanStore`` instead: the same synapses as ``u16`` offsets inside
+its columns (2 bytes per potentiated synapse instead of 4, and no second
+copy of the rows while storing), with its own integer potentials and
+threshold/l-WTA selection over its columns. Every potential of
 a content unit is a sum over the active address units of terms of that
 unit's column, so a shard computes the potentials of its units exactly as
 the unsharded memory does, in the same order: no floating-point sum crosses
@@ -33,20 +37,28 @@ class MemoryShard:
         The store's ``{"m", "n", "binary", "auto"}`` (the whole memory's).
     lo, hi : int
         The content units this shard holds.
+    lean : bool
+        Keep the synapses in a ``LeanStore`` (binary stores only).
     """
 
-    def __init__(self, config, lo, hi):
+    def __init__(self, config, lo, hi, lean=False):
         self.config = dict(config)
         self.lo, self.hi = int(lo), int(hi)
+        self.lean = bool(lean)
         self._store = None
         self._pending = None
+
+    def _new_store(self):
+        if self.lean:
+            return _core.LeanStore(self.config, self.lo, self.hi)
+        return _core.AssocStore(self.config)
 
     # ------------------------------------------------------------- storing
 
     def begin(self, reset):
         """Start storing: into a new empty store (``reset``) or a copy of this one."""
         if reset or self._store is None:
-            self._pending = _core.AssocStore(self.config)
+            self._pending = self._new_store()
         else:
             self._pending = self._store.copy()
         return True
@@ -56,13 +68,18 @@ class MemoryShard:
         if self._pending is None:
             raise RuntimeError("add() before begin()")
         uptr, uidx, vptr, vidx = _i64(uptr, uidx, vptr, vidx)
-        self._pending.store_columns(uptr, uidx, vptr, vidx, self.lo, self.hi)
+        if self.lean:
+            self._pending.store(uptr, uidx, vptr, vidx)
+        else:
+            self._pending.store_columns(uptr, uidx, vptr, vidx, self.lo, self.hi)
         return True
 
     def commit(self):
         """Make the pending store this shard's store; returns its summary."""
         if self._pending is None:
             raise RuntimeError("commit() before begin()")
+        if self.lean:
+            self._pending.flush()
         self._store, self._pending = self._pending, None
         return self.summary()
 
@@ -98,6 +115,8 @@ class MemoryShard:
         """This shard's columns of the one-step potentials, ``(n_queries, hi − lo)``."""
         qptr, qidx = _i64(qptr, qidx)
         x = self._store.potentials(qptr, qidx, params)
+        if self.lean:
+            return x  # already this shard's columns
         return np.ascontiguousarray(x[:, self.lo : self.hi])
 
     def step_potentials(self, sptr, sidx, qptr, qidx, noise, params, anchored):
@@ -109,6 +128,10 @@ class MemoryShard:
         of the states' added parts (the query's step-1 potentials are added
         by the caller).
         """
+        if self.lean:
+            # Willshaw potentials depend on neither the noise rates nor the
+            # query (anchoring is Bayesian only: the store's check refuses it).
+            return self.potentials(sptr, sidx, params)
         sptr, sidx, qptr, qidx = _i64(sptr, sidx, qptr, qidx)
         noise = np.require(noise, dtype=np.float64, requirements="CA")
         nq = sptr.size - 1
@@ -130,6 +153,9 @@ class MemoryShard:
     def threshold_units(self, qptr, qidx, params):
         """One-step threshold retrieval: the active units among this shard's columns."""
         qptr, qidx = _i64(qptr, qidx)
+        if self.lean:
+            ptr, idx, _ = self._store.select(qptr, qidx, params)
+            return ptr, idx
         ptr, idx, _, _ = self._store.retrieve(qptr, qidx, params)
         keep = (idx >= self.lo) & (idx < self.hi)
         rows = np.repeat(np.arange(ptr.size - 1), np.diff(ptr))
@@ -142,6 +168,9 @@ class MemoryShard:
         potentials. The global ``winners``-th largest potential is among the
         union of these lists, so merging them selects exactly the units the
         unsharded memory selects."""
+        if self.lean:
+            qptr, qidx = _i64(qptr, qidx)
+            return self._store.select(qptr, qidx, dict(params, winners=int(winners)))
         x = self.potentials(qptr, qidx, params)
         nq, width = x.shape
         if width == 0 or winners == 0:

@@ -88,6 +88,16 @@ class ShardedAssociativeMemory(AssociativeMemory):
         ``None``: one per worker.
     batch_size : int
         Queries per round trip to the shards.
+    shard_store : {"auto", "lean", "counts"}
+        How a shard keeps its synapses. ``"lean"`` (Willshaw only): the
+        potentiated synapses as ``u16`` offsets inside the shard's columns,
+        2 bytes each, merged into the rows from small pending buffers, so
+        storing never holds a second copy of the rows; the shard counts its
+        own integer potentials and selects its threshold or l-WTA units.
+        ``"counts"``: the general counter store (4 bytes per synapse entry,
+        plus 4 per count for the counting rules). ``"auto"``: ``"lean"`` for
+        the Willshaw rule, else ``"counts"``. Results and reports (except
+        ``capacity_.memory_bytes``) are the same either way.
     rule, retrieval, threshold, l, n_hypercolumns, n_iter, noise_estimation, anchor, p01, p10, compress, binarize, verbose
         As in :class:`~synaplast.AssociativeMemory`. ``compress`` changes
         the capacity report only (shards keep the potentiated synapses).
@@ -114,6 +124,7 @@ class ShardedAssociativeMemory(AssociativeMemory):
         client=None,
         n_shards=None,
         batch_size=1024,
+        shard_store="auto",
         rule="willshaw",
         retrieval="threshold",
         threshold=None,
@@ -131,6 +142,7 @@ class ShardedAssociativeMemory(AssociativeMemory):
         self.client = client
         self.n_shards = n_shards
         self.batch_size = batch_size
+        self.shard_store = shard_store
         super().__init__(
             rule=rule,
             retrieval=retrieval,
@@ -155,12 +167,25 @@ class ShardedAssociativeMemory(AssociativeMemory):
                 continue
             if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.shard_store not in ("auto", "lean", "counts"):
+            raise ValueError(
+                f"shard_store must be 'auto', 'lean' or 'counts', got {self.shard_store!r}"
+            )
+        if self.shard_store == "lean" and self.rule != "willshaw":
+            raise ValueError(
+                f"shard_store='lean' keeps binary synapses: it needs rule='willshaw', "
+                f"got {self.rule!r}"
+            )
         params = {
             k: v
             for k, v in self.get_params().items()
-            if k not in ("client", "n_shards", "batch_size")
+            if k not in ("client", "n_shards", "batch_size", "shard_store")
         }
         AssociativeMemory(**params)._check_params()
+
+    def _lean(self):
+        """Whether new shards keep their synapses in a ``LeanStore``."""
+        return self.rule == "willshaw" and self.shard_store in ("auto", "lean")
 
     # ------------------------------------------------------------------ cluster
 
@@ -407,6 +432,7 @@ class ShardedAssociativeMemory(AssociativeMemory):
                 config,
                 int(bounds[s]),
                 int(bounds[s + 1]),
+                self._lean(),
                 actor=True,
                 workers=[workers[s]],
                 allow_other_workers=False,

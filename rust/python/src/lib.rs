@@ -14,6 +14,7 @@ mod config;
 mod convert;
 mod eprop;
 mod errors;
+mod lean;
 mod memory;
 mod state;
 mod structural_classifier;
@@ -49,6 +50,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("simd", simd_level())?;
     m.add_class::<synapses::SynapseMatrix>()?;
     m.add_class::<memory::AssocStore>()?;
+    m.add_class::<lean::LeanStore>()?;
     m.add_class::<eprop::EPropNetwork>()?;
     m.add_class::<structural_classifier::StructuralNet>()?;
     m.add_function(wrap_pyfunction!(synapses::kwta_mask, m)?)?;

@@ -20,12 +20,20 @@
 //! post-major like [`crate::SynapseMatrix`]) because retrieval scatters the
 //! rows of the few active query units into the dendritic potentials.
 //!
+//! A column shard of a Willshaw memory can instead be a [`LeanStore`]:
+//! `u16` offsets inside sub-blocks of its columns, 2 bytes per potentiated
+//! synapse, with pending buffers so storing never holds a second copy.
+//!
 //! Structural compression ([`AssocStore::compress`]) keeps the minority state
 //! of binary synapses: the potentiated synapses while the matrix load
 //! `p1 ≤ 0.5`, the silent ones once `p1 > 0.5`.
 
 mod counters;
 mod dense;
+mod lean;
+mod lean_retrieval;
+#[cfg(test)]
+mod lean_tests;
 mod merge;
 pub mod retrieval;
 pub mod rules;
@@ -35,6 +43,8 @@ mod tests;
 pub mod willshaw;
 
 pub use counters::{AssocStore, StoreConfig};
+pub use lean::LeanStore;
+pub use lean_retrieval::Selected;
 pub use retrieval::{Mode, Retrieval, RetrieveParams, Retrieved};
 pub use rules::Rule;
 pub use state::StoreState;

@@ -169,11 +169,16 @@ fn check_queries(store: &AssocStore, q: &Patterns) -> Result<()> {
 }
 
 fn check_params(store: &AssocStore, p: &RetrieveParams) -> Result<()> {
-    let n = store.n();
+    check_shape(store.n(), store.is_auto(), p)
+}
+
+/// The checks of a retrieval against a memory of `n` content units
+/// (auto-associative or not), for every kind of store.
+pub(super) fn check_shape(n: usize, auto: bool, p: &RetrieveParams) -> Result<()> {
     if p.n_iter == 0 {
         return Err(Error::Value("n_iter must be at least 1".into()));
     }
-    if p.n_iter > 1 && !store.is_auto() {
+    if p.n_iter > 1 && !auto {
         return Err(Error::Value(
             "iterative retrieval (n_iter > 1) needs an auto-associative memory".into(),
         ));
@@ -183,9 +188,7 @@ fn check_params(store: &AssocStore, p: &RetrieveParams) -> Result<()> {
             return Err(Error::Value(format!("{name} must lie in [0, 1), got {v}")));
         }
     }
-    if p.anchor
-        && (p.rule != Rule::Bayes || !store.is_auto() || matches!(p.mode, Mode::Hypercolumn(_)))
-    {
+    if p.anchor && (p.rule != Rule::Bayes || !auto || matches!(p.mode, Mode::Hypercolumn(_))) {
         return Err(Error::Value(
             "anchor needs the Bayesian rule, an auto-associative memory and threshold or wta retrieval"
                 .into(),
@@ -214,9 +217,14 @@ fn check_params(store: &AssocStore, p: &RetrieveParams) -> Result<()> {
 /// Size of the blocks of self-connections dropped in auto-association: the
 /// hypercolumn size with hypercolumn retrieval, else the diagonal (1).
 pub fn self_block(store: &AssocStore, mode: Mode) -> usize {
+    self_block_of(store.n(), store.is_auto(), mode)
+}
+
+/// [`self_block`] of a memory of `n` content units.
+pub(super) fn self_block_of(n: usize, auto: bool, mode: Mode) -> usize {
     match mode {
-        Mode::Hypercolumn(h) if store.is_auto() && h > 0 => store.n() / h,
-        _ if store.is_auto() => 1,
+        Mode::Hypercolumn(h) if auto && h > 0 => n / h,
+        _ if auto => 1,
         _ => 0,
     }
 }
@@ -516,7 +524,7 @@ fn work(store: &AssocStore, w: &Weights, active: usize, nq: usize) -> u64 {
 /// Minimum items per rayon job for `items` of `work` in all: all of them
 /// (one job, on the calling thread) unless [`SPLIT`] pays, else enough for
 /// a task of its least work.
-fn serial_len(items: usize, work: u64) -> usize {
+pub(super) fn serial_len(items: usize, work: u64) -> usize {
     let work = usize::try_from(work).unwrap_or(usize::MAX);
     if SPLIT.parallel(work) {
         SPLIT.min_items(work / items.max(1))

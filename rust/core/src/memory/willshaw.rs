@@ -56,6 +56,7 @@ macro_rules! count_impl {
 }
 count_impl!(u8);
 count_impl!(u16);
+count_impl!(u32);
 
 /// Willshaw potentials of the state `s` (sorted address units) into `x`
 /// (length `n`, overwritten): the number of potentiated synapses from `s`
