@@ -257,7 +257,8 @@ class _Stream:
     whenever new classes recruit reserve units), the generation in which
     every unit was recruited, the plastic units' epochs since recruitment
     (``age``), and per class the sum and count of the readout's input in
-    the last batch that held it, whose ratio is the class prototype.
+    the last batch that held it, whose ratio is the class prototype, and
+    the generative model of its inputs in that batch (``replay``).
     """
 
     def __init__(self, n_classes, n_hidden, width):
