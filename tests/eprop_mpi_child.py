@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pickle
 import sys
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -55,15 +56,38 @@ def results(distributed, random_state=3) -> dict:
         r["energy"] = (est.energy_.writes, est.energy_.details, est.capacity_.details)
         r["abs_change"] = est.energy_.abs_change
         r["pickle"] = pickle.dumps(est)
+        # a loaded estimator predicts on blocks it cuts from the whole network
+        r["reloaded"] = pickle.loads(r["pickle"]).predict(X)
         out[name] = r
     return out
+
+
+@contextmanager
+def counting_state_gathers():
+    """Count the gathers of every rank's network state (``Partition.absorb_into``) in this process."""
+    from synaplast.distributed.eprop_mpi import Partition
+
+    seen = []
+    original = Partition.absorb_into
+
+    def counted(self, whole):
+        seen.append(self.comm.Get_rank())
+        return original(self, whole)
+
+    Partition.absorb_into = counted
+    try:
+        yield seen
+    finally:
+        Partition.absorb_into = original
 
 
 if __name__ == "__main__":
     from mpi4py import MPI
 
     comm = MPI.COMM_WORLD
-    res = results("mpi")
+    with counting_state_gathers() as gathers:
+        res = results("mpi")
+    res["state_gathers"] = len(gathers)
     res["unseeded"] = results("mpi", random_state=None)["regressor"]["weights"]
     # ranks given different data refuse, all of them, instead of hanging
     X, _, t = data()

@@ -191,6 +191,35 @@ def test_absorb_gathers_what_partitions_learned():
     assert merged.state_bytes() == before
 
 
+def test_absorb_stats_adds_what_predicting_partitions_counted():
+    net = _network(reset_each_sequence=True)
+    x, tg, mask = _data()
+    net.run(x, tg, mask, {"batch_size": 2})  # learned: counts to add to
+    opts = {"learn": False, "record_y": True}
+    whole = net.copy()
+    ref = whole.run(x, tg, mask, opts)
+    outs, parts, _ = _run_in_threads(net, [0, 25, 60], x, tg, mask, opts)
+    for out in outs:
+        np.testing.assert_array_equal(out["y"], ref["y"])
+    counts = [p.take_stats() for p, _ in parts]
+    assert all(p.stats()["steps"] == 0 for p, _ in parts)
+    merged = net.copy()
+    merged.absorb_stats(counts)
+    assert merged.stats() == whole.stats() != net.stats()
+    before = merged.stats()
+    with pytest.raises(ValueError, match="at least one"):
+        merged.absorb_stats([])
+    with pytest.raises(ValueError, match="steps"):
+        merged.absorb_stats([counts[0], {**counts[1], "steps": 1}])
+    with pytest.raises(ValueError, match="spikes"):
+        merged.absorb_stats([{k: v for k, v in counts[0].items() if k != "spikes"}])
+    with pytest.raises(TypeError, match="events"):
+        merged.absorb_stats([{**counts[0], "events": "many"}])
+    with pytest.raises(ValueError, match="partition"):
+        parts[0][0].absorb_stats(counts)
+    assert merged.stats() == before
+
+
 def test_distributed_bad_values(monkeypatch):
     X = (np.random.default_rng(0).random((6, 10, 3)) < 0.2).astype(np.uint8)
     y = np.arange(6) % 2
@@ -299,7 +328,10 @@ def test_estimators_over_three_thread_ranks_bit_identical(monkeypatch):
             errors.append(e)
             barrier.abort()
 
-    with synaplast.threads(max(size, synaplast.get_num_threads())):
+    with (
+        synaplast.threads(max(size, synaplast.get_num_threads())),
+        child.counting_state_gathers() as gathers,
+    ):
         threads = [threading.Thread(target=rank, args=(r,)) for r in range(size)]
         for t in threads:
             t.start()
@@ -308,6 +340,8 @@ def test_estimators_over_three_thread_ranks_bit_identical(monkeypatch):
     assert not errors, errors
     # 12 sequences x 25 steps x (2 epochs + predictions + 1 epoch) per estimator
     assert all(c.exchanges > 2000 for c in comms), [c.exchanges for c in comms]
+    # states are gathered at the end of fit and partial_fit only, never to predict
+    assert sorted(gathers) == sorted([0, 1, 2] * 4), gathers
     one = child.results(None)
     for out in outs:
         for name, res in out.items():
@@ -344,6 +378,9 @@ def test_mpi_estimators_bit_identical_to_one_process(tmp_path):
                 ranks.append(pickle.load(fh))
     np.testing.assert_array_equal(ranks[0].pop("unseeded"), ranks[1].pop("unseeded"))
     ranks[2].pop("unseeded")
+    # each rank gathers the states at the end of fit and partial_fit of the two
+    # estimators, never to predict, score or record spikes (one rank: no partitions)
+    assert [r.pop("state_gathers") for r in ranks] == [4, 4, 0]
     for k in range(2):
         assert "MPI ranks [1] were given other data" in ranks[k].pop("mismatch")
     assert ranks[2].pop("mismatch") is None

@@ -151,8 +151,10 @@ _PARAMETERS = """
         a block of the recurrent neurons and the ranks exchange spikes after
         every step; fitting and prediction give bit-identical losses,
         predictions and weights to one process, and every rank ends with the
-        whole fitted estimator. Every rank must call the same methods with
-        the same data. One rank, ``None`` or ``"none"``: one process.
+        whole fitted estimator. Each rank also keeps its block after
+        fitting, and predictions run on the blocks, exchanging only spikes
+        (and, at the end, counts). Every rank must call the same methods
+        with the same data. One rank, ``None`` or ``"none"``: one process.
     random_state : int, RandomState instance or None, default=None
         Seeds the initial weights and the order of the sequences.
     verbose : int, default=0
@@ -476,6 +478,9 @@ class _EPropBase(BaseEstimator):
         if comm is not None:
             runner.absorb_into(net)
         self._net = net
+        # Over MPI this rank's trained block (the absorbed weights of its
+        # neurons) stays for predictions; it is never pickled.
+        self._part = None if comm is None else runner
         self.loss_curve_ = losses
         self.n_iter_ = getattr(self, "n_iter_", 0) + epochs
         self._update_reports()
@@ -489,10 +494,24 @@ class _EPropBase(BaseEstimator):
         comm = self._communicator()
         if comm is None:
             return self._net.run(x, tgt, mask, opts)
-        part = self._partition(self._net, comm, x)
-        out = part.run(x, tgt, mask, opts)
-        part.absorb_into(self._net)  # its counts, as one process's run adds them
+        part = getattr(self, "_part", None)
+        if part is None or part.comm is not comm:
+            # unpickled (or another communicator): check every rank holds this model
+            part = self._part = self._partition(self._net, comm, x)
+        else:
+            part.check_same(x)
+        try:
+            out = part.run(x, tgt, mask, opts)
+        except BaseException:
+            self._part = None  # a run stopped mid-sequence: rebuild the block next time
+            raise
+        part.absorb_counts_into(self._net)  # its counts, as one process's run adds them
         return out
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        state.pop("_part", None)  # this rank's block and communicator stay here
+        return state
 
     def _readout(self, x) -> np.ndarray:
         return self._simulate(x, record_y=True)["y"]

@@ -11,7 +11,10 @@ of the whole network in one process, for any number of ranks.
 Each rank builds only its own block (:meth:`Partition.random`); what the
 ranks learned is gathered back into a whole network with
 :meth:`Partition.absorb_into`. ``EPropRegressor(distributed="mpi")`` and
-``EPropClassifier(distributed="mpi")`` run through :class:`Partition`.
+``EPropClassifier(distributed="mpi")`` run through :class:`Partition`: each
+rank keeps its trained block after ``fit`` and predicts on it, so a
+prediction exchanges spikes and, at its end, the ranks' counts
+(:meth:`Partition.absorb_counts_into`), never their states.
 
 Run the sine task and a 10,000-neuron network (``--check`` compares with one
 process on rank 0)::
@@ -101,6 +104,7 @@ class Partition:
         self._displ = self.bounds[:-1].astype(int)
         self.exchange_seconds = 0.0
         self.exchanges = 0
+        self.state_gathers = 0
         return int(self.bounds[rank]), int(self.bounds[rank + 1])
 
     def _exchange(self, local):
@@ -146,10 +150,24 @@ class Partition:
         ``whole`` is the network this partition was made from, as it was
         then; it ends equal to the whole network trained in one process
         (weights, Adam moments and counts; the energy sum ``Σ|Δw|`` up to
-        the rounding of its order), at rest.
+        the rounding of its order), at rest. The partition's counts restart
+        from zero (they are in ``whole`` now), so that later runs on it can
+        be absorbed in turn.
         """
         parts = self.comm.allgather((self.network.state_bytes(), self.synapse_index))
         whole.absorb(self.network, parts)
+        self.network.take_stats()
+        self.state_gathers += 1
+
+    def absorb_counts_into(self, whole) -> None:
+        """Add the counts of this partition's runs since the last absorb, over all ranks, to ``whole``.
+
+        A run without learning changes only counts (spikes, events, steps),
+        so after predictions on a partition of ``whole`` this makes
+        ``whole`` what the same predictions in one process make it, with one
+        ``allgather`` of six integers per rank instead of every rank's state.
+        """
+        whole.absorb_stats(self.comm.allgather(self.network.take_stats()))
 
     def weights(self) -> np.ndarray:
         """All input/recurrent weights in the whole network's synapse order (on every rank)."""

@@ -14,7 +14,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 use pythonize::pythonize;
 use std::sync::Mutex;
-use synaplast_core::eprop::{Batch, Config, Connectivity, Network, RunOptions};
+use synaplast_core::eprop::{Batch, Config, Connectivity, Network, RunOptions, Stats};
 use synaplast_core::{Error, Persist};
 
 /// Call the Python exchange function: this partition's spikes in, all spikes out.
@@ -248,6 +248,19 @@ impl EPropNetwork {
         let (net, local) = (&mut self.inner, &local.inner);
         py.detach(|| threads::run(|| net.absorb(local, &decoded)))
             .py()
+    }
+
+    /// Add the counts of runs of all partitions of this network: `parts` is
+    /// a list of `take_stats()` dicts, one per partition (see
+    /// `synaplast_core::eprop::Network::absorb_stats`).
+    fn absorb_stats(&mut self, parts: &Bound<'_, PyAny>) -> PyResult<()> {
+        let parts: Vec<Stats> = extract(parts, "parts")?;
+        self.inner.absorb_stats(&parts).py()
+    }
+
+    /// This network's counts (as `stats()`), which restart from zero.
+    fn take_stats<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(pythonize(py, &self.inner.take_stats())?)
     }
 
     /// `(first, count)`: the recurrent neurons this network holds.

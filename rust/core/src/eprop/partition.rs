@@ -8,10 +8,11 @@
 //! inputs in the same (presynaptic) order, and every partition computes the
 //! readout, error and readout learning from all spikes in the same order.
 //! [`Network::absorb`] writes what the partitions learned back into the
-//! whole network.
+//! whole network; [`Network::absorb_stats`] only their counts (all that a
+//! run without learning changes).
 
 use super::archive::Archive;
-use super::network::Network;
+use super::network::{Network, Stats};
 use super::state::NetworkState;
 use crate::error::{Error, Result};
 use crate::state::Persist;
@@ -123,20 +124,14 @@ impl Network {
                 }
             }
             whole.synapses.counters.merge(&part.synapses.counters);
-            let (st, ps) = (&mut whole.stats, &part.stats);
-            // (saturating: the parts may come from untrusted bytes)
-            st.events = st.events.saturating_add(ps.events);
-            st.trace_updates = st.trace_updates.saturating_add(ps.trace_updates);
-            st.optimizer_calls = st.optimizer_calls.saturating_add(ps.optimizer_calls);
-            st.spikes = st.spikes.saturating_add(ps.spikes);
-            st.peak_archive_steps = st.peak_archive_steps.max(ps.peak_archive_steps);
+            whole.stats.add_block(&part.stats);
         }
         if seen.iter().any(|&s| !s) {
             return Err(Error::Value(
                 "the partitions do not hold every synapse of the network".into(),
             ));
         }
-        whole.stats.steps += parts[0].0.stats.steps;
+        whole.stats.steps = whole.stats.steps.saturating_add(parts[0].0.stats.steps);
         whole.w_out.clone_from(&head.w_out);
         whole.adam.m1_out.clone_from(&head.adam.m1_out);
         whole.adam.m2_out.clone_from(&head.adam.m2_out);
@@ -148,10 +143,56 @@ impl Network {
         Ok(())
     }
 
+    /// Add the counts of runs of all partitions of this network (one entry
+    /// each, e.g. from [`Network::take_stats`]) as [`Network::absorb`] adds
+    /// them (steps once), without their weights: a run without learning
+    /// changes nothing else that the whole network keeps, so predictions on
+    /// partitions need only this, not their states. All entries must count
+    /// the same steps. On error nothing changes.
+    pub fn absorb_stats(&mut self, parts: &[Stats]) -> Result<()> {
+        if !self.z_all.is_empty() {
+            return Err(Error::Value("a partition cannot absorb partitions".into()));
+        }
+        let Some(first) = parts.first() else {
+            return Err(Error::Value(
+                "absorb_stats needs at least one partition".into(),
+            ));
+        };
+        if parts.iter().any(|p| p.steps != first.steps) {
+            return Err(Error::Value(
+                "the partitions' counts are of different numbers of steps".into(),
+            ));
+        }
+        for p in parts {
+            self.stats.add_block(p);
+        }
+        self.stats.steps = self.stats.steps.saturating_add(first.steps);
+        Ok(())
+    }
+
+    /// This network's counts, which restart from zero (so that a partition's
+    /// counts are absorbed once).
+    pub fn take_stats(&mut self) -> Stats {
+        std::mem::take(&mut self.stats)
+    }
+
     /// The first recurrent neuron and the number of neurons this network
     /// holds (`(0, n_rec)` unless it is a partition).
     pub fn neurons(&self) -> (usize, usize) {
         (self.first, self.z.len())
+    }
+}
+
+impl Stats {
+    /// Add one block's counts: sums (saturating: they may come from
+    /// untrusted bytes), the largest archive; not the steps, which every
+    /// block counts alike.
+    fn add_block(&mut self, part: &Stats) {
+        self.events = self.events.saturating_add(part.events);
+        self.trace_updates = self.trace_updates.saturating_add(part.trace_updates);
+        self.optimizer_calls = self.optimizer_calls.saturating_add(part.optimizer_calls);
+        self.spikes = self.spikes.saturating_add(part.spikes);
+        self.peak_archive_steps = self.peak_archive_steps.max(part.peak_archive_steps);
     }
 }
 

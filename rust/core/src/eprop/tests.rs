@@ -433,6 +433,50 @@ fn absorbed_partitions_equal_the_whole_network() {
     assert!(results[0].1.clone().absorb(local, &parts).is_err());
 }
 
+/// Partitions that predict (no learning) change only counts: absorbing the
+/// counts they took gives the whole network's after the same prediction.
+#[test]
+fn absorbed_prediction_counts_equal_the_whole_network() {
+    let c = Config {
+        cutoff: Some(20),
+        ..cfg(10, 30, 2)
+    };
+    let mut whole = Network::random(c, &conn(0.5, 0.4, [3.0, 1.5, 1.0, 1.0], None), 4).unwrap();
+    let (x, y, m) = inputs(3, 50, 10, 2, 0.15, 2);
+    let batch = Batch {
+        n_seq: 3,
+        n_steps: 50,
+        x: &x,
+        target: &y,
+        mask: &m,
+    };
+    whole.run(&batch, &opts(true, 2, false, false)).unwrap();
+    let o = opts(false, 1, true, false);
+    let mut reference = whole.clone();
+    let expect = reference.run(&batch, &o).unwrap();
+    let mut results = run_partitions(&whole, &[0, 11, 30], &batch, &o);
+    let taken: Vec<Stats> = results.iter_mut().map(|(_, p, _)| p.take_stats()).collect();
+    assert!(taken.iter().all(|t| t.steps == 150) && taken.iter().any(|t| t.spikes > 0));
+    assert!(results
+        .iter()
+        .all(|(_, p, _)| p.stats() == Stats::default()));
+    let mut merged = whole.clone();
+    merged.absorb_stats(&taken).unwrap();
+    assert_eq!(merged.stats(), reference.stats());
+    assert_ne!(merged.stats(), whole.stats());
+    for (out, _, _) in &results {
+        assert_eq!(out.y, expect.y);
+    }
+    // no counts, unequal steps, or a partition absorbing: errors, nothing changed
+    let before = merged.stats();
+    assert!(merged.absorb_stats(&[]).is_err());
+    let mut uneven = taken.clone();
+    uneven[1].steps += 1;
+    assert!(merged.absorb_stats(&uneven).is_err());
+    assert_eq!(merged.stats(), before);
+    assert!(results[0].1.absorb_stats(&taken).is_err());
+}
+
 #[test]
 fn entry_major_archive_mirrors_the_rings() {
     // Long sequences with a low input rate: trace windows outgrow the ring,
