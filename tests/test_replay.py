@@ -33,10 +33,12 @@ def test_model_size_follows_the_class_size():
     R = _two_cluster_data(n=120)
     model = class_model(R)
     assert len(model) == 2  # 120 samples: two clusters of at least 50
-    for weight, mean, directions, scales in model:
+    for weight, mean, directions, scales, low, high in model:
         assert 0 < weight < 1 and mean.shape == (12,)
         assert directions.shape == (scales.size, 12) and scales.size <= 20
         np.testing.assert_allclose(directions @ directions.T, np.eye(scales.size), atol=1e-5)
+        np.testing.assert_array_equal(low, R.min(0).astype(np.float32))
+        np.testing.assert_array_equal(high, R.max(0).astype(np.float32))
     (single,) = class_model(R[:3])
     assert single[0] == 1.0 and single[3].size == 2
 
@@ -52,3 +54,16 @@ def test_replay_draws_only_remembered_classes_deterministically():
     np.testing.assert_array_equal(a[0], b[0])
     assert replay.draw([5], 30, seed=3) is None
     assert a[0].dtype == np.float32 and a[0].min() >= 0 and a[0].max() <= 1
+
+
+def test_draws_stay_in_the_class_range_and_seeds_may_be_large():
+    # Rates on their own scale (``encoding="none"``, e.g. pixel counts 0-16)
+    # are not cut at 1; a seed from ``random_state=None`` may exceed 2**32.
+    rng = np.random.RandomState(0)
+    R = np.clip(8 + 3 * rng.standard_normal((300, 5)), 0, 16)
+    model = class_model(R, seed=2**62 + 5)
+    fake = draw(model, 5000, np.random.RandomState(1))
+    assert fake.max() > 14 and fake.min() >= 0
+    assert np.all(fake <= R.max(0).astype(np.float32))
+    replay = InputReplay().remember(R, np.zeros(300, dtype=np.int64), seed=2**62)
+    assert replay.nbytes > 0

@@ -175,7 +175,8 @@ def run(args) -> int:
     # A clean query misses nothing; a content unit outside the pattern fires
     # when all k of its synapses from the query are potentiated (p1^k each).
     errors = float((noise > 0).mean())
-    errors_theory = 1 - (1 - p1_theory**k) ** (n - k)
+    # (expm1/log1p: p1^k is ~1e-43 at the scale figure and 1 - p1^k rounds to 1)
+    errors_theory = -np.expm1((n - k) * np.log1p(-(p1_theory**k)))
     print(
         f"\np1 = {p1:.6g} (theory {p1_theory:.6g}); output noise {eps:.3g} (theory {eps_theory:.3g});"
         f" queries with a wrong unit {errors:.3g} (theory {errors_theory:.3g}) of {len(noise)}"

@@ -23,13 +23,16 @@ as five of rank 20.
 
 The statistics are computed in double precision with one BLAS thread, so
 the drawn inputs, and the model that learns from them, do not depend on
-the number of threads.
+the number of threads. Draws are clipped to each feature's range in the
+class, so rates stay non-negative and within their scale.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from threadpoolctl import threadpool_limits
+
+__all__ = ["InputReplay", "class_model", "draw"]
 
 #: Clusters per class (at most; fewer for classes with few samples).
 N_COMPONENTS = 5
@@ -44,7 +47,7 @@ KMEANS_ITER = 20
 def _kmeans(R, k, seed):
     """Cluster labels of the rows of ``R`` (Lloyd's algorithm from ``k``
     distinct rows drawn with ``seed``; empty clusters keep their centre)."""
-    rng = np.random.RandomState(seed)
+    rng = np.random.RandomState(seed % (2**32))
     centres = R[rng.choice(R.shape[0], k, replace=False)]
     sq = np.einsum("ij,ij->i", R, R)
     labels = np.zeros(R.shape[0], dtype=np.int64)
@@ -62,19 +65,29 @@ def _kmeans(R, k, seed):
 
 
 def class_model(R, seed=0):
-    """The generative model of one class from its inputs ``R`` (n × d).
+    """Fit the generative model of one class.
+
+    Parameters
+    ----------
+    R : array-like of shape (n_samples, n_features)
+        The class's (encoded) inputs.
+    seed : int, default=0
+        Seeds the k-means (any non-negative integer).
 
     Returns
     -------
-    model : list of (weight, mean, directions, scales)
-        One low-rank Gaussian per cluster: its share of the samples, its
-        mean (d,), its leading principal directions (r × d, orthonormal
-        rows) and their standard deviations (r,).
+    model : list of tuple
+        One low-rank Gaussian per cluster, ``(weight, mean, directions,
+        scales, low, high)``: its share of the samples, its mean (d,), its
+        leading principal directions (r × d, orthonormal rows), their
+        standard deviations (r,), and the class's per-feature minimum and
+        maximum (d,), the range draws are clipped to.
     """
     R = np.asarray(R, dtype=np.float64)
     n = R.shape[0]
+    low, high = R.min(axis=0).astype(np.float32), R.max(axis=0).astype(np.float32)
     k = int(max(1, min(N_COMPONENTS, n // MIN_PER_COMPONENT)))
-    with threadpool_limits(limits=1):
+    with threadpool_limits(limits=1, user_api="blas"):
         labels = _kmeans(R, k, seed) if k > 1 else np.zeros(n, dtype=np.int64)
         model = []
         for j in range(k):
@@ -96,22 +109,39 @@ def class_model(R, seed=0):
                     mean.astype(np.float32),
                     directions.astype(np.float32),
                     scales.astype(np.float32),
+                    low,
+                    high,
                 )
             )
     return model
 
 
-def draw(model, n, rng, low=0.0, high=1.0):
-    """``n`` pseudo-inputs from a class model, clipped to ``[low, high]``
-    (the range of the encoded rates), as float32."""
+def draw(model, n, rng):
+    """Draw pseudo-inputs from a class model.
+
+    Parameters
+    ----------
+    model : list of tuple
+        A model from :func:`class_model`.
+    n : int
+        How many.
+    rng : numpy.random.RandomState
+        Source of the draws.
+
+    Returns
+    -------
+    R : ndarray of shape (n, n_features)
+        Float32 pseudo-inputs, each feature clipped to the range it had in
+        the class (rates stay non-negative and within their scale).
+    """
     weights = np.array([c[0] for c in model])
     which = rng.choice(len(model), size=n, p=weights / weights.sum())
-    d = model[0][1].size
-    out = np.empty((n, d), dtype=np.float64)
-    for j, (_, mean, directions, scales) in enumerate(model):
-        rows = np.flatnonzero(which == j)
-        z = rng.standard_normal((rows.size, scales.size)) * scales
-        with threadpool_limits(limits=1):
+    low, high = model[0][4], model[0][5]
+    out = np.empty((n, low.size), dtype=np.float64)
+    with threadpool_limits(limits=1, user_api="blas"):
+        for j, (_, mean, directions, scales, _, _) in enumerate(model):
+            rows = np.flatnonzero(which == j)
+            z = rng.standard_normal((rows.size, scales.size)) * scales
             out[rows] = mean + z @ directions
     return np.clip(out, low, high).astype(np.float32)
 
@@ -156,9 +186,21 @@ class InputReplay:
             Class indices.
         seed : int, default=0
             Seeds the k-means of each class (with the class index added).
+
+        Returns
+        -------
+        self : InputReplay
+            This replay, with the classes' models replaced.
         """
         for k in np.unique(labels):
             self.models[int(k)] = class_model(R[labels == k], seed=seed + int(k))
+        return self
+
+    @property
+    def nbytes(self):
+        """Bytes the class models hold (their arrays)."""
+        arrays = {id(a): a for m in self.models.values() for c in m for a in c[1:]}
+        return int(sum(a.nbytes for a in arrays.values()))
 
     def draw(self, classes, n_per_class, seed):
         """Pseudo-inputs of ``classes`` (those with a model).

@@ -518,6 +518,9 @@ class StructuralPlasticityClassifier(
         ``fit`` (or ``partial_fit`` call).
     energy_ : EnergyReport
     capacity_ : CapacityReport
+        Synapses, their memory and ``C_S``; ``details`` also holds the
+        ``reserve`` report and ``replay_bytes``, the memory of a
+        class-incremental stream's per-class input models.
     fit_time_ : float
         Seconds of the last ``fit``.
     """
@@ -1286,10 +1289,13 @@ class StructuralPlasticityClassifier(
         syn = self.synapses_
         nnz = int(syn.nnz)
         bits = self._stored_bits
+        # a class-incremental stream's input models (synaplast.replay)
+        replay = getattr(getattr(self, "_stream", None), "replay", None)
         details = {
             "I_XZ_bits": bits,
             "C_S": None if bits is None or nnz == 0 else bits / nnz,
             "reserve": self.reserve_,
+            "replay_bytes": 0 if replay is None else replay.nbytes,
         }
         return CapacityReport(
             n_synapses=nnz,

@@ -104,7 +104,6 @@ class Partition:
         self._displ = self.bounds[:-1].astype(int)
         self.exchange_seconds = 0.0
         self.exchanges = 0
-        self.state_gathers = 0
         return int(self.bounds[rank]), int(self.bounds[rank + 1])
 
     def _exchange(self, local):
@@ -157,7 +156,6 @@ class Partition:
         parts = self.comm.allgather((self.network.state_bytes(), self.synapse_index))
         whole.absorb(self.network, parts)
         self.network.take_stats()
-        self.state_gathers += 1
 
     def absorb_counts_into(self, whole) -> None:
         """Add the counts of this partition's runs since the last absorb, over all ranks, to ``whole``.

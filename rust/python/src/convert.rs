@@ -61,3 +61,16 @@ pub fn matrix<'py>(
 ) -> PyResult<Bound<'py, PyArray2<f32>>> {
     PyArray1::from_vec(py, v).reshape([rows, cols])
 }
+
+/// A store's energy counters as the dict the Python reports read.
+pub fn counters_dict<'py>(
+    py: Python<'py>,
+    c: &synaplast_core::energy::EnergyCounters,
+) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+    let d = pyo3::types::PyDict::new(py);
+    d.set_item("writes", c.writes)?;
+    d.set_item("abs_change", c.abs_change)?;
+    d.set_item("grown", c.grown)?;
+    d.set_item("pruned", c.pruned)?;
+    Ok(d)
+}

@@ -2,7 +2,7 @@
 //! (`synaplast_core::memory::LeanStore`).
 
 use crate::config::extract;
-use crate::convert::{to_indptr, to_u32};
+use crate::convert::{counters_dict, to_indptr, to_u32};
 use crate::errors::IntoPyResult;
 use crate::threads;
 use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1};
@@ -176,12 +176,6 @@ impl LeanStore {
     }
     #[getter]
     fn counters<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let c = self.inner.counters();
-        let d = PyDict::new(py);
-        d.set_item("writes", c.writes)?;
-        d.set_item("abs_change", c.abs_change)?;
-        d.set_item("grown", c.grown)?;
-        d.set_item("pruned", c.pruned)?;
-        Ok(d)
+        counters_dict(py, self.inner.counters())
     }
 }

@@ -2,7 +2,7 @@
 //! associative memories (`synaplast_core::memory`).
 
 use crate::config::extract;
-use crate::convert::{to_indptr, to_u32};
+use crate::convert::{counters_dict, to_indptr, to_u32};
 use crate::errors::IntoPyResult;
 use crate::state::pickled_via_state;
 use crate::threads;
@@ -286,13 +286,7 @@ impl AssocStore {
     }
     #[getter]
     fn counters<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let c = self.inner.counters();
-        let d = PyDict::new(py);
-        d.set_item("writes", c.writes)?;
-        d.set_item("abs_change", c.abs_change)?;
-        d.set_item("grown", c.grown)?;
-        d.set_item("pruned", c.pruned)?;
-        Ok(d)
+        counters_dict(py, self.inner.counters())
     }
 
     /// Dense `M11` (counts, or 0/1 for binary stores) as `(m, n)` uint32; for small memories.

@@ -268,37 +268,7 @@ impl AssocStore {
                 self.n
             )));
         }
-        if u.dim != self.m {
-            return Err(Error::Shape(format!(
-                "addresses have {} units, the memory has {}",
-                u.dim, self.m
-            )));
-        }
-        if v.dim != self.n {
-            return Err(Error::Shape(format!(
-                "contents have {} units, the memory has {}",
-                v.dim, self.n
-            )));
-        }
-        if u.len() != v.len() {
-            return Err(Error::Shape(format!(
-                "{} addresses but {} contents",
-                u.len(),
-                v.len()
-            )));
-        }
-        if self.auto && u != v {
-            return Err(Error::Value(
-                "an auto-associative memory stores each pattern as its own content".into(),
-            ));
-        }
-        let p = u.len() as u64;
-        if self.n_pairs + p > u32::MAX as u64 {
-            return Err(Error::Value(format!(
-                "at most {} pairs can be stored (u32 counters)",
-                u32::MAX
-            )));
-        }
+        let p = check_pairs(self.m, self.n, self.auto, self.n_pairs, u, v)?;
         if p == 0 {
             return Ok(());
         }
@@ -536,4 +506,49 @@ impl AssocStore {
             Err(_) => u64::from(self.binary && self.inverted),
         }
     }
+}
+
+/// The number of pairs `u`, `v` hold, checked against an `m × n` memory
+/// (auto-associative: contents equal to addresses) that already holds
+/// `n_pairs` pairs, before anything is stored.
+pub(super) fn check_pairs(
+    m: usize,
+    n: usize,
+    auto: bool,
+    n_pairs: u64,
+    u: &Patterns,
+    v: &Patterns,
+) -> Result<u64> {
+    if u.dim != m {
+        return Err(Error::Shape(format!(
+            "addresses have {} units, the memory has {m}",
+            u.dim
+        )));
+    }
+    if v.dim != n {
+        return Err(Error::Shape(format!(
+            "contents have {} units, the memory has {n}",
+            v.dim
+        )));
+    }
+    if u.len() != v.len() {
+        return Err(Error::Shape(format!(
+            "{} addresses but {} contents",
+            u.len(),
+            v.len()
+        )));
+    }
+    if auto && u != v {
+        return Err(Error::Value(
+            "an auto-associative memory stores each pattern as its own content".into(),
+        ));
+    }
+    let p = u.len() as u64;
+    if n_pairs + p > u32::MAX as u64 {
+        return Err(Error::Value(format!(
+            "at most {} pairs can be stored (u32 counters)",
+            u32::MAX
+        )));
+    }
+    Ok(p)
 }

@@ -172,6 +172,13 @@ impl LeanStore {
             )));
         }
         let (n_sub, sub) = sub_blocks(hi - lo, max_sub);
+        // a row's box, its pending buffer and its unit count, and a column's count
+        let per_row = std::mem::size_of::<Box<[u16]>>() + std::mem::size_of::<Vec<u32>>() + 8;
+        crate::alloc::check_fits::<u8>(
+            m.saturating_mul(per_row)
+                .saturating_add(n.saturating_mul(8)),
+            "the lean store's rows",
+        )?;
         Ok(LeanStore {
             m,
             n,
@@ -197,37 +204,7 @@ impl LeanStore {
     /// the call runs to its end (it is not cancelled half-way: a sharded
     /// memory stores into a pending copy and drops it on failure).
     pub fn store(&mut self, u: &Patterns, v: &Patterns) -> Result<()> {
-        if u.dim != self.m {
-            return Err(Error::Shape(format!(
-                "addresses have {} units, the memory has {}",
-                u.dim, self.m
-            )));
-        }
-        if v.dim != self.n {
-            return Err(Error::Shape(format!(
-                "contents have {} units, the memory has {}",
-                v.dim, self.n
-            )));
-        }
-        if u.len() != v.len() {
-            return Err(Error::Shape(format!(
-                "{} addresses but {} contents",
-                u.len(),
-                v.len()
-            )));
-        }
-        if self.auto && u != v {
-            return Err(Error::Value(
-                "an auto-associative memory stores each pattern as its own content".into(),
-            ));
-        }
-        let p = u.len() as u64;
-        if self.n_pairs + p > u32::MAX as u64 {
-            return Err(Error::Value(format!(
-                "at most {} pairs can be stored (u32 counters)",
-                u32::MAX
-            )));
-        }
+        let p = super::counters::check_pairs(self.m, self.n, self.auto, self.n_pairs, u, v)?;
         crate::cancel::current().check()?;
         if p == 0 {
             return Ok(());
