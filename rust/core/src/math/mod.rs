@@ -3,7 +3,7 @@
 
 pub mod simd;
 
-pub use simd::{axpy, axpy_dot, axpy_dot2, axpy_thr, axpy_thr_dot, dot, dot2};
+pub use simd::{axpy, axpy_dot, axpy_dot2, axpy_thr, axpy_thr_dot, axpy_thr_dot2, dot, dot2};
 
 /// Numerically stable softmax of one row, in place.
 pub fn softmax(z: &mut [f32]) {

@@ -278,6 +278,48 @@ fn axpy_thr_dot_body(w: &mut [f32], a: &[f32], u: f32, thr: f32, x: &[f32]) -> (
     (writes, change, reduce(acc))
 }
 
+/// [`axpy_thr_dot_body`] on two rows sharing `a` and `x`, with factors
+/// `u = (u0, u1)` and thresholds `thr = (t0, t1)`: the same operations on
+/// each row, whose two independent chains hide the latency (as
+/// [`axpy_dot2_body`]).
+#[inline(always)]
+fn axpy_thr_dot2_body(
+    w0: &mut [f32],
+    w1: &mut [f32],
+    a: &[f32],
+    u: (f32, f32),
+    thr: (f32, f32),
+    x: &[f32],
+) -> [(u64, f64, f32); 2] {
+    let n = w0.len().min(w1.len()).min(a.len()).min(x.len());
+    let full = n / LANES * LANES;
+    let (w0f, w0r) = w0[..n].split_at_mut(full);
+    let (w1f, w1r) = w1[..n].split_at_mut(full);
+    let (mut cnt0, mut cnt1) = ([0u32; LANES], [0u32; LANES]);
+    let (mut sum0, mut sum1) = ([0.0f32; LANES], [0.0f32; LANES]);
+    let (mut acc0, mut acc1) = ([0.0f32; LANES], [0.0f32; LANES]);
+    for (((c0, c1), av), xv) in w0f
+        .chunks_exact_mut(LANES)
+        .zip(w1f.chunks_exact_mut(LANES))
+        .zip(a[..full].chunks_exact(LANES))
+        .zip(x[..full].chunks_exact(LANES))
+    {
+        for k in 0..LANES {
+            thr_lane(&mut c0[k], av[k], u.0, thr.0, &mut cnt0[k], &mut sum0[k]);
+            thr_lane(&mut c1[k], av[k], u.1, thr.1, &mut cnt1[k], &mut sum1[k]);
+            acc0[k] = c0[k].mul_add(xv[k], acc0[k]);
+            acc1[k] = c1[k].mul_add(xv[k], acc1[k]);
+        }
+    }
+    let (ar, xr) = (&a[full..n], &x[full..n]);
+    thr_tail(w0r, ar, u.0, thr.0, &mut cnt0, &mut sum0);
+    thr_tail(w1r, ar, u.1, thr.1, &mut cnt1, &mut sum1);
+    dot_tail(w0r, xr, &mut acc0);
+    dot_tail(w1r, xr, &mut acc1);
+    let ((c0, m0), (c1, m1)) = (thr_totals(&cnt0, &sum0), thr_totals(&cnt1, &sum1));
+    [(c0, m0, reduce(acc0)), (c1, m1, reduce(acc1))]
+}
+
 multiversion! {
     /// `Σ a[i] b[i]` over the common length.
     pub fn dot(a: &[f32], b: &[f32]) -> f32 = dot_body;
@@ -308,6 +350,20 @@ multiversion! {
     /// [`axpy_thr`], then `w · x` with the updated row; bit-identical to
     /// [`axpy_thr`] followed by [`dot`].
     pub fn axpy_thr_dot(w: &mut [f32], a: &[f32], u: f32, thr: f32, x: &[f32]) -> (u64, f64, f32) = axpy_thr_dot_body;
+}
+
+multiversion! {
+    /// [`axpy_thr_dot`] on two rows sharing `a` and `x`, with factors
+    /// `u = (u0, u1)` and thresholds `thr = (t0, t1)`; bit-identical to two
+    /// calls of [`axpy_thr_dot`].
+    pub fn axpy_thr_dot2(
+        w0: &mut [f32],
+        w1: &mut [f32],
+        a: &[f32],
+        u: (f32, f32),
+        thr: (f32, f32),
+        x: &[f32],
+    ) -> [(u64, f64, f32); 2] = axpy_thr_dot2_body;
 }
 
 multiversion! {
@@ -368,6 +424,26 @@ mod tests {
                 let z2 = dot_body(&w2, &x);
                 assert_eq!((w1, (c, m), z.to_bits()), (w2, r2, z2.to_bits()), "n={n}");
             }
+            // Two rows at a time: the bits of two single-row calls, with
+            // negative zeros among the weights and a row that keeps nothing.
+            let mut v1: Vec<f32> = w0.iter().map(|v| -v).collect();
+            if n > 3 {
+                (v1[1], v1[3]) = (-0.0, 0.0);
+            }
+            for (t0, t1) in [(0.0, 0.2), (0.2, 0.6), (2.0, 0.1), (0.6, 50.0)] {
+                let (mut p, mut q) = (w0.clone(), v1.clone());
+                let r = axpy_thr_dot2(&mut p, &mut q, &a, (0.7, -0.4), (t0, t1), &x);
+                let (mut p2, mut q2) = (w0.clone(), v1.clone());
+                let r0 = axpy_thr_dot_body(&mut p2, &a, 0.7, t0, &x);
+                let r1 = axpy_thr_dot_body(&mut q2, &a, -0.4, t1, &x);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!((bits(&p), bits(&q)), (bits(&p2), bits(&q2)), "thr2 n={n}");
+                assert_eq!(
+                    r.map(|(c, m, z)| (c, m.to_bits(), z.to_bits())),
+                    [r0, r1].map(|(c, m, z)| (c, m.to_bits(), z.to_bits())),
+                    "thr2 n={n} thr=({t0}, {t1})"
+                );
+            }
             let (d0, d1) = dot2(&w0, &a, &x);
             assert_eq!(
                 (d0.to_bits(), d1.to_bits()),
@@ -410,6 +486,18 @@ mod tests {
             let z2 = axpy_dot_body(&mut w2, &a, -0.3, &x);
             assert_eq!(d.to_bits(), dot_body(&a, &x).to_bits(), "dot n={n}");
             assert_eq!((w1, t, z.to_bits()), (w2, t2, z2.to_bits()), "n={n}");
+            #[target_feature(enable = "avx2,fma")]
+            fn pair(w0: &mut [f32], w1: &mut [f32], a: &[f32], x: &[f32]) -> [(u64, f64, f32); 2] {
+                axpy_thr_dot2_body(w0, w1, a, (0.7, -0.4), (0.2, 0.3), x)
+            }
+            let (mut p, mut q, mut p2, mut q2) = (x.clone(), a.clone(), x.clone(), a.clone());
+            // SAFETY: the CPU supports AVX2 and FMA (checked above).
+            let r = unsafe { pair(&mut p, &mut q, &a, &x) };
+            let r0 = axpy_thr_dot_body(&mut p2, &a, 0.7, 0.2, &x);
+            let r1 = axpy_thr_dot_body(&mut q2, &a, -0.4, 0.3, &x);
+            let key = |(c, m, z): (u64, f64, f32)| (c, m.to_bits(), z.to_bits());
+            assert_eq!((p, q), (p2, q2), "thr2 n={n}");
+            assert_eq!(r.map(key), [r0, r1].map(key), "thr2 n={n}");
         }
     }
 

@@ -4,7 +4,7 @@
 
 use super::super::network::Scratch;
 use super::{for_each_row, thresholds, LayerUpdate, RowOut};
-use crate::math::{axpy, axpy_dot, axpy_dot2, axpy_thr, axpy_thr_dot, dot, dot2};
+use crate::math::{axpy, axpy_dot, axpy_dot2, axpy_thr, axpy_thr_dot, axpy_thr_dot2, dot, dot2};
 use rayon::prelude::*;
 
 /// Factors below this can give products that underflow to zero, which the
@@ -189,12 +189,24 @@ fn first_layer(
                 (r[0], r[1]) = (rule.tally(u0), rule.tally(u1));
                 return;
             }
-            if !rule.writes_some(j) && !rule.writes_some(j + 1) {
-                // A top fraction leaves most rows unchanged: their products
-                // only, two chains at a time as in the plain step.
-                (z[0], z[1]) = dot2(w0, w1, x);
-                (r[0], r[1]) = ((0, 0.0), (0, 0.0));
-                return;
+            match (rule.writes_some(j), rule.writes_some(j + 1)) {
+                (false, false) => {
+                    // A top fraction leaves most rows unchanged: their
+                    // products only, two chains at a time as in the plain step.
+                    (z[0], z[1]) = dot2(w0, w1, x);
+                    (r[0], r[1]) = ((0, 0.0), (0, 0.0));
+                    return;
+                }
+                (true, true) => {
+                    // Both rows change: updated and multiplied together, as
+                    // the plain step's pairs (a row that writes nothing
+                    // keeps the single-row path, which leaves its bits alone).
+                    let (u, t) = ((rule.u[j], rule.u[j + 1]), (rule.thr[j], rule.thr[j + 1]));
+                    let [(c0, m0, z0), (c1, m1, z1)] = axpy_thr_dot2(w0, w1, rule.a, u, t, x);
+                    (r[0], r[1], z[0], z[1]) = ((c0, m0), (c1, m1), z0, z1);
+                    return;
+                }
+                _ => {}
             }
         }
         for (k, (wk, (rk, zk))) in w
