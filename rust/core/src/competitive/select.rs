@@ -42,7 +42,7 @@ const RADIX_MIN: usize = 96;
 
 /// Sort `v` ascending, every value non-negative (sign bit clear): the bit
 /// patterns of such floats order like their values, so a least-significant
-/// byte first radix sort (bytes that every value shares are skipped) gives
+/// digit first radix sort of the bit patterns ([`sort_distinct`]) gives
 /// the order of a comparison sort. `tmp` holds at least `v.len()` values.
 pub fn sort_magnitudes(v: &mut [f32], tmp: &mut [f32]) {
     let n = v.len();
@@ -70,49 +70,57 @@ pub fn sort_magnitudes(v: &mut [f32], tmp: &mut [f32]) {
     sort_distinct(v, tmp);
 }
 
-/// [`sort_magnitudes`] without looking for a repeated value.
+/// Widest digit of the radix sort.
+const DIGIT_BITS: u32 = 9;
+
+/// [`sort_magnitudes`] without looking for a repeated value. The radix
+/// sort orders the bit patterns less their minimum, so only the bits in
+/// which the values differ are sorted, in as few passes of at most
+/// [`DIGIT_BITS`] as cover them.
 fn sort_distinct(v: &mut [f32], tmp: &mut [f32]) {
     let n = v.len();
-    if n < RADIX_MIN || tmp.len() < n {
+    if n < RADIX_MIN || tmp.len() < n || u32::try_from(n).is_err() {
         v.sort_unstable_by(|x, y| x.total_cmp(y));
         return;
     }
-    let tmp = &mut tmp[..n];
-    let mut hist = [[0usize; 256]; 4];
+    let (lo, hi) = v.iter().fold((u32::MAX, 0), |(lo, hi), x| {
+        (lo.min(x.to_bits()), hi.max(x.to_bits()))
+    });
+    let bits = 32 - (hi - lo).leading_zeros();
+    if bits == 0 {
+        return;
+    }
+    let passes = bits.div_ceil(DIGIT_BITS) as usize;
+    let width = bits.div_ceil(passes as u32) as usize;
+    let mask = (1usize << width) - 1;
+    let digit = |x: f32, d: usize| ((x.to_bits() - lo) as usize >> (width * d)) & mask;
+    let mut hist = [[0u32; 1 << DIGIT_BITS]; 32usize.div_ceil(DIGIT_BITS as usize)];
     for &x in v.iter() {
-        let b = x.to_bits();
-        for (d, h) in hist.iter_mut().enumerate() {
-            h[(b >> (8 * d)) as usize & 0xff] += 1;
+        for (d, h) in hist[..passes].iter_mut().enumerate() {
+            h[digit(x, d)] += 1;
         }
     }
+    let tmp = &mut tmp[..n];
     let mut in_v = true;
-    for (d, h) in hist.iter_mut().enumerate() {
-        if h.contains(&n) {
-            continue;
-        }
+    for (d, h) in hist[..passes].iter_mut().enumerate() {
         let mut start = 0;
-        for c in h.iter_mut() {
+        for c in h[..=mask].iter_mut() {
             (*c, start) = (start, start + *c);
         }
-        if in_v {
-            scatter_by_byte(v, tmp, h, 8 * d);
+        let (src, dst) = if in_v {
+            (&*v, &mut *tmp)
         } else {
-            scatter_by_byte(tmp, v, h, 8 * d);
+            (&*tmp, &mut *v)
+        };
+        for &x in src {
+            let k = digit(x, d);
+            dst[h[k] as usize] = x;
+            h[k] += 1;
         }
         in_v = !in_v;
     }
     if !in_v {
         v.copy_from_slice(tmp);
-    }
-}
-
-/// One stable radix pass: `src` into `dst` by the byte at `shift`, `next`
-/// holding the first free position of each byte value.
-fn scatter_by_byte(src: &[f32], dst: &mut [f32], next: &mut [usize; 256], shift: usize) {
-    for &x in src {
-        let k = (x.to_bits() >> shift) as usize & 0xff;
-        dst[next[k]] = x;
-        next[k] += 1;
     }
 }
 
@@ -490,6 +498,76 @@ mod tests {
                     let t = layer_threshold(&mut a2, &mut b2, k, &mut tmp, &mut cand);
                     assert_eq!(t, all[k], "n={n} p={p} cand={cand_len}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn radix_sort_of_any_bit_span_orders_like_a_comparison_sort() {
+        // Spans of 1 to 31 differing bits (1 to 4 passes of DIGIT_BITS),
+        // ties, and a jittered cluster like MNIST's background.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(13);
+        for span in [1u32, 2, 8, 9, 10, 17, 18, 19, 26, 27, 28, 31] {
+            for n in [RADIX_MIN, 785] {
+                let base = 0x3e00_0000u32.min(u32::MAX >> 1 >> span << span);
+                let v: Vec<f32> = (0..n)
+                    .map(|i| match i % 4 {
+                        0 => f32::from_bits(base),
+                        1 => 0.134 + rng.random::<f32>() * 1e-3,
+                        // Up to infinity, never NaN.
+                        _ => f32::from_bits(
+                            (base + (rng.random::<u32>() >> (32 - span))).min(0x7f80_0000),
+                        ),
+                    })
+                    .map(|x| {
+                        if x.to_bits() < base {
+                            f32::from_bits(base)
+                        } else {
+                            x
+                        }
+                    })
+                    .collect();
+                let mut want = v.clone();
+                want.sort_by(|x, y| x.total_cmp(y));
+                let mut got = v.clone();
+                sort_distinct(&mut got, &mut vec![0.0; n]);
+                assert_eq!(got, want, "span {span} n {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn layer_threshold_of_jittered_and_tied_factors_equals_sorting() {
+        // MNIST-like input (a jittered background, exact ties, zeros and a
+        // spread foreground) against errors spread over decades.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(17);
+        for trial in 0..6 {
+            let a: Vec<f32> = (0..785)
+                .map(|i| match (i + trial) % 9 {
+                    0..=4 => 0.13 + rng.random::<f32>() * 4e-3,
+                    5 => 0.25,
+                    6 if trial % 2 == 0 => 0.0,
+                    _ => rng.random::<f32>() * 0.87,
+                })
+                .collect();
+            let b: Vec<f32> = (0..100)
+                .map(|j| match j % 7 {
+                    0 => 1e-3,
+                    _ => rng.random::<f32>() * 2.0f32.powi(rng.random_range(-14..-4)),
+                })
+                .collect();
+            let mut all: Vec<f32> = a
+                .iter()
+                .flat_map(|x| b.iter().map(move |y| x * y))
+                .collect();
+            all.sort_by(|x, y| x.total_cmp(y));
+            let mut tmp = vec![0.0; 785];
+            let mut cand = vec![0.0; CANDIDATES];
+            for p in [1e-3, 0.01, 0.05, 0.1, 0.2, 0.5] {
+                let k = kth_index(all.len(), p);
+                let (mut a2, mut b2) = (a.clone(), b.clone());
+                let t = layer_threshold(&mut a2, &mut b2, k, &mut tmp, &mut cand);
+                assert_eq!(t.to_bits(), all[k].to_bits(), "trial {trial} p {p}");
             }
         }
     }
