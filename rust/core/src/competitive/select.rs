@@ -13,9 +13,11 @@
 //!   one partial selection (`r` factors `a >= a_(r)` times `m` factors
 //!   `b >= b_(m)` give `r·m` products `>= L`) discards every factor whose
 //!   products all stay below `L`, so only the survivors are sorted (radix
-//!   sort of the bit patterns). Then the threshold's bracket is narrowed on
-//!   the bit pattern of positive floats (interpolating the counts, with a
-//!   bisection fallback) until it holds at most [`CANDIDATES`] products,
+//!   sort of the bit patterns). The search starts from the best such
+//!   rectangle of the sorted factors (`rectangle_bound`). Then the
+//!   threshold's bracket is narrowed on the bit pattern of positive floats
+//!   (interpolating the counts, with a bisection fallback) until it holds
+//!   at most [`CANDIDATES`] products,
 //!   which are listed and the threshold selected among them.
 //! * Per postsynaptic neuron the `k`-th smallest of `fl(|u_j| |a_i|)` over `i`
 //!   is `fl(|u_j| · a_(k))` (monotonicity), so one selection
@@ -42,7 +44,7 @@ const RADIX_MIN: usize = 96;
 
 /// Sort `v` ascending, every value non-negative (sign bit clear): the bit
 /// patterns of such floats order like their values, so a least-significant
-/// digit first radix sort of the bit patterns ([`sort_distinct`]) gives
+/// digit first radix sort of the bit patterns (`sort_distinct`) gives
 /// the order of a comparison sort. `tmp` holds at least `v.len()` values.
 pub fn sort_magnitudes(v: &mut [f32], tmp: &mut [f32]) {
     let n = v.len();
