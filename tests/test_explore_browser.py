@@ -26,6 +26,8 @@ pytest.importorskip("panel", reason="the explorer needs the extra: pip install s
 pytest.importorskip("playwright.sync_api", reason="the browser tests need playwright (make test)")
 pytest.importorskip("pytest_playwright", reason="the browser tests need pytest-playwright")
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
+
 from synaplast.explore import RunStore  # noqa: E402
 
 
@@ -166,6 +168,18 @@ class App:
 
     def expect_text(self, text, timeout=30000):
         self.page.get_by_text(text).locator("visible=true").first.wait_for(timeout=timeout)
+
+    def click_until(self, name, text, tries=3, timeout=10000):
+        """Click ``name`` until ``text`` shows: a click that reaches the
+        server before the last widget change (e.g. a ticked box) is answered
+        for the old state, as a user's early click would be."""
+        for attempt in range(tries):
+            self.button(name).click()
+            try:
+                return self.expect_text(text, timeout=timeout)
+            except PlaywrightTimeout:
+                if attempt == tries - 1:
+                    raise
 
     def shot(self, name):
         OUT.mkdir(parents=True, exist_ok=True)
@@ -315,8 +329,7 @@ def test_runs_compare_export_import(app, tmp_path):
     boxes = app.page.locator(".tabulator-row input[type=checkbox]").locator("visible=true")
     boxes.nth(0).check()
     boxes.nth(1).check()
-    app.button("Compare selected").click()
-    app.expect_text("against run")
+    app.click_until("Compare selected", "against run")
     app.shot("runs")
     with app.page.expect_download() as dl:
         app.button("Export selected").click()
