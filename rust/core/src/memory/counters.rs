@@ -187,6 +187,42 @@ pub struct StoreConfig {
     pub auto: bool,
 }
 
+impl StoreConfig {
+    /// Refuse shapes no store can hold: an empty side, more units than `u32`
+    /// indices reach, or an auto-association that is not square.
+    pub(super) fn check(&self) -> Result<()> {
+        let StoreConfig { m, n, auto, .. } = *self;
+        if m == 0 || n == 0 {
+            return Err(Error::Value(format!(
+                "a memory needs at least one unit per side, got {m} x {n}"
+            )));
+        }
+        if m > u32::MAX as usize || n > u32::MAX as usize {
+            return Err(Error::Value(format!(
+                "at most {} units per side are supported",
+                u32::MAX
+            )));
+        }
+        if auto && m != n {
+            return Err(Error::Shape(format!(
+                "auto-association needs m == n, got {m} and {n}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Refuse content units `lo..hi` that are not a range of this memory's.
+    pub(super) fn check_columns(&self, lo: usize, hi: usize) -> Result<()> {
+        if lo > hi || hi > self.n {
+            return Err(Error::Value(format!(
+                "content units {lo}..{hi} are not a range of the memory's {}",
+                self.n
+            )));
+        }
+        Ok(())
+    }
+}
+
 impl AssocStore {
     /// An empty memory of shape and kind `c`.
     pub fn with_config(c: &StoreConfig) -> Result<Self> {
@@ -207,22 +243,7 @@ impl AssocStore {
     /// `binary`: keep only which synapses are potentiated (Willshaw).
     /// `auto`: auto-association (`m == n`, every address is its own content).
     pub fn new(m: usize, n: usize, binary: bool, auto: bool) -> Result<Self> {
-        if m == 0 || n == 0 {
-            return Err(Error::Value(format!(
-                "a memory needs at least one unit per side, got {m} x {n}"
-            )));
-        }
-        if m > u32::MAX as usize || n > u32::MAX as usize {
-            return Err(Error::Value(format!(
-                "at most {} units per side are supported",
-                u32::MAX
-            )));
-        }
-        if auto && m != n {
-            return Err(Error::Shape(format!(
-                "auto-association needs m == n, got {m} and {n}"
-            )));
-        }
+        StoreConfig { m, n, binary, auto }.check()?;
         Ok(AssocStore {
             m,
             n,
@@ -262,12 +283,7 @@ impl AssocStore {
         lo: usize,
         hi: usize,
     ) -> Result<()> {
-        if lo > hi || hi > self.n {
-            return Err(Error::Value(format!(
-                "content units {lo}..{hi} are not a range of the memory's {}",
-                self.n
-            )));
-        }
+        self.config().check_columns(lo, hi)?;
         let p = check_pairs(self.m, self.n, self.auto, self.n_pairs, u, v)?;
         if p == 0 {
             return Ok(());

@@ -150,27 +150,8 @@ impl LeanStore {
                 "a lean store keeps binary (Willshaw) synapses only".into(),
             ));
         }
-        if m == 0 || n == 0 {
-            return Err(Error::Value(format!(
-                "a memory needs at least one unit per side, got {m} x {n}"
-            )));
-        }
-        if m > u32::MAX as usize || n > u32::MAX as usize {
-            return Err(Error::Value(format!(
-                "at most {} units per side are supported",
-                u32::MAX
-            )));
-        }
-        if auto && m != n {
-            return Err(Error::Shape(format!(
-                "auto-association needs m == n, got {m} and {n}"
-            )));
-        }
-        if lo > hi || hi > n {
-            return Err(Error::Value(format!(
-                "content units {lo}..{hi} are not a range of the memory's {n}"
-            )));
-        }
+        c.check()?;
+        c.check_columns(lo, hi)?;
         let (n_sub, sub) = sub_blocks(hi - lo, max_sub);
         // a row's box, its pending buffer and its unit count, and a column's count
         let per_row = std::mem::size_of::<Box<[u16]>>() + std::mem::size_of::<Vec<u32>>() + 8;

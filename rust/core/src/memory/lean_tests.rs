@@ -2,25 +2,9 @@
 //! against the counter store's potentials and selections.
 
 use super::retrieval::{self, Mode, RetrieveParams};
+use super::tests::random_patterns;
 use super::*;
-use crate::rng::stream_rng;
 use crate::test_util::in_pool;
-use rand::seq::index::sample;
-
-fn random_patterns(p: usize, n: usize, k: usize, seed: u64) -> Patterns {
-    let rows: Vec<Vec<u32>> = (0..p)
-        .map(|r| {
-            let mut rng = stream_rng(seed, r as u64);
-            let mut v: Vec<u32> = sample(&mut rng, n, k)
-                .into_iter()
-                .map(|x| x as u32)
-                .collect();
-            v.sort_unstable();
-            v
-        })
-        .collect();
-    Patterns::from_rows(n, &rows).unwrap()
-}
 
 fn slice_rows(p: &Patterns, a: usize, b: usize) -> Patterns {
     let rows: Vec<Vec<u32>> = (a..b).map(|r| p.row(r).to_vec()).collect();

@@ -3,7 +3,8 @@ use crate::rng::stream_rng;
 use crate::test_util::in_pool;
 use rand::seq::index::sample;
 
-fn random_patterns(p: usize, n: usize, k: usize, seed: u64) -> Patterns {
+/// `p` random patterns of exactly `k` of `n` units (also used by the lean store's tests).
+pub(super) fn random_patterns(p: usize, n: usize, k: usize, seed: u64) -> Patterns {
     let rows: Vec<Vec<u32>> = (0..p)
         .map(|r| {
             let mut rng = stream_rng(seed, r as u64);
