@@ -126,9 +126,9 @@ impl EPropNetwork {
     /// A partition (see `partition`) needs `exchange`: called after every
     /// step with this partition's spikes (uint8, one per local neuron), it
     /// returns the spikes of all `n_rec` neurons (e.g. an MPI `Allgatherv`).
-    /// The run holds one kernel thread while `exchange` waits, so partitions
-    /// run concurrently in one process need a pool of at least one thread
-    /// each (`synaplast.threads`); MPI runs one per process.
+    /// A partition runs in a thread pool of its own, as large as the
+    /// shared one (`synaplast.threads`), so partitions run concurrently in
+    /// one process never wait on each other's kernels.
     #[pyo3(signature = (x, target, mask, options = None, exchange = None))]
     fn run<'py>(
         &mut self,
@@ -166,7 +166,7 @@ impl EPropNetwork {
         }
         let failed: Mutex<Option<PyErr>> = Mutex::new(None);
         let net = &mut self.inner;
-        let out = threads::run_interruptible(py, || {
+        let call = || {
             let b = Batch {
                 n_seq: s,
                 n_steps: t,
@@ -186,7 +186,12 @@ impl EPropNetwork {
                     })
                 }),
             }
-        });
+        };
+        let out = if partitioned {
+            threads::run_interruptible_apart(py, call)
+        } else {
+            threads::run_interruptible(py, call)
+        };
         if let Some(e) = failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
             return Err(e);
         }

@@ -77,13 +77,18 @@ fn current_pool() -> Option<Arc<ThreadPool>> {
 /// `Error::Internal`, raised as `RuntimeError`, instead of reaching Python
 /// as a `PanicException`; rayon hands panics of its workers to this caller.
 pub fn run<T: Send>(f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
-    run_with(&Token::default(), f)
+    run_with(&Token::default(), None, f)
 }
 
-/// [`run`] under the cancellation token `token`. The call always gets its
-/// own ambient token, so one that rayon runs on a worker thread waiting
-/// inside another (cancelled) call never sees that call's token.
-fn run_with<T: Send>(token: &Token, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+/// [`run`] under the cancellation token `token`, in `pool` (the shared one
+/// for `None`). The call always gets its own ambient token, so one that
+/// rayon runs on a worker thread waiting inside another (cancelled) call
+/// never sees that call's token.
+fn run_with<T: Send>(
+    token: &Token,
+    pool: Option<Arc<ThreadPool>>,
+    f: impl FnOnce() -> Result<T> + Send,
+) -> Result<T> {
     let guarded = || {
         std::panic::catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|p| {
             let msg = p
@@ -95,7 +100,7 @@ fn run_with<T: Send>(token: &Token, f: impl FnOnce() -> Result<T> + Send) -> Res
         })
     };
     let scoped = || cancel::scope(token, guarded);
-    match current_pool() {
+    match pool.or_else(current_pool) {
         Some(pool) => pool.install(scoped),
         None => scoped(),
     }
@@ -146,6 +151,29 @@ pub fn run_interruptible<T: Send>(
     py: Python<'_>,
     f: impl FnOnce() -> Result<T> + Send,
 ) -> PyResult<T> {
+    interruptible(py, None, f)
+}
+
+/// [`run_interruptible`] in a pool of its own, as large as the shared one,
+/// for a call that waits on other calls (a partition's spike exchange). A
+/// rayon worker that waits for its half of a join runs other jobs of its
+/// pool meanwhile, and in the shared pool that could be a whole other
+/// partition's run, which then waits in its exchange for the run beneath
+/// it on the same stack: a deadlock. A pool per call cannot hold another
+/// call's work.
+pub fn run_interruptible_apart<T: Send>(
+    py: Python<'_>,
+    f: impl FnOnce() -> Result<T> + Send,
+) -> PyResult<T> {
+    let pool = build_pool(get_num_threads()).map_err(PyRuntimeError::new_err)?;
+    interruptible(py, Some(pool), f)
+}
+
+fn interruptible<T: Send>(
+    py: Python<'_>,
+    pool: Option<Arc<ThreadPool>>,
+    f: impl FnOnce() -> Result<T> + Send,
+) -> PyResult<T> {
     let token = Token::new();
     let slot = Slot {
         value: Mutex::new(None),
@@ -157,7 +185,7 @@ pub fn run_interruptible<T: Send>(
             .name("synaplast-call".into())
             .stack_size(STACK)
             .spawn_scoped(s, move || {
-                let r = run_with(&worker_token, f);
+                let r = run_with(&worker_token, pool, f);
                 *lock(&worker_slot.value) = Some(r);
                 worker_slot.ready.notify_all();
             })
