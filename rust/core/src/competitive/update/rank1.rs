@@ -218,13 +218,27 @@ fn first_layer(
         }
     };
     if upd.par {
+        // One contiguous run of pairs per thread, the same runs every step:
+        // with the first half joined on the calling worker and the second
+        // stolen by the other, each thread keeps updating the rows it holds
+        // in its own cache (rows handed out in small stolen pieces moved
+        // between cores every step).
+        let n_pairs = rows.len().div_ceil(2);
+        let per = n_pairs
+            .div_ceil(rayon::current_num_threads().max(1))
+            .max(super::super::SPLIT.min_items(2 * st));
         target
-            .par_chunks_mut(2 * st)
-            .zip(rows.par_chunks_mut(2))
-            .zip(z.par_chunks_mut(2))
-            .with_min_len(super::super::SPLIT.min_items(2 * st))
+            .par_chunks_mut(2 * st * per)
+            .zip(rows.par_chunks_mut(2 * per))
+            .zip(z.par_chunks_mut(2 * per))
             .enumerate()
-            .for_each(pair);
+            .for_each(|(part, ((t, r), zz))| {
+                t.chunks_mut(2 * st)
+                    .zip(r.chunks_mut(2))
+                    .zip(zz.chunks_mut(2))
+                    .enumerate()
+                    .for_each(|(c, p)| pair((part * per + c, p)));
+            });
     } else {
         target
             .chunks_mut(2 * st)
