@@ -10,7 +10,9 @@
 //! best), and, from each worker's CPU time, the busiest thread's share: on
 //! a loaded machine, where the second thread rarely gets a core, the ratio
 //! of the 1-thread CPU time to the busiest thread's bounds the speed-up
-//! (serial parts and imbalance count; waiting for a wake-up does not). `THREAD_CROSSOVER=1 cargo bench --bench kernels` sweeps each
+//! (serial parts and imbalance count; waiting for a wake-up does not);
+//! `RATIO_KERNELS=competitive_step,structural_epoch` limits it to those
+//! kernels. `THREAD_CROSSOVER=1 cargo bench --bench kernels` sweeps each
 //! kernel over small sizes with 1 thread and with 2 threads splitting every
 //! loop (`synaplast_core::parallel::force_split`) and prints the work from
 //! which the split pays: the measurement behind each kernel's `Split`.
@@ -215,7 +217,7 @@ fn thread_workloads() -> Vec<Workload> {
     for hidden in [100, 300, 1000] {
         w.push(competitive_step("competitive_step", hidden, 1.0));
     }
-    for hidden in [100, 400, 1600] {
+    for hidden in [100, 400, 1600, 6400] {
         w.push(structural_epoch(hidden));
     }
     w
@@ -298,7 +300,10 @@ fn thread_ratios() {
          busiest of 2 threads, CPU (ms) | 1 thread CPU / busiest |"
     );
     println!("|---|---|---|---|---|---|---|");
-    for w in thread_workloads() {
+    // `RATIO_KERNELS=a,b`: only the kernels named (a quicker look at one).
+    let only = std::env::var("RATIO_KERNELS").unwrap_or_default();
+    let wanted = |k: &str| only.is_empty() || only.split(',').any(|o| o.trim() == k);
+    for w in thread_workloads().into_iter().filter(|w| wanted(w.kernel)) {
         let mut best = [f64::INFINITY; 2];
         let mut cpu = [f64::INFINITY; 2];
         for _ in 0..reps.max(1) {

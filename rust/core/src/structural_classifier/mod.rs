@@ -70,6 +70,11 @@ const UNIT_BLOCK: usize = 256;
 /// Units whose drives [`StructuralNet::settle_thresholds`] gathers at once.
 const SETTLE_COLS: usize = 32;
 
+thread_local! {
+    /// The dense drive of a batch (`competition_fused`), reused across batches.
+    static DRIVE: std::cell::Cell<Vec<f32>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
 /// `f(u) = 2σ(u) − 1` for `u ≥ 0`, 0 below (equals `tanh(u / 2)`),
 /// evaluated as `(1 − e^{−u}) / (1 + e^{−u})` in double precision: within
 /// one rounding of the exact value, and several times faster than `tanhf`.
@@ -563,7 +568,9 @@ impl StructuralNet {
         batch: usize,
         n_winners: usize,
     ) -> Result<(Vec<Vec<u32>>, Vec<u32>)> {
-        let (w, a, _) = self.competition_with(xb, batch, n_winners, None)?;
+        check_len("input", xb.len(), batch, self.n_in)?;
+        let view = kernels::prefer_scatter(xb).then(|| InputMajor::new(&self.hidden));
+        let (w, a, _) = self.competition_with(xb, batch, n_winners, view.as_ref())?;
         Ok((w, a))
     }
 
@@ -656,20 +663,28 @@ impl StructuralNet {
     ) -> Result<Competition> {
         let nh = self.n_hidden;
         let d = self.n_in;
-        let dense = match view {
-            Some(_) => Vec::new(),
-            None => kernels::forward(&self.hidden, xb, batch)?,
-        };
+        // Taken out of the thread-local (rayon may run another call on this
+        // thread while it waits below) and put back at the end: one buffer
+        // for every batch of an epoch instead of fresh pages each time.
+        let mut dense = DRIVE.take();
+        if view.is_none() {
+            self.hidden.forward_into(xb, batch, &mut dense)?;
+        }
         let norms = self.weight_norms();
         let all_plastic = self.all_plastic();
-        // Tasks of contiguous samples, at most one per thread: each keeps
-        // one set of counts, summed at the end.
-        let per_sample = 4 * nh + self.hidden.nnz() / 4;
-        let min_len = crate::parallel::DEFAULT.min_items(per_sample);
-        let per_task = batch
-            .div_ceil(rayon::current_num_threads().max(1))
-            .max(min_len)
-            .max(1);
+        // Tasks of contiguous samples, at most one per thread and none
+        // below the least work of a split: each keeps one set of counts,
+        // summed at the end. A sample costs its scores, counts and winners
+        // (4 passes over the units) and, with the view, the scatter of its
+        // inputs (about a quarter of the synapses for pixel-like data).
+        let scatter = if view.is_some() {
+            self.hidden.nnz() / 4
+        } else {
+            0
+        };
+        let min_len = crate::parallel::DEFAULT.min_items(4 * nh + scatter);
+        let n_tasks = (batch / min_len).clamp(1, rayon::current_num_threads().max(1));
+        let per_task = batch.div_ceil(n_tasks).max(1);
         let starts: Vec<usize> = (0..batch).step_by(per_task).collect();
         let parts: Vec<(Vec<Vec<u32>>, Vec<u32>)> = starts
             .par_iter()
@@ -701,6 +716,7 @@ impl StructuralNet {
                 (winners, active)
             })
             .collect();
+        DRIVE.set(dense);
         let mut winners = Vec::with_capacity(batch);
         let mut active = vec![0u32; nh];
         for (w, a) in parts {
@@ -721,7 +737,9 @@ impl StructuralNet {
         p: &HiddenParams,
         track_coactivity: bool,
     ) -> Result<(Vec<u64>, f64)> {
-        self.hidden_step_with(xb, batch, p, track_coactivity, None)
+        check_len("input", xb.len(), batch, self.n_in)?;
+        let mut view = kernels::prefer_scatter(xb).then(|| InputMajor::new(&self.hidden));
+        self.hidden_step_with(xb, batch, p, track_coactivity, view.as_mut())
     }
 
     /// [`Self::hidden_step`] with an input-major view of the synapses that

@@ -255,7 +255,8 @@ thread_local! {
 }
 
 /// `y = x Aᵀ` for a compressed-row `A` (`n_out` rows over `n_in` columns)
-/// and a batch `x` of shape `(batch, n_in)`.
+/// and a batch `x` of shape `(batch, n_in)`, into `y` (resized).
+#[allow(clippy::too_many_arguments)] // the matrix's parts, the batch and the output
 fn csr_times_dense<W: Fn(usize) -> f32 + Sync>(
     indptr: &[usize],
     cols: &[u32],
@@ -264,11 +265,15 @@ fn csr_times_dense<W: Fn(usize) -> f32 + Sync>(
     n_in: usize,
     x: &[f32],
     batch: usize,
-) -> Result<Vec<f32>> {
+    y: &mut Vec<f32>,
+) -> Result<()> {
     let n = crate::error::size_mul(batch, n_out, "the product")?;
-    let mut y = crate::alloc::filled(n, 0.0f32, "the product")?;
+    if y.len() != n {
+        // (every element is written below, so a reused buffer is not cleared)
+        *y = crate::alloc::filled(n, 0.0f32, "the product")?;
+    }
     if batch == 0 || n_out == 0 {
-        return Ok(y);
+        return Ok(());
     }
     let sb = sample_block(n_in, batch);
     let out = Out(y.as_mut_ptr());
@@ -307,18 +312,27 @@ fn csr_times_dense<W: Fn(usize) -> f32 + Sync>(
             );
     }
     TILE.set(tile);
-    Ok(y)
+    Ok(())
 }
 
 impl SynapseMatrix {
     /// Dendritic input of every postsynaptic neuron: `y = x Wᵀ` for a batch
     /// `x` of shape `(batch, n_pre)`, giving `(batch, n_post)`.
     pub fn forward(&self, x: &[f32], batch: usize) -> Result<Vec<f32>> {
+        let mut y = Vec::new();
+        self.forward_into(x, batch, &mut y)?;
+        Ok(y)
+    }
+
+    /// [`Self::forward`] into `y` (resized to `batch * n_post`), so a loop
+    /// over batches reuses one buffer instead of faulting in fresh pages
+    /// for every product.
+    pub fn forward_into(&self, x: &[f32], batch: usize, y: &mut Vec<f32>) -> Result<()> {
         check_len("presynaptic activity", x.len(), batch, self.n_pre)?;
         let (ip, ix) = (&self.indptr, &self.indices);
         match self.weights.as_deref() {
-            Some(w) => csr_times_dense(ip, ix, |e| w[e], self.n_post, self.n_pre, x, batch),
-            None => csr_times_dense(ip, ix, |_| 1.0, self.n_post, self.n_pre, x, batch),
+            Some(w) => csr_times_dense(ip, ix, |e| w[e], self.n_post, self.n_pre, x, batch, y),
+            None => csr_times_dense(ip, ix, |_| 1.0, self.n_post, self.n_pre, x, batch, y),
         }
     }
 
@@ -335,6 +349,7 @@ impl SynapseMatrix {
         }
         let t = self.transposed();
         let (ip, rows, perm) = (&t.indptr, &t.rows, &t.perm);
+        let mut y = Vec::new();
         match self.weights.as_deref() {
             Some(w) => csr_times_dense(
                 ip,
@@ -344,9 +359,11 @@ impl SynapseMatrix {
                 self.n_post,
                 g,
                 batch,
+                &mut y,
             ),
-            None => csr_times_dense(ip, rows, |_| 1.0, self.n_pre, self.n_post, g, batch),
-        }
+            None => csr_times_dense(ip, rows, |_| 1.0, self.n_pre, self.n_post, g, batch, &mut y),
+        }?;
+        Ok(y)
     }
 
     /// The presynaptic-major index (built once per structure).
