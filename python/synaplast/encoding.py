@@ -75,11 +75,16 @@ class OnOffEncoder(TransformerMixin, BaseEstimator):
             The fitted encoder.
         """
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=True)
-        self.rate_like_ = (X.min(axis=0) >= 0) & ((X == 0).mean(axis=0) >= _RATE_ZEROS)
-        centre = np.where(self.rate_like_, 0.0, np.median(X, axis=0))
+        lo, hi = X.min(axis=0), X.max(axis=0)
+        zeros = np.count_nonzero(X == 0, axis=0)
+        self.rate_like_ = (lo >= 0) & (zeros / X.shape[0] >= _RATE_ZEROS)
+        # Medians of the other features only (the costly part on pixels).
+        centre = np.zeros(X.shape[1], dtype=X.dtype)
+        if not self.rate_like_.all():
+            centre[~self.rate_like_] = np.median(X[:, ~self.rate_like_], axis=0)
         self.centre_ = centre.astype(np.float32)
-        self.on_scale_ = (X.max(axis=0) - centre).astype(np.float32)
-        self.off_scale_ = (centre - X.min(axis=0)).astype(np.float32)
+        self.on_scale_ = (hi - centre).astype(np.float32)
+        self.off_scale_ = (centre - lo).astype(np.float32)
         return self
 
     # The channels kept follow from the ranges (never stored on their own, so
@@ -131,8 +136,11 @@ class OnOffEncoder(TransformerMixin, BaseEstimator):
             raise ValueError("the encoder's centres and ranges do not match the features")
         R = np.empty((X.shape[0], self.n_channels_), dtype=np.float32)
         if on.size:
-            np.subtract(X[:, on], c[on], out=R[:, : on.size])
-            R[:, : on.size] /= self.on_scale_[on]
+            ron = R[:, : on.size]
+            np.compress(np.asarray(self.on_scale_) > 0, X, axis=1, out=ron)
+            if np.any(c[on]):  # (rate-like channels have centre 0: nothing to subtract)
+                ron -= c[on]
+            ron /= self.on_scale_[on]
         if off.size:
             np.subtract(c[off], X[:, off], out=R[:, on.size :])
             R[:, on.size :] /= self.off_scale_[off]

@@ -450,6 +450,13 @@ impl StructuralNet {
     /// Readout logits `h Vᵀ + c` of the coded samples, `(n_samples, n_classes)`.
     pub fn logits_from_code(&self, code: &SparseCode) -> Result<Vec<f32>> {
         self.check_code(code)?;
+        Ok(self.logits_from_code_unchecked(code))
+    }
+
+    /// [`Self::logits_from_code`] of a code this network built (sorted,
+    /// finite and in range by construction: the check is a serial pass over
+    /// gigabytes on MNIST).
+    pub(crate) fn logits_from_code_unchecked(&self, code: &SparseCode) -> Vec<f32> {
         let (c, cs) = (self.n_classes, class_stride(self.n_classes));
         let mut out = vec![0.0f32; code.n_samples() * c];
         out.par_chunks_mut(c).enumerate().for_each_init(
@@ -459,7 +466,7 @@ impl StructuralNet {
                 o.copy_from_slice(&z[..c]);
             },
         );
-        Ok(out)
+        out
     }
 
     /// Logits of coded sample `b` into `z` (`class_stride` long; the padding
@@ -747,7 +754,7 @@ impl StructuralNet {
         check_nonneg_input(x)?;
         self.check_fit_args(labels, n, sched)?;
         let code = self.code_unchecked(x, n)?;
-        self.readout_fit_code(&code, labels, sched)
+        self.readout_fit_inner(&code, labels, sched, None)
     }
 
     /// [`Self::readout_fit`] with every sample also translated to the
@@ -821,6 +828,7 @@ impl StructuralNet {
         labels: &[u32],
         sched: &ReadoutSchedule,
     ) -> Result<ReadoutFit> {
+        self.check_code(code)?;
         self.readout_fit_inner(code, labels, sched, None)
     }
 
@@ -831,7 +839,7 @@ impl StructuralNet {
         sched: &ReadoutSchedule,
         tr: Option<&Translation>,
     ) -> Result<ReadoutFit> {
-        self.check_code(code)?;
+        // (a code built here needs no check: `readout_fit_code` checks a caller's)
         let n = code.n_samples();
         self.check_fit_args(labels, n, sched)?;
         let s = sched;
