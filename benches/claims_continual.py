@@ -82,6 +82,9 @@ def main(argv=None):
         "--streams", nargs="+", default=["2x5", "5x2"], help="2x5: 0-4 then 5-9; 5x2: split MNIST"
     )
     ap.add_argument("--no-joint", action="store_true", help="skip the jointly trained models")
+    ap.add_argument(
+        "--shots", type=int, nargs="+", default=[1, 5, 10, 50], help="labelled images per class"
+    )
     ap.add_argument("--out", default="benches/out")
     args = ap.parse_args(argv)
     from synaplast import plotting
@@ -112,6 +115,7 @@ def main(argv=None):
         "epochs_per_task": epochs,
         "draws": draws,
         "n_unlabelled": int(len(Xu)),
+        "shots": args.shots,
     }
     result = {"meta": meta}
     print(json.dumps(meta))
@@ -143,7 +147,7 @@ def main(argv=None):
         rows = result["fewshot"] = []
         pre = pretrained_rule(Xu)
         meta["pretrain_s"] = pre.fit_time_
-        for k in (1, 5, 10, 50):
+        for k in args.shots:
             rows += few_shot(Xtr, ytr, Xte, yte, shots=(k,), draws=draws, pretrained=pre)
             print("\n" + _fewshot_table(rows), flush=True)
             save()

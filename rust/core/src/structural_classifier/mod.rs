@@ -75,6 +75,9 @@ thread_local! {
     static DRIVE: std::cell::Cell<Vec<f32>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
+/// The largest drive buffer a thread keeps between calls (64 MB).
+const DRIVE_KEEP: usize = 16 << 20;
+
 /// `f(u) = 2σ(u) − 1` for `u ≥ 0`, 0 below (equals `tanh(u / 2)`),
 /// evaluated as `(1 − e^{−u}) / (1 + e^{−u})` in double precision: within
 /// one rounding of the exact value, and several times faster than `tanhf`.
@@ -716,7 +719,9 @@ impl StructuralNet {
                 (winners, active)
             })
             .collect();
-        DRIVE.set(dense);
+        if dense.capacity() <= DRIVE_KEEP {
+            DRIVE.set(dense);
+        }
         let mut winners = Vec::with_capacity(batch);
         let mut active = vec![0u32; nh];
         for (w, a) in parts {
