@@ -176,12 +176,20 @@ impl EPropNetwork {
             };
             match &exchange {
                 None => net.run(&b, &opts),
-                Some(f) => net.run_exchanging(&b, &opts, &mut |local, all| {
-                    Python::attach(|py| {
-                        exchange_spikes(py, f, local, all).map_err(|e| {
-                            let msg = format!("exchange failed: {e}");
-                            *failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
-                            Error::Value(msg)
+                // The outer attach gives this thread one Python thread state
+                // for the whole run (released between steps): attaching
+                // from a thread without one builds and frees a state at
+                // every step, which cost more than the exchange itself.
+                Some(f) => Python::attach(|py| {
+                    py.detach(|| {
+                        net.run_exchanging(&b, &opts, &mut |local, all| {
+                            Python::attach(|py| {
+                                exchange_spikes(py, f, local, all).map_err(|e| {
+                                    let msg = format!("exchange failed: {e}");
+                                    *failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                                    Error::Value(msg)
+                                })
+                            })
                         })
                     })
                 }),
