@@ -58,6 +58,14 @@ proptest! {
         // identical bits for any number of threads
         prop_assert_eq!(in_pool(1, || m.forward(&x, batch).unwrap()), in_pool(3, || m.forward(&x, batch).unwrap()));
         prop_assert_eq!(in_pool(1, || m.backward(&g, batch).unwrap()), in_pool(3, || m.backward(&g, batch).unwrap()));
+        // into a reused buffer holding another product's values: every
+        // element rewritten, the same bits as a fresh product
+        let mut buf = vec![f32::NAN; batch * r + 3];
+        m.forward_into(&x, batch, &mut buf).unwrap();
+        prop_assert_eq!(&buf, &y);
+        let mut same = vec![f32::NAN; batch * r];
+        m.forward_into(&x, batch, &mut same).unwrap();
+        prop_assert_eq!(same.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), y.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
     }
 
     #[test]
