@@ -27,8 +27,9 @@ use serde::Deserialize;
 /// Samples whose dense drive is held at once while building a code with
 /// the blocked kernel.
 const CODE_BLOCK: usize = 512;
-/// Samples per parallel task while building a code.
+/// Samples per parallel task while building a code (and per chunk of it).
 const CODE_TASK: usize = 64;
+const _: () = assert!(CODE_BLOCK.is_multiple_of(CODE_TASK));
 /// Hidden units per parallel task of the readout update.
 const UNIT_BLOCK: usize = 256;
 
@@ -133,45 +134,67 @@ fn block_starts(rows: &[(&[u32], &[f32])], block: usize, n_blocks: usize) -> Vec
 
 /// What the readout sees of a set of samples, in compressed rows: sample
 /// `b` has the active presynaptic units `index[indptr[b]..indptr[b + 1]]`
-/// (ascending) with the activities `value[..]` (all non-zero). Units are
-/// the hidden units, then with the direct pathway the inputs.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// (ascending) with the activities `value[..]` (all non-zero), where
+/// `index` and `value` are the concatenation of the chunks. Units are the
+/// hidden units, then with the direct pathway the inputs.
+///
+/// The entries stay in the chunks they were built in (every chunk but the
+/// last holds `per_chunk` samples): on MNIST the code is gigabytes, and
+/// copying the chunks into one array doubled the peak memory of a fit.
+#[derive(Debug, Clone, Default)]
 pub struct SparseCode {
     /// Presynaptic units of the readout ([`StructuralNet::n_readout_in`]).
     pub n_hidden: usize,
-    pub indptr: Vec<usize>,
-    pub index: Vec<u32>,
-    pub value: Vec<f32>,
+    indptr: Vec<usize>,
+    per_chunk: usize,
+    chunks: Vec<(Vec<u32>, Vec<f32>)>,
 }
 
 impl SparseCode {
+    /// A code of no samples, built chunk by chunk with [`Self::push_chunk`].
+    fn new(n_hidden: usize, per_chunk: usize) -> Self {
+        SparseCode {
+            n_hidden,
+            indptr: vec![0],
+            per_chunk: per_chunk.max(1),
+            chunks: Vec::new(),
+        }
+    }
+
+    /// Append the samples of one chunk: their entries and row lengths
+    /// (`per_chunk` rows unless it is the last chunk).
+    fn push_chunk(&mut self, mut index: Vec<u32>, mut value: Vec<f32>, lens: &[usize]) {
+        if lens.is_empty() {
+            return;
+        }
+        for &l in lens {
+            let last = *self.indptr.last().expect("starts with 0");
+            self.indptr.push(last + l);
+        }
+        // (what the chunk grew into beyond its entries goes back)
+        index.shrink_to_fit();
+        value.shrink_to_fit();
+        self.chunks.push((index, value));
+    }
+
     /// The code of a dense `(batch, n_hidden)` activity (zeros dropped).
     pub fn from_dense(h: &[f32], batch: usize, n_hidden: usize) -> Result<Self> {
         check_len("hidden activity", h.len(), batch, n_hidden)?;
-        let mut code = SparseCode {
-            n_hidden,
-            indptr: vec![0],
-            index: Vec::new(),
-            value: Vec::new(),
-        };
-        if n_hidden > 0 {
-            for row in h.chunks(n_hidden) {
-                code.push_row(row);
+        let (mut index, mut value, mut lens) = (Vec::new(), Vec::new(), Vec::with_capacity(batch));
+        for b in 0..batch {
+            let row = &h[b * n_hidden..(b + 1) * n_hidden];
+            let before = index.len();
+            for (j, &v) in row.iter().enumerate() {
+                if v != 0.0 {
+                    index.push(j as u32);
+                    value.push(v);
+                }
             }
-        } else {
-            code.indptr.resize(batch + 1, 0);
+            lens.push(index.len() - before);
         }
+        let mut code = SparseCode::new(n_hidden, batch);
+        code.push_chunk(index, value, &lens);
         Ok(code)
-    }
-
-    fn push_row(&mut self, row: &[f32]) {
-        for (j, &v) in row.iter().enumerate() {
-            if v != 0.0 {
-                self.index.push(j as u32);
-                self.value.push(v);
-            }
-        }
-        self.indptr.push(self.index.len());
     }
 
     /// Number of samples.
@@ -182,12 +205,30 @@ impl SparseCode {
     /// Active units and their activity for sample `b`.
     pub fn row(&self, b: usize) -> (&[u32], &[f32]) {
         let (s, e) = (self.indptr[b], self.indptr[b + 1]);
-        (&self.index[s..e], &self.value[s..e])
+        if s == e {
+            return (&[], &[]);
+        }
+        let k = b / self.per_chunk;
+        let base = self.indptr[k * self.per_chunk];
+        let (index, value) = &self.chunks[k];
+        (&index[s - base..e - base], &value[s - base..e - base])
     }
 
     /// Stored active entries.
     pub fn nnz(&self) -> usize {
-        self.index.len()
+        self.chunks.iter().map(|c| c.0.len()).sum()
+    }
+
+    /// Whether the chunks hold exactly the entries the row offsets say.
+    fn is_consistent(&self) -> bool {
+        let n = self.n_samples();
+        self.indptr.first() == Some(&0)
+            && self.indptr.windows(2).all(|p| p[0] <= p[1])
+            && self.chunks.len() == n.div_ceil(self.per_chunk)
+            && self.chunks.iter().enumerate().all(|(k, (index, value))| {
+                let (b0, b1) = (k * self.per_chunk, ((k + 1) * self.per_chunk).min(n));
+                index.len() == value.len() && index.len() == self.indptr[b1] - self.indptr[b0]
+            })
     }
 
     /// The dense `(n_samples, n_hidden)` activity.
@@ -200,6 +241,15 @@ impl SparseCode {
             }
         }
         h
+    }
+}
+
+/// Codes are equal when they hold the same rows, however they are chunked.
+impl PartialEq for SparseCode {
+    fn eq(&self, other: &Self) -> bool {
+        self.n_hidden == other.n_hidden
+            && self.n_samples() == other.n_samples()
+            && (0..self.n_samples()).all(|b| self.row(b) == other.row(b))
     }
 }
 
@@ -321,15 +371,13 @@ impl StructuralNet {
     pub(crate) fn code_unchecked(&self, x: &[f32], n: usize) -> Result<SparseCode> {
         let (d, nh) = (self.n_in, self.n_hidden);
         let direct = self.direct();
-        let mut code = SparseCode {
-            n_hidden: self.n_readout_in(),
-            indptr: Vec::with_capacity(n + 1),
-            index: Vec::new(),
-            value: Vec::new(),
-        };
-        code.indptr.push(0);
+        // Every part holds CODE_TASK samples but the last (CODE_BLOCK is a
+        // multiple of CODE_TASK): the parts become the code's chunks.
+        let mut code = SparseCode::new(self.n_readout_in(), CODE_TASK);
         if d == 0 || n == 0 {
             code.indptr.resize(n + 1, 0);
+            code.chunks
+                .resize(n.div_ceil(CODE_TASK), Default::default());
             return Ok(code);
         }
         // Per task of samples: (active units, activities, row lengths).
@@ -400,16 +448,8 @@ impl StructuralNet {
             }
             parts
         };
-        let total: usize = parts.iter().map(|p| p.0.len()).sum();
-        code.index.reserve_exact(total);
-        code.value.reserve_exact(total);
         for (idx, val, lens) in parts {
-            code.index.extend_from_slice(&idx);
-            code.value.extend_from_slice(&val);
-            for l in lens {
-                let last = *code.indptr.last().expect("starts with 0");
-                code.indptr.push(last + l);
-            }
+            code.push_chunk(idx, val, &lens);
         }
         Ok(code)
     }
@@ -422,11 +462,7 @@ impl StructuralNet {
                 code.n_hidden
             )));
         }
-        if code.indptr.first() != Some(&0)
-            || code.indptr.last() != Some(&code.index.len())
-            || code.index.len() != code.value.len()
-            || code.indptr.windows(2).any(|p| p[0] > p[1])
-        {
+        if !code.is_consistent() {
             return Err(Error::Value("corrupt hidden code".into()));
         }
         for b in 0..code.n_samples() {
