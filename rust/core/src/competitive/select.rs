@@ -347,6 +347,37 @@ mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
 
+    /// `v` in ascending `total_cmp` order: the reference for every sort.
+    fn sorted(v: &[f32]) -> Vec<f32> {
+        let mut s = v.to_vec();
+        s.sort_by(|x, y| x.total_cmp(y));
+        s
+    }
+
+    /// Every product `a_i b_j`, ascending: what a threshold is chosen from.
+    fn sorted_products(a: &[f32], b: &[f32]) -> Vec<f32> {
+        sorted(
+            &a.iter()
+                .flat_map(|x| b.iter().map(move |y| x * y))
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    /// `layer_threshold` of `a` and `b` (with `cand_len` candidates) for
+    /// each fraction of `fractions` is the `kth_index` of the sorted
+    /// products, bit for bit.
+    fn assert_thresholds(a: &[f32], b: &[f32], fractions: &[f64], cand_len: usize, what: &str) {
+        let all = sorted_products(a, b);
+        let mut tmp = vec![0.0; a.len().max(b.len())];
+        let mut cand = vec![0.0; cand_len];
+        for &p in fractions {
+            let k = kth_index(all.len(), p);
+            let (mut a2, mut b2) = (a.to_vec(), b.to_vec());
+            let t = layer_threshold(&mut a2, &mut b2, k, &mut tmp, &mut cand);
+            assert_eq!(t.to_bits(), all[k].to_bits(), "{what} p={p}");
+        }
+    }
+
     #[test]
     fn kth_index_matches_reference_rounding() {
         assert_eq!(kth_index(78500, 0.1), 70649);
@@ -377,11 +408,7 @@ mod tests {
             }
             a.sort_by(|x, y| x.total_cmp(y));
             b.sort_by(|x, y| y.total_cmp(x));
-            let mut all: Vec<f32> = a
-                .iter()
-                .flat_map(|x| b.iter().map(move |y| x * y))
-                .collect();
-            all.sort_by(|x, y| x.total_cmp(y));
+            let all = sorted_products(&a, &b);
             for cand_len in [0, 1, 7, CANDIDATES] {
                 let mut cand = vec![0.0; cand_len];
                 for k in 0..all.len() {
@@ -412,11 +439,7 @@ mod tests {
             sort_magnitudes(&mut a, &mut tmp);
             sort_magnitudes(&mut b, &mut tmp);
             b.reverse();
-            let mut all: Vec<f32> = a
-                .iter()
-                .flat_map(|x| b.iter().map(move |y| x * y))
-                .collect();
-            all.sort_by(|x, y| x.total_cmp(y));
+            let all = sorted_products(&a, &b);
             let mut cand = vec![0.0; CANDIDATES];
             for k in (0..all.len()).step_by(97).chain([0, all.len() - 1]) {
                 assert_eq!(kth_product(&a, &b, k, &mut cand), all[k], "k={k}");
@@ -440,19 +463,8 @@ mod tests {
             let b: Vec<f32> = (0..nb)
                 .map(|_| rng.random::<f32>() * 2.0f32.powi(rng.random_range(-10..0)))
                 .collect();
-            let mut all: Vec<f32> = a
-                .iter()
-                .flat_map(|x| b.iter().map(move |y| x * y))
-                .collect();
-            all.sort_by(|x, y| x.total_cmp(y));
-            let mut tmp = vec![0.0; na.max(nb)];
-            let mut cand = vec![0.0; CANDIDATES];
-            for p in [1e-4, 0.001, 0.01, 0.1, 0.5, 0.9, 1.0] {
-                let k = kth_index(all.len(), p);
-                let (mut a2, mut b2) = (a.clone(), b.clone());
-                let t = layer_threshold(&mut a2, &mut b2, k, &mut tmp, &mut cand);
-                assert_eq!(t, all[k], "trial {trial} p {p}");
-            }
+            let fractions = [1e-4, 0.001, 0.01, 0.1, 0.5, 0.9, 1.0];
+            assert_thresholds(&a, &b, &fractions, CANDIDATES, &format!("trial {trial}"));
         }
     }
 
@@ -469,17 +481,14 @@ mod tests {
                     _ => rng.random::<f32>() * 2.0f32.powi(rng.random_range(-30..30)),
                 })
                 .collect();
-            let mut want = v.clone();
-            want.sort_by(|x, y| x.total_cmp(y));
             let mut got = v.clone();
             sort_magnitudes(&mut got, &mut vec![0.0; n]);
-            assert_eq!(got, want, "n={n}");
+            assert_eq!(got, sorted(&v), "n={n}");
             // All values with the same high bytes: the skipped passes.
             let mut same: Vec<f32> = (0..n).map(|i| 1.0 + (i % 5) as f32 / 8.0).collect();
-            let mut sorted = same.clone();
-            sorted.sort_by(|x, y| x.total_cmp(y));
+            let want = sorted(&same);
             sort_magnitudes(&mut same, &mut vec![0.0; n]);
-            assert_eq!(same, sorted);
+            assert_eq!(same, want);
         }
     }
 
@@ -496,26 +505,19 @@ mod tests {
                     _ => 0.4242,
                 })
                 .collect();
-            let mut want = a.clone();
-            want.sort_by(|x, y| x.total_cmp(y));
             let mut got = a.clone();
             sort_magnitudes(&mut got, &mut vec![0.0; n]);
-            assert_eq!(got, want, "n={n}");
+            assert_eq!(got, sorted(&a), "n={n}");
             let b: Vec<f32> = (0..37).map(|_| rng.random::<f32>()).collect();
-            let mut all: Vec<f32> = a
-                .iter()
-                .flat_map(|x| b.iter().map(move |y| x * y))
-                .collect();
-            all.sort_by(|x, y| x.total_cmp(y));
-            let mut tmp = vec![0.0; n];
             for cand_len in [16, CANDIDATES] {
-                let mut cand = vec![0.0; cand_len];
-                for p in [1e-3, 0.01, 0.1, 0.3, 0.5, 0.9] {
-                    let k = kth_index(all.len(), p);
-                    let (mut a2, mut b2) = (a.clone(), b.clone());
-                    let t = layer_threshold(&mut a2, &mut b2, k, &mut tmp, &mut cand);
-                    assert_eq!(t, all[k], "n={n} p={p} cand={cand_len}");
-                }
+                let fractions = [1e-3, 0.01, 0.1, 0.3, 0.5, 0.9];
+                assert_thresholds(
+                    &a,
+                    &b,
+                    &fractions,
+                    cand_len,
+                    &format!("n={n} cand={cand_len}"),
+                );
             }
         }
     }
@@ -545,11 +547,9 @@ mod tests {
                         }
                     })
                     .collect();
-                let mut want = v.clone();
-                want.sort_by(|x, y| x.total_cmp(y));
                 let mut got = v.clone();
                 sort_distinct(&mut got, &mut vec![0.0; n]);
-                assert_eq!(got, want, "span {span} n {n}");
+                assert_eq!(got, sorted(&v), "span {span} n {n}");
             }
         }
     }
@@ -574,19 +574,8 @@ mod tests {
                     _ => rng.random::<f32>() * 2.0f32.powi(rng.random_range(-14..-4)),
                 })
                 .collect();
-            let mut all: Vec<f32> = a
-                .iter()
-                .flat_map(|x| b.iter().map(move |y| x * y))
-                .collect();
-            all.sort_by(|x, y| x.total_cmp(y));
-            let mut tmp = vec![0.0; 785];
-            let mut cand = vec![0.0; CANDIDATES];
-            for p in [1e-3, 0.01, 0.05, 0.1, 0.2, 0.5] {
-                let k = kth_index(all.len(), p);
-                let (mut a2, mut b2) = (a.clone(), b.clone());
-                let t = layer_threshold(&mut a2, &mut b2, k, &mut tmp, &mut cand);
-                assert_eq!(t.to_bits(), all[k].to_bits(), "trial {trial} p {p}");
-            }
+            let fractions = [1e-3, 0.01, 0.05, 0.1, 0.2, 0.5];
+            assert_thresholds(&a, &b, &fractions, CANDIDATES, &format!("trial {trial}"));
         }
     }
 
