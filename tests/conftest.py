@@ -65,3 +65,68 @@ def hidden_params(k, eta, eta_th, eta_b, rho, w_max, w_consolidate=None, eta_i=0
         "w_consolidate": w_consolidate,
         "inhibition_rate": eta_i,
     }
+
+
+def sweep_cases():
+    """``(estimator, grid, X, y)`` of each learner for the sweep tests: a
+    grid search and cross-validation on a joblib backend must equal the
+    local run."""
+    from synaplast import (
+        AssociativeMemory,
+        CompetitivePlasticityClassifier,
+        EPropClassifier,
+        EPropRegressor,
+        StructuralPlasticityClassifier,
+    )
+    from synaplast.memory import exact_k_patterns
+
+    rng = np.random.default_rng(1)
+    X = rng.random((60, 12)).astype(np.float32)
+    y = (X[:, 0] + X[:, 1] > 1).astype(np.int64)
+    spikes = (rng.random((24, 12, 5)) < 0.2).astype(np.uint8)
+    U, V = exact_k_patterns(90, 24, 4, 7), exact_k_patterns(90, 20, 3, 8)
+    return [
+        (AssociativeMemory(), {"rule": ["willshaw", "bayes"]}, U, V),
+        (
+            CompetitivePlasticityClassifier(hidden_layer_sizes=(8,), random_state=0),
+            {"update_fraction": [0.5, 1.0]},
+            X,
+            y,
+        ),
+        (StructuralPlasticityClassifier(n_hidden=10, random_state=0), {"n_hidden": [10, 20]}, X, y),
+        (
+            EPropClassifier(n_rec=10, max_iter=2, random_state=0),
+            {"n_rec": [8, 10]},
+            spikes,
+            np.arange(24) % 2,
+        ),
+        (
+            EPropRegressor(n_rec=10, max_iter=2, random_state=0),
+            {"n_rec": [8, 10]},
+            spikes,
+            rng.random(24),
+        ),
+    ]
+
+
+def assert_sweep_equals_local(backend, cases):
+    """``GridSearchCV`` and ``cross_validate`` with ``n_jobs=2`` on the joblib
+    ``backend`` give the scores and best parameters of the local run."""
+    import joblib
+    from sklearn.model_selection import GridSearchCV, cross_validate
+
+    for est, grid, X, y in cases:
+        local = GridSearchCV(est, grid, cv=2, n_jobs=1).fit(X, y)
+        with joblib.parallel_backend(backend):
+            remote = GridSearchCV(est, grid, cv=2, n_jobs=2).fit(X, y)
+            cv = cross_validate(est, X, y, cv=2, n_jobs=2)
+        name = type(est).__name__
+        np.testing.assert_array_equal(
+            remote.cv_results_["mean_test_score"],
+            local.cv_results_["mean_test_score"],
+            err_msg=name,
+        )
+        assert remote.best_params_ == local.best_params_, name
+        np.testing.assert_array_equal(
+            cv["test_score"], cross_validate(est, X, y, cv=2)["test_score"], err_msg=name
+        )

@@ -15,11 +15,10 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 import synaplast
+from conftest import assert_sweep_equals_local, sweep_cases
 from synaplast import (
     AssociativeMemory,
     CompetitivePlasticityClassifier,
-    EPropClassifier,
-    EPropRegressor,
     StructuralPlasticityClassifier,
 )
 from synaplast.memory import exact_k_patterns, noisy_queries
@@ -257,55 +256,8 @@ def test_workers_run_one_kernel_thread(client):
     assert len(seen) == 2 and set(seen.values()) == {1}
 
 
-def _sweep_cases():
-    rng = np.random.default_rng(1)
-    X = rng.random((60, 12)).astype(np.float32)
-    y = (X[:, 0] + X[:, 1] > 1).astype(np.int64)
-    spikes = (rng.random((24, 12, 5)) < 0.2).astype(np.uint8)
-    U, V = _pairs(7, n_pairs=90, m=24, n=20)
-    return [
-        (AssociativeMemory(), {"rule": ["willshaw", "bayes"]}, U, V),
-        (
-            CompetitivePlasticityClassifier(hidden_layer_sizes=(8,), random_state=0),
-            {"update_fraction": [0.5, 1.0]},
-            X,
-            y,
-        ),
-        (StructuralPlasticityClassifier(n_hidden=10, random_state=0), {"n_hidden": [10, 20]}, X, y),
-        (
-            EPropClassifier(n_rec=10, max_iter=2, random_state=0),
-            {"n_rec": [8, 10]},
-            spikes,
-            np.arange(24) % 2,
-        ),
-        (
-            EPropRegressor(n_rec=10, max_iter=2, random_state=0),
-            {"n_rec": [8, 10]},
-            spikes,
-            rng.random(24),
-        ),
-    ]
-
-
 def test_grid_search_and_cross_validate_on_dask_equal_the_local_run(client):
-    import joblib
-    from sklearn.model_selection import GridSearchCV, cross_validate
-
-    for est, grid, X, y in _sweep_cases():
-        local = GridSearchCV(est, grid, cv=2, n_jobs=1).fit(X, y)
-        with joblib.parallel_backend("dask"):
-            remote = GridSearchCV(est, grid, cv=2, n_jobs=2).fit(X, y)
-            cv = cross_validate(est, X, y, cv=2, n_jobs=2)
-        name = type(est).__name__
-        np.testing.assert_array_equal(
-            remote.cv_results_["mean_test_score"],
-            local.cv_results_["mean_test_score"],
-            err_msg=name,
-        )
-        assert remote.best_params_ == local.best_params_, name
-        np.testing.assert_array_equal(
-            cv["test_score"], cross_validate(est, X, y, cv=2)["test_score"]
-        )
+    assert_sweep_equals_local("dask", sweep_cases())
 
 
 # --------------------------------------------------------------------------- sharded memory

@@ -6,10 +6,10 @@ without it. A local Ray instance of 2 CPUs is started and shut down here.
 
 import os
 
-import numpy as np
 import pytest
 
 import synaplast
+from conftest import assert_sweep_equals_local, sweep_cases
 from synaplast import CompetitivePlasticityClassifier, EPropRegressor
 
 THREAD_VARIABLES = ("SYNAPLAST_NUM_THREADS", "RAYON_NUM_THREADS", "OMP_NUM_THREADS")
@@ -56,37 +56,11 @@ def test_ray_workers_run_one_kernel_thread(ray_backend):
 
 
 def test_grid_search_and_cross_validate_on_ray_equal_the_local_run(ray_backend):
-    import joblib
-    from sklearn.model_selection import GridSearchCV, cross_validate
-
-    rng = np.random.default_rng(1)
-    X = rng.random((60, 12)).astype(np.float32)
-    y = (X[:, 0] + X[:, 1] > 1).astype(np.int64)
-    spikes = (rng.random((24, 12, 5)) < 0.2).astype(np.uint8)
+    # Two learners (a Ray round trip per fit is slow): a classifier and a regressor.
     cases = [
-        (
-            CompetitivePlasticityClassifier(hidden_layer_sizes=(8,), random_state=0),
-            {"update_fraction": [0.5, 1.0]},
-            X,
-            y,
-        ),
-        (
-            EPropRegressor(n_rec=10, max_iter=2, random_state=0),
-            {"n_rec": [8, 10]},
-            spikes,
-            rng.random(24),
-        ),
+        c
+        for c in sweep_cases()
+        if isinstance(c[0], CompetitivePlasticityClassifier | EPropRegressor)
     ]
-    for est, grid, X_, y_ in cases:
-        local = GridSearchCV(est, grid, cv=2, n_jobs=1).fit(X_, y_)
-        with joblib.parallel_backend("ray"):
-            remote = GridSearchCV(est, grid, cv=2, n_jobs=2).fit(X_, y_)
-            cv = cross_validate(est, X_, y_, cv=2, n_jobs=2)
-        name = type(est).__name__
-        np.testing.assert_array_equal(
-            remote.cv_results_["mean_test_score"], local.cv_results_["mean_test_score"], name
-        )
-        assert remote.best_params_ == local.best_params_, name
-        np.testing.assert_array_equal(
-            cv["test_score"], cross_validate(est, X_, y_, cv=2)["test_score"], name
-        )
+    assert len(cases) == 2
+    assert_sweep_equals_local("ray", cases)
