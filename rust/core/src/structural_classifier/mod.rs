@@ -524,7 +524,7 @@ impl StructuralNet {
         let mut stats = HiddenStats::default();
         let mut xb = Vec::with_capacity(batch_size * d);
         // The structure does not change within an epoch: one input-major view.
-        let mut view = kernels::prefer_scatter(x).then(|| InputMajor::new(&self.hidden));
+        let mut view = self.view_for(x);
         for chunk in order.chunks(batch_size) {
             crate::cancel::check()?; // Ctrl-C: the binding works on a copy
             xb.clear();
@@ -543,6 +543,12 @@ impl StructuralNet {
             stats.activity /= order.len() as f64;
         }
         Ok((wins, stats))
+    }
+
+    /// The input-major view of the synapses when the inputs `x` are sparse
+    /// enough for the scattering kernel ([`kernels::prefer_scatter`]).
+    fn view_for(&self, x: &[f32]) -> Option<InputMajor> {
+        kernels::prefer_scatter(x).then(|| InputMajor::new(&self.hidden))
     }
 
     /// `max(‖w_i‖₂, 1e-6)` of every hidden unit.
@@ -571,8 +577,7 @@ impl StructuralNet {
         batch: usize,
         n_winners: usize,
     ) -> Result<(Vec<Vec<u32>>, Vec<u32>)> {
-        check_len("input", xb.len(), batch, self.n_in)?;
-        let view = kernels::prefer_scatter(xb).then(|| InputMajor::new(&self.hidden));
+        let view = self.view_for(xb);
         let (w, a, _) = self.competition_with(xb, batch, n_winners, view.as_ref())?;
         Ok((w, a))
     }
@@ -742,8 +747,7 @@ impl StructuralNet {
         p: &HiddenParams,
         track_coactivity: bool,
     ) -> Result<(Vec<u64>, f64)> {
-        check_len("input", xb.len(), batch, self.n_in)?;
-        let mut view = kernels::prefer_scatter(xb).then(|| InputMajor::new(&self.hidden));
+        let mut view = self.view_for(xb);
         self.hidden_step_with(xb, batch, p, track_coactivity, view.as_mut())
     }
 
