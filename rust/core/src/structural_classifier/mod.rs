@@ -37,6 +37,7 @@ use rand::seq::SliceRandom;
 use rayon::prelude::*;
 use serde::Deserialize;
 
+mod activation;
 mod inhibition;
 mod kernels;
 mod plasticity;
@@ -46,6 +47,7 @@ mod state;
 #[cfg(test)]
 mod tests;
 
+pub use activation::{activate, activation};
 pub use inhibition::Inhibition;
 pub use plasticity::{hebbian_delta, WeightDependence};
 pub use readout::{ReadoutFit, ReadoutSchedule, ReadoutStep, SparseCode, Translation};
@@ -77,19 +79,6 @@ thread_local! {
 
 /// The largest drive buffer a thread keeps between calls (64 MB).
 const DRIVE_KEEP: usize = 16 << 20;
-
-/// `f(u) = 2σ(u) − 1` for `u ≥ 0`, 0 below (equals `tanh(u / 2)`),
-/// evaluated as `(1 − e^{−u}) / (1 + e^{−u})` in double precision: within
-/// one rounding of the exact value, and several times faster than `tanhf`.
-#[inline]
-pub fn activation(u: f32) -> f32 {
-    if u > 0.0 {
-        let e = (-(u as f64)).exp();
-        ((1.0 - e) / (1.0 + e)) as f32
-    } else {
-        0.0
-    }
-}
 
 named_enum! {
     /// Where new synapses grow.
@@ -439,7 +428,7 @@ impl StructuralNet {
         }
         u.par_chunks_mut(self.n_hidden.max(1))
             .with_min_len(crate::parallel::DEFAULT.min_items(self.n_hidden))
-            .for_each(|row| row.iter_mut().for_each(|v| *v = activation(*v)));
+            .for_each(activate);
         Ok(u)
     }
 

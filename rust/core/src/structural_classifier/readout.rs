@@ -14,7 +14,7 @@
 //!   depend on the number of threads).
 
 use super::kernels::{self, InputMajor};
-use super::{activation, check_finite, check_nonneg_input, class_stride, StructuralNet, LANES};
+use super::{activate, check_finite, check_nonneg_input, class_stride, StructuralNet, LANES};
 use crate::energy::tally;
 use crate::error::{check_len, Error, Result};
 use crate::math::simd::multiversion;
@@ -46,13 +46,40 @@ fn axpy_lanes(y: &mut [f32], a: f32, x: &[f32]) {
     }
 }
 
-/// `z += Σ_k val[k] · V[idx[k]]` over rows of `stride` floats of `v`, in
-/// the order of `idx` (see [`accumulate_rows`]).
+/// `y += (a0 x0 + a1 x1) + (a2 x2 + a3 x3)` over whole [`LANES`]-wide chunks.
+#[inline(always)]
+fn axpy4_lanes(y: &mut [f32], a: [f32; 4], x: [&[f32]; 4]) {
+    for (c, yc) in y.chunks_exact_mut(LANES).enumerate() {
+        let yc: &mut [f32; LANES] = yc.try_into().expect("LANES wide");
+        let xc: [&[f32; LANES]; 4] = x.map(|r| {
+            r[c * LANES..(c + 1) * LANES]
+                .try_into()
+                .expect("LANES wide")
+        });
+        for l in 0..LANES {
+            yc[l] += (a[0] * xc[0][l] + a[1] * xc[1][l]) + (a[2] * xc[2][l] + a[3] * xc[3][l]);
+        }
+    }
+}
+
+/// `z += Σ_k val[k] · V[idx[k]]` over rows of `stride` floats of `v` (see
+/// [`accumulate_rows`]): four entries at a time, summed in pairs before
+/// they reach `z`, so that the loads and products of four rows overlap
+/// instead of each waiting on the previous addition into `z`; the rest
+/// one by one. The order depends on the entries alone.
 #[inline(always)]
 fn accumulate_rows_body(z: &mut [f32], v: &[f32], stride: usize, idx: &[u32], val: &[f32]) {
-    for (&j, &h) in idx.iter().zip(val) {
-        let r = j as usize * stride;
-        axpy_lanes(z, h, &v[r..r + stride]);
+    let row = |j: u32| &v[j as usize * stride..(j as usize + 1) * stride];
+    let (quads, rest) = idx.split_at(idx.len() / 4 * 4);
+    for (j, h) in quads.chunks_exact(4).zip(val.chunks_exact(4)) {
+        axpy4_lanes(
+            z,
+            [h[0], h[1], h[2], h[3]],
+            [row(j[0]), row(j[1]), row(j[2]), row(j[3])],
+        );
+    }
+    for (&j, &h) in rest.iter().zip(&val[quads.len()..]) {
+        axpy_lanes(z, h, row(j));
     }
 }
 
@@ -383,43 +410,50 @@ impl StructuralNet {
         // Per task of samples: (active units, activities, row lengths).
         type Part = (Vec<u32>, Vec<f32>, Vec<usize>);
         let n_inh = self.inhibition.as_ref().map_or(0, |inh| inh.n_inh);
-        // `s` (raw drive of one sample) becomes u = s − θ (− G r), then is
-        // compressed to the active units' f(u).
-        let compress = |s: &mut [f32], r: &mut [f32], xb: &[f32], part: &mut Part| {
-            for (v, t) in s.iter_mut().zip(&self.theta) {
-                *v -= t;
-            }
-            if let Some(inh) = &self.inhibition {
-                inh.apply_row(s, r);
-            }
-            let before = part.0.len();
-            for (i, &u) in s.iter().enumerate() {
-                let h = activation(u);
-                if h != 0.0 {
-                    part.0.push(i as u32);
-                    part.1.push(h);
+        // Per task: the inhibitory rates of one sample and the positions of
+        // its active units.
+        let scratch = || (vec![0.0f32; n_inh], vec![0u32; nh]);
+        // `s` (raw drive of one sample) becomes u = s − θ (− G r), then
+        // f(u), then is compressed to the active units. Every unit's index
+        // is written and the write position advances only past active ones:
+        // no branch on the activity, which is as often on as off.
+        let compress =
+            |s: &mut [f32], (r, at): &mut (Vec<f32>, Vec<u32>), xb: &[f32], part: &mut Part| {
+                for (v, t) in s.iter_mut().zip(&self.theta) {
+                    *v -= t;
                 }
-            }
-            if direct {
-                for (j, &v) in xb.iter().enumerate() {
-                    if v != 0.0 {
-                        part.0.push((nh + j) as u32);
-                        part.1.push(v);
+                if let Some(inh) = &self.inhibition {
+                    inh.apply_row(s, r);
+                }
+                activate(s);
+                let mut n = 0usize;
+                for (i, &h) in s.iter().enumerate() {
+                    at[n] = i as u32;
+                    n += usize::from(h != 0.0);
+                }
+                let before = part.0.len();
+                part.0.extend_from_slice(&at[..n]);
+                part.1.extend(at[..n].iter().map(|&i| s[i as usize]));
+                if direct {
+                    for (j, &v) in xb.iter().enumerate() {
+                        if v != 0.0 {
+                            part.0.push((nh + j) as u32);
+                            part.1.push(v);
+                        }
                     }
                 }
-            }
-            part.2.push(part.0.len() - before);
-        };
+                part.2.push(part.0.len() - before);
+            };
         let parts: Vec<Part> = if kernels::prefer_scatter(x) {
             let cols = InputMajor::new(&self.hidden);
             x.par_chunks(d * CODE_TASK)
                 .map_init(
-                    || (vec![0.0f32; nh], vec![0.0f32; n_inh]),
-                    |(acc, r), xs| {
+                    || (vec![0.0f32; nh], scratch()),
+                    |(acc, sc), xs| {
                         let mut part: Part = Default::default();
                         for xb in xs.chunks(d) {
                             cols.scatter(xb, acc);
-                            compress(acc, r, xb, &mut part);
+                            compress(acc, sc, xb, &mut part);
                         }
                         part
                     },
@@ -433,16 +467,13 @@ impl StructuralNet {
                 let mut block: Vec<Part> = s
                     .par_chunks_mut(nh * CODE_TASK)
                     .zip(xs.par_chunks(d * CODE_TASK))
-                    .map_init(
-                        || vec![0.0f32; n_inh],
-                        |r, (ss, xt)| {
-                            let mut part: Part = Default::default();
-                            for (sb, xb) in ss.chunks_mut(nh).zip(xt.chunks(d)) {
-                                compress(sb, r, xb, &mut part);
-                            }
-                            part
-                        },
-                    )
+                    .map_init(scratch, |sc, (ss, xt)| {
+                        let mut part: Part = Default::default();
+                        for (sb, xb) in ss.chunks_mut(nh).zip(xt.chunks(d)) {
+                            compress(sb, sc, xb, &mut part);
+                        }
+                        part
+                    })
                     .collect();
                 parts.append(&mut block);
             }

@@ -70,15 +70,6 @@ fn params() -> HiddenParams {
 }
 
 #[test]
-fn activation_is_rectified_tanh_half() {
-    assert_eq!(activation(-1.0), 0.0);
-    assert_eq!(activation(0.0), 0.0);
-    let u = 1.3f32;
-    let s = 1.0 / (1.0 + (-u).exp());
-    assert!((activation(u) - (2.0 * s - 1.0)).abs() < 1e-6);
-}
-
-#[test]
 fn hidden_step_matches_dense_reference() {
     let (n, d, nh) = (7, 9, 5);
     let x = data(n, d, 1);
