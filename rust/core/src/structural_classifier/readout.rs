@@ -31,7 +31,7 @@ const CODE_BLOCK: usize = 512;
 const CODE_TASK: usize = 64;
 const _: () = assert!(CODE_BLOCK.is_multiple_of(CODE_TASK));
 /// Hidden units per parallel task of the readout update.
-const UNIT_BLOCK: usize = 256;
+const UNIT_BLOCK: usize = 1024;
 
 /// `y += a · x` over whole [`LANES`]-wide chunks (lengths are multiples of
 /// `LANES`), written so the compiler keeps each chunk in one vector register.
@@ -62,6 +62,33 @@ fn axpy4_lanes(y: &mut [f32], a: [f32; 4], x: [&[f32]; 4]) {
     }
 }
 
+/// [`accumulate_rows_body`] for rows of exactly `S` floats: the rows and
+/// the sum are whole arrays, so each is one or two vector registers
+/// instead of a loop over chunks of a slice. The same operations in the
+/// same order as the general path, so the same bits.
+#[inline(always)]
+fn accumulate_rows_fixed<const S: usize>(z: &mut [f32], v: &[f32], idx: &[u32], val: &[f32]) {
+    let row = |j: u32| -> &[f32; S] {
+        let r = j as usize * S;
+        v[r..r + S].try_into().expect("S wide")
+    };
+    let mut acc: [f32; S] = z[..S].try_into().expect("S wide");
+    let (quads, rest) = idx.split_at(idx.len() / 4 * 4);
+    for (j, h) in quads.chunks_exact(4).zip(val.chunks_exact(4)) {
+        let x = [row(j[0]), row(j[1]), row(j[2]), row(j[3])];
+        for l in 0..S {
+            acc[l] += (h[0] * x[0][l] + h[1] * x[1][l]) + (h[2] * x[2][l] + h[3] * x[3][l]);
+        }
+    }
+    for (&j, &h) in rest.iter().zip(&val[quads.len()..]) {
+        let x = row(j);
+        for l in 0..S {
+            acc[l] += h * x[l];
+        }
+    }
+    z[..S].copy_from_slice(&acc);
+}
+
 /// `z += Σ_k val[k] · V[idx[k]]` over rows of `stride` floats of `v` (see
 /// [`accumulate_rows`]): four entries at a time, summed in pairs before
 /// they reach `z`, so that the loads and products of four rows overlap
@@ -69,6 +96,16 @@ fn axpy4_lanes(y: &mut [f32], a: [f32; 4], x: [&[f32]; 4]) {
 /// one by one. The order depends on the entries alone.
 #[inline(always)]
 fn accumulate_rows_body(z: &mut [f32], v: &[f32], stride: usize, idx: &[u32], val: &[f32]) {
+    match stride {
+        8 => accumulate_rows_fixed::<8>(z, v, idx, val),
+        16 => accumulate_rows_fixed::<16>(z, v, idx, val),
+        _ => accumulate_rows_any(z, v, stride, idx, val),
+    }
+}
+
+/// [`accumulate_rows_body`] for any stride (a multiple of [`LANES`]).
+#[inline(always)]
+fn accumulate_rows_any(z: &mut [f32], v: &[f32], stride: usize, idx: &[u32], val: &[f32]) {
     let row = |j: u32| &v[j as usize * stride..(j as usize + 1) * stride];
     let (quads, rest) = idx.split_at(idx.len() / 4 * 4);
     for (j, h) in quads.chunks_exact(4).zip(val.chunks_exact(4)) {
@@ -106,6 +143,24 @@ fn block_delta_body(
     per_row: usize,
     blk: usize,
 ) {
+    match stride {
+        8 => block_delta_fixed::<8>(z, err, rows, starts, per_row, blk),
+        16 => block_delta_fixed::<16>(z, err, rows, starts, per_row, blk),
+        _ => block_delta_any(z, err, stride, rows, starts, per_row, blk),
+    }
+}
+
+/// [`block_delta_body`] for any stride (a multiple of [`LANES`]).
+#[inline(always)]
+fn block_delta_any(
+    z: &mut [f32],
+    err: &[f32],
+    stride: usize,
+    rows: &[(&[u32], &[f32])],
+    starts: &[u32],
+    per_row: usize,
+    blk: usize,
+) {
     let j0 = blk * UNIT_BLOCK;
     for (b, (idx, val)) in rows.iter().enumerate() {
         let at = b * per_row + blk;
@@ -114,6 +169,32 @@ fn block_delta_body(
         for (&j, &h) in idx[lo..hi].iter().zip(&val[lo..hi]) {
             let r = (j as usize - j0) * stride;
             axpy_lanes(&mut z[r..r + stride], h, e);
+        }
+    }
+}
+
+/// [`block_delta_body`] for rows of exactly `S` floats (whole arrays, as in
+/// [`accumulate_rows_fixed`]; the same bits).
+#[inline(always)]
+fn block_delta_fixed<const S: usize>(
+    z: &mut [f32],
+    err: &[f32],
+    rows: &[(&[u32], &[f32])],
+    starts: &[u32],
+    per_row: usize,
+    blk: usize,
+) {
+    let j0 = blk * UNIT_BLOCK;
+    for (b, (idx, val)) in rows.iter().enumerate() {
+        let at = b * per_row + blk;
+        let (lo, hi) = (starts[at] as usize, starts[at + 1] as usize);
+        let e: &[f32; S] = err[b * S..(b + 1) * S].try_into().expect("S wide");
+        for (&j, &h) in idx[lo..hi].iter().zip(&val[lo..hi]) {
+            let r = (j as usize - j0) * S;
+            let zr: &mut [f32; S] = (&mut z[r..r + S]).try_into().expect("S wide");
+            for l in 0..S {
+                zr[l] += h * e[l];
+            }
         }
     }
 }
@@ -410,40 +491,51 @@ impl StructuralNet {
         // Per task of samples: (active units, activities, row lengths).
         type Part = (Vec<u32>, Vec<f32>, Vec<usize>);
         let n_inh = self.inhibition.as_ref().map_or(0, |inh| inh.n_inh);
-        // Per task: the inhibitory rates of one sample and the positions of
-        // its active units.
-        let scratch = || (vec![0.0f32; n_inh], vec![0u32; nh]);
-        // `s` (raw drive of one sample) becomes u = s − θ (− G r), then
-        // f(u), then is compressed to the active units. Every unit's index
-        // is written and the write position advances only past active ones:
-        // no branch on the activity, which is as often on as off.
-        let compress =
-            |s: &mut [f32], (r, at): &mut (Vec<f32>, Vec<u32>), xb: &[f32], part: &mut Part| {
-                for (v, t) in s.iter_mut().zip(&self.theta) {
-                    *v -= t;
+        // Per task: the inhibitory rates of one sample, and the positions
+        // and drives of its units above threshold.
+        type Scratch = (Vec<f32>, Vec<u32>, Vec<f32>);
+        let scratch = || -> Scratch { (vec![0.0f32; n_inh], vec![0u32; nh], vec![0.0f32; nh]) };
+        // `s` (raw drive of one sample) becomes u = s − θ (− G r); the units
+        // with u > 0 are gathered, then f(u) of those alone. Every unit is
+        // written and the write position advances only past those above
+        // threshold: no branch on u, which is as often positive as not.
+        let compress = |s: &mut [f32], (r, at, hv): &mut Scratch, xb: &[f32], part: &mut Part| {
+            for (v, t) in s.iter_mut().zip(&self.theta) {
+                *v -= t;
+            }
+            if let Some(inh) = &self.inhibition {
+                inh.apply_row(s, r);
+            }
+            let mut n = 0usize;
+            for (i, &u) in s.iter().enumerate() {
+                at[n] = i as u32;
+                hv[n] = u;
+                n += usize::from(u > 0.0);
+            }
+            activate(&mut hv[..n]);
+            if part.0.capacity() == 0 {
+                // (the samples of a task have about as many active units: room for
+                // a quarter more, so the part seldom grows)
+                part.0.reserve((n + n / 4 + 1) * CODE_TASK);
+                part.1.reserve((n + n / 4 + 1) * CODE_TASK);
+            }
+            let before = part.0.len();
+            for (&i, &h) in at[..n].iter().zip(&hv[..n]) {
+                if h != 0.0 {
+                    part.0.push(i);
+                    part.1.push(h);
                 }
-                if let Some(inh) = &self.inhibition {
-                    inh.apply_row(s, r);
-                }
-                activate(s);
-                let mut n = 0usize;
-                for (i, &h) in s.iter().enumerate() {
-                    at[n] = i as u32;
-                    n += usize::from(h != 0.0);
-                }
-                let before = part.0.len();
-                part.0.extend_from_slice(&at[..n]);
-                part.1.extend(at[..n].iter().map(|&i| s[i as usize]));
-                if direct {
-                    for (j, &v) in xb.iter().enumerate() {
-                        if v != 0.0 {
-                            part.0.push((nh + j) as u32);
-                            part.1.push(v);
-                        }
+            }
+            if direct {
+                for (j, &v) in xb.iter().enumerate() {
+                    if v != 0.0 {
+                        part.0.push((nh + j) as u32);
+                        part.1.push(v);
                     }
                 }
-                part.2.push(part.0.len() - before);
-            };
+            }
+            part.2.push(part.0.len() - before);
+        };
         let parts: Vec<Part> = if kernels::prefer_scatter(x) {
             let cols = InputMajor::new(&self.hidden);
             x.par_chunks(d * CODE_TASK)
@@ -948,5 +1040,76 @@ impl StructuralNet {
             avg.install(self);
         }
         Ok(fit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn noise(n: usize, seed: u32) -> Vec<f32> {
+        (0..n as u32)
+            .map(|i| ((i.wrapping_mul(2_654_435_761) ^ seed) % 1000) as f32 / 997.0 - 0.3)
+            .collect()
+    }
+
+    fn bits(v: &[f32]) -> Vec<u32> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    /// The whole-array kernels of strides 8 and 16 give the bits of the
+    /// general ones, for every remainder of the four-at-a-time loop.
+    #[test]
+    fn fixed_stride_kernels_give_the_general_bits() {
+        let units = 2 * UNIT_BLOCK + 37;
+        for stride in [8usize, 16] {
+            let v = noise(units * stride, 7);
+            for len in 0..12usize {
+                let idx: Vec<u32> = (0..len as u32)
+                    .map(|k| (k * 211 + 5) % units as u32)
+                    .collect();
+                let val = noise(len, 3);
+                let (mut a, mut b) = (noise(stride, 1), noise(stride, 1));
+                accumulate_rows_fixed_dispatch(stride, &mut a, &v, &idx, &val);
+                accumulate_rows_any(&mut b, &v, stride, &idx, &val);
+                assert_eq!(bits(&a), bits(&b), "logits, stride {stride}, {len} entries");
+            }
+            // Two samples, each with sorted units across three blocks.
+            let rows_idx: Vec<Vec<u32>> = (0..2u32)
+                .map(|b| (0..units as u32).filter(|j| (j * 7 + b) % 5 == 0).collect())
+                .collect();
+            let rows_val: Vec<Vec<f32>> = rows_idx
+                .iter()
+                .enumerate()
+                .map(|(b, r)| noise(r.len(), b as u32))
+                .collect();
+            let rows: Vec<(&[u32], &[f32])> = rows_idx
+                .iter()
+                .zip(&rows_val)
+                .map(|(i, v)| (&i[..], &v[..]))
+                .collect();
+            let n_blocks = units.div_ceil(UNIT_BLOCK);
+            let starts = block_starts(&rows, UNIT_BLOCK, n_blocks);
+            let err = noise(2 * stride, 9);
+            for blk in 0..n_blocks {
+                let (mut a, mut b) = (noise(UNIT_BLOCK * stride, 4), noise(UNIT_BLOCK * stride, 4));
+                block_delta_body(&mut a, &err, stride, &rows, &starts, n_blocks + 1, blk);
+                block_delta_any(&mut b, &err, stride, &rows, &starts, n_blocks + 1, blk);
+                assert_eq!(bits(&a), bits(&b), "update, stride {stride}, block {blk}");
+            }
+        }
+    }
+
+    fn accumulate_rows_fixed_dispatch(
+        s: usize,
+        z: &mut [f32],
+        v: &[f32],
+        idx: &[u32],
+        val: &[f32],
+    ) {
+        match s {
+            8 => accumulate_rows_fixed::<8>(z, v, idx, val),
+            _ => accumulate_rows_fixed::<16>(z, v, idx, val),
+        }
     }
 }
