@@ -131,7 +131,7 @@ multiversion! {
 /// `z += Σ_b Σ_{k in rows[b] ∩ block} h_bk · e_b` for block `blk` of
 /// [`UNIT_BLOCK`] presynaptic units, `z` holding the block's rows (`stride`
 /// floats per unit), the batch's samples in order and each over its entries
-/// inside the block, found from `starts` ([`block_starts`], `per_row`
+/// inside the block, found from `starts` ([`row_block_starts`], `per_row`
 /// offsets per row).
 #[inline(always)]
 fn block_delta_body(
@@ -212,32 +212,29 @@ multiversion! {
     ) -> () = block_delta_body;
 }
 
-/// Where each block of `block` presynaptic units starts in every row:
-/// `n_blocks + 1` offsets per row (the last is the row's length), found by
-/// galloping from the previous block's start, so a row costs about
+/// Where each block of `block` presynaptic units starts in the sorted row
+/// `idx`: `out.len()` offsets (one per block and the row's length last),
+/// found by galloping from the previous block's start, so a row costs about
 /// `2 log2(entries per block)` comparisons per block instead of a binary
 /// search over the whole row for each block.
-fn block_starts(rows: &[(&[u32], &[f32])], block: usize, n_blocks: usize) -> Vec<u32> {
-    let mut out = Vec::with_capacity(rows.len() * (n_blocks + 1));
-    for (idx, _) in rows {
-        let mut pos = 0usize;
-        out.push(0);
-        for blk in 1..n_blocks {
-            let bound = (blk * block) as u32;
-            // Gallop: the first step past `bound`, then search the last gap.
-            let mut step = 1usize;
-            let mut lo = pos;
-            while lo + step <= idx.len() && idx[lo + step - 1] < bound {
-                lo += step;
-                step *= 2;
-            }
-            let hi = (lo + step).min(idx.len());
-            pos = lo + idx[lo..hi].partition_point(|&j| j < bound);
-            out.push(pos as u32);
+fn row_block_starts(idx: &[u32], block: usize, out: &mut [u32]) {
+    let n_blocks = out.len() - 1;
+    let mut pos = 0usize;
+    out[0] = 0;
+    for blk in 1..n_blocks {
+        let bound = (blk * block) as u32;
+        // Gallop: the first step past `bound`, then search the last gap.
+        let mut step = 1usize;
+        let mut lo = pos;
+        while lo + step <= idx.len() && idx[lo + step - 1] < bound {
+            lo += step;
+            step *= 2;
         }
-        out.push(idx.len() as u32);
+        let hi = (lo + step).min(idx.len());
+        pos = lo + idx[lo..hi].partition_point(|&j| j < bound);
+        out[blk] = pos as u32;
     }
-    out
+    out[n_blocks] = idx.len() as u32;
 }
 
 /// What the readout sees of a set of samples, in compressed rows: sample
@@ -717,12 +714,18 @@ impl StructuralNet {
         // (one unused lane per sample without translations, so that the
         // zip below still visits every sample)
         let mut coef = vec![0.0f32; batch * n_g.max(1)];
+        // Per block of presynaptic units, where it starts in every sample's
+        // row (found while the row is in cache from its logits).
+        let n_blocks = width.div_ceil(UNIT_BLOCK).max(1);
+        let mut starts = vec![0u32; batch * (n_blocks + 1)];
         let losses: Vec<f64> = err
             .par_chunks_mut(cs)
             .zip(coef.par_chunks_mut(n_g.max(1)))
+            .zip(starts.par_chunks_mut(n_blocks + 1))
             .zip(rows.par_iter())
-            .map(|((e, gq), &s)| {
+            .map(|(((e, gq), st), &s)| {
                 self.logits_row(code, s as usize, e);
+                row_block_starts(code.row(s as usize).0, UNIT_BLOCK, st);
                 let src = labels[s as usize] as usize;
                 let z = e[..c].to_vec();
                 let e = &mut e[..c];
@@ -772,8 +775,6 @@ impl StructuralNet {
         // every j, whatever the number of threads, with no transposed copy.
         let batch_rows: Vec<(&[u32], &[f32])> =
             rows.iter().map(|&s| code.row(s as usize)).collect();
-        let n_blocks = width.div_ceil(UNIT_BLOCK).max(1);
-        let starts = block_starts(&batch_rows, UNIT_BLOCK, n_blocks);
         let counts: Vec<(u64, f64)> = self
             .readout_t
             .par_chunks_mut(UNIT_BLOCK * cs)
@@ -1089,7 +1090,10 @@ mod tests {
                 .map(|(i, v)| (&i[..], &v[..]))
                 .collect();
             let n_blocks = units.div_ceil(UNIT_BLOCK);
-            let starts = block_starts(&rows, UNIT_BLOCK, n_blocks);
+            let mut starts = vec![0u32; rows.len() * (n_blocks + 1)];
+            for ((idx, _), st) in rows.iter().zip(starts.chunks_mut(n_blocks + 1)) {
+                row_block_starts(idx, UNIT_BLOCK, st);
+            }
             let err = noise(2 * stride, 9);
             for blk in 0..n_blocks {
                 let (mut a, mut b) = (noise(UNIT_BLOCK * stride, 4), noise(UNIT_BLOCK * stride, 4));
