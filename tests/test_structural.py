@@ -177,6 +177,19 @@ def test_learns_and_respects_budget_and_sign():
     assert en.writes >= en.details["hidden_writes"] > 0
 
 
+def test_auto_winners_follow_the_layer_size():
+    X, y = toy(n=400, d=30, c=4, seed=1)
+    small = SPC(n_hidden=20, max_synapses=100, random_state=0).fit(X, y)
+    large = SPC(n_hidden=400, max_synapses=2000, random_state=0).fit(X, y)
+    assert small._p["n_winners"] == 1 and large._p["n_winners"] == 4
+    # Four winners of 20 units made a fifth of the layer learn every sample
+    # (0.93 with the default two epochs, 0.62 with six).
+    assert small.score(X, y) > 0.97 and large.score(X, y) > 0.97
+    assert SPC(n_hidden=20, max_synapses=100, n_winners=4, max_iter=6, random_state=0).fit(
+        X, y
+    ).score(X, y) < small.score(X, y)
+
+
 def test_deterministic_across_threads():
     X, y = toy(n=300, d=24)
     fits = []

@@ -148,9 +148,9 @@ def continual_claim(X, y, Xte, yte, *, splits=None, epochs=5, joint=True, rule_k
         Streams to run; default ``{"0-4 then 5-9": SPLIT_2X5, "5 x 2 digits":
         SPLIT_5X2}``.
     epochs : int, default=5
-        ``partial_fit`` passes per task for both models (with the rule's
-        default ``max_iter=6``, the recruited units' synapse budget has
-        shrunk to its target after 5).
+        ``partial_fit`` passes per task for both models (the recruited
+        units' synapse budget shrinks to its target over the first
+        ``max_iter − 1`` of them, as in ``fit``).
     joint : bool, default=True
         Also fit both models on all classes at once (the upper bound).
     rule_kwargs : dict, optional

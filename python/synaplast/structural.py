@@ -222,6 +222,9 @@ _READOUT_AVERAGE_FROM = 1
 # n_hidden="auto": synapses per unit, and the fewest units whatever the data.
 _AUTO_SYNAPSES_PER_UNIT = 2
 _AUTO_MIN_UNITS = 100
+# n_winners="auto": winners per sample, and at most one per this many units.
+_AUTO_WINNERS = 4
+_UNITS_PER_WINNER = 50
 
 
 def _n_check(n_hidden):
@@ -419,8 +422,17 @@ class StructuralPlasticityClassifier(
         Random input synapses per unit at the start (potential synapses made
         real). ``None``: all inputs without a budget, else
         ``min(n_channels, 4 × per-unit budget)``.
-    n_winners : int, default=1
-        Winners of the k-WTA competition per sample.
+    n_winners : int or "auto", default="auto"
+        Winners of the k-WTA competition per sample (at most the plastic
+        units). ``"auto"``: 4, and one per 50 units in layers under 200
+        units (where 4 winners would make a fifth of a 20-unit layer learn
+        every sample and its units would not specialise). With
+        ``max_iter``, it sets how often every unit learns: a unit wins on
+        about ``n_winners · max_iter · n_samples / n_hidden`` samples.
+        Spreading them over more winners and fewer epochs costs less, since
+        each epoch scores every unit on every sample (on MNIST,
+        ``n_winners=4, max_iter=2`` gave 97.70 / 97.59 / 97.65 % for seeds
+        0 / 1 / 2 in 16 s; ``1, 6`` gave 97.66 / 97.49 / 97.58 % in 25 s).
     learning_rate : float, default=0.05
         Hebbian rate ``η`` (per winning sample).
     homeostasis_rate : float, default=0.05
@@ -454,8 +466,8 @@ class StructuralPlasticityClassifier(
         thresholds alone shape the code.
     inhibition_rate : float, default=0.01
         Rate ``η_I`` of the inhibitory (I→E) plasticity.
-    max_iter : int, default=6
-        Epochs of hidden learning.
+    max_iter : int, default=2
+        Epochs of hidden learning (see ``n_winners``).
     readout_max_iter : int, default=200
         Most epochs of readout learning (it usually stops earlier, see
         ``readout_tol``). ``partial_fit`` runs the same schedule on each batch.
@@ -533,7 +545,7 @@ class StructuralPlasticityClassifier(
         encoding="on_off",
         direct_input="auto",
         init_synapses=None,
-        n_winners=1,
+        n_winners="auto",
         learning_rate=0.05,
         homeostasis_rate=0.05,
         competition_rate=10.0,
@@ -546,7 +558,7 @@ class StructuralPlasticityClassifier(
         consolidation_threshold=None,
         n_inhibitory=0,
         inhibition_rate=0.01,
-        max_iter=6,
+        max_iter=2,
         readout_max_iter=200,
         readout_learning_rate=3.0,
         readout_decay=0.5,
@@ -619,7 +631,7 @@ class StructuralPlasticityClassifier(
         "encoding": [StrOptions({"on_off", "none"})],
         "direct_input": ["boolean", StrOptions({"auto"})],
         "init_synapses": [Interval(Integral, 1, None, closed="left"), None],
-        "n_winners": [Interval(Integral, 1, None, closed="left")],
+        "n_winners": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "learning_rate": [Interval(Real, 0, np.inf, closed="left")],
         "homeostasis_rate": [Interval(Real, 0, np.inf, closed="left")],
         "competition_rate": [Interval(Real, 0, np.inf, closed="left")],
@@ -690,7 +702,11 @@ class StructuralPlasticityClassifier(
             "n_hidden": n_hidden,
             "per_unit": per_unit,
             "init": init,
-            "n_winners": int(self.n_winners),
+            "n_winners": (
+                min(_AUTO_WINNERS, max(1, n_hidden // _UNITS_PER_WINNER))
+                if self.n_winners == "auto"
+                else int(self.n_winners)
+            ),
             "learning_rate": float(self.learning_rate),
             "homeostasis_rate": float(self.homeostasis_rate),
             "competition_rate": float(self.competition_rate),
@@ -785,7 +801,13 @@ class StructuralPlasticityClassifier(
 
     def _hidden_epoch(self, net, X, rng, p, track):
         order = rng.permutation(X.shape[0]).astype(np.int64)
-        return net.hidden_epoch(X, order, self._hidden_params(p), p["batch_size"], track)
+        params = self._hidden_params(p)
+        if self.n_winners == "auto":
+            # (the plastic share of a layer in a stream may hold fewer
+            # units than winners: all of them win then)
+            n_plastic = int(np.count_nonzero(net.roles == _PLASTIC))
+            params["n_winners"] = max(1, min(params["n_winners"], n_plastic))
+        return net.hidden_epoch(X, order, params, p["batch_size"], track)
 
     def _grow(self, net, p, seed):
         net.grow(
