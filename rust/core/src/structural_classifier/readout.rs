@@ -382,7 +382,7 @@ pub struct ReadoutSchedule {
 }
 
 /// Running mean of the readout weights and biases after every batch.
-struct Average {
+pub(super) struct Average {
     weights: Vec<f32>,
     bias: Vec<f32>,
     count: u32,
@@ -395,21 +395,6 @@ impl Average {
             bias: net.readout_bias.clone(),
             count: 0,
         }
-    }
-
-    fn add(&mut self, net: &StructuralNet) {
-        self.count += 1;
-        let f = 1.0 / self.count as f32;
-        let mean = |a: &mut [f32], w: &[f32]| {
-            for (m, &v) in a.iter_mut().zip(w) {
-                *m += f * (v - *m);
-            }
-        };
-        self.weights
-            .par_chunks_mut(UNIT_BLOCK * LANES)
-            .zip(net.readout_t.par_chunks(UNIT_BLOCK * LANES))
-            .for_each(|(a, w)| mean(a, w));
-        mean(&mut self.bias, &net.readout_bias);
     }
 
     /// Make the mean the readout, counting every changed weight as a write.
@@ -663,7 +648,12 @@ impl StructuralNet {
         rate: f32,
         l2: f32,
     ) -> f64 {
-        self.readout_step_translated(code, labels, rows, None, rate, l2)
+        let step = ReadoutStep {
+            rate,
+            batch_size: rows.len(),
+            l2,
+        };
+        self.readout_step_translated(code, labels, rows, None, &step, None)
     }
 
     /// [`Self::readout_step_code`] with the translated pseudo-samples of
@@ -672,16 +662,18 @@ impl StructuralNet {
     /// its weight change splits into the source's sparse row and a dense
     /// term per prototype, so the pseudo-samples cost little more than the
     /// samples. The step is normalised by the number of samples and the
-    /// returned loss is theirs alone.
+    /// returned loss is theirs alone. `average`, if any, takes in the new
+    /// weights (its running mean after every step).
     pub(super) fn readout_step_translated(
         &mut self,
         code: &SparseCode,
         labels: &[u32],
         rows: &[u32],
         tr: Option<&Translation>,
-        rate: f32,
-        l2: f32,
+        step: &ReadoutStep,
+        mut average: Option<&mut Average>,
     ) -> f64 {
+        let &ReadoutStep { rate, l2, .. } = step;
         let batch = rows.len();
         if batch == 0 {
             return 0.0;
@@ -775,11 +767,22 @@ impl StructuralNet {
         // every j, whatever the number of threads, with no transposed copy.
         let batch_rows: Vec<(&[u32], &[f32])> =
             rows.iter().map(|&s| code.row(s as usize)).collect();
+        // The running mean of the weights (Polyak–Ruppert), if kept, is
+        // updated in the same blocks, while the new weights are in cache.
+        let f_avg = average.as_deref_mut().map_or(0.0, |a| {
+            a.count += 1;
+            1.0 / a.count as f32
+        });
+        let mut avg_blocks: Vec<Option<&mut [f32]>> = match average.as_deref_mut() {
+            Some(a) => a.weights.chunks_mut(UNIT_BLOCK * cs).map(Some).collect(),
+            None => (0..n_blocks).map(|_| None).collect(),
+        };
         let counts: Vec<(u64, f64)> = self
             .readout_t
             .par_chunks_mut(UNIT_BLOCK * cs)
+            .zip(avg_blocks.par_iter_mut())
             .enumerate()
-            .map(|(blk, vb)| {
+            .map(|(blk, (vb, avg))| {
                 let j0 = blk * UNIT_BLOCK;
                 let mut g = vec![0.0f32; vb.len()];
                 block_delta(&mut g, &err, cs, &batch_rows, &starts, n_blocks + 1, blk);
@@ -792,17 +795,31 @@ impl StructuralNet {
                         }
                     }
                 }
-                let mut acc = (0u64, 0.0f64);
+                // Writes and Σ|Δw| per class lane, summed over the rows, so
+                // that no row waits on the previous row's sum (the padding
+                // lanes hold 0 and get 0: no write).
+                let mut lane_n = vec![0u32; cs];
+                let mut lane_s = vec![0.0f32; cs];
                 for (wr, gr) in vb.chunks_exact_mut(cs).zip(g.chunks_exact(cs)) {
-                    for (w, &gj) in wr[..c].iter_mut().zip(&gr[..c]) {
-                        let new = keep * *w + scale * gj;
-                        tally(&mut acc, (new - *w).abs());
-                        *w = new;
+                    for l in 0..cs {
+                        let new = keep * wr[l] + scale * gr[l];
+                        let d = (new - wr[l]).abs();
+                        lane_n[l] += u32::from(d != 0.0);
+                        lane_s[l] += d;
+                        wr[l] = new;
                     }
                 }
-                acc
+                if let Some(a) = avg {
+                    for (m, &v) in a.iter_mut().zip(vb.iter()) {
+                        *m += f_avg * (v - *m);
+                    }
+                }
+                let writes = lane_n.iter().map(|&n| n as u64).sum();
+                let change = lane_s.iter().map(|&v| v as f64).sum();
+                (writes, change)
             })
             .collect();
+        drop(avg_blocks);
         for (n_w, s) in counts {
             self.readout_counters.record(n_w, s);
         }
@@ -813,6 +830,11 @@ impl StructuralNet {
             let ch = (self.readout_bias[k] - old).abs();
             if ch != 0.0 {
                 self.readout_counters.record(1, ch as f64);
+            }
+        }
+        if let Some(a) = average {
+            for (m, &v) in a.bias.iter_mut().zip(&self.readout_bias) {
+                *m += f_avg * (v - *m);
             }
         }
         loss
@@ -829,17 +851,10 @@ impl StructuralNet {
         mut average: Option<&mut Average>,
         tr: Option<&Translation>,
     ) -> f64 {
-        let &ReadoutStep {
-            rate,
-            batch_size,
-            l2,
-        } = step;
         let mut loss = 0.0f64;
-        for chunk in order.chunks(batch_size) {
-            loss += self.readout_step_translated(code, labels, chunk, tr, rate, l2);
-            if let Some(avg) = average.as_deref_mut() {
-                avg.add(self);
-            }
+        for chunk in order.chunks(step.batch_size) {
+            let avg = average.as_deref_mut();
+            loss += self.readout_step_translated(code, labels, chunk, tr, step, avg);
         }
         if order.is_empty() {
             0.0

@@ -717,7 +717,12 @@ fn translated_readout_step_is_the_weighted_softmax_gradient() {
         members.push((moved, 0, 1.5));
     }
     let rate = 0.2;
-    net.readout_step_translated(&code, &labels, &[0, 1], Some(&tr), rate, 0.0);
+    let step = ReadoutStep {
+        rate,
+        batch_size: 2,
+        l2: 0.0,
+    };
+    net.readout_step_translated(&code, &labels, &[0, 1], Some(&tr), &step, None);
     let v1 = net.readout();
     let mut gb = [0.0f32; 3];
     for k in 0..3 {
