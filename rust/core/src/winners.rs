@@ -95,25 +95,50 @@ pub fn top_k(score: &[f32], k: usize) -> Vec<u32> {
     if k == 1 {
         return vec![argmax_total(score)];
     }
+    top_k_scan(score, k)
+}
+
+/// [`top_k_scan`]: blocks of this many scores are skipped at once when none
+/// beats the `k`-th best so far (after the first few blocks, almost all).
+const SCAN_BLOCK: usize = 64;
+
+#[inline(always)]
+fn top_k_scan_body(score: &[f32], k: usize) -> Vec<u32> {
     // best[0] is the strongest; an equal later score never displaces an
     // earlier (lower-index) one.
     let mut best: Vec<(f32, u32)> = Vec::with_capacity(k + 1);
-    for (i, &s) in score.iter().enumerate() {
+    for (blk, block) in score.chunks(SCAN_BLOCK).enumerate() {
         if best.len() == k {
-            if s.total_cmp(&best[k - 1].0) != Ordering::Greater {
+            let bar = total_key(best[k - 1].0);
+            // (a fold without early exit, which the compiler vectorises)
+            if !block.iter().fold(false, |a, &s| a | (total_key(s) > bar)) {
                 continue;
             }
-            best.pop();
         }
-        let pos = best
-            .iter()
-            .position(|&(v, _)| s.total_cmp(&v) == Ordering::Greater)
-            .unwrap_or(best.len());
-        best.insert(pos, (s, i as u32));
+        for (o, &s) in block.iter().enumerate() {
+            if best.len() == k {
+                if s.total_cmp(&best[k - 1].0) != Ordering::Greater {
+                    continue;
+                }
+                best.pop();
+            }
+            let pos = best
+                .iter()
+                .position(|&(v, _)| s.total_cmp(&v) == Ordering::Greater)
+                .unwrap_or(best.len());
+            best.insert(pos, (s, (blk * SCAN_BLOCK + o) as u32));
+        }
     }
     let mut idx: Vec<u32> = best.into_iter().map(|(_, i)| i).collect();
     idx.sort_unstable();
     idx
+}
+
+crate::math::simd::multiversion! {
+    /// The `2 ≤ k ≤` [`SCAN_WINNERS`] winners of [`top_k`], in one pass
+    /// that keeps the best so far in order and skips whole blocks that
+    /// cannot enter it.
+    pub fn top_k_scan(score: &[f32], k: usize) -> Vec<u32> = top_k_scan_body;
 }
 
 /// Winner mask (1 = winner) of each row of a `rows × cols` matrix.
@@ -168,6 +193,38 @@ mod tests {
                 .collect();
             for k in [1, 2, 3, 5, 16, 17, 40] {
                 assert_eq!(top_k(&score, k), kwta_row(&score, k), "{score:?} k={k}");
+            }
+        }
+    }
+
+    #[test]
+    fn few_winners_over_long_rows_skip_blocks_and_keep_total_order() {
+        // Rows over several skipped blocks, with ties, signed zeros,
+        // infinities and NaN anywhere, including the last partial block.
+        let pool = [
+            -0.0f32,
+            0.0,
+            f32::NEG_INFINITY,
+            -1.5,
+            2.0,
+            f32::INFINITY,
+            f32::NAN,
+            0.25,
+        ];
+        let mut rng = stream_rng(13, 0);
+        for trial in 0..300 {
+            let n = 1 + (trial * 7) % 450;
+            let score: Vec<f32> = (0..n)
+                .map(|_| {
+                    if rng.random::<f32>() < 0.05 {
+                        pool[rng.random_range(0..pool.len())]
+                    } else {
+                        rng.random::<f32>()
+                    }
+                })
+                .collect();
+            for k in [2, 4, 16] {
+                assert_eq!(top_k(&score, k), kwta_row(&score, k), "n={n} k={k}");
             }
         }
     }
