@@ -197,20 +197,24 @@ mod tests {
         }
     }
 
+    /// Scores where the total order matters: signed zeros, infinities, NaN,
+    /// a tiny positive value, and ties among them.
+    const SPECIALS: [f32; 8] = [
+        -0.0,
+        0.0,
+        f32::NEG_INFINITY,
+        -1.5,
+        2.0,
+        f32::INFINITY,
+        1e-30,
+        f32::NAN,
+    ];
+
     #[test]
     fn few_winners_over_long_rows_skip_blocks_and_keep_total_order() {
         // Rows over several skipped blocks, with ties, signed zeros,
         // infinities and NaN anywhere, including the last partial block.
-        let pool = [
-            -0.0f32,
-            0.0,
-            f32::NEG_INFINITY,
-            -1.5,
-            2.0,
-            f32::INFINITY,
-            f32::NAN,
-            0.25,
-        ];
+        let pool = SPECIALS;
         let mut rng = stream_rng(13, 0);
         for trial in 0..300 {
             let n = 1 + (trial * 7) % 450;
@@ -231,16 +235,8 @@ mod tests {
 
     #[test]
     fn single_winner_follows_total_order_over_long_rows() {
-        // Signed zeros, infinities and ties across the vector lanes and tail.
-        let pool = [
-            -0.0f32,
-            0.0,
-            f32::NEG_INFINITY,
-            -1.5,
-            2.0,
-            f32::INFINITY,
-            1e-30,
-        ];
+        // Signed zeros, infinities, NaN and ties across the vector lanes and tail.
+        let pool = SPECIALS;
         let mut rng = stream_rng(12, 0);
         for trial in 0..300 {
             let n = 1 + trial % 83;

@@ -62,31 +62,44 @@ fn axpy4_lanes(y: &mut [f32], a: [f32; 4], x: [&[f32]; 4]) {
     }
 }
 
-/// [`accumulate_rows_body`] for rows of exactly `S` floats: the rows and
-/// the sum are whole arrays, so each is one or two vector registers
-/// instead of a loop over chunks of a slice. The same operations in the
-/// same order as the general path, so the same bits.
+/// [`axpy_lanes`] for rows of exactly `S` floats as whole arrays (one or
+/// two vector registers instead of a loop over chunks), or for any length
+/// with `S = 0`; the same operations either way, so the same bits.
 #[inline(always)]
-fn accumulate_rows_fixed<const S: usize>(z: &mut [f32], v: &[f32], idx: &[u32], val: &[f32]) {
-    let row = |j: u32| -> &[f32; S] {
-        let r = j as usize * S;
-        v[r..r + S].try_into().expect("S wide")
+fn axpy<const S: usize>(y: &mut [f32], a: f32, x: &[f32]) {
+    if S == 0 {
+        return axpy_lanes(y, a, x);
+    }
+    let y: &mut [f32; S] = y.try_into().expect("S wide");
+    let x: &[f32; S] = x.try_into().expect("S wide");
+    for l in 0..S {
+        y[l] += a * x[l];
+    }
+}
+
+/// [`axpy4_lanes`] as [`axpy`] is to [`axpy_lanes`].
+#[inline(always)]
+fn axpy4<const S: usize>(y: &mut [f32], a: [f32; 4], x: [&[f32]; 4]) {
+    if S == 0 {
+        return axpy4_lanes(y, a, x);
+    }
+    let y: &mut [f32; S] = y.try_into().expect("S wide");
+    let x: [&[f32; S]; 4] = x.map(|r| r.try_into().expect("S wide"));
+    for l in 0..S {
+        y[l] += (a[0] * x[0][l] + a[1] * x[1][l]) + (a[2] * x[2][l] + a[3] * x[3][l]);
+    }
+}
+
+/// The row strides with whole-array kernels (8 and 16: up to 16 classes);
+/// `S = 0` is any other.
+macro_rules! by_stride {
+    ($stride:expr, $f:ident($($arg:expr),*)) => {
+        match $stride {
+            8 => $f::<8>($($arg),*),
+            16 => $f::<16>($($arg),*),
+            _ => $f::<0>($($arg),*),
+        }
     };
-    let mut acc: [f32; S] = z[..S].try_into().expect("S wide");
-    let (quads, rest) = idx.split_at(idx.len() / 4 * 4);
-    for (j, h) in quads.chunks_exact(4).zip(val.chunks_exact(4)) {
-        let x = [row(j[0]), row(j[1]), row(j[2]), row(j[3])];
-        for l in 0..S {
-            acc[l] += (h[0] * x[0][l] + h[1] * x[1][l]) + (h[2] * x[2][l] + h[3] * x[3][l]);
-        }
-    }
-    for (&j, &h) in rest.iter().zip(&val[quads.len()..]) {
-        let x = row(j);
-        for l in 0..S {
-            acc[l] += h * x[l];
-        }
-    }
-    z[..S].copy_from_slice(&acc);
 }
 
 /// `z += Σ_k val[k] · V[idx[k]]` over rows of `stride` floats of `v` (see
@@ -95,29 +108,31 @@ fn accumulate_rows_fixed<const S: usize>(z: &mut [f32], v: &[f32], idx: &[u32], 
 /// instead of each waiting on the previous addition into `z`; the rest
 /// one by one. The order depends on the entries alone.
 #[inline(always)]
-fn accumulate_rows_body(z: &mut [f32], v: &[f32], stride: usize, idx: &[u32], val: &[f32]) {
-    match stride {
-        8 => accumulate_rows_fixed::<8>(z, v, idx, val),
-        16 => accumulate_rows_fixed::<16>(z, v, idx, val),
-        _ => accumulate_rows_any(z, v, stride, idx, val),
-    }
-}
-
-/// [`accumulate_rows_body`] for any stride (a multiple of [`LANES`]).
-#[inline(always)]
-fn accumulate_rows_any(z: &mut [f32], v: &[f32], stride: usize, idx: &[u32], val: &[f32]) {
+fn accumulate_rows_at<const S: usize>(
+    z: &mut [f32],
+    v: &[f32],
+    stride: usize,
+    idx: &[u32],
+    val: &[f32],
+) {
+    let stride = if S == 0 { stride } else { S };
     let row = |j: u32| &v[j as usize * stride..(j as usize + 1) * stride];
     let (quads, rest) = idx.split_at(idx.len() / 4 * 4);
     for (j, h) in quads.chunks_exact(4).zip(val.chunks_exact(4)) {
-        axpy4_lanes(
+        axpy4::<S>(
             z,
             [h[0], h[1], h[2], h[3]],
             [row(j[0]), row(j[1]), row(j[2]), row(j[3])],
         );
     }
     for (&j, &h) in rest.iter().zip(&val[quads.len()..]) {
-        axpy_lanes(z, h, row(j));
+        axpy::<S>(z, h, row(j));
     }
+}
+
+#[inline(always)]
+fn accumulate_rows_body(z: &mut [f32], v: &[f32], stride: usize, idx: &[u32], val: &[f32]) {
+    by_stride!(stride, accumulate_rows_at(z, v, stride, idx, val))
 }
 
 multiversion! {
@@ -134,6 +149,29 @@ multiversion! {
 /// inside the block, found from `starts` ([`row_block_starts`], `per_row`
 /// offsets per row).
 #[inline(always)]
+fn block_delta_at<const S: usize>(
+    z: &mut [f32],
+    err: &[f32],
+    stride: usize,
+    rows: &[(&[u32], &[f32])],
+    starts: &[u32],
+    per_row: usize,
+    blk: usize,
+) {
+    let stride = if S == 0 { stride } else { S };
+    let j0 = blk * UNIT_BLOCK;
+    for (b, (idx, val)) in rows.iter().enumerate() {
+        let at = b * per_row + blk;
+        let (lo, hi) = (starts[at] as usize, starts[at + 1] as usize);
+        let e = &err[b * stride..(b + 1) * stride];
+        for (&j, &h) in idx[lo..hi].iter().zip(&val[lo..hi]) {
+            let r = (j as usize - j0) * stride;
+            axpy::<S>(&mut z[r..r + stride], h, e);
+        }
+    }
+}
+
+#[inline(always)]
 fn block_delta_body(
     z: &mut [f32],
     err: &[f32],
@@ -143,60 +181,10 @@ fn block_delta_body(
     per_row: usize,
     blk: usize,
 ) {
-    match stride {
-        8 => block_delta_fixed::<8>(z, err, rows, starts, per_row, blk),
-        16 => block_delta_fixed::<16>(z, err, rows, starts, per_row, blk),
-        _ => block_delta_any(z, err, stride, rows, starts, per_row, blk),
-    }
-}
-
-/// [`block_delta_body`] for any stride (a multiple of [`LANES`]).
-#[inline(always)]
-fn block_delta_any(
-    z: &mut [f32],
-    err: &[f32],
-    stride: usize,
-    rows: &[(&[u32], &[f32])],
-    starts: &[u32],
-    per_row: usize,
-    blk: usize,
-) {
-    let j0 = blk * UNIT_BLOCK;
-    for (b, (idx, val)) in rows.iter().enumerate() {
-        let at = b * per_row + blk;
-        let (lo, hi) = (starts[at] as usize, starts[at + 1] as usize);
-        let e = &err[b * stride..(b + 1) * stride];
-        for (&j, &h) in idx[lo..hi].iter().zip(&val[lo..hi]) {
-            let r = (j as usize - j0) * stride;
-            axpy_lanes(&mut z[r..r + stride], h, e);
-        }
-    }
-}
-
-/// [`block_delta_body`] for rows of exactly `S` floats (whole arrays, as in
-/// [`accumulate_rows_fixed`]; the same bits).
-#[inline(always)]
-fn block_delta_fixed<const S: usize>(
-    z: &mut [f32],
-    err: &[f32],
-    rows: &[(&[u32], &[f32])],
-    starts: &[u32],
-    per_row: usize,
-    blk: usize,
-) {
-    let j0 = blk * UNIT_BLOCK;
-    for (b, (idx, val)) in rows.iter().enumerate() {
-        let at = b * per_row + blk;
-        let (lo, hi) = (starts[at] as usize, starts[at + 1] as usize);
-        let e: &[f32; S] = err[b * S..(b + 1) * S].try_into().expect("S wide");
-        for (&j, &h) in idx[lo..hi].iter().zip(&val[lo..hi]) {
-            let r = (j as usize - j0) * S;
-            let zr: &mut [f32; S] = (&mut z[r..r + S]).try_into().expect("S wide");
-            for l in 0..S {
-                zr[l] += h * e[l];
-            }
-        }
-    }
+    by_stride!(
+        stride,
+        block_delta_at(z, err, stride, rows, starts, per_row, blk)
+    )
 }
 
 multiversion! {
@@ -1086,8 +1074,8 @@ mod tests {
                     .collect();
                 let val = noise(len, 3);
                 let (mut a, mut b) = (noise(stride, 1), noise(stride, 1));
-                accumulate_rows_fixed_dispatch(stride, &mut a, &v, &idx, &val);
-                accumulate_rows_any(&mut b, &v, stride, &idx, &val);
+                accumulate_rows_body(&mut a, &v, stride, &idx, &val);
+                accumulate_rows_at::<0>(&mut b, &v, stride, &idx, &val);
                 assert_eq!(bits(&a), bits(&b), "logits, stride {stride}, {len} entries");
             }
             // Two samples, each with sorted units across three blocks.
@@ -1113,22 +1101,9 @@ mod tests {
             for blk in 0..n_blocks {
                 let (mut a, mut b) = (noise(UNIT_BLOCK * stride, 4), noise(UNIT_BLOCK * stride, 4));
                 block_delta_body(&mut a, &err, stride, &rows, &starts, n_blocks + 1, blk);
-                block_delta_any(&mut b, &err, stride, &rows, &starts, n_blocks + 1, blk);
+                block_delta_at::<0>(&mut b, &err, stride, &rows, &starts, n_blocks + 1, blk);
                 assert_eq!(bits(&a), bits(&b), "update, stride {stride}, block {blk}");
             }
-        }
-    }
-
-    fn accumulate_rows_fixed_dispatch(
-        s: usize,
-        z: &mut [f32],
-        v: &[f32],
-        idx: &[u32],
-        val: &[f32],
-    ) {
-        match s {
-            8 => accumulate_rows_fixed::<8>(z, v, idx, val),
-            _ => accumulate_rows_fixed::<16>(z, v, idx, val),
         }
     }
 }
