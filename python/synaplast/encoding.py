@@ -131,13 +131,15 @@ class OnOffEncoder(TransformerMixin, BaseEstimator):
 
     def _encode(self, X):
         """``transform`` of an already validated float32 array."""
-        c, on, off = self.centre_, self._on, self._off
+        c, off = self.centre_, self._off
         if not (c.shape == self.on_scale_.shape == self.off_scale_.shape == (X.shape[1],)):
             raise ValueError("the encoder's centres and ranges do not match the features")
-        R = np.empty((X.shape[0], self.n_channels_), dtype=np.float32)
+        keep_on = np.asarray(self.on_scale_) > 0  # (what `_on` lists)
+        on = np.flatnonzero(keep_on)
+        R = np.empty((X.shape[0], on.size + off.size), dtype=np.float32)
         if on.size:
             ron = R[:, : on.size]
-            np.compress(np.asarray(self.on_scale_) > 0, X, axis=1, out=ron)
+            np.compress(keep_on, X, axis=1, out=ron)
             if np.any(c[on]):  # (rate-like channels have centre 0: nothing to subtract)
                 ron -= c[on]
             ron /= self.on_scale_[on]

@@ -591,21 +591,20 @@ impl StructuralNet {
         out.par_chunks_mut(c).enumerate().for_each_init(
             || vec![0.0f32; cs],
             |z, (b, o)| {
-                self.logits_row(code, b, z);
+                self.logits_row(code.row(b), z);
                 o.copy_from_slice(&z[..c]);
             },
         );
         out
     }
 
-    /// Logits of coded sample `b` into `z` (`class_stride` long; the padding
-    /// lanes stay 0).
+    /// Logits of one coded row (active units, activities) into `z`
+    /// (`class_stride` long; the padding lanes stay 0).
     #[inline]
-    fn logits_row(&self, code: &SparseCode, b: usize, z: &mut [f32]) {
+    fn logits_row(&self, (idx, val): (&[u32], &[f32]), z: &mut [f32]) {
         let (c, cs) = (self.n_classes, class_stride(self.n_classes));
         z.fill(0.0);
         z[..c].copy_from_slice(&self.readout_bias);
-        let (idx, val) = code.row(b);
         accumulate_rows(z, &self.readout_t, cs, idx, val);
     }
 
@@ -694,6 +693,9 @@ impl StructuralNet {
         // (one unused lane per sample without translations, so that the
         // zip below still visits every sample)
         let mut coef = vec![0.0f32; batch * n_g.max(1)];
+        // The coded rows of the batch's samples, in batch order.
+        let batch_rows: Vec<(&[u32], &[f32])> =
+            rows.iter().map(|&s| code.row(s as usize)).collect();
         // Per block of presynaptic units, where it starts in every sample's
         // row (found while the row is in cache from its logits).
         let n_blocks = width.div_ceil(UNIT_BLOCK).max(1);
@@ -702,10 +704,10 @@ impl StructuralNet {
             .par_chunks_mut(cs)
             .zip(coef.par_chunks_mut(n_g.max(1)))
             .zip(starts.par_chunks_mut(n_blocks + 1))
-            .zip(rows.par_iter())
-            .map(|(((e, gq), st), &s)| {
-                self.logits_row(code, s as usize, e);
-                row_block_starts(code.row(s as usize).0, UNIT_BLOCK, st);
+            .zip(rows.par_iter().zip(&batch_rows))
+            .map(|(((e, gq), st), (&s, &row))| {
+                self.logits_row(row, e);
+                row_block_starts(row.0, UNIT_BLOCK, st);
                 let src = labels[s as usize] as usize;
                 let z = e[..c].to_vec();
                 let e = &mut e[..c];
@@ -753,17 +755,15 @@ impl StructuralNet {
         // sample's active units are sorted, so the block's share of a row is
         // one contiguous range): ΔV_j = Σ_b e_b h_bj sums in batch order for
         // every j, whatever the number of threads, with no transposed copy.
-        let batch_rows: Vec<(&[u32], &[f32])> =
-            rows.iter().map(|&s| code.row(s as usize)).collect();
         // The running mean of the weights (Polyak–Ruppert), if kept, is
         // updated in the same blocks, while the new weights are in cache.
-        let f_avg = average.as_deref_mut().map_or(0.0, |a| {
-            a.count += 1;
-            1.0 / a.count as f32
-        });
-        let mut avg_blocks: Vec<Option<&mut [f32]>> = match average.as_deref_mut() {
-            Some(a) => a.weights.chunks_mut(UNIT_BLOCK * cs).map(Some).collect(),
-            None => (0..n_blocks).map(|_| None).collect(),
+        let (f_avg, mut avg_blocks): (f32, Vec<Option<&mut [f32]>>) = match average.as_deref_mut() {
+            Some(a) => {
+                a.count += 1;
+                let blocks = a.weights.chunks_mut(UNIT_BLOCK * cs).map(Some).collect();
+                (1.0 / a.count as f32, blocks)
+            }
+            None => (0.0, (0..n_blocks).map(|_| None).collect()),
         };
         let counts: Vec<(u64, f64)> = self
             .readout_t
@@ -807,7 +807,6 @@ impl StructuralNet {
                 (writes, change)
             })
             .collect();
-        drop(avg_blocks);
         for (n_w, s) in counts {
             self.readout_counters.record(n_w, s);
         }
