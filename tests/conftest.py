@@ -30,6 +30,14 @@ def f_act(u):
     return np.where(u > 0, 2.0 / (1.0 + np.exp(-u)) - 1.0, 0.0)
 
 
+def bfloat16(a):
+    """``a`` rounded to bfloat16 (ties to even), as float32: the precision at
+    which the structural readout stores the code it trains on."""
+    b = np.asarray(a, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    b = ((b + 0x7FFF + ((b >> 16) & 1)) >> 16) << 16
+    return b.astype(np.uint32).view(np.float32)
+
+
 def toy(n=240, d=16, c=3, seed=0):
     """Non-negative class prototypes with noise."""
     rng = np.random.default_rng(seed)

@@ -1,6 +1,8 @@
-//! Small dense maths shared by the models: softmax, argmax and the
-//! vector kernels of [`simd`] (dot products and row updates).
+//! Small dense maths shared by the models: softmax, argmax, the vector
+//! kernels of [`simd`] (dot products and row updates) and the bfloat16
+//! storage of [`bf16`].
 
+pub mod bf16;
 pub mod simd;
 
 pub use simd::{axpy, axpy_dot, axpy_dot2, axpy_thr, axpy_thr_dot, axpy_thr_dot2, dot, dot2};

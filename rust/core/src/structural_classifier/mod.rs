@@ -467,16 +467,24 @@ impl StructuralNet {
 
     /// Readout logits `h Vᵀ + c` of a dense presynaptic activity
     /// `(batch, n_readout_in)` (hidden activity, then the inputs with the
-    /// direct pathway), `(batch, n_classes)`.
+    /// direct pathway), `(batch, n_classes)`, at the precision the
+    /// readout's training code stores ([`SparseCode`]).
     pub fn logits_from_hidden(&self, h: &[f32], batch: usize) -> Result<Vec<f32>> {
         let code = SparseCode::from_dense(h, batch, self.n_readout_in())?;
         self.logits_from_code(&code)
     }
 
+    /// Readout logits of `batch` inputs, `(batch, n_classes)`, from their
+    /// exact activities.
+    pub fn logits(&self, x: &[f32], batch: usize) -> Result<Vec<f32>> {
+        check_len("input", x.len(), batch, self.n_in)?;
+        check_nonneg_input(x)?;
+        self.logits_unchecked(x, batch)
+    }
+
     /// Class probabilities (softmax of the readout), `(batch, n_classes)`.
     pub fn predict_proba(&self, x: &[f32], batch: usize) -> Result<Vec<f32>> {
-        let code = self.code(x, batch)?;
-        let mut z = self.logits_from_code_unchecked(&code);
+        let mut z = self.logits(x, batch)?;
         z.chunks_mut(self.n_classes).for_each(softmax);
         Ok(z)
     }

@@ -12,11 +12,17 @@
 //!   over the batch accumulated per block of hidden units (blocks in
 //!   parallel, samples in batch order inside a block, so the result does not
 //!   depend on the number of threads).
+//!
+//! The training code stores each activity in bfloat16: the epochs stream
+//! the code from memory, and the rounding (at most 2^-8 relative) is far
+//! below the noise of the delta rule's steps. Prediction stores no code:
+//! it streams each sample's exact activities into its logits.
 
 use super::kernels::{self, InputMajor};
 use super::{activate, check_finite, check_nonneg_input, class_stride, StructuralNet, LANES};
 use crate::energy::tally;
 use crate::error::{check_len, Error, Result};
+use crate::math::bf16::{bf16_is_finite, from_bf16, to_bf16};
 use crate::math::simd::multiversion;
 use crate::math::softmax;
 use crate::rng::stream_rng;
@@ -95,11 +101,31 @@ fn axpy4<const S: usize>(y: &mut [f32], a: [f32; 4], x: [&[f32]; 4]) {
 macro_rules! by_stride {
     ($stride:expr, $f:ident($($arg:expr),*)) => {
         match $stride {
-            8 => $f::<8>($($arg),*),
-            16 => $f::<16>($($arg),*),
-            _ => $f::<0>($($arg),*),
+            8 => $f::<8, _>($($arg),*),
+            16 => $f::<16, _>($($arg),*),
+            _ => $f::<0, _>($($arg),*),
         }
     };
+}
+
+/// A presynaptic rate as a kernel reads it: exact (`f32`) or as the
+/// bfloat16 bits a [`SparseCode`] stores (`u16`).
+trait Rate: Copy {
+    fn rate(self) -> f32;
+}
+
+impl Rate for f32 {
+    #[inline(always)]
+    fn rate(self) -> f32 {
+        self
+    }
+}
+
+impl Rate for u16 {
+    #[inline(always)]
+    fn rate(self) -> f32 {
+        from_bf16(self)
+    }
 }
 
 /// `z += Σ_k val[k] · V[idx[k]]` over rows of `stride` floats of `v` (see
@@ -108,25 +134,41 @@ macro_rules! by_stride {
 /// instead of each waiting on the previous addition into `z`; the rest
 /// one by one. The order depends on the entries alone.
 #[inline(always)]
-fn accumulate_rows_at<const S: usize>(
+fn accumulate_rows_at<const S: usize, R: Rate>(
     z: &mut [f32],
     v: &[f32],
     stride: usize,
     idx: &[u32],
-    val: &[f32],
+    val: &[R],
 ) {
-    let stride = if S == 0 { stride } else { S };
+    debug_assert_eq!(z.len(), stride, "one row of the readout");
+    if S > 0 {
+        // The sum stays in registers: through `z` every addition would wait
+        // on the store of the previous one.
+        let mut acc = [0.0f32; S];
+        acc.copy_from_slice(z);
+        gather_rows::<S, R>(&mut acc, v, idx, val);
+        z.copy_from_slice(&acc);
+    } else {
+        gather_rows::<S, R>(z, v, idx, val);
+    }
+}
+
+/// The loop of [`accumulate_rows_at`], rows as long as `z`.
+#[inline(always)]
+fn gather_rows<const S: usize, R: Rate>(z: &mut [f32], v: &[f32], idx: &[u32], val: &[R]) {
+    let stride = z.len();
     let row = |j: u32| &v[j as usize * stride..(j as usize + 1) * stride];
     let (quads, rest) = idx.split_at(idx.len() / 4 * 4);
     for (j, h) in quads.chunks_exact(4).zip(val.chunks_exact(4)) {
         axpy4::<S>(
             z,
-            [h[0], h[1], h[2], h[3]],
+            [h[0].rate(), h[1].rate(), h[2].rate(), h[3].rate()],
             [row(j[0]), row(j[1]), row(j[2]), row(j[3])],
         );
     }
     for (&j, &h) in rest.iter().zip(&val[quads.len()..]) {
-        axpy::<S>(z, h, row(j));
+        axpy::<S>(z, h.rate(), row(j));
     }
 }
 
@@ -135,12 +177,22 @@ fn accumulate_rows_body(z: &mut [f32], v: &[f32], stride: usize, idx: &[u32], va
     by_stride!(stride, accumulate_rows_at(z, v, stride, idx, val))
 }
 
+#[inline(always)]
+fn accumulate_stored_rows_body(z: &mut [f32], v: &[f32], stride: usize, idx: &[u32], val: &[u16]) {
+    by_stride!(stride, accumulate_rows_at(z, v, stride, idx, val))
+}
+
 multiversion! {
-    /// The row-gathering product of the readout (logits of one sample, the
-    /// weight change of one block), compiled for the widest vector unit:
-    /// the same multiplications and additions in the same order on every
-    /// CPU, so the same bits.
+    /// The row-gathering product of the readout (the logits of one sample
+    /// from its exact rates), compiled for the widest vector unit: the same
+    /// multiplications and additions in the same order on every CPU, so the
+    /// same bits.
     pub fn accumulate_rows(z: &mut [f32], v: &[f32], stride: usize, idx: &[u32], val: &[f32]) -> () = accumulate_rows_body;
+}
+
+multiversion! {
+    /// [`accumulate_rows`] on a row of a [`SparseCode`] (bfloat16 rates).
+    pub fn accumulate_stored_rows(z: &mut [f32], v: &[f32], stride: usize, idx: &[u32], val: &[u16]) -> () = accumulate_stored_rows_body;
 }
 
 /// `z += Σ_b Σ_{k in rows[b] ∩ block} h_bk · e_b` for block `blk` of
@@ -149,11 +201,11 @@ multiversion! {
 /// inside the block, found from `starts` ([`row_block_starts`], `per_row`
 /// offsets per row).
 #[inline(always)]
-fn block_delta_at<const S: usize>(
+fn block_delta_at<const S: usize, R: Rate>(
     z: &mut [f32],
     err: &[f32],
     stride: usize,
-    rows: &[(&[u32], &[f32])],
+    rows: &[(&[u32], &[R])],
     starts: &[u32],
     per_row: usize,
     blk: usize,
@@ -166,7 +218,7 @@ fn block_delta_at<const S: usize>(
         let e = &err[b * stride..(b + 1) * stride];
         for (&j, &h) in idx[lo..hi].iter().zip(&val[lo..hi]) {
             let r = (j as usize - j0) * stride;
-            axpy::<S>(&mut z[r..r + stride], h, e);
+            axpy::<S>(&mut z[r..r + stride], h.rate(), e);
         }
     }
 }
@@ -176,7 +228,7 @@ fn block_delta_body(
     z: &mut [f32],
     err: &[f32],
     stride: usize,
-    rows: &[(&[u32], &[f32])],
+    rows: &[(&[u32], &[u16])],
     starts: &[u32],
     per_row: usize,
     blk: usize,
@@ -193,7 +245,7 @@ multiversion! {
         z: &mut [f32],
         err: &[f32],
         stride: usize,
-        rows: &[(&[u32], &[f32])],
+        rows: &[(&[u32], &[u16])],
         starts: &[u32],
         per_row: usize,
         blk: usize,
@@ -231,6 +283,11 @@ fn row_block_starts(idx: &[u32], block: usize, out: &mut [u32]) {
 /// `index` and `value` are the concatenation of the chunks. Units are the
 /// hidden units, then with the direct pathway the inputs.
 ///
+/// Activities are stored in bfloat16 ([`crate::math::bf16`]), rounded to 8
+/// significant bits (relative error at most 2^-8, far below the noise of
+/// the delta rule's steps): the readout's passes stream the code from
+/// memory, and 2 bytes less per entry is a quarter less to stream.
+///
 /// The entries stay in the chunks they were built in (every chunk but the
 /// last holds `per_chunk` samples): on MNIST the code is gigabytes, and
 /// copying the chunks into one array doubled the peak memory of a fit.
@@ -240,7 +297,7 @@ pub struct SparseCode {
     pub n_hidden: usize,
     indptr: Vec<usize>,
     per_chunk: usize,
-    chunks: Vec<(Vec<u32>, Vec<f32>)>,
+    chunks: Vec<(Vec<u32>, Vec<u16>)>,
 }
 
 impl SparseCode {
@@ -256,7 +313,7 @@ impl SparseCode {
 
     /// Append the samples of one chunk: their entries and row lengths
     /// (`per_chunk` rows unless it is the last chunk).
-    fn push_chunk(&mut self, mut index: Vec<u32>, mut value: Vec<f32>, lens: &[usize]) {
+    fn push_chunk(&mut self, mut index: Vec<u32>, mut value: Vec<u16>, lens: &[usize]) {
         if lens.is_empty() {
             return;
         }
@@ -270,7 +327,8 @@ impl SparseCode {
         self.chunks.push((index, value));
     }
 
-    /// The code of a dense `(batch, n_hidden)` activity (zeros dropped).
+    /// The code of a dense `(batch, n_hidden)` activity (zeros, also those
+    /// that round to zero, dropped).
     pub fn from_dense(h: &[f32], batch: usize, n_hidden: usize) -> Result<Self> {
         check_len("hidden activity", h.len(), batch, n_hidden)?;
         let (mut index, mut value, mut lens) = (Vec::new(), Vec::new(), Vec::with_capacity(batch));
@@ -278,9 +336,10 @@ impl SparseCode {
             let row = &h[b * n_hidden..(b + 1) * n_hidden];
             let before = index.len();
             for (j, &v) in row.iter().enumerate() {
-                if v != 0.0 {
+                let q = to_bf16(v);
+                if from_bf16(q) != 0.0 {
                     index.push(j as u32);
-                    value.push(v);
+                    value.push(q);
                 }
             }
             lens.push(index.len() - before);
@@ -296,7 +355,7 @@ impl SparseCode {
     }
 
     /// Active units and their activity for sample `b`.
-    pub fn row(&self, b: usize) -> (&[u32], &[f32]) {
+    pub fn row(&self, b: usize) -> (&[u32], &[u16]) {
         let (s, e) = (self.indptr[b], self.indptr[b + 1]);
         if s == e {
             return (&[], &[]);
@@ -324,13 +383,13 @@ impl SparseCode {
             })
     }
 
-    /// The dense `(n_samples, n_hidden)` activity.
+    /// The dense `(n_samples, n_hidden)` activity (as stored, rounded).
     pub fn to_dense(&self) -> Vec<f32> {
         let mut h = vec![0.0f32; self.n_samples() * self.n_hidden];
         for b in 0..self.n_samples() {
             let (idx, val) = self.row(b);
             for (&j, &v) in idx.iter().zip(val) {
-                h[b * self.n_hidden + j as usize] = v;
+                h[b * self.n_hidden + j as usize] = from_bf16(v);
             }
         }
         h
@@ -447,19 +506,102 @@ impl StructuralNet {
 
     /// [`Self::code`] without the input checks (callers have done them).
     pub(crate) fn code_unchecked(&self, x: &[f32], n: usize) -> Result<SparseCode> {
-        let (d, nh) = (self.n_in, self.n_hidden);
+        let nh = self.n_hidden;
         let direct = self.direct();
-        // Every part holds CODE_TASK samples but the last (CODE_BLOCK is a
-        // multiple of CODE_TASK): the parts become the code's chunks.
+        // Every task holds CODE_TASK samples but the last: its part becomes
+        // one chunk of the code (active units, activities, row lengths).
+        type Part = (Vec<u32>, Vec<u16>, Vec<usize>);
+        let parts = self.visit_active(x, n, Part::default, |part, at, hv, xb| {
+            if part.0.capacity() == 0 {
+                // (the samples of a task have about as many active units: room for
+                // a quarter more, so the part seldom grows)
+                let room = (at.len() + at.len() / 4 + 1) * CODE_TASK;
+                part.0.reserve(room);
+                part.1.reserve(room);
+            }
+            let before = part.0.len();
+            for (&i, &h) in at.iter().zip(hv) {
+                let q = to_bf16(h);
+                if from_bf16(q) != 0.0 {
+                    part.0.push(i);
+                    part.1.push(q);
+                }
+            }
+            if direct {
+                for (j, &v) in xb.iter().enumerate() {
+                    let q = to_bf16(v);
+                    if from_bf16(q) != 0.0 {
+                        part.0.push((nh + j) as u32);
+                        part.1.push(q);
+                    }
+                }
+            }
+            part.2.push(part.0.len() - before);
+        })?;
         let mut code = SparseCode::new(self.n_readout_in(), CODE_TASK);
-        if d == 0 || n == 0 {
+        if parts.is_empty() {
+            // (no inputs: every row is empty)
             code.indptr.resize(n + 1, 0);
             code.chunks
                 .resize(n.div_ceil(CODE_TASK), Default::default());
-            return Ok(code);
         }
-        // Per task of samples: (active units, activities, row lengths).
-        type Part = (Vec<u32>, Vec<f32>, Vec<usize>);
+        for (idx, val, lens) in parts {
+            code.push_chunk(idx, val, &lens);
+        }
+        Ok(code)
+    }
+
+    /// Readout logits of `n` samples, `(n, n_classes)`, from their exact
+    /// (single-precision) activities: prediction needs no stored code, so
+    /// it streams each sample's active units straight into its logits and
+    /// is a smooth function of the inputs.
+    pub(crate) fn logits_unchecked(&self, x: &[f32], n: usize) -> Result<Vec<f32>> {
+        let (c, cs, nh) = (self.n_classes, class_stride(self.n_classes), self.n_hidden);
+        let direct = self.direct();
+        // Per task: its samples' logits, one row of lanes, the direct entries.
+        type Part = (Vec<f32>, Vec<f32>, Vec<u32>, Vec<f32>);
+        let init = || -> Part { (Vec::new(), vec![0.0; cs], Vec::new(), Vec::new()) };
+        let parts = self.visit_active(x, n, init, |(out, z, di, dv), at, hv, xb| {
+            z.fill(0.0);
+            z[..c].copy_from_slice(&self.readout_bias);
+            accumulate_rows(z, &self.readout_t, cs, at, hv);
+            if direct {
+                di.clear();
+                dv.clear();
+                for (j, &v) in xb.iter().enumerate().filter(|(_, &v)| v != 0.0) {
+                    di.push((nh + j) as u32);
+                    dv.push(v);
+                }
+                accumulate_rows(z, &self.readout_t, cs, di, dv);
+            }
+            out.extend_from_slice(&z[..c]);
+        })?;
+        if parts.is_empty() {
+            // (no inputs: the bias alone)
+            return Ok(self.readout_bias.repeat(n));
+        }
+        let mut logits = Vec::with_capacity(n * c);
+        for (part, ..) in parts {
+            logits.extend_from_slice(&part);
+        }
+        Ok(logits)
+    }
+
+    /// For every task of [`CODE_TASK`] samples (in parallel, tasks in
+    /// order), a state from `init`, and `visit(state, units, f(u), x_b)`
+    /// for each of its samples in order, with the hidden units above
+    /// threshold (ascending) and their activities. No tasks when there are
+    /// no samples or no inputs.
+    fn visit_active<T, I, V>(&self, x: &[f32], n: usize, init: I, visit: V) -> Result<Vec<T>>
+    where
+        T: Send,
+        I: Fn() -> T + Sync + Send,
+        V: Fn(&mut T, &[u32], &[f32], &[f32]) + Sync + Send,
+    {
+        let (d, nh) = (self.n_in, self.n_hidden);
+        if d == 0 || n == 0 {
+            return Ok(Vec::new());
+        }
         let n_inh = self.inhibition.as_ref().map_or(0, |inh| inh.n_inh);
         // Per task: the inhibitory rates of one sample, and the positions
         // and drives of its units above threshold.
@@ -469,7 +611,7 @@ impl StructuralNet {
         // with u > 0 are gathered, then f(u) of those alone. Every unit is
         // written and the write position advances only past those above
         // threshold: no branch on u, which is as often positive as not.
-        let compress = |s: &mut [f32], (r, at, hv): &mut Scratch, xb: &[f32], part: &mut Part| {
+        let active = |s: &mut [f32], (r, at, hv): &mut Scratch, xb: &[f32], state: &mut T| {
             for (v, t) in s.iter_mut().zip(&self.theta) {
                 *v -= t;
             }
@@ -483,68 +625,43 @@ impl StructuralNet {
                 n += usize::from(u > 0.0);
             }
             activate(&mut hv[..n]);
-            if part.0.capacity() == 0 {
-                // (the samples of a task have about as many active units: room for
-                // a quarter more, so the part seldom grows)
-                part.0.reserve((n + n / 4 + 1) * CODE_TASK);
-                part.1.reserve((n + n / 4 + 1) * CODE_TASK);
-            }
-            let before = part.0.len();
-            for (&i, &h) in at[..n].iter().zip(&hv[..n]) {
-                if h != 0.0 {
-                    part.0.push(i);
-                    part.1.push(h);
-                }
-            }
-            if direct {
-                for (j, &v) in xb.iter().enumerate() {
-                    if v != 0.0 {
-                        part.0.push((nh + j) as u32);
-                        part.1.push(v);
-                    }
-                }
-            }
-            part.2.push(part.0.len() - before);
+            visit(state, &at[..n], &hv[..n], xb);
         };
-        let parts: Vec<Part> = if kernels::prefer_scatter(x) {
+        if kernels::prefer_scatter(x) {
             let cols = InputMajor::new(&self.hidden);
-            x.par_chunks(d * CODE_TASK)
+            return Ok(x
+                .par_chunks(d * CODE_TASK)
                 .map_init(
                     || (vec![0.0f32; nh], scratch()),
                     |(acc, sc), xs| {
-                        let mut part: Part = Default::default();
+                        let mut state = init();
                         for xb in xs.chunks(d) {
                             cols.scatter(xb, acc);
-                            compress(acc, sc, xb, &mut part);
+                            active(acc, sc, xb, &mut state);
                         }
-                        part
+                        state
                     },
                 )
-                .collect()
-        } else {
-            let mut parts = Vec::new();
-            for xs in x.chunks(d * CODE_BLOCK) {
-                crate::cancel::check()?;
-                let mut s = self.hidden.forward(xs, xs.len() / d)?;
-                let mut block: Vec<Part> = s
-                    .par_chunks_mut(nh * CODE_TASK)
-                    .zip(xs.par_chunks(d * CODE_TASK))
-                    .map_init(scratch, |sc, (ss, xt)| {
-                        let mut part: Part = Default::default();
-                        for (sb, xb) in ss.chunks_mut(nh).zip(xt.chunks(d)) {
-                            compress(sb, sc, xb, &mut part);
-                        }
-                        part
-                    })
-                    .collect();
-                parts.append(&mut block);
-            }
-            parts
-        };
-        for (idx, val, lens) in parts {
-            code.push_chunk(idx, val, &lens);
+                .collect());
         }
-        Ok(code)
+        let mut states = Vec::new();
+        for xs in x.chunks(d * CODE_BLOCK) {
+            crate::cancel::check()?;
+            let mut s = self.hidden.forward(xs, xs.len() / d)?;
+            let mut block: Vec<T> = s
+                .par_chunks_mut(nh * CODE_TASK)
+                .zip(xs.par_chunks(d * CODE_TASK))
+                .map_init(scratch, |sc, (ss, xt)| {
+                    let mut state = init();
+                    for (sb, xb) in ss.chunks_mut(nh).zip(xt.chunks(d)) {
+                        active(sb, sc, xb, &mut state);
+                    }
+                    state
+                })
+                .collect();
+            states.append(&mut block);
+        }
+        Ok(states)
     }
 
     fn check_code(&self, code: &SparseCode) -> Result<()> {
@@ -567,7 +684,7 @@ impl StructuralNet {
                     "hidden code row {b} is not sorted, unique and in range"
                 )));
             }
-            if val.iter().any(|v| !v.is_finite()) {
+            if val.iter().any(|&v| !bf16_is_finite(v)) {
                 return Err(Error::Value(format!(
                     "hidden code row {b} contains NaN or infinity"
                 )));
@@ -601,11 +718,11 @@ impl StructuralNet {
     /// Logits of one coded row (active units, activities) into `z`
     /// (`class_stride` long; the padding lanes stay 0).
     #[inline]
-    fn logits_row(&self, (idx, val): (&[u32], &[f32]), z: &mut [f32]) {
+    fn logits_row(&self, (idx, val): (&[u32], &[u16]), z: &mut [f32]) {
         let (c, cs) = (self.n_classes, class_stride(self.n_classes));
         z.fill(0.0);
         z[..c].copy_from_slice(&self.readout_bias);
-        accumulate_rows(z, &self.readout_t, cs, idx, val);
+        accumulate_stored_rows(z, &self.readout_t, cs, idx, val);
     }
 
     fn check_readout_args(&self, labels: &[u32], n: usize, rate: f32, l2: f32) -> Result<()> {
@@ -694,7 +811,7 @@ impl StructuralNet {
         // zip below still visits every sample)
         let mut coef = vec![0.0f32; batch * n_g.max(1)];
         // The coded rows of the batch's samples, in batch order.
-        let batch_rows: Vec<(&[u32], &[f32])> =
+        let batch_rows: Vec<(&[u32], &[u16])> =
             rows.iter().map(|&s| code.row(s as usize)).collect();
         // Per block of presynaptic units, where it starts in every sample's
         // row (found while the row is in cache from its logits).
@@ -976,7 +1093,7 @@ impl StructuralNet {
                 for (b, _) in labels.iter().enumerate().filter(|(_, &l)| l as usize == k) {
                     let (idx, val) = code.row(b);
                     for (&j, &h) in idx.iter().zip(val) {
-                        row[j as usize] += h as f64;
+                        row[j as usize] += from_bf16(h) as f64;
                     }
                 }
             });
@@ -1056,6 +1173,11 @@ mod tests {
             .collect()
     }
 
+    /// `n` stored (bfloat16) activities.
+    fn activities(n: usize, seed: u32) -> Vec<u16> {
+        noise(n, seed).into_iter().map(to_bf16).collect()
+    }
+
     fn bits(v: &[f32]) -> Vec<u32> {
         v.iter().map(|x| x.to_bits()).collect()
     }
@@ -1074,19 +1196,24 @@ mod tests {
                 let val = noise(len, 3);
                 let (mut a, mut b) = (noise(stride, 1), noise(stride, 1));
                 accumulate_rows_body(&mut a, &v, stride, &idx, &val);
-                accumulate_rows_at::<0>(&mut b, &v, stride, &idx, &val);
+                accumulate_rows_at::<0, _>(&mut b, &v, stride, &idx, &val);
                 assert_eq!(bits(&a), bits(&b), "logits, stride {stride}, {len} entries");
+                let val = activities(len, 3);
+                let (mut a, mut b) = (noise(stride, 1), noise(stride, 1));
+                accumulate_stored_rows_body(&mut a, &v, stride, &idx, &val);
+                accumulate_rows_at::<0, _>(&mut b, &v, stride, &idx, &val);
+                assert_eq!(bits(&a), bits(&b), "stored, stride {stride}, {len} entries");
             }
             // Two samples, each with sorted units across three blocks.
             let rows_idx: Vec<Vec<u32>> = (0..2u32)
                 .map(|b| (0..units as u32).filter(|j| (j * 7 + b) % 5 == 0).collect())
                 .collect();
-            let rows_val: Vec<Vec<f32>> = rows_idx
+            let rows_val: Vec<Vec<u16>> = rows_idx
                 .iter()
                 .enumerate()
-                .map(|(b, r)| noise(r.len(), b as u32))
+                .map(|(b, r)| activities(r.len(), b as u32))
                 .collect();
-            let rows: Vec<(&[u32], &[f32])> = rows_idx
+            let rows: Vec<(&[u32], &[u16])> = rows_idx
                 .iter()
                 .zip(&rows_val)
                 .map(|(i, v)| (&i[..], &v[..]))
@@ -1100,7 +1227,7 @@ mod tests {
             for blk in 0..n_blocks {
                 let (mut a, mut b) = (noise(UNIT_BLOCK * stride, 4), noise(UNIT_BLOCK * stride, 4));
                 block_delta_body(&mut a, &err, stride, &rows, &starts, n_blocks + 1, blk);
-                block_delta_at::<0>(&mut b, &err, stride, &rows, &starts, n_blocks + 1, blk);
+                block_delta_at::<0, _>(&mut b, &err, stride, &rows, &starts, n_blocks + 1, blk);
                 assert_eq!(bits(&a), bits(&b), "update, stride {stride}, block {blk}");
             }
         }

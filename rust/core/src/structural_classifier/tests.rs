@@ -16,6 +16,13 @@ fn data(n: usize, d: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
+/// Activities as the readout's code stores them (bfloat16): the dense
+/// references below take these as their inputs.
+fn stored(h: &[f32]) -> Vec<f32> {
+    use crate::math::bf16::{from_bf16, to_bf16};
+    h.iter().map(|&v| from_bf16(to_bf16(v))).collect()
+}
+
 fn new_net(
     n_in: usize,
     n_hidden: usize,
@@ -199,7 +206,7 @@ fn deterministic_across_threads() {
 fn readout_step_is_softmax_gradient() {
     let mut net = new_net(4, 3, 2, 2, 0.0, 0.1, 1).unwrap();
     net.set_readout(&[0.1, -0.2, 0.3, 0.0, 0.5, -0.1]).unwrap();
-    let h = vec![0.5, 0.0, 0.2, 0.1, 0.9, 0.0];
+    let h = stored(&[0.5, 0.0, 0.2, 0.1, 0.9, 0.0]);
     let labels = vec![1u32, 0];
     let v0 = net.readout();
     let z = net.logits_from_hidden(&h, 2).unwrap();
@@ -423,17 +430,31 @@ fn direct_pathway_code_is_hidden_code_then_inputs() {
         // presynaptic activity of the readout: [h_b, x_b]
         assert_eq!(
             code[b * (nh + d)..b * (nh + d) + nh],
-            h[b * nh..(b + 1) * nh]
+            stored(&h[b * nh..(b + 1) * nh])
         );
         assert_eq!(
             code[b * (nh + d) + nh..(b + 1) * (nh + d)],
-            x[b * d..(b + 1) * d]
+            stored(&x[b * d..(b + 1) * d])
         );
         for k in 0..c {
             let dense: f32 = (0..nh + d)
                 .map(|j| code[b * (nh + d) + j] * v[k * (nh + d) + j])
                 .sum();
             assert!((z[b * c + k] - dense).abs() < 1e-5);
+        }
+    }
+    // prediction reads the exact rates: the dense product of [h_b, x_b],
+    // and the stored code's logits within its rounding
+    let exact = net.logits(&x, n).unwrap();
+    for b in 0..n {
+        for k in 0..c {
+            let pre = h[b * nh..(b + 1) * nh].iter().chain(&x[b * d..(b + 1) * d]);
+            let dense: f64 = pre
+                .zip(&v[k * (nh + d)..(k + 1) * (nh + d)])
+                .map(|(&a, &w)| a as f64 * w as f64)
+                .sum();
+            assert!((exact[b * c + k] as f64 - dense).abs() < 1e-5);
+            assert!((exact[b * c + k] - z[b * c + k]).abs() < 2e-2);
         }
     }
     // the state keeps the pathway; a readout of the wrong width is refused
@@ -695,7 +716,7 @@ fn translated_readout_step_is_the_weighted_softmax_gradient() {
     let v_init = [0.1, -0.2, 0.3, 0.0, 0.5, -0.1, 0.2, 0.2, -0.3];
     net.set_readout(&v_init).unwrap();
     net.readout_bias = vec![0.1, -0.1, 0.05];
-    let h = vec![0.5, 0.0, 0.2, 0.1, 0.9, 0.0];
+    let h = stored(&[0.5, 0.0, 0.2, 0.1, 0.9, 0.0]);
     let labels = vec![1u32, 2];
     let protos = vec![0.3, 0.4, 0.5, 0.2, 0.1, 0.0, 0.0, 0.6, 0.1];
     let tr = Translation {
@@ -756,7 +777,7 @@ fn class_sums_add_up_the_code_per_class() {
     let labels: Vec<u32> = (0..n as u32).map(|i| i % 3).collect();
     let (sums, counts) = net.class_sums(&x, &labels, n).unwrap();
     assert_eq!(counts, vec![7, 7, 6]);
-    let h = net.transform(&x, n).unwrap();
+    let h = stored(&net.transform(&x, n).unwrap());
     for k in 0..3 {
         for j in 0..4 {
             let s: f64 = (0..n)
