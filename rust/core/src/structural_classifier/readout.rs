@@ -18,6 +18,7 @@
 //! below the noise of the delta rule's steps. Prediction stores no code:
 //! it streams each sample's exact activities into its logits.
 
+use super::activation::above_threshold;
 use super::kernels::{self, InputMajor};
 use super::{activate, check_finite, check_nonneg_input, class_stride, StructuralNet, LANES};
 use crate::energy::tally;
@@ -608,9 +609,7 @@ impl StructuralNet {
         type Scratch = (Vec<f32>, Vec<u32>, Vec<f32>);
         let scratch = || -> Scratch { (vec![0.0f32; n_inh], vec![0u32; nh], vec![0.0f32; nh]) };
         // `s` (raw drive of one sample) becomes u = s − θ (− G r); the units
-        // with u > 0 are gathered, then f(u) of those alone. Every unit is
-        // written and the write position advances only past those above
-        // threshold: no branch on u, which is as often positive as not.
+        // with u > 0 are gathered, then f(u) of those alone.
         let active = |s: &mut [f32], (r, at, hv): &mut Scratch, xb: &[f32], state: &mut T| {
             for (v, t) in s.iter_mut().zip(&self.theta) {
                 *v -= t;
@@ -618,12 +617,7 @@ impl StructuralNet {
             if let Some(inh) = &self.inhibition {
                 inh.apply_row(s, r);
             }
-            let mut n = 0usize;
-            for (i, &u) in s.iter().enumerate() {
-                at[n] = i as u32;
-                hv[n] = u;
-                n += usize::from(u > 0.0);
-            }
+            let n = above_threshold(s, at, hv);
             activate(&mut hv[..n]);
             visit(state, &at[..n], &hv[..n], xb);
         };
