@@ -171,10 +171,11 @@ Speed
 -----
 The hidden layer is fixed while the readout learns, and its code is sparse
 (a unit is active on about ``target_activity`` of the inputs), so the code
-of the training set is computed once and stored as compressed rows, each
-activity in bfloat16 (8 significant bits: the epochs stream the code from
-memory, and the rounding is far below the noise of the delta rule; the
-predictions use the exact activities); every
+of the training set is computed once and stored as compressed rows of
+4 bytes per entry, a 16-bit unit index and the activity in bfloat16 (8
+significant bits: the epochs stream the code from memory, and the rounding
+is far below the noise of the delta rule; predictions use the exact
+activities); every
 readout product then runs over the active units only (hidden-major readout
 rows padded to vector lanes), and each batch's weight change is accumulated
 unit by unit in batch order. Pixel-like inputs are mostly zero, so the

@@ -38,6 +38,7 @@ use rayon::prelude::*;
 use serde::Deserialize;
 
 mod activation;
+mod code;
 mod inhibition;
 mod kernels;
 mod plasticity;

@@ -13,17 +13,18 @@
 //!   parallel, samples in batch order inside a block, so the result does not
 //!   depend on the number of threads).
 //!
-//! The training code stores each activity in bfloat16: the epochs stream
-//! the code from memory, and the rounding (at most 2^-8 relative) is far
-//! below the noise of the delta rule's steps. Prediction stores no code:
-//! it streams each sample's exact activities into its logits.
+//! The training code stores 16-bit unit indices and bfloat16 activities
+//! ([`super::code`]): the epochs stream it from memory. Prediction stores
+//! no code: it streams each sample's exact activities into its logits.
 
 use super::activation::above_threshold;
+pub use super::code::SparseCode;
+use super::code::{row_block_starts, ChunkBuilder, CodeRow, PAGE};
 use super::kernels::{self, InputMajor};
 use super::{activate, check_finite, check_nonneg_input, class_stride, StructuralNet, LANES};
 use crate::energy::tally;
 use crate::error::{check_len, Error, Result};
-use crate::math::bf16::{bf16_is_finite, from_bf16, to_bf16};
+use crate::math::bf16::{from_bf16, to_bf16};
 use crate::math::simd::multiversion;
 use crate::math::softmax;
 use crate::rng::stream_rng;
@@ -39,6 +40,7 @@ const CODE_TASK: usize = 64;
 const _: () = assert!(CODE_BLOCK.is_multiple_of(CODE_TASK));
 /// Hidden units per parallel task of the readout update.
 const UNIT_BLOCK: usize = 1024;
+const _: () = assert!(PAGE.is_multiple_of(UNIT_BLOCK));
 
 /// `y += a · x` over whole [`LANES`]-wide chunks (lengths are multiples of
 /// `LANES`), written so the compiler keeps each chunk in one vector register.
@@ -102,9 +104,9 @@ fn axpy4<const S: usize>(y: &mut [f32], a: [f32; 4], x: [&[f32]; 4]) {
 macro_rules! by_stride {
     ($stride:expr, $f:ident($($arg:expr),*)) => {
         match $stride {
-            8 => $f::<8, _>($($arg),*),
-            16 => $f::<16, _>($($arg),*),
-            _ => $f::<0, _>($($arg),*),
+            8 => $f::<8, _, _>($($arg),*),
+            16 => $f::<16, _, _>($($arg),*),
+            _ => $f::<0, _, _>($($arg),*),
         }
     };
 }
@@ -129,17 +131,37 @@ impl Rate for u16 {
     }
 }
 
+/// A presynaptic unit's index as a kernel reads it: 32 bits, or 16 within
+/// a page of a [`SparseCode`].
+trait Unit: Copy {
+    fn at(self) -> usize;
+}
+
+impl Unit for u32 {
+    #[inline(always)]
+    fn at(self) -> usize {
+        self as usize
+    }
+}
+
+impl Unit for u16 {
+    #[inline(always)]
+    fn at(self) -> usize {
+        self as usize
+    }
+}
+
 /// `z += Σ_k val[k] · V[idx[k]]` over rows of `stride` floats of `v` (see
 /// [`accumulate_rows`]): four entries at a time, summed in pairs before
 /// they reach `z`, so that the loads and products of four rows overlap
 /// instead of each waiting on the previous addition into `z`; the rest
 /// one by one. The order depends on the entries alone.
 #[inline(always)]
-fn accumulate_rows_at<const S: usize, R: Rate>(
+fn accumulate_rows_at<const S: usize, I: Unit, R: Rate>(
     z: &mut [f32],
     v: &[f32],
     stride: usize,
-    idx: &[u32],
+    idx: &[I],
     val: &[R],
 ) {
     debug_assert_eq!(z.len(), stride, "one row of the readout");
@@ -148,18 +170,18 @@ fn accumulate_rows_at<const S: usize, R: Rate>(
         // on the store of the previous one.
         let mut acc = [0.0f32; S];
         acc.copy_from_slice(z);
-        gather_rows::<S, R>(&mut acc, v, idx, val);
+        gather_rows::<S, I, R>(&mut acc, v, idx, val);
         z.copy_from_slice(&acc);
     } else {
-        gather_rows::<S, R>(z, v, idx, val);
+        gather_rows::<S, I, R>(z, v, idx, val);
     }
 }
 
 /// The loop of [`accumulate_rows_at`], rows as long as `z`.
 #[inline(always)]
-fn gather_rows<const S: usize, R: Rate>(z: &mut [f32], v: &[f32], idx: &[u32], val: &[R]) {
+fn gather_rows<const S: usize, I: Unit, R: Rate>(z: &mut [f32], v: &[f32], idx: &[I], val: &[R]) {
     let stride = z.len();
-    let row = |j: u32| &v[j as usize * stride..(j as usize + 1) * stride];
+    let row = |j: I| &v[j.at() * stride..(j.at() + 1) * stride];
     let (quads, rest) = idx.split_at(idx.len() / 4 * 4);
     for (j, h) in quads.chunks_exact(4).zip(val.chunks_exact(4)) {
         axpy4::<S>(
@@ -179,7 +201,7 @@ fn accumulate_rows_body(z: &mut [f32], v: &[f32], stride: usize, idx: &[u32], va
 }
 
 #[inline(always)]
-fn accumulate_stored_rows_body(z: &mut [f32], v: &[f32], stride: usize, idx: &[u32], val: &[u16]) {
+fn accumulate_stored_rows_body(z: &mut [f32], v: &[f32], stride: usize, idx: &[u16], val: &[u16]) {
     by_stride!(stride, accumulate_rows_at(z, v, stride, idx, val))
 }
 
@@ -192,33 +214,34 @@ multiversion! {
 }
 
 multiversion! {
-    /// [`accumulate_rows`] on a row of a [`SparseCode`] (bfloat16 rates).
-    pub fn accumulate_stored_rows(z: &mut [f32], v: &[f32], stride: usize, idx: &[u32], val: &[u16]) -> () = accumulate_stored_rows_body;
+    /// [`accumulate_rows`] on one page of a row of a [`SparseCode`] (16-bit
+    /// units from the start of `v`, bfloat16 rates).
+    pub fn accumulate_stored_rows(z: &mut [f32], v: &[f32], stride: usize, idx: &[u16], val: &[u16]) -> () = accumulate_stored_rows_body;
 }
 
 /// `z += Σ_b Σ_{k in rows[b] ∩ block} h_bk · e_b` for block `blk` of
 /// [`UNIT_BLOCK`] presynaptic units, `z` holding the block's rows (`stride`
 /// floats per unit), the batch's samples in order and each over its entries
 /// inside the block, found from `starts` ([`row_block_starts`], `per_row`
-/// offsets per row).
+/// offsets per row). Units are indices within the block's page.
 #[inline(always)]
-fn block_delta_at<const S: usize, R: Rate>(
+fn block_delta_at<const S: usize, I: Unit, R: Rate>(
     z: &mut [f32],
     err: &[f32],
     stride: usize,
-    rows: &[(&[u32], &[R])],
+    rows: &[(&[I], &[R])],
     starts: &[u32],
     per_row: usize,
     blk: usize,
 ) {
     let stride = if S == 0 { stride } else { S };
-    let j0 = blk * UNIT_BLOCK;
+    let j0 = blk * UNIT_BLOCK % PAGE;
     for (b, (idx, val)) in rows.iter().enumerate() {
         let at = b * per_row + blk;
         let (lo, hi) = (starts[at] as usize, starts[at + 1] as usize);
         let e = &err[b * stride..(b + 1) * stride];
         for (&j, &h) in idx[lo..hi].iter().zip(&val[lo..hi]) {
-            let r = (j as usize - j0) * stride;
+            let r = (j.at() - j0) * stride;
             axpy::<S>(&mut z[r..r + stride], h.rate(), e);
         }
     }
@@ -229,7 +252,7 @@ fn block_delta_body(
     z: &mut [f32],
     err: &[f32],
     stride: usize,
-    rows: &[(&[u32], &[u16])],
+    rows: &[(&[u16], &[u16])],
     starts: &[u32],
     per_row: usize,
     blk: usize,
@@ -246,164 +269,11 @@ multiversion! {
         z: &mut [f32],
         err: &[f32],
         stride: usize,
-        rows: &[(&[u32], &[u16])],
+        rows: &[(&[u16], &[u16])],
         starts: &[u32],
         per_row: usize,
         blk: usize,
     ) -> () = block_delta_body;
-}
-
-/// Where each block of `block` presynaptic units starts in the sorted row
-/// `idx`: `out.len()` offsets (one per block and the row's length last),
-/// found by galloping from the previous block's start, so a row costs about
-/// `2 log2(entries per block)` comparisons per block instead of a binary
-/// search over the whole row for each block.
-fn row_block_starts(idx: &[u32], block: usize, out: &mut [u32]) {
-    let n_blocks = out.len() - 1;
-    let mut pos = 0usize;
-    out[0] = 0;
-    for blk in 1..n_blocks {
-        let bound = (blk * block) as u32;
-        // Gallop: the first step past `bound`, then search the last gap.
-        let mut step = 1usize;
-        let mut lo = pos;
-        while lo + step <= idx.len() && idx[lo + step - 1] < bound {
-            lo += step;
-            step *= 2;
-        }
-        let hi = (lo + step).min(idx.len());
-        pos = lo + idx[lo..hi].partition_point(|&j| j < bound);
-        out[blk] = pos as u32;
-    }
-    out[n_blocks] = idx.len() as u32;
-}
-
-/// What the readout sees of a set of samples, in compressed rows: sample
-/// `b` has the active presynaptic units `index[indptr[b]..indptr[b + 1]]`
-/// (ascending) with the activities `value[..]` (all non-zero), where
-/// `index` and `value` are the concatenation of the chunks. Units are the
-/// hidden units, then with the direct pathway the inputs.
-///
-/// Activities are stored in bfloat16 ([`crate::math::bf16`]), rounded to 8
-/// significant bits (relative error at most 2^-8, far below the noise of
-/// the delta rule's steps): the readout's passes stream the code from
-/// memory, and 2 bytes less per entry is a quarter less to stream.
-///
-/// The entries stay in the chunks they were built in (every chunk but the
-/// last holds `per_chunk` samples): on MNIST the code is gigabytes, and
-/// copying the chunks into one array doubled the peak memory of a fit.
-#[derive(Debug, Clone, Default)]
-pub struct SparseCode {
-    /// Presynaptic units of the readout ([`StructuralNet::n_readout_in`]).
-    pub n_hidden: usize,
-    indptr: Vec<usize>,
-    per_chunk: usize,
-    chunks: Vec<(Vec<u32>, Vec<u16>)>,
-}
-
-impl SparseCode {
-    /// A code of no samples, built chunk by chunk with [`Self::push_chunk`].
-    fn new(n_hidden: usize, per_chunk: usize) -> Self {
-        SparseCode {
-            n_hidden,
-            indptr: vec![0],
-            per_chunk: per_chunk.max(1),
-            chunks: Vec::new(),
-        }
-    }
-
-    /// Append the samples of one chunk: their entries and row lengths
-    /// (`per_chunk` rows unless it is the last chunk).
-    fn push_chunk(&mut self, mut index: Vec<u32>, mut value: Vec<u16>, lens: &[usize]) {
-        if lens.is_empty() {
-            return;
-        }
-        for &l in lens {
-            let last = *self.indptr.last().expect("starts with 0");
-            self.indptr.push(last + l);
-        }
-        // (what the chunk grew into beyond its entries goes back)
-        index.shrink_to_fit();
-        value.shrink_to_fit();
-        self.chunks.push((index, value));
-    }
-
-    /// The code of a dense `(batch, n_hidden)` activity (zeros, also those
-    /// that round to zero, dropped).
-    pub fn from_dense(h: &[f32], batch: usize, n_hidden: usize) -> Result<Self> {
-        check_len("hidden activity", h.len(), batch, n_hidden)?;
-        let (mut index, mut value, mut lens) = (Vec::new(), Vec::new(), Vec::with_capacity(batch));
-        for b in 0..batch {
-            let row = &h[b * n_hidden..(b + 1) * n_hidden];
-            let before = index.len();
-            for (j, &v) in row.iter().enumerate() {
-                let q = to_bf16(v);
-                if from_bf16(q) != 0.0 {
-                    index.push(j as u32);
-                    value.push(q);
-                }
-            }
-            lens.push(index.len() - before);
-        }
-        let mut code = SparseCode::new(n_hidden, batch);
-        code.push_chunk(index, value, &lens);
-        Ok(code)
-    }
-
-    /// Number of samples.
-    pub fn n_samples(&self) -> usize {
-        self.indptr.len().saturating_sub(1)
-    }
-
-    /// Active units and their activity for sample `b`.
-    pub fn row(&self, b: usize) -> (&[u32], &[u16]) {
-        let (s, e) = (self.indptr[b], self.indptr[b + 1]);
-        if s == e {
-            return (&[], &[]);
-        }
-        let k = b / self.per_chunk;
-        let base = self.indptr[k * self.per_chunk];
-        let (index, value) = &self.chunks[k];
-        (&index[s - base..e - base], &value[s - base..e - base])
-    }
-
-    /// Stored active entries.
-    pub fn nnz(&self) -> usize {
-        self.chunks.iter().map(|c| c.0.len()).sum()
-    }
-
-    /// Whether the chunks hold exactly the entries the row offsets say.
-    fn is_consistent(&self) -> bool {
-        let n = self.n_samples();
-        self.indptr.first() == Some(&0)
-            && self.indptr.windows(2).all(|p| p[0] <= p[1])
-            && self.chunks.len() == n.div_ceil(self.per_chunk)
-            && self.chunks.iter().enumerate().all(|(k, (index, value))| {
-                let (b0, b1) = (k * self.per_chunk, ((k + 1) * self.per_chunk).min(n));
-                index.len() == value.len() && index.len() == self.indptr[b1] - self.indptr[b0]
-            })
-    }
-
-    /// The dense `(n_samples, n_hidden)` activity (as stored, rounded).
-    pub fn to_dense(&self) -> Vec<f32> {
-        let mut h = vec![0.0f32; self.n_samples() * self.n_hidden];
-        for b in 0..self.n_samples() {
-            let (idx, val) = self.row(b);
-            for (&j, &v) in idx.iter().zip(val) {
-                h[b * self.n_hidden + j as usize] = from_bf16(v);
-            }
-        }
-        h
-    }
-}
-
-/// Codes are equal when they hold the same rows, however they are chunked.
-impl PartialEq for SparseCode {
-    fn eq(&self, other: &Self) -> bool {
-        self.n_hidden == other.n_hidden
-            && self.n_samples() == other.n_samples()
-            && (0..self.n_samples()).all(|b| self.row(b) == other.row(b))
-    }
 }
 
 /// How the readout learns in [`StructuralNet::readout_fit`]: epoch `e`
@@ -509,45 +379,43 @@ impl StructuralNet {
     pub(crate) fn code_unchecked(&self, x: &[f32], n: usize) -> Result<SparseCode> {
         let nh = self.n_hidden;
         let direct = self.direct();
-        // Every task holds CODE_TASK samples but the last: its part becomes
-        // one chunk of the code (active units, activities, row lengths).
-        type Part = (Vec<u32>, Vec<u16>, Vec<usize>);
-        let parts = self.visit_active(x, n, Part::default, |part, at, hv, xb| {
-            if part.0.capacity() == 0 {
-                // (the samples of a task have about as many active units: room for
-                // a quarter more, so the part seldom grows)
-                let room = (at.len() + at.len() / 4 + 1) * CODE_TASK;
-                part.0.reserve(room);
-                part.1.reserve(room);
-            }
-            let before = part.0.len();
-            for (&i, &h) in at.iter().zip(hv) {
-                let q = to_bf16(h);
-                if from_bf16(q) != 0.0 {
-                    part.0.push(i);
-                    part.1.push(q);
+        // Every task holds CODE_TASK samples but the last: its rows become
+        // one chunk of the code.
+        let width = self.n_readout_in();
+        let parts = self.visit_active(
+            x,
+            n,
+            || ChunkBuilder::new(width),
+            |rows, at, hv, xb| {
+                if !rows.has_room() {
+                    // (the samples of a task have about as many active units: room for
+                    // a quarter more, so the chunk seldom grows)
+                    rows.reserve((at.len() + at.len() / 4 + 1) * CODE_TASK);
                 }
-            }
-            if direct {
-                for (j, &v) in xb.iter().enumerate() {
-                    let q = to_bf16(v);
+                for (&i, &h) in at.iter().zip(hv) {
+                    let q = to_bf16(h);
                     if from_bf16(q) != 0.0 {
-                        part.0.push((nh + j) as u32);
-                        part.1.push(q);
+                        rows.push(i as usize, q);
                     }
                 }
-            }
-            part.2.push(part.0.len() - before);
-        })?;
-        let mut code = SparseCode::new(self.n_readout_in(), CODE_TASK);
+                if direct {
+                    for (j, &v) in xb.iter().enumerate() {
+                        let q = to_bf16(v);
+                        if from_bf16(q) != 0.0 {
+                            rows.push(nh + j, q);
+                        }
+                    }
+                }
+                rows.end_row();
+            },
+        )?;
         if parts.is_empty() {
             // (no inputs: every row is empty)
-            code.indptr.resize(n + 1, 0);
-            code.chunks
-                .resize(n.div_ceil(CODE_TASK), Default::default());
+            return Ok(SparseCode::empty(width, CODE_TASK, n));
         }
-        for (idx, val, lens) in parts {
-            code.push_chunk(idx, val, &lens);
+        let mut code = SparseCode::new(width, CODE_TASK);
+        for rows in parts {
+            code.push_chunk(rows);
         }
         Ok(code)
     }
@@ -670,18 +538,8 @@ impl StructuralNet {
             return Err(Error::Value("corrupt hidden code".into()));
         }
         for b in 0..code.n_samples() {
-            let (idx, val) = code.row(b);
-            if idx.windows(2).any(|p| p[0] >= p[1])
-                || idx.last().is_some_and(|&j| j as usize >= width)
-            {
-                return Err(Error::Value(format!(
-                    "hidden code row {b} is not sorted, unique and in range"
-                )));
-            }
-            if val.iter().any(|&v| !bf16_is_finite(v)) {
-                return Err(Error::Value(format!(
-                    "hidden code row {b} contains NaN or infinity"
-                )));
+            if let Some(fault) = code.row_fault(b) {
+                return Err(Error::Value(format!("hidden code row {b} {fault}")));
             }
         }
         Ok(())
@@ -709,14 +567,19 @@ impl StructuralNet {
         out
     }
 
-    /// Logits of one coded row (active units, activities) into `z`
-    /// (`class_stride` long; the padding lanes stay 0).
+    /// Logits of one coded row into `z` (`class_stride` long; the padding
+    /// lanes stay 0), page by page.
     #[inline]
-    fn logits_row(&self, (idx, val): (&[u32], &[u16]), z: &mut [f32]) {
+    fn logits_row(&self, row: CodeRow<'_>, z: &mut [f32]) {
         let (c, cs) = (self.n_classes, class_stride(self.n_classes));
         z.fill(0.0);
         z[..c].copy_from_slice(&self.readout_bias);
-        accumulate_stored_rows(z, &self.readout_t, cs, idx, val);
+        for p in 0..row.n_pages() {
+            let (idx, val) = row.page(p);
+            if !idx.is_empty() {
+                accumulate_stored_rows(z, &self.readout_t[p * PAGE * cs..], cs, idx, val);
+            }
+        }
     }
 
     fn check_readout_args(&self, labels: &[u32], n: usize, rate: f32, l2: f32) -> Result<()> {
@@ -805,8 +668,11 @@ impl StructuralNet {
         // zip below still visits every sample)
         let mut coef = vec![0.0f32; batch * n_g.max(1)];
         // The coded rows of the batch's samples, in batch order.
-        let batch_rows: Vec<(&[u32], &[u16])> =
-            rows.iter().map(|&s| code.row(s as usize)).collect();
+        let batch_rows: Vec<CodeRow<'_>> = rows.iter().map(|&s| code.row(s as usize)).collect();
+        // (their entries, for the update: a block lies in one page, found
+        // from `starts`)
+        let entries: Vec<(&[u16], &[u16])> =
+            batch_rows.iter().map(|r| (r.index, r.value)).collect();
         // Per block of presynaptic units, where it starts in every sample's
         // row (found while the row is in cache from its logits).
         let n_blocks = width.div_ceil(UNIT_BLOCK).max(1);
@@ -818,7 +684,7 @@ impl StructuralNet {
             .zip(rows.par_iter().zip(&batch_rows))
             .map(|(((e, gq), st), (&s, &row))| {
                 self.logits_row(row, e);
-                row_block_starts(row.0, UNIT_BLOCK, st);
+                row_block_starts(row, UNIT_BLOCK, st);
                 let src = labels[s as usize] as usize;
                 let z = e[..c].to_vec();
                 let e = &mut e[..c];
@@ -884,7 +750,7 @@ impl StructuralNet {
             .map(|(blk, (vb, avg))| {
                 let j0 = blk * UNIT_BLOCK;
                 let mut g = vec![0.0f32; vb.len()];
-                block_delta(&mut g, &err, cs, &batch_rows, &starts, n_blocks + 1, blk);
+                block_delta(&mut g, &err, cs, &entries, &starts, n_blocks + 1, blk);
                 // The translations' dense part: Σ_q μ_qj G_q.
                 for (jj, gr) in g.chunks_exact_mut(cs).enumerate() {
                     for &(q, gq) in &protos {
@@ -1085,9 +951,8 @@ impl StructuralNet {
             .enumerate()
             .for_each(|(k, row)| {
                 for (b, _) in labels.iter().enumerate().filter(|(_, &l)| l as usize == k) {
-                    let (idx, val) = code.row(b);
-                    for (&j, &h) in idx.iter().zip(val) {
-                        row[j as usize] += from_bf16(h) as f64;
+                    for (j, h) in code.row(b).entries() {
+                        row[j] += from_bf16(h) as f64;
                     }
                 }
             });
@@ -1190,38 +1055,39 @@ mod tests {
                 let val = noise(len, 3);
                 let (mut a, mut b) = (noise(stride, 1), noise(stride, 1));
                 accumulate_rows_body(&mut a, &v, stride, &idx, &val);
-                accumulate_rows_at::<0, _>(&mut b, &v, stride, &idx, &val);
+                accumulate_rows_at::<0, _, _>(&mut b, &v, stride, &idx, &val);
                 assert_eq!(bits(&a), bits(&b), "logits, stride {stride}, {len} entries");
+                let idx: Vec<u16> = idx.iter().map(|&j| j as u16).collect();
                 let val = activities(len, 3);
                 let (mut a, mut b) = (noise(stride, 1), noise(stride, 1));
                 accumulate_stored_rows_body(&mut a, &v, stride, &idx, &val);
-                accumulate_rows_at::<0, _>(&mut b, &v, stride, &idx, &val);
+                accumulate_rows_at::<0, _, _>(&mut b, &v, stride, &idx, &val);
                 assert_eq!(bits(&a), bits(&b), "stored, stride {stride}, {len} entries");
             }
             // Two samples, each with sorted units across three blocks.
-            let rows_idx: Vec<Vec<u32>> = (0..2u32)
-                .map(|b| (0..units as u32).filter(|j| (j * 7 + b) % 5 == 0).collect())
+            let rows_idx: Vec<Vec<u16>> = (0..2u16)
+                .map(|b| (0..units as u16).filter(|j| (j * 7 + b) % 5 == 0).collect())
                 .collect();
             let rows_val: Vec<Vec<u16>> = rows_idx
                 .iter()
                 .enumerate()
                 .map(|(b, r)| activities(r.len(), b as u32))
                 .collect();
-            let rows: Vec<(&[u32], &[u16])> = rows_idx
+            let rows: Vec<(&[u16], &[u16])> = rows_idx
                 .iter()
                 .zip(&rows_val)
                 .map(|(i, v)| (&i[..], &v[..]))
                 .collect();
             let n_blocks = units.div_ceil(UNIT_BLOCK);
             let mut starts = vec![0u32; rows.len() * (n_blocks + 1)];
-            for ((idx, _), st) in rows.iter().zip(starts.chunks_mut(n_blocks + 1)) {
-                row_block_starts(idx, UNIT_BLOCK, st);
+            for ((idx, val), st) in rows.iter().zip(starts.chunks_mut(n_blocks + 1)) {
+                row_block_starts(CodeRow::single_page(idx, val), UNIT_BLOCK, st);
             }
             let err = noise(2 * stride, 9);
             for blk in 0..n_blocks {
                 let (mut a, mut b) = (noise(UNIT_BLOCK * stride, 4), noise(UNIT_BLOCK * stride, 4));
                 block_delta_body(&mut a, &err, stride, &rows, &starts, n_blocks + 1, blk);
-                block_delta_at::<0, _>(&mut b, &err, stride, &rows, &starts, n_blocks + 1, blk);
+                block_delta_at::<0, _, _>(&mut b, &err, stride, &rows, &starts, n_blocks + 1, blk);
                 assert_eq!(bits(&a), bits(&b), "update, stride {stride}, block {blk}");
             }
         }

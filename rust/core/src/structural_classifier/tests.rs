@@ -238,6 +238,53 @@ fn readout_step_is_softmax_gradient() {
     }
 }
 
+/// A readout wider than one page of 16-bit unit indices learns and
+/// predicts as the dense product says, units on both sides of every page
+/// boundary included.
+#[test]
+fn readout_wider_than_a_page_is_the_dense_product() {
+    let nh = 2 * code::PAGE + 300;
+    let mut net = new_net(3, nh, 2, 1, 0.0, 0.1, 1).unwrap();
+    let v0: Vec<f32> = (0..2 * nh)
+        .map(|i| ((i % 97) as f32 * 0.37).sin())
+        .collect();
+    net.set_readout(&v0).unwrap();
+    let mut h = vec![0.0f32; 2 * nh];
+    let active = [3, code::PAGE - 1, code::PAGE, 2 * code::PAGE + 299];
+    for (k, &j) in active.iter().enumerate() {
+        h[j] = stored(&[0.3 + 0.1 * k as f32])[0];
+        h[nh + active[active.len() - 1 - k]] = stored(&[0.9 - 0.2 * k as f32])[0];
+    }
+    let z = net.logits_from_hidden(&h, 2).unwrap();
+    for b in 0..2 {
+        for k in 0..2 {
+            let dense: f32 = (0..nh).map(|j| h[b * nh + j] * v0[k * nh + j]).sum();
+            assert!((z[b * 2 + k] - dense).abs() < 1e-5, "logit {b} {k}");
+        }
+    }
+    let code = SparseCode::from_dense(&h, 2, nh).unwrap();
+    assert_eq!(code.to_dense(), h);
+    let labels = [1u32, 0];
+    net.readout_step_code(&code, &labels, &[0, 1], 0.5, 0.0);
+    let v1 = net.readout();
+    for k in 0..2 {
+        for &j in &active {
+            let mut g = 0.0;
+            for b in 0..2 {
+                let mut p = z[b * 2..b * 2 + 2].to_vec();
+                crate::math::softmax(&mut p);
+                let t = if labels[b] as usize == k { 1.0 } else { 0.0 };
+                g += (t - p[k]) * h[b * nh + j];
+            }
+            let want = v0[k * nh + j] + 0.5 / 2.0 * g;
+            assert!((v1[k * nh + j] - want).abs() < 1e-6, "weight {k} {j}");
+        }
+    }
+    // units no sample activates keep their weights
+    assert_eq!(v1[5], v0[5]);
+    assert_eq!(v1[nh + code::PAGE + 1], v0[nh + code::PAGE + 1]);
+}
+
 #[test]
 fn readout_fit_stops_when_the_loss_stalls_and_is_deterministic() {
     let (n, d, nh) = (120, 12, 8);
