@@ -10,6 +10,10 @@
 //! * **Unit indices** are 16 bits within a page of [`PAGE`] units. A readout
 //!   with at most 65,536 inputs has one page; a wider one stores, per row,
 //!   where each later page's entries begin.
+//!
+//! Both halves of an entry share one 32-bit word ([`Entry`]), so a pass
+//! reads one stream per row, and the activity is the word with its index
+//! bits cleared.
 
 use crate::error::{check_len, Result};
 use crate::math::bf16::{bf16_is_finite, from_bf16, to_bf16};
@@ -17,13 +21,43 @@ use crate::math::bf16::{bf16_is_finite, from_bf16, to_bf16};
 /// Units per page of 16-bit indices.
 pub const PAGE: usize = 1 << 16;
 
-/// The entries of one chunk of rows: 16-bit indices within their page,
-/// bfloat16 activities, and per row the offsets (from the row's start)
-/// where pages `1..n_pages` begin (none with one page).
+/// One stored entry: the bfloat16 activity in the high half, the unit's
+/// index within its page in the low half.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Entry(u32);
+
+impl Entry {
+    /// The entry of the unit with index `low` in its page and the bfloat16
+    /// activity `q`.
+    #[inline(always)]
+    pub fn new(low: u16, q: u16) -> Self {
+        Entry((q as u32) << 16 | low as u32)
+    }
+
+    /// The unit's index within its page.
+    #[inline(always)]
+    pub fn unit(self) -> u16 {
+        self.0 as u16
+    }
+
+    /// The activity's bfloat16 bits.
+    #[inline(always)]
+    pub fn bits(self) -> u16 {
+        (self.0 >> 16) as u16
+    }
+
+    /// The activity (exact: bfloat16 is the upper half of an `f32`).
+    #[inline(always)]
+    pub fn rate(self) -> f32 {
+        f32::from_bits(self.0 & 0xffff_0000)
+    }
+}
+
+/// The entries of one chunk of rows, and per row the offsets (from the
+/// row's start) where pages `1..n_pages` begin (none with one page).
 #[derive(Debug, Clone, Default)]
 pub(super) struct Chunk {
-    index: Vec<u16>,
-    value: Vec<u16>,
+    entries: Vec<Entry>,
     splits: Vec<u32>,
 }
 
@@ -31,30 +65,28 @@ pub(super) struct Chunk {
 /// page) and where each page after the first begins.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CodeRow<'a> {
-    pub index: &'a [u16],
-    pub value: &'a [u16],
+    pub entries: &'a [Entry],
     pub(super) splits: &'a [u32],
 }
 
 impl<'a> CodeRow<'a> {
     /// A row of one page.
     #[cfg(test)]
-    pub(super) fn single_page(index: &'a [u16], value: &'a [u16]) -> Self {
+    pub(super) fn single_page(entries: &'a [Entry]) -> Self {
         CodeRow {
-            index,
-            value,
+            entries,
             splits: &[],
         }
     }
 
     /// Stored entries.
     pub fn len(&self) -> usize {
-        self.index.len()
+        self.entries.len()
     }
 
     /// Whether the row has no entry.
     pub fn is_empty(&self) -> bool {
-        self.index.is_empty()
+        self.entries.is_empty()
     }
 
     /// Pages the row spans.
@@ -74,19 +106,18 @@ impl<'a> CodeRow<'a> {
     }
 
     /// The entries of page `p` (units `p · PAGE + index`).
-    pub fn page(&self, p: usize) -> (&'a [u16], &'a [u16]) {
+    pub fn page(&self, p: usize) -> &'a [Entry] {
         let (lo, hi) = self.page_bounds(p);
-        (&self.index[lo..hi], &self.value[lo..hi])
+        &self.entries[lo..hi]
     }
 
-    /// `(unit, bfloat16 activity)` of every entry, ascending.
-    pub fn entries(&self) -> impl Iterator<Item = (usize, u16)> + 'a {
+    /// `(unit, activity)` of every entry, ascending.
+    pub fn units(&self) -> impl Iterator<Item = (usize, f32)> + 'a {
         let row = *self;
         (0..row.n_pages()).flat_map(move |p| {
-            let (idx, val) = row.page(p);
-            idx.iter()
-                .zip(val)
-                .map(move |(&j, &v)| (p * PAGE + j as usize, v))
+            row.page(p)
+                .iter()
+                .map(move |e| (p * PAGE + e.unit() as usize, e.rate()))
         })
     }
 }
@@ -114,13 +145,12 @@ impl ChunkBuilder {
 
     /// Whether room has been made for entries yet.
     pub(super) fn has_room(&self) -> bool {
-        self.chunk.index.capacity() > 0
+        self.chunk.entries.capacity() > 0
     }
 
     /// Room for `n` more entries.
     pub(super) fn reserve(&mut self, n: usize) {
-        self.chunk.index.reserve(n);
-        self.chunk.value.reserve(n);
+        self.chunk.entries.reserve(n);
     }
 
     /// Append the entry of `unit` (ascending within the row) with the
@@ -132,12 +162,11 @@ impl ChunkBuilder {
                 self.next_page();
             }
         }
-        self.chunk.index.push(unit as u16); // (the low 16 bits)
-        self.chunk.value.push(q);
+        self.chunk.entries.push(Entry::new(unit as u16, q)); // (the low 16 bits)
     }
 
     fn next_page(&mut self) {
-        let at = self.chunk.index.len() - self.row_start;
+        let at = self.chunk.entries.len() - self.row_start;
         self.chunk.splits.push(at as u32);
         self.page += 1;
     }
@@ -147,8 +176,8 @@ impl ChunkBuilder {
         while self.page + 1 < self.n_pages {
             self.next_page();
         }
-        self.lens.push(self.chunk.index.len() - self.row_start);
-        self.row_start = self.chunk.index.len();
+        self.lens.push(self.chunk.entries.len() - self.row_start);
+        self.row_start = self.chunk.entries.len();
         self.page = 0;
     }
 }
@@ -210,8 +239,7 @@ impl SparseCode {
         }
         let mut chunk = rows.chunk;
         // (what the chunk grew into beyond its entries goes back)
-        chunk.index.shrink_to_fit();
-        chunk.value.shrink_to_fit();
+        chunk.entries.shrink_to_fit();
         chunk.splits.shrink_to_fit();
         self.chunks.push(chunk);
     }
@@ -249,15 +277,14 @@ impl SparseCode {
         let per_row = self.n_pages() - 1;
         let r = b - k * self.per_chunk;
         CodeRow {
-            index: &chunk.index[s - base..e - base],
-            value: &chunk.value[s - base..e - base],
+            entries: &chunk.entries[s - base..e - base],
             splits: &chunk.splits[r * per_row..(r + 1) * per_row],
         }
     }
 
     /// Stored active entries.
     pub fn nnz(&self) -> usize {
-        self.chunks.iter().map(|c| c.index.len()).sum()
+        self.chunks.iter().map(|c| c.entries.len()).sum()
     }
 
     /// Whether the chunks hold exactly the entries the row offsets say.
@@ -269,8 +296,7 @@ impl SparseCode {
             && self.chunks.len() == n.div_ceil(self.per_chunk)
             && self.chunks.iter().enumerate().all(|(k, c)| {
                 let (b0, b1) = (k * self.per_chunk, ((k + 1) * self.per_chunk).min(n));
-                c.index.len() == c.value.len()
-                    && c.index.len() == self.indptr[b1] - self.indptr[b0]
+                c.entries.len() == self.indptr[b1] - self.indptr[b0]
                     && c.splits.len() == (b1 - b0) * per_row
             })
     }
@@ -285,16 +311,16 @@ impl SparseCode {
             return Some("has pages out of order");
         }
         for p in 0..row.n_pages() {
-            let (idx, _) = row.page(p);
-            if idx.windows(2).any(|q| q[0] >= q[1])
-                || idx
+            let page = row.page(p);
+            if page.windows(2).any(|q| q[0].unit() >= q[1].unit())
+                || page
                     .last()
-                    .is_some_and(|&j| p * PAGE + j as usize >= self.n_hidden)
+                    .is_some_and(|e| p * PAGE + e.unit() as usize >= self.n_hidden)
             {
                 return Some("is not sorted, unique and in range");
             }
         }
-        if row.value.iter().any(|&v| !bf16_is_finite(v)) {
+        if row.entries.iter().any(|e| !bf16_is_finite(e.bits())) {
             return Some("contains NaN or infinity");
         }
         None
@@ -304,8 +330,8 @@ impl SparseCode {
     pub fn to_dense(&self) -> Vec<f32> {
         let mut h = vec![0.0f32; self.n_samples() * self.n_hidden];
         for b in 0..self.n_samples() {
-            for (j, v) in self.row(b).entries() {
-                h[b * self.n_hidden + j] = from_bf16(v);
+            for (j, v) in self.row(b).units() {
+                h[b * self.n_hidden + j] = v;
             }
         }
         h
@@ -329,7 +355,7 @@ impl PartialEq for SparseCode {
 /// search over the whole row for each block.
 pub(super) fn row_block_starts(row: CodeRow<'_>, block: usize, out: &mut [u32]) {
     debug_assert!(PAGE.is_multiple_of(block));
-    let idx = row.index;
+    let idx = row.entries;
     let n_blocks = out.len() - 1;
     let mut pos = 0usize;
     out[0] = 0;
@@ -348,12 +374,12 @@ pub(super) fn row_block_starts(row: CodeRow<'_>, block: usize, out: &mut [u32]) 
             // Gallop: the first step past `bound`, then search the last gap.
             let mut step = 1usize;
             let mut lo = pos.max(seg_lo);
-            while lo + step <= seg_hi && idx[lo + step - 1] < bound {
+            while lo + step <= seg_hi && idx[lo + step - 1].unit() < bound {
                 lo += step;
                 step *= 2;
             }
             let hi = (lo + step).min(seg_hi);
-            pos = lo + idx[lo..hi].partition_point(|&j| j < bound);
+            pos = lo + idx[lo..hi].partition_point(|e| e.unit() < bound);
         }
         out[blk] = pos as u32;
     }
@@ -392,8 +418,9 @@ mod tests {
         assert!((0..batch).all(|b| code.row_fault(b).is_none()));
         let row = code.row(0);
         assert_eq!(row.n_pages(), 3);
-        assert_eq!(row.page(1).0, &[0, 7]);
-        let units: Vec<usize> = code.row(3).entries().map(|e| e.0).collect();
+        let page1: Vec<u16> = row.page(1).iter().map(|e| e.unit()).collect();
+        assert_eq!(page1, vec![0, 7]);
+        let units: Vec<usize> = code.row(3).units().map(|e| e.0).collect();
         assert_eq!(units, vec![3, PAGE - 2, PAGE - 1]);
         // A code of no entries is consistent too, and equal codes compare equal.
         assert!(SparseCode::empty(width, 3, 5).is_consistent());
@@ -410,7 +437,7 @@ mod tests {
             let row = code.row(b);
             let mut out = vec![0u32; n_blocks + 1];
             row_block_starts(row, block, &mut out);
-            let units: Vec<usize> = row.entries().map(|e| e.0).collect();
+            let units: Vec<usize> = row.units().map(|e| e.0).collect();
             for (blk, &o) in out.iter().enumerate().take(n_blocks) {
                 let want = units.partition_point(|&j| j < blk * block);
                 assert_eq!(o as usize, want, "row {b}, block {blk}");

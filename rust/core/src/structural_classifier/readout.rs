@@ -19,7 +19,7 @@
 
 use super::activation::above_threshold;
 pub use super::code::SparseCode;
-use super::code::{row_block_starts, ChunkBuilder, CodeRow, PAGE};
+use super::code::{row_block_starts, ChunkBuilder, CodeRow, Entry, PAGE};
 use super::kernels::{self, InputMajor};
 use super::{activate, check_finite, check_nonneg_input, class_stride, StructuralNet, LANES};
 use crate::energy::tally;
@@ -111,8 +111,8 @@ macro_rules! by_stride {
     };
 }
 
-/// A presynaptic rate as a kernel reads it: exact (`f32`) or as the
-/// bfloat16 bits a [`SparseCode`] stores (`u16`).
+/// A presynaptic rate as a kernel reads it: exact (`f32`) or from an
+/// [`Entry`] of a [`SparseCode`].
 trait Rate: Copy {
     fn rate(self) -> f32;
 }
@@ -124,15 +124,16 @@ impl Rate for f32 {
     }
 }
 
-impl Rate for u16 {
+impl Rate for Entry {
     #[inline(always)]
     fn rate(self) -> f32 {
-        from_bf16(self)
+        Entry::rate(self)
     }
 }
 
-/// A presynaptic unit's index as a kernel reads it: 32 bits, or 16 within
-/// a page of a [`SparseCode`].
+/// A presynaptic unit's index as a kernel reads it: 32 bits, or an
+/// [`Entry`]'s 16 within its page. (A kernel on entries reads the same
+/// slice as units and as rates: one load per entry.)
 trait Unit: Copy {
     fn at(self) -> usize;
 }
@@ -144,10 +145,10 @@ impl Unit for u32 {
     }
 }
 
-impl Unit for u16 {
+impl Unit for Entry {
     #[inline(always)]
     fn at(self) -> usize {
-        self as usize
+        self.unit() as usize
     }
 }
 
@@ -201,8 +202,8 @@ fn accumulate_rows_body(z: &mut [f32], v: &[f32], stride: usize, idx: &[u32], va
 }
 
 #[inline(always)]
-fn accumulate_stored_rows_body(z: &mut [f32], v: &[f32], stride: usize, idx: &[u16], val: &[u16]) {
-    by_stride!(stride, accumulate_rows_at(z, v, stride, idx, val))
+fn accumulate_stored_rows_body(z: &mut [f32], v: &[f32], stride: usize, entries: &[Entry]) {
+    by_stride!(stride, accumulate_rows_at(z, v, stride, entries, entries))
 }
 
 multiversion! {
@@ -214,9 +215,9 @@ multiversion! {
 }
 
 multiversion! {
-    /// [`accumulate_rows`] on one page of a row of a [`SparseCode`] (16-bit
-    /// units from the start of `v`, bfloat16 rates).
-    pub fn accumulate_stored_rows(z: &mut [f32], v: &[f32], stride: usize, idx: &[u16], val: &[u16]) -> () = accumulate_stored_rows_body;
+    /// [`accumulate_rows`] on one page of a row of a [`SparseCode`] (units
+    /// from the start of `v`).
+    pub fn accumulate_stored_rows(z: &mut [f32], v: &[f32], stride: usize, entries: &[Entry]) -> () = accumulate_stored_rows_body;
 }
 
 /// `z += Σ_b Σ_{k in rows[b] ∩ block} h_bk · e_b` for block `blk` of
@@ -252,7 +253,7 @@ fn block_delta_body(
     z: &mut [f32],
     err: &[f32],
     stride: usize,
-    rows: &[(&[u16], &[u16])],
+    rows: &[(&[Entry], &[Entry])],
     starts: &[u32],
     per_row: usize,
     blk: usize,
@@ -269,7 +270,7 @@ multiversion! {
         z: &mut [f32],
         err: &[f32],
         stride: usize,
-        rows: &[(&[u16], &[u16])],
+        rows: &[(&[Entry], &[Entry])],
         starts: &[u32],
         per_row: usize,
         blk: usize,
@@ -575,9 +576,9 @@ impl StructuralNet {
         z.fill(0.0);
         z[..c].copy_from_slice(&self.readout_bias);
         for p in 0..row.n_pages() {
-            let (idx, val) = row.page(p);
-            if !idx.is_empty() {
-                accumulate_stored_rows(z, &self.readout_t[p * PAGE * cs..], cs, idx, val);
+            let page = row.page(p);
+            if !page.is_empty() {
+                accumulate_stored_rows(z, &self.readout_t[p * PAGE * cs..], cs, page);
             }
         }
     }
@@ -671,8 +672,8 @@ impl StructuralNet {
         let batch_rows: Vec<CodeRow<'_>> = rows.iter().map(|&s| code.row(s as usize)).collect();
         // (their entries, for the update: a block lies in one page, found
         // from `starts`)
-        let entries: Vec<(&[u16], &[u16])> =
-            batch_rows.iter().map(|r| (r.index, r.value)).collect();
+        let entries: Vec<(&[Entry], &[Entry])> =
+            batch_rows.iter().map(|r| (r.entries, r.entries)).collect();
         // Per block of presynaptic units, where it starts in every sample's
         // row (found while the row is in cache from its logits).
         let n_blocks = width.div_ceil(UNIT_BLOCK).max(1);
@@ -951,8 +952,8 @@ impl StructuralNet {
             .enumerate()
             .for_each(|(k, row)| {
                 for (b, _) in labels.iter().enumerate().filter(|(_, &l)| l as usize == k) {
-                    for (j, h) in code.row(b).entries() {
-                        row[j] += from_bf16(h) as f64;
+                    for (j, h) in code.row(b).units() {
+                        row[j] += h as f64;
                     }
                 }
             });
@@ -1032,9 +1033,12 @@ mod tests {
             .collect()
     }
 
-    /// `n` stored (bfloat16) activities.
-    fn activities(n: usize, seed: u32) -> Vec<u16> {
-        noise(n, seed).into_iter().map(to_bf16).collect()
+    /// Stored entries of the units `idx` (one page) with noise activities.
+    fn stored(idx: &[u32], seed: u32) -> Vec<Entry> {
+        idx.iter()
+            .zip(noise(idx.len(), seed))
+            .map(|(&j, h)| Entry::new(j as u16, to_bf16(h)))
+            .collect()
     }
 
     fn bits(v: &[f32]) -> Vec<u32> {
@@ -1057,31 +1061,26 @@ mod tests {
                 accumulate_rows_body(&mut a, &v, stride, &idx, &val);
                 accumulate_rows_at::<0, _, _>(&mut b, &v, stride, &idx, &val);
                 assert_eq!(bits(&a), bits(&b), "logits, stride {stride}, {len} entries");
-                let idx: Vec<u16> = idx.iter().map(|&j| j as u16).collect();
-                let val = activities(len, 3);
+                let entries = stored(&idx, 3);
                 let (mut a, mut b) = (noise(stride, 1), noise(stride, 1));
-                accumulate_stored_rows_body(&mut a, &v, stride, &idx, &val);
-                accumulate_rows_at::<0, _, _>(&mut b, &v, stride, &idx, &val);
+                accumulate_stored_rows_body(&mut a, &v, stride, &entries);
+                accumulate_rows_at::<0, _, _>(&mut b, &v, stride, &entries, &entries);
                 assert_eq!(bits(&a), bits(&b), "stored, stride {stride}, {len} entries");
             }
             // Two samples, each with sorted units across three blocks.
-            let rows_idx: Vec<Vec<u16>> = (0..2u16)
-                .map(|b| (0..units as u16).filter(|j| (j * 7 + b) % 5 == 0).collect())
+            let rows_entries: Vec<Vec<Entry>> = (0..2u32)
+                .map(|b| {
+                    let idx: Vec<u32> =
+                        (0..units as u32).filter(|j| (j * 7 + b) % 5 == 0).collect();
+                    stored(&idx, b)
+                })
                 .collect();
-            let rows_val: Vec<Vec<u16>> = rows_idx
-                .iter()
-                .enumerate()
-                .map(|(b, r)| activities(r.len(), b as u32))
-                .collect();
-            let rows: Vec<(&[u16], &[u16])> = rows_idx
-                .iter()
-                .zip(&rows_val)
-                .map(|(i, v)| (&i[..], &v[..]))
-                .collect();
+            let rows: Vec<(&[Entry], &[Entry])> =
+                rows_entries.iter().map(|e| (&e[..], &e[..])).collect();
             let n_blocks = units.div_ceil(UNIT_BLOCK);
             let mut starts = vec![0u32; rows.len() * (n_blocks + 1)];
-            for ((idx, val), st) in rows.iter().zip(starts.chunks_mut(n_blocks + 1)) {
-                row_block_starts(CodeRow::single_page(idx, val), UNIT_BLOCK, st);
+            for ((e, _), st) in rows.iter().zip(starts.chunks_mut(n_blocks + 1)) {
+                row_block_starts(CodeRow::single_page(e), UNIT_BLOCK, st);
             }
             let err = noise(2 * stride, 9);
             for blk in 0..n_blocks {
