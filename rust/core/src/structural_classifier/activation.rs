@@ -149,27 +149,27 @@ mod tests {
                     u[i * 7] = *v;
                 }
             }
-            let (mut at, mut hv) = (vec![0u32; len], vec![0.0f32; len]);
-            let n = above_threshold(&u, &mut at, &mut hv);
             let want: Vec<(u32, u32)> = u
                 .iter()
                 .enumerate()
                 .filter(|(_, &v)| v > 0.0)
                 .map(|(i, v)| (i as u32, v.to_bits()))
                 .collect();
-            let got: Vec<(u32, u32)> = at[..n]
-                .iter()
-                .zip(&hv[..n])
-                .map(|(&i, v)| (i, v.to_bits()))
-                .collect();
-            assert_eq!(got, want, "{len} units");
-            let m = above_threshold_from(&u, &mut at, &mut hv, 0, 0);
-            let portable: Vec<(u32, u32)> = at[..m]
-                .iter()
-                .zip(&hv[..m])
-                .map(|(&i, v)| (i, v.to_bits()))
-                .collect();
-            assert_eq!(portable, want, "{len} units, portable");
+            // (the dispatched kernel, then the portable loop)
+            for portable in [false, true] {
+                let (mut at, mut hv) = (vec![0u32; len], vec![0.0f32; len]);
+                let n = if portable {
+                    above_threshold_from(&u, &mut at, &mut hv, 0, 0)
+                } else {
+                    above_threshold(&u, &mut at, &mut hv)
+                };
+                let got: Vec<(u32, u32)> = at[..n]
+                    .iter()
+                    .zip(&hv[..n])
+                    .map(|(&i, v)| (i, v.to_bits()))
+                    .collect();
+                assert_eq!(got, want, "{len} units, portable: {portable}");
+            }
         }
     }
 
