@@ -154,9 +154,14 @@ impl ChunkBuilder {
     }
 
     /// Append the entry of `unit` (ascending within the row) with the
-    /// bfloat16 activity `q`.
+    /// activity `h` rounded to bfloat16, unless it rounds to zero (a code
+    /// stores non-zero activities only).
     #[inline]
-    pub(super) fn push(&mut self, unit: usize, q: u16) {
+    pub(super) fn push(&mut self, unit: usize, h: f32) {
+        let q = to_bf16(h);
+        if from_bf16(q) == 0.0 {
+            return;
+        }
         if self.n_pages > 1 {
             while unit >= (self.page + 1) * PAGE {
                 self.next_page();
@@ -251,10 +256,7 @@ impl SparseCode {
         let mut rows = ChunkBuilder::new(n_hidden);
         for b in 0..batch {
             for (j, &v) in h[b * n_hidden..(b + 1) * n_hidden].iter().enumerate() {
-                let q = to_bf16(v);
-                if from_bf16(q) != 0.0 {
-                    rows.push(j, q);
-                }
+                rows.push(j, v);
             }
             rows.end_row();
         }

@@ -24,7 +24,6 @@ use super::kernels::{self, InputMajor};
 use super::{activate, check_finite, check_nonneg_input, class_stride, StructuralNet, LANES};
 use crate::energy::tally;
 use crate::error::{check_len, Error, Result};
-use crate::math::bf16::{from_bf16, to_bf16};
 use crate::math::simd::multiversion;
 use crate::math::softmax;
 use crate::rng::stream_rng;
@@ -102,11 +101,11 @@ fn axpy4<const S: usize>(y: &mut [f32], a: [f32; 4], x: [&[f32]; 4]) {
 /// The row strides with whole-array kernels (8 and 16: up to 16 classes);
 /// `S = 0` is any other.
 macro_rules! by_stride {
-    ($stride:expr, $f:ident($($arg:expr),*)) => {
+    ($stride:expr, $f:ident$(::<$($g:tt),*>)?($($arg:expr),*)) => {
         match $stride {
-            8 => $f::<8, _, _>($($arg),*),
-            16 => $f::<16, _, _>($($arg),*),
-            _ => $f::<0, _, _>($($arg),*),
+            8 => $f::<8 $($(, $g)*)?>($($arg),*),
+            16 => $f::<16 $($(, $g)*)?>($($arg),*),
+            _ => $f::<0 $($(, $g)*)?>($($arg),*),
         }
     };
 }
@@ -198,12 +197,15 @@ fn gather_rows<const S: usize, I: Unit, R: Rate>(z: &mut [f32], v: &[f32], idx: 
 
 #[inline(always)]
 fn accumulate_rows_body(z: &mut [f32], v: &[f32], stride: usize, idx: &[u32], val: &[f32]) {
-    by_stride!(stride, accumulate_rows_at(z, v, stride, idx, val))
+    by_stride!(stride, accumulate_rows_at::<_, _>(z, v, stride, idx, val))
 }
 
 #[inline(always)]
 fn accumulate_stored_rows_body(z: &mut [f32], v: &[f32], stride: usize, entries: &[Entry]) {
-    by_stride!(stride, accumulate_rows_at(z, v, stride, entries, entries))
+    by_stride!(
+        stride,
+        accumulate_rows_at::<_, _>(z, v, stride, entries, entries)
+    )
 }
 
 multiversion! {
@@ -224,25 +226,25 @@ multiversion! {
 /// [`UNIT_BLOCK`] presynaptic units, `z` holding the block's rows (`stride`
 /// floats per unit), the batch's samples in order and each over its entries
 /// inside the block, found from `starts` ([`row_block_starts`], `per_row`
-/// offsets per row). Units are indices within the block's page.
+/// offsets per row). A block lies in one page of the code.
 #[inline(always)]
-fn block_delta_at<const S: usize, I: Unit, R: Rate>(
+fn block_delta_at<const S: usize>(
     z: &mut [f32],
     err: &[f32],
     stride: usize,
-    rows: &[(&[I], &[R])],
+    rows: &[CodeRow<'_>],
     starts: &[u32],
     per_row: usize,
     blk: usize,
 ) {
     let stride = if S == 0 { stride } else { S };
     let j0 = blk * UNIT_BLOCK % PAGE;
-    for (b, (idx, val)) in rows.iter().enumerate() {
+    for (b, row) in rows.iter().enumerate() {
         let at = b * per_row + blk;
         let (lo, hi) = (starts[at] as usize, starts[at + 1] as usize);
         let e = &err[b * stride..(b + 1) * stride];
-        for (&j, &h) in idx[lo..hi].iter().zip(&val[lo..hi]) {
-            let r = (j.at() - j0) * stride;
+        for h in &row.entries[lo..hi] {
+            let r = (h.unit() as usize - j0) * stride;
             axpy::<S>(&mut z[r..r + stride], h.rate(), e);
         }
     }
@@ -253,7 +255,7 @@ fn block_delta_body(
     z: &mut [f32],
     err: &[f32],
     stride: usize,
-    rows: &[(&[Entry], &[Entry])],
+    rows: &[CodeRow<'_>],
     starts: &[u32],
     per_row: usize,
     blk: usize,
@@ -270,7 +272,7 @@ multiversion! {
         z: &mut [f32],
         err: &[f32],
         stride: usize,
-        rows: &[(&[Entry], &[Entry])],
+        rows: &[CodeRow<'_>],
         starts: &[u32],
         per_row: usize,
         blk: usize,
@@ -394,17 +396,11 @@ impl StructuralNet {
                     rows.reserve((at.len() + at.len() / 4 + 1) * CODE_TASK);
                 }
                 for (&i, &h) in at.iter().zip(hv) {
-                    let q = to_bf16(h);
-                    if from_bf16(q) != 0.0 {
-                        rows.push(i as usize, q);
-                    }
+                    rows.push(i as usize, h);
                 }
                 if direct {
                     for (j, &v) in xb.iter().enumerate() {
-                        let q = to_bf16(v);
-                        if from_bf16(q) != 0.0 {
-                            rows.push(nh + j, q);
-                        }
+                        rows.push(nh + j, v);
                     }
                 }
                 rows.end_row();
@@ -670,10 +666,6 @@ impl StructuralNet {
         let mut coef = vec![0.0f32; batch * n_g.max(1)];
         // The coded rows of the batch's samples, in batch order.
         let batch_rows: Vec<CodeRow<'_>> = rows.iter().map(|&s| code.row(s as usize)).collect();
-        // (their entries, for the update: a block lies in one page, found
-        // from `starts`)
-        let entries: Vec<(&[Entry], &[Entry])> =
-            batch_rows.iter().map(|r| (r.entries, r.entries)).collect();
         // Per block of presynaptic units, where it starts in every sample's
         // row (found while the row is in cache from its logits).
         let n_blocks = width.div_ceil(UNIT_BLOCK).max(1);
@@ -751,7 +743,7 @@ impl StructuralNet {
             .map(|(blk, (vb, avg))| {
                 let j0 = blk * UNIT_BLOCK;
                 let mut g = vec![0.0f32; vb.len()];
-                block_delta(&mut g, &err, cs, &entries, &starts, n_blocks + 1, blk);
+                block_delta(&mut g, &err, cs, &batch_rows, &starts, n_blocks + 1, blk);
                 // The translations' dense part: Σ_q μ_qj G_q.
                 for (jj, gr) in g.chunks_exact_mut(cs).enumerate() {
                     for &(q, gq) in &protos {
@@ -1026,6 +1018,7 @@ impl StructuralNet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::math::bf16::to_bf16;
 
     fn noise(n: usize, seed: u32) -> Vec<f32> {
         (0..n as u32)
@@ -1075,18 +1068,20 @@ mod tests {
                     stored(&idx, b)
                 })
                 .collect();
-            let rows: Vec<(&[Entry], &[Entry])> =
-                rows_entries.iter().map(|e| (&e[..], &e[..])).collect();
+            let rows: Vec<CodeRow<'_>> = rows_entries
+                .iter()
+                .map(|e| CodeRow::single_page(e))
+                .collect();
             let n_blocks = units.div_ceil(UNIT_BLOCK);
             let mut starts = vec![0u32; rows.len() * (n_blocks + 1)];
-            for ((e, _), st) in rows.iter().zip(starts.chunks_mut(n_blocks + 1)) {
-                row_block_starts(CodeRow::single_page(e), UNIT_BLOCK, st);
+            for (&row, st) in rows.iter().zip(starts.chunks_mut(n_blocks + 1)) {
+                row_block_starts(row, UNIT_BLOCK, st);
             }
             let err = noise(2 * stride, 9);
             for blk in 0..n_blocks {
                 let (mut a, mut b) = (noise(UNIT_BLOCK * stride, 4), noise(UNIT_BLOCK * stride, 4));
                 block_delta_body(&mut a, &err, stride, &rows, &starts, n_blocks + 1, blk);
-                block_delta_at::<0, _, _>(&mut b, &err, stride, &rows, &starts, n_blocks + 1, blk);
+                block_delta_at::<0>(&mut b, &err, stride, &rows, &starts, n_blocks + 1, blk);
                 assert_eq!(bits(&a), bits(&b), "update, stride {stride}, block {blk}");
             }
         }
