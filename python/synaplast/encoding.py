@@ -32,6 +32,8 @@ __all__ = ["OnOffEncoder"]
 
 #: Fraction of exact zeros that marks a never-negative feature as a rate.
 _RATE_ZEROS = 0.1
+# Rows encoded at once (their gathered columns stay in cache).
+_ROWS_PER_BLOCK = 256
 
 
 class OnOffEncoder(TransformerMixin, BaseEstimator):
@@ -137,16 +139,22 @@ class OnOffEncoder(TransformerMixin, BaseEstimator):
         keep_on = np.asarray(self.on_scale_) > 0  # (what `_on` lists)
         on = np.flatnonzero(keep_on)
         R = np.empty((X.shape[0], on.size + off.size), dtype=np.float32)
-        if on.size:
-            ron = R[:, : on.size]
-            np.compress(keep_on, X, axis=1, out=ron)
-            if np.any(c[on]):  # (rate-like channels have centre 0: nothing to subtract)
-                ron -= c[on]
-            ron /= self.on_scale_[on]
-        if off.size:
-            np.subtract(c[off], X[:, off], out=R[:, on.size :])
-            R[:, on.size :] /= self.off_scale_[off]
-        np.clip(R, 0.0, 1.0, out=R)
+        c_on = c[on] if np.any(c[on]) else None  # (rate-like channels have centre 0)
+        on_scale, c_off, off_scale = self.on_scale_[on], c[off], self.off_scale_[off]
+        # Row blocks that stay in cache: gathering columns of the whole
+        # array at once is several times slower on MNIST-sized inputs.
+        for i in range(0, X.shape[0], _ROWS_PER_BLOCK):
+            xb, rb = X[i : i + _ROWS_PER_BLOCK], R[i : i + _ROWS_PER_BLOCK]
+            if on.size:
+                ron = rb[:, : on.size]
+                ron[...] = xb[:, on]
+                if c_on is not None:
+                    ron -= c_on
+                ron /= on_scale
+            if off.size:
+                np.subtract(c_off, xb[:, off], out=rb[:, on.size :])
+                rb[:, on.size :] /= off_scale
+            np.clip(rb, 0.0, 1.0, out=rb)
         return R
 
     def get_feature_names_out(self, input_features=None):
