@@ -138,6 +138,44 @@ def test_readout_delta_rule_equals_reference():
     np.testing.assert_allclose(net.readout_bias, bvec, atol=1e-5)
 
 
+def test_centred_readout_with_dead_zone_equals_reference():
+    """The covariance form of the delta rule, ``ΔV = η/B Σ_b e_b (h_b − m)``
+    with ``m`` the mean of the stored code, samples with every ``|e| <
+    1e-3`` left out (the dead zone), against dense NumPy in float64."""
+    X, y = toy(n=60, d=12)
+    net = structural_net(12, 20, 3, 4, 0.05, 0.3, 4)
+    H = bfloat16(net.transform(X)).astype(np.float64)
+    m = H.mean(0)
+    T = np.eye(3)[y]
+    rates, l2, n = [20.0] * 30, 1e-4, len(y)
+    V, cp = np.zeros((3, 20)), np.zeros(3)  # cp: the bias of the centred form
+    gated = 0
+    for rate in rates:
+        z = cp + (H - m) @ V.T
+        p = np.exp(z - z.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        err = T - p
+        open_ = (np.abs(err) >= 1e-3).any(1)
+        gated += int((~open_).sum())
+        V = (1 - rate * l2) * V + rate / n * err[open_].T @ (H[open_] - m)
+        cp += rate / n * err[open_].sum(0)
+    assert 0 < gated < n * len(rates)  # the dead zone is exercised
+    schedule = {
+        "rates": rates,
+        "batch_size": n,
+        "l2": l2,
+        "tol": 0.0,
+        "n_iter_no_change": 0,
+        "seed": 0,
+        "average_from": None,
+        "centre": True,
+    }
+    net.readout_fit(X, y.astype(np.int64), schedule)
+    np.testing.assert_allclose(net.readout, V, atol=1e-4)
+    # the fit ends in the usual form: z = c + V h
+    np.testing.assert_allclose(net.readout_bias, cp - V @ m, atol=1e-4)
+
+
 def test_transform_is_rectified_sigmoid():
     X, y = toy()
     est = SPC(n_hidden=12, max_iter=2, readout_max_iter=2, direct_input=True, random_state=0)
@@ -314,11 +352,13 @@ def test_readout_stops_early_and_sparse_code_matches_dense():
     full.set_params(direct_input=True)
     full.set_params(random_state=0).fit(X, y)
     assert len(full.readout_loss_curve_) == 15
-    early = SPC(n_hidden=12, max_iter=2, readout_max_iter=15, readout_tol=10.0, random_state=0)
-    early.set_params(direct_input=True).fit(X, y)
-    # the loss never falls by 10 nats: stop after 1 + n_iter_no_change epochs
-    assert len(early.readout_loss_curve_) == 3
-    assert early.readout_loss_curve_ == full.readout_loss_curve_[:3]
+    for patience in (1, 2):
+        early = SPC(n_hidden=12, max_iter=2, readout_max_iter=15, readout_tol=10.0)
+        early.set_params(readout_n_iter_no_change=patience, random_state=0)
+        early.set_params(direct_input=True).fit(X, y)
+        # the loss never falls by 10 nats: stop after 1 + n_iter_no_change epochs
+        assert len(early.readout_loss_curve_) == 1 + patience
+        assert early.readout_loss_curve_ == full.readout_loss_curve_[: 1 + patience]
     # probabilities from the sparse-code readout equal a dense NumPy product
     H = np.hstack([full.transform(X), full.encoder_.transform(X)]).astype(np.float64)
     z = H @ full.coefs_readout_.T + full.intercept_readout_

@@ -98,17 +98,28 @@ feedforward similarity).
 
 Readout
 -------
-A softmax layer trained by the **delta rule**
-``ΔV_kj = η (t_k − p_k) h_j − η λ V_kj``: each readout synapse changes by its
-output unit's error times its presynaptic activity, a local rule. With
+A softmax layer trained by the **delta rule** in its covariance form,
+``ΔV_kj = η (t_k − p_k)(h_j − m_j) − η λ V_kj``: each readout synapse
+changes by its output unit's error times its presynaptic activity relative
+to that unit's mean activity ``m_j`` over the training data, a local rule
+(Sejnowski 1977). Every hidden activity is ``≥ 0``, so without the mean all
+synapses share one large common component and gradient steps zig-zag
+along it (LeCun et al. 1998); centred, the readout takes twice the rate and
+converges in fewer epochs (on MNIST 4 instead of 6, and +0.07 points over
+three shuffles). The logits stay ``z = c + V h``: the mean enters through
+the bias, so the code stays sparse. The rule has a **dead zone**: a sample
+whose every output error ``|t_k − p_k|`` is below ``10⁻³`` changes no
+synapse (late in learning most samples are learned, and the update then
+runs over the few that are not; on MNIST at the same accuracy). With
 ``direct_input=True`` the readout's presynaptic units are the hidden units
 *and* the encoded inputs (a direct pathway beside the hidden layer): what a
 single feature tells goes straight to the output units, and the hidden
 units only have to add the conjunctions; on tabular data with a few dozen
 features this is worth 3-7 points. From the second readout epoch on, the
-readout keeps the running mean of its weights after every batch and ends
-as that mean (Polyak–Ruppert averaging): the same solution with the noise
-of the late stochastic steps averaged out. We use it
+readout keeps the running mean of its weights over the batches of each
+epoch and ends as the mean over its last epoch (tail averaging, after
+Polyak–Ruppert): the noise of the late stochastic steps averages out,
+without the distant early weights. We use the delta rule
 rather than the paper's Hebbian-plus-weight-perturbation readout because
 weight perturbation estimates the same gradient with a variance that grows
 with the number of readout weights, needing many more presentations for the
@@ -221,7 +232,7 @@ from synaplast.synapses import SynapseMatrix
 __all__ = ["StructuralPlasticityClassifier"]
 
 _W_INIT = (0.01, 0.1)  # initial weights, as in the paper
-# The readout's weights are averaged from this epoch on (None: off).
+# The readout's weights are averaged over each epoch from this one on (None: off).
 _READOUT_AVERAGE_FROM = 1
 # n_hidden="auto": synapses per unit, and the fewest units whatever the data.
 _AUTO_SYNAPSES_PER_UNIT = 2
@@ -564,11 +575,11 @@ class StructuralPlasticityClassifier(
         inhibition_rate=0.01,
         max_iter=2,
         readout_max_iter=200,
-        readout_learning_rate=3.0,
+        readout_learning_rate=6.0,
         readout_decay=0.5,
         readout_l2=1e-5,
-        readout_tol=1e-2,
-        readout_n_iter_no_change=2,
+        readout_tol=3e-2,
+        readout_n_iter_no_change=1,
         batch_size="auto",
         estimate_information=False,
         random_state=None,
@@ -739,6 +750,7 @@ class StructuralPlasticityClassifier(
             "seed": seed_from(self.random_state),
             "direct": direct,
             "readout_average_from": _READOUT_AVERAGE_FROM,
+            "readout_centre": True,
         }
 
     def _validate(self, X, y="no_validation", reset=False):
@@ -846,6 +858,8 @@ class StructuralPlasticityClassifier(
             "n_iter_no_change": p["readout_n_iter_no_change"],
             "seed": seed,
             "average_from": p["readout_average_from"],
+            # (states pickled before centring existed learn as they did)
+            "centre": p.get("readout_centre", False),
         }
         if translation is None:
             loss, _converged = net.readout_fit(X, yi, schedule)

@@ -17,6 +17,7 @@
 
 use crate::error::{check_len, Result};
 use crate::math::bf16::{bf16_is_finite, from_bf16, to_bf16};
+use rayon::prelude::*;
 
 /// Units per page of 16-bit indices.
 pub const PAGE: usize = 1 << 16;
@@ -282,6 +283,45 @@ impl SparseCode {
             entries: &chunk.entries[s - base..e - base],
             splits: &chunk.splits[r * per_row..(r + 1) * per_row],
         }
+    }
+
+    /// Per unit, the mean and the variance of its activity over the
+    /// samples (absent entries count as 0), in double precision. The rows
+    /// are summed in fixed parts whatever the number of threads: the same
+    /// bits on any machine.
+    pub fn unit_moments(&self) -> (Vec<f64>, Vec<f64>) {
+        const PARTS: usize = 16;
+        let (n, w) = (self.n_samples(), self.n_hidden);
+        if n == 0 {
+            return (vec![0.0; w], vec![0.0; w]);
+        }
+        let per = n.div_ceil(PARTS);
+        let sums: Vec<Vec<f64>> = (0..n.div_ceil(per))
+            .into_par_iter()
+            .map(|p| {
+                let mut acc = vec![0.0f64; 2 * w];
+                for b in p * per..((p + 1) * per).min(n) {
+                    for (j, h) in self.row(b).units() {
+                        let h = h as f64;
+                        acc[2 * j] += h;
+                        acc[2 * j + 1] += h * h;
+                    }
+                }
+                acc
+            })
+            .collect();
+        let (mut mean, mut var) = (vec![0.0f64; w], vec![0.0f64; w]);
+        for acc in &sums {
+            for j in 0..w {
+                mean[j] += acc[2 * j];
+                var[j] += acc[2 * j + 1];
+            }
+        }
+        for (m, v) in mean.iter_mut().zip(var.iter_mut()) {
+            *m /= n as f64;
+            *v = (*v / n as f64 - *m * *m).max(0.0);
+        }
+        (mean, var)
     }
 
     /// Stored active entries.
