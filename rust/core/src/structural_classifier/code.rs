@@ -285,43 +285,41 @@ impl SparseCode {
         }
     }
 
-    /// Per unit, the mean and the variance of its activity over the
-    /// samples (absent entries count as 0), in double precision. The rows
-    /// are summed in fixed parts whatever the number of threads: the same
-    /// bits on any machine.
-    pub fn unit_moments(&self) -> (Vec<f64>, Vec<f64>) {
+    /// Per unit, its mean activity over the samples (absent entries count
+    /// as 0), estimated on at most `max_rows` rows evenly spread over the
+    /// code (all of them when there are no more). The rows are summed in
+    /// fixed parts whatever the number of threads: the same bits anywhere.
+    pub fn unit_means(&self, max_rows: usize) -> Vec<f64> {
         const PARTS: usize = 16;
         let (n, w) = (self.n_samples(), self.n_hidden);
-        if n == 0 {
-            return (vec![0.0; w], vec![0.0; w]);
+        let step = n.div_ceil(max_rows.max(1)).max(1);
+        let rows: Vec<usize> = (0..n).step_by(step).collect();
+        if rows.is_empty() {
+            return vec![0.0; w];
         }
-        let per = n.div_ceil(PARTS);
-        let sums: Vec<Vec<f64>> = (0..n.div_ceil(per))
-            .into_par_iter()
-            .map(|p| {
-                let mut acc = vec![0.0f64; 2 * w];
-                for b in p * per..((p + 1) * per).min(n) {
+        let per = rows.len().div_ceil(PARTS);
+        let sums: Vec<Vec<f64>> = rows
+            .par_chunks(per)
+            .map(|part| {
+                let mut acc = vec![0.0f64; w];
+                for &b in part {
                     for (j, h) in self.row(b).units() {
-                        let h = h as f64;
-                        acc[2 * j] += h;
-                        acc[2 * j + 1] += h * h;
+                        acc[j] += h as f64;
                     }
                 }
                 acc
             })
             .collect();
-        let (mut mean, mut var) = (vec![0.0f64; w], vec![0.0f64; w]);
+        let mut mean = vec![0.0f64; w];
         for acc in &sums {
-            for j in 0..w {
-                mean[j] += acc[2 * j];
-                var[j] += acc[2 * j + 1];
+            for (m, a) in mean.iter_mut().zip(acc) {
+                *m += a;
             }
         }
-        for (m, v) in mean.iter_mut().zip(var.iter_mut()) {
-            *m /= n as f64;
-            *v = (*v / n as f64 - *m * *m).max(0.0);
+        for m in &mut mean {
+            *m /= rows.len() as f64;
         }
-        (mean, var)
+        mean
     }
 
     /// Stored active entries.

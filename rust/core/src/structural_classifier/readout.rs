@@ -279,6 +279,104 @@ multiversion! {
     ) -> () = block_delta_body;
 }
 
+/// The constants of [`update_rows`] for one batch.
+#[derive(Debug, Clone, Copy)]
+pub struct RowUpdate {
+    /// `1 − ηλ` (weight decay).
+    pub keep: f32,
+    /// `η / B`.
+    pub scale: f32,
+    /// Weight of the new weights in the running mean.
+    pub f_avg: f32,
+}
+
+/// Class lanes updated together by [`update_rows_at`].
+const LANE_GROUP: usize = 16;
+
+/// One block's readout rows after a batch, rows of `err_sum.len()` lanes:
+/// `V_j ← keep·V_j + scale·(G_j − m_j E)` (`E` the batch's summed error;
+/// `means` empty: not centred), then the running mean `A ← A + f·(V − A)`
+/// if kept and `offset += m_j V_j`. Returns the writes (changed weights)
+/// and `Σ|ΔV|`, each lane summed over the rows in order. Lanes go in
+/// groups of up to [`LANE_GROUP`], all of a row of `S` lanes at once (one
+/// or two vector registers; `S = 0`: any width); every lane's sums run
+/// over the rows in order either way, so the same bits.
+#[inline(always)]
+fn update_rows_at<const S: usize>(
+    v: &mut [f32],
+    g: &[f32],
+    means: &[f32],
+    err_sum: &[f32],
+    mut avg: Option<&mut [f32]>,
+    offset: &mut [f32],
+    u: RowUpdate,
+) -> (u64, f64) {
+    let cs = if S == 0 { err_sum.len() } else { S };
+    let rows = v.len() / cs;
+    let (mut writes, mut change) = (0u64, 0.0f64);
+    let mut l0 = 0;
+    while l0 < cs {
+        let w = if S == 0 { LANE_GROUP.min(cs - l0) } else { S };
+        let (mut n, mut sa) = ([0u32; LANE_GROUP], [0.0f32; LANE_GROUP]);
+        let e = &err_sum[l0..l0 + w];
+        for j in 0..rows {
+            let at = j * cs + l0;
+            let (wr, gr) = (&mut v[at..at + w], &g[at..at + w]);
+            let m = means.get(j).copied().unwrap_or(0.0);
+            for l in 0..w {
+                let new = u.keep * wr[l] + u.scale * (gr[l] + -m * e[l]);
+                let d = (new - wr[l]).abs();
+                n[l] += u32::from(d != 0.0);
+                sa[l] += d;
+                wr[l] = new;
+            }
+            if let Some(a) = avg.as_deref_mut() {
+                for (a, &v) in a[at..at + w].iter_mut().zip(wr.iter()) {
+                    *a += u.f_avg * (v - *a);
+                }
+            }
+            if !means.is_empty() {
+                for (o, &v) in offset[l0..l0 + w].iter_mut().zip(wr.iter()) {
+                    *o += m * v;
+                }
+            }
+        }
+        writes += n[..w].iter().map(|&k| k as u64).sum::<u64>();
+        change += sa[..w].iter().map(|&x| x as f64).sum::<f64>();
+        l0 += w;
+    }
+    (writes, change)
+}
+
+#[inline(always)]
+fn update_rows_body(
+    v: &mut [f32],
+    g: &[f32],
+    means: &[f32],
+    err_sum: &[f32],
+    avg: Option<&mut [f32]>,
+    offset: &mut [f32],
+    u: RowUpdate,
+) -> (u64, f64) {
+    by_stride!(
+        err_sum.len(),
+        update_rows_at(v, g, means, err_sum, avg, offset, u)
+    )
+}
+
+multiversion! {
+    /// [`update_rows_at`] for the widest vector unit (same bits everywhere).
+    pub fn update_rows(
+        v: &mut [f32],
+        g: &[f32],
+        means: &[f32],
+        err_sum: &[f32],
+        avg: Option<&mut [f32]>,
+        offset: &mut [f32],
+        u: RowUpdate,
+    ) -> (u64, f64) = update_rows_body;
+}
+
 /// Output error below which a sample changes no readout synapse (see
 /// [`gate_errors`]).
 pub const ERROR_GATE: f32 = 1e-3;
@@ -356,6 +454,11 @@ pub struct ReadoutSchedule {
 /// V_j`, so the code stays sparse, the offset `Σ_j m_j V_j` is one dense
 /// pass per batch (fused with the update's), and the fit ends with
 /// `c = c' − Σ_j m_j V_j`.
+/// Samples on which [`Centring`] estimates the units' means (a
+/// preconditioner: any fixed means give the same logits, so an estimate
+/// serves; all of MNIST's 60,000 would cost a pass over the whole code).
+const CENTRING_ROWS: usize = 8192;
+
 pub(super) struct Centring {
     means: Vec<f32>,
     /// `Σ_j m_j V_j` for the current weights (`class_stride` lanes).
@@ -364,7 +467,11 @@ pub(super) struct Centring {
 
 impl Centring {
     fn new(net: &StructuralNet, code: &SparseCode) -> Self {
-        let means = code.unit_moments().0.iter().map(|&m| m as f32).collect();
+        let means = code
+            .unit_means(CENTRING_ROWS)
+            .iter()
+            .map(|&m| m as f32)
+            .collect();
         let mut c = Centring {
             means,
             offset: Vec::new(),
@@ -442,6 +549,20 @@ pub(super) struct Carry {
     average: Option<Average>,
     /// The centring of the activities ([`ReadoutSchedule::centre`]).
     centre: Option<Centring>,
+    /// Where each block of [`UNIT_BLOCK`] units starts in every row of the
+    /// code ([`block_table`]), found once per fit instead of every epoch;
+    /// empty: found per batch.
+    starts: Vec<u32>,
+}
+
+/// [`row_block_starts`] of every row of `code`, `per_row` offsets each.
+fn block_table(code: &SparseCode, per_row: usize) -> Vec<u32> {
+    let mut table = vec![0u32; code.n_samples() * per_row];
+    table
+        .par_chunks_mut(per_row)
+        .enumerate()
+        .for_each(|(b, st)| row_block_starts(code.row(b), UNIT_BLOCK, st));
+    table
 }
 
 /// Pseudo-samples of classes absent from the data (see
@@ -792,7 +913,12 @@ impl StructuralNet {
                         *z -= o;
                     }
                 }
-                row_block_starts(row, UNIT_BLOCK, st);
+                if carry.starts.is_empty() {
+                    row_block_starts(row, UNIT_BLOCK, st);
+                } else {
+                    let at = s as usize * st.len();
+                    st.copy_from_slice(&carry.starts[at..at + st.len()]);
+                }
                 let src = labels[s as usize] as usize;
                 let z = e[..c].to_vec();
                 let e = &mut e[..c];
@@ -879,47 +1005,28 @@ impl StructuralNet {
                 let mut g = vec![0.0f32; vb.len()];
                 block_delta(&mut g, &err, cs, &batch_rows, &starts, n_blocks + 1, blk);
                 // The translations' dense part: Σ_q μ_qj G_q.
-                for (jj, gr) in g.chunks_exact_mut(cs).enumerate() {
-                    for &(q, gq) in &protos {
-                        let m = mu_of(q, j0 + jj);
-                        if m != 0.0 {
-                            axpy_lanes(gr, m, gq);
-                        }
-                    }
-                    if let Some(&m) = means.get(j0 + jj) {
-                        if m != 0.0 {
-                            axpy_lanes(gr, -m, &err_sum);
+                if !protos.is_empty() {
+                    for (jj, gr) in g.chunks_exact_mut(cs).enumerate() {
+                        for &(q, gq) in &protos {
+                            let m = mu_of(q, j0 + jj);
+                            if m != 0.0 {
+                                axpy_lanes(gr, m, gq);
+                            }
                         }
                     }
                 }
-                // Writes and Σ|Δw| per class lane, summed over the rows, so
-                // that no row waits on the previous row's sum (the padding
-                // lanes hold 0 and get 0: no write).
-                let mut lane_n = vec![0u32; cs];
-                let mut lane_s = vec![0.0f32; cs];
-                for (wr, gr) in vb.chunks_exact_mut(cs).zip(g.chunks_exact(cs)) {
-                    for l in 0..cs {
-                        let new = keep * wr[l] + scale * gr[l];
-                        let d = (new - wr[l]).abs();
-                        lane_n[l] += u32::from(d != 0.0);
-                        lane_s[l] += d;
-                        wr[l] = new;
-                    }
-                }
-                // This block's share of the new offset Σ_j m_j V_j.
+                // The rows, their writes and Σ|Δw| (the padding lanes hold
+                // 0 and get 0: no write), the running mean, and this block's
+                // share of the new offset Σ_j m_j V_j.
+                let m = if means.is_empty() {
+                    &[][..]
+                } else {
+                    &means[j0..j0 + vb.len() / cs]
+                };
                 let mut offset = vec![0.0f32; if means.is_empty() { 0 } else { cs }];
-                if !means.is_empty() {
-                    for (jj, wr) in vb.chunks_exact(cs).enumerate() {
-                        axpy_lanes(&mut offset, means[j0 + jj], wr);
-                    }
-                }
-                if let Some(a) = avg {
-                    for (m, &v) in a.iter_mut().zip(vb.iter()) {
-                        *m += f_avg * (v - *m);
-                    }
-                }
-                let writes = lane_n.iter().map(|&n| n as u64).sum();
-                let change = lane_s.iter().map(|&v| v as f64).sum();
+                let u = RowUpdate { keep, scale, f_avg };
+                let (writes, change) =
+                    update_rows(vb, &g, m, &err_sum, avg.as_deref_mut(), &mut offset, u);
                 (writes, change, offset)
             })
             .collect();
@@ -1133,6 +1240,7 @@ impl StructuralNet {
         let mut carry = Carry {
             average: None,
             centre: s.centre.then(|| Centring::new(self, code)),
+            starts: block_table(code, self.n_readout_in().div_ceil(UNIT_BLOCK).max(1) + 1),
         };
         if let Some(ct) = &carry.centre {
             ct.enter(self);
