@@ -490,7 +490,7 @@ class StructuralPlasticityClassifier(
         Initial readout rate ``η₀``; epoch ``e`` runs at ``η₀ / (1 + decay·e)``.
     readout_decay : float, default=0.5
         Decay of the readout rate per epoch.
-    readout_l2 : float, default=1e-5
+    readout_l2 : float, default=1e-4
         Weight decay of the readout.
     readout_tol : float, default=1e-2
         Readout learning stops early once the mean training cross-entropy of
@@ -577,7 +577,7 @@ class StructuralPlasticityClassifier(
         readout_max_iter=200,
         readout_learning_rate=6.0,
         readout_decay=0.5,
-        readout_l2=1e-5,
+        readout_l2=1e-4,
         readout_tol=3e-2,
         readout_n_iter_no_change=1,
         batch_size="auto",
