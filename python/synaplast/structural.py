@@ -486,17 +486,19 @@ class StructuralPlasticityClassifier(
     readout_max_iter : int, default=200
         Most epochs of readout learning (it usually stops earlier, see
         ``readout_tol``). ``partial_fit`` runs the same schedule on each batch.
-    readout_learning_rate : float, default=3.0
+    readout_learning_rate : float, default=6.0
         Initial readout rate ``η₀``; epoch ``e`` runs at ``η₀ / (1 + decay·e)``.
     readout_decay : float, default=0.5
         Decay of the readout rate per epoch.
     readout_l2 : float, default=1e-4
         Weight decay of the readout.
-    readout_tol : float, default=1e-2
+    readout_tol : float, default=3e-2
         Readout learning stops early once the mean training cross-entropy of
         an epoch has not fallen below the best so far minus ``readout_tol``
-        for ``readout_n_iter_no_change`` consecutive epochs.
-    readout_n_iter_no_change : int, default=2
+        for ``readout_n_iter_no_change`` consecutive epochs (on MNIST after
+        4 epochs: test accuracy no longer rises while the training loss
+        still falls).
+    readout_n_iter_no_change : int, default=1
         See ``readout_tol``; 0 runs all ``readout_max_iter`` epochs.
     batch_size : int or "auto", default="auto"
         Mini-batch size. ``"auto"``: 1 % of the training samples (of the
