@@ -1114,7 +1114,10 @@ class StructuralPlasticityClassifier(
         pred = np.argmax(self._net.predict_proba(R), axis=1)
         if n_classes > 1 and np.unique(yi).size > 1 and np.unique(pred).size == 1:
             problems.append(f"it predicts one class for all {R.shape[0]} training samples checked")
-        active = (self._net.transform(R) > 0).any(axis=0)
+        # (summed per class over the sparse code: the dense code of the
+        # checked samples is hundreds of megabytes on a wide layer)
+        sums, _counts = self._net.class_sums(R, yi.astype(np.int64))
+        active = (sums[:, : self._p["n_hidden"]] > 0).any(axis=0)
         if active.mean() < 0.5:
             problems.append(
                 f"{active.size - active.sum()} of {active.size} hidden units are never active"
