@@ -485,4 +485,23 @@ mod tests {
             assert_eq!(out[n_blocks] as usize, units.len());
         }
     }
+
+    #[test]
+    fn unit_means_are_the_dense_column_means() {
+        let (h, batch, width) = wide();
+        let code = SparseCode::from_dense(&h, batch, width).unwrap();
+        let mean = |rows: &[usize], j: usize| {
+            rows.iter().map(|&b| h[b * width + j] as f64).sum::<f64>() / rows.len() as f64
+        };
+        let all = code.unit_means(batch);
+        let every_other = code.unit_means(2); // rows 0 and 2
+        for j in 0..width {
+            assert_eq!(all[j], mean(&[0, 1, 2, 3], j));
+            assert_eq!(every_other[j], mean(&[0, 2], j));
+        }
+        assert_eq!(
+            SparseCode::empty(width, 3, 0).unit_means(8),
+            vec![0.0; width]
+        );
+    }
 }
