@@ -78,7 +78,11 @@ class OnOffEncoder(TransformerMixin, BaseEstimator):
         """
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=True)
         lo, hi = X.min(axis=0), X.max(axis=0)
-        zeros = np.count_nonzero(X == 0, axis=0)
+        # (per block of rows: one mask of all of X is a large temporary, and
+        # its first touch costs more than the comparisons)
+        zeros = np.zeros(X.shape[1], dtype=np.int64)
+        for i in range(0, X.shape[0], 16 * _ROWS_PER_BLOCK):
+            zeros += np.count_nonzero(X[i : i + 16 * _ROWS_PER_BLOCK] == 0, axis=0)
         self.rate_like_ = (lo >= 0) & (zeros / X.shape[0] >= _RATE_ZEROS)
         # Medians of the other features only (the costly part on pixels).
         centre = np.zeros(X.shape[1], dtype=X.dtype)

@@ -849,3 +849,25 @@ fn class_sums_add_up_the_code_per_class() {
     assert_eq!((net.n_classes(), net.readout().len()), (5, 20));
     assert!(net.reset_readout(0).is_err());
 }
+
+#[test]
+fn input_check_takes_every_finite_rate_and_nothing_else() {
+    let good = [0.0f32, -0.0, 1e-40, 0.5, f32::MAX];
+    let bad = [-1e-40f32, -1.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, -f32::NAN];
+    // short inputs and inputs long enough for the parallel pass, the
+    // offending value at either end
+    for n in [7usize, 64 << 14] {
+        let mut x = vec![0.25f32; n];
+        for &g in &good {
+            x[n - 1] = g;
+            assert!(check_nonneg_input(&x).is_ok(), "{g}");
+        }
+        for &b in &bad {
+            for at in [0, n - 1] {
+                let mut y = x.clone();
+                y[at] = b;
+                assert!(check_nonneg_input(&y).is_err(), "{b} at {at}");
+            }
+        }
+    }
+}
