@@ -853,7 +853,14 @@ fn class_sums_add_up_the_code_per_class() {
 #[test]
 fn input_check_takes_every_finite_rate_and_nothing_else() {
     let good = [0.0f32, -0.0, 1e-40, 0.5, f32::MAX];
-    let bad = [-1e-40f32, -1.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, -f32::NAN];
+    let bad = [
+        -1e-40f32,
+        -1.0,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NAN,
+        -f32::NAN,
+    ];
     // short inputs and inputs long enough for the parallel pass, the
     // offending value at either end
     for n in [7usize, 64 << 14] {
