@@ -101,12 +101,13 @@ Readout
 A softmax layer trained by the **delta rule** in its covariance form,
 ``ΔV_kj = η (t_k − p_k)(h_j − m_j) − η λ V_kj``: each readout synapse
 changes by its output unit's error times its presynaptic activity relative
-to that unit's mean activity ``m_j`` over the training data, a local rule
-(Sejnowski 1977). Every hidden activity is ``≥ 0``, so without the mean all
-synapses share one large common component and gradient steps zig-zag
-along it (LeCun et al. 1998); centred, the readout takes twice the rate and
-converges in fewer epochs (on MNIST 4 instead of 6, and +0.07 points over
-three shuffles). The logits stay ``z = c + V h``: the mean enters through
+to that unit's mean activity ``m_j`` (estimated on up to 8,192 training
+samples), a local rule (Sejnowski 1977). Every hidden activity is ``≥ 0``,
+so without the mean all synapses share one large common component and
+gradient steps zig-zag along it (LeCun et al. 1998); centred, the readout
+takes twice the rate and converges in fewer epochs (on MNIST 4 instead of
+6; with a weight decay of 1e-4, 97.77 % instead of 97.66 % over three
+seeds). The logits stay ``z = c + V h``: the mean enters through
 the bias, so the code stays sparse. The rule has a **dead zone**: a sample
 whose every output error ``|t_k − p_k|`` is below ``10⁻³`` changes no
 synapse (late in learning most samples are learned, and the update then
