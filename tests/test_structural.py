@@ -116,6 +116,19 @@ def test_structural_step_prunes_grows_and_counts():
     net.hidden.check_invariants()
     assert (net.hidden.weights >= 0).all()
     assert before.shape == W3.shape
+    # the trace, once used, is freed until the next tracking epoch
+    assert net.trace.size == 0
+    net.hidden_epoch(X, order, hidden_params(1, 0.3, 0.05, 0.5, 0.2, 1.0, None), 10, True)
+    assert net.trace.size == 100
+
+
+def test_fitted_model_keeps_no_trace_until_partial_fit():
+    X, y = toy(n=200, d=20)
+    est = SPC(n_hidden=30, random_state=0).fit(X, y)
+    # no growth follows fit's last epoch: no co-activity trace is kept
+    assert est._net.trace.size == 0
+    est.partial_fit(X, y)
+    assert est._net.trace.size == 30 * est.encoder_.n_channels_
 
 
 def test_readout_delta_rule_equals_reference():

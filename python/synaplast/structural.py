@@ -913,7 +913,9 @@ class StructuralPlasticityClassifier(
             for e in range(epochs):
                 if e > 0 and p["n_grow"] > 0:
                     self._grow(net, p, p["seed"] + e)
-                wins, _activity = self._hidden_epoch(net, X, rng, p, track)
+                # (no growth follows the last epoch: it keeps no trace, and
+                # the fitted model none)
+                wins, _activity = self._hidden_epoch(net, X, rng, p, track and e < epochs - 1)
                 # Budget shrinks linearly from the initial count to the target.
                 frac = (e + 1) / max(1, epochs - 1)
                 budget = int(round(p["init"] + (p["per_unit"] - p["init"]) * min(1.0, frac)))
