@@ -253,6 +253,21 @@ def test_deterministic_across_threads():
         np.testing.assert_array_equal(a, b)
 
 
+def test_wide_readout_deterministic_across_threads():
+    # several blocks of 1,024 readout rows updated in parallel, the centring
+    # means summed in parts, the dead zone: the same bits on 1, 2, 3 threads
+    X, y = toy(n=400, d=30, c=4, seed=2)
+    fits = []
+    for n in (1, 2, 3):
+        with synaplast.threads(n):
+            est = SPC(n_hidden=2500, max_synapses=5000, random_state=5).fit(X, y)
+            fits.append((est.coefs_readout_, est.intercept_readout_, est.predict_proba(X)))
+    for other in fits[1:]:
+        for a, b in zip(fits[0], other, strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert est.coefs_readout_.shape[1] > 2048
+
+
 def test_random_growth_and_consolidation_options():
     X, y = toy(n=200, d=20)
     for kw in ({"growth": "random"}, {"consolidation_threshold": 0.5}, {"n_grow": 0}):
