@@ -544,20 +544,37 @@ impl Average {
 }
 
 /// What a readout fit carries from batch to batch besides the weights.
-#[derive(Default)]
 pub(super) struct Carry {
     /// The running mean of the weights ([`ReadoutSchedule::average_from`]).
     average: Option<Average>,
     /// The centring of the activities ([`ReadoutSchedule::centre`]).
     centre: Option<Centring>,
     /// Where each block of [`UNIT_BLOCK`] units starts in every row of the
-    /// code ([`block_table`]), found once per fit instead of every epoch;
-    /// empty: found per batch.
+    /// code ([`block_table`]), found once per fit instead of every epoch.
     starts: Vec<u32>,
 }
 
-/// [`row_block_starts`] of every row of `code`, `per_row` offsets each.
-fn block_table(code: &SparseCode, per_row: usize) -> Vec<u32> {
+impl Carry {
+    /// For a fit on `code`: its block starts, no running mean, no centring.
+    pub(super) fn new(code: &SparseCode) -> Self {
+        Carry {
+            average: None,
+            centre: None,
+            starts: block_table(code),
+        }
+    }
+}
+
+/// Blocks of [`UNIT_BLOCK`] units in a readout `width` units wide (at
+/// least one).
+fn n_unit_blocks(width: usize) -> usize {
+    width.div_ceil(UNIT_BLOCK).max(1)
+}
+
+/// [`row_block_starts`] of every row of `code`, `n_unit_blocks + 1`
+/// offsets each.
+fn block_table(code: &SparseCode) -> Vec<u32> {
+    let per_row = n_unit_blocks(code.n_hidden) + 1;
     let mut table = vec![0u32; code.n_samples() * per_row];
     table
         .par_chunks_mut(per_row)
@@ -843,7 +860,7 @@ impl StructuralNet {
             batch_size: rows.len(),
             l2,
         };
-        self.readout_step_translated(code, labels, rows, None, &step, &mut Carry::default())
+        self.readout_step_translated(code, labels, rows, None, &step, &mut Carry::new(code))
     }
 
     /// [`Self::readout_step_code`] with the translated pseudo-samples of
@@ -899,8 +916,9 @@ impl StructuralNet {
         // The coded rows of the batch's samples, in batch order.
         let batch_rows: Vec<CodeRow<'_>> = rows.iter().map(|&s| code.row(s as usize)).collect();
         // Per block of presynaptic units, where it starts in every sample's
-        // row (found while the row is in cache from its logits).
-        let n_blocks = width.div_ceil(UNIT_BLOCK).max(1);
+        // row (from the fit's table).
+        let n_blocks = n_unit_blocks(width);
+        debug_assert_eq!(carry.starts.len(), code.n_samples() * (n_blocks + 1));
         let mut starts = vec![0u32; batch * (n_blocks + 1)];
         let losses: Vec<f64> = err
             .par_chunks_mut(cs)
@@ -914,12 +932,8 @@ impl StructuralNet {
                         *z -= o;
                     }
                 }
-                if carry.starts.is_empty() {
-                    row_block_starts(row, UNIT_BLOCK, st);
-                } else {
-                    let at = s as usize * st.len();
-                    st.copy_from_slice(&carry.starts[at..at + st.len()]);
-                }
+                let at = s as usize * st.len();
+                st.copy_from_slice(&carry.starts[at..at + st.len()]);
                 let src = labels[s as usize] as usize;
                 let z = e[..c].to_vec();
                 let e = &mut e[..c];
@@ -1108,7 +1122,7 @@ impl StructuralNet {
             return Err(Error::Index(format!("sample index {s} is not below {n}")));
         }
         let code = self.code_unchecked(x, n)?;
-        Ok(self.readout_epoch_code(&code, labels, order, step, None, &mut Carry::default()))
+        Ok(self.readout_epoch_code(&code, labels, order, step, None, &mut Carry::new(&code)))
     }
 
     fn check_fit_args(&self, labels: &[u32], n: usize, sched: &ReadoutSchedule) -> Result<()> {
@@ -1239,9 +1253,8 @@ impl StructuralNet {
         let mut stale = 0usize;
         let mut order: Vec<u32> = (0..n as u32).collect();
         let mut carry = Carry {
-            average: None,
             centre: s.centre.then(|| Centring::new(self, code)),
-            starts: block_table(code, self.n_readout_in().div_ceil(UNIT_BLOCK).max(1) + 1),
+            ..Carry::new(code)
         };
         if let Some(ct) = &carry.centre {
             ct.enter(self);

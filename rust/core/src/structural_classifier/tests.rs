@@ -799,7 +799,7 @@ fn translated_readout_step_is_the_weighted_softmax_gradient() {
         &[0, 1],
         Some(&tr),
         &step,
-        &mut Carry::default(),
+        &mut Carry::new(&code),
     );
     let v1 = net.readout();
     let mut gb = [0.0f32; 3];
