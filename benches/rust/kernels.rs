@@ -425,7 +425,7 @@ fn thread_crossover() {
         kernels[0].push(s);
         kernels[1].push(r);
     }
-    let sparse: Vec<Workload> = sparse_products_over([30, 50, 70, 100, 150, 200, 300]);
+    let sparse: Vec<Workload> = sparse_products_over([30, 50, 100, 200, 300, 500, 700, 1000]);
     let (mut fwd, mut bwd) = (Vec::new(), Vec::new());
     for w in sparse {
         // Multiply-adds of one product: the non-zeros (10 %) times the batch.

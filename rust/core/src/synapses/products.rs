@@ -28,8 +28,15 @@ fn sample_block(n_in: usize, batch: usize) -> usize {
 }
 /// Postsynaptic rows per block of the product.
 const ROWS_PER_TASK: usize = 32;
-/// When the products and transposes split across threads.
+/// When the transposes and row sums split across threads.
 const SPLIT: Split = parallel::DEFAULT;
+/// When the products split: their multiply-adds run 32 samples to a vector
+/// loop, several times cheaper than the simple operations of
+/// [`parallel::DEFAULT`]; a task needs about 20 µs of them. Measured: the
+/// structural epoch's product of 100 units (320 k multiply-adds, split in
+/// 4 tasks) ran 0.83x on 2 threads, sparse products of 576 k about 1.0–1.3x,
+/// of 6.4 M 1.4–1.7x (`THREAD_RATIOS`, `THREAD_CROSSOVER` of the kernels bench).
+const PRODUCT_SPLIT: Split = Split::new(1 << 18);
 
 /// Presynaptic-major view of the synapses: for presynaptic neuron `j`, the
 /// postsynaptic neurons `rows[indptr[j]..indptr[j+1]]` (ascending) and the
@@ -294,7 +301,7 @@ fn csr_times_dense<W: Fn(usize) -> f32 + Sync>(
         let task_work = (cols.len() / n_out + 1) * ROWS_PER_TASK * nb;
         let tasks = (0..n_tasks).into_par_iter();
         tasks
-            .with_min_len(SPLIT.min_items(task_work))
+            .with_min_len(PRODUCT_SPLIT.min_items(task_work))
             .for_each_init(
                 || vec![0.0f32; ROWS_PER_TASK * nb],
                 |acc, task| {
