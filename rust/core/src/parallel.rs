@@ -82,10 +82,42 @@ impl Split {
 /// one core, well above the cost of a split on a busy machine.
 pub const DEFAULT: Split = Split::new(1 << 16);
 
+/// A copy of `v`, split across threads when large. Copies of a whole
+/// network (every competitive training call makes one, so that a failed
+/// call changes nothing; the benches copy a fresh structural network per
+/// run) would otherwise be a serial part, with the page faults of their
+/// fresh memory. Only inside a thread pool (a kernel call): a copy made
+/// elsewhere stays on the calling thread rather than start rayon's global
+/// pool. A copy is the same bits whoever makes it.
+pub(crate) fn copy_of<T: Copy + Default + Send + Sync>(v: &[T]) -> Vec<T> {
+    use rayon::prelude::*;
+    if rayon::current_thread_index().is_none() || !DEFAULT.parallel(v.len()) {
+        return v.to_vec();
+    }
+    // Zeroed memory is mapped on first write, here by the copying threads.
+    let mut out = vec![T::default(); v.len()];
+    out.par_chunks_mut(DEFAULT.min_task_work)
+        .zip(v.par_chunks(DEFAULT.min_task_work))
+        .for_each(|(o, s)| o.copy_from_slice(s));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use rayon::prelude::*;
+
+    #[test]
+    fn copies_are_exact_in_and_out_of_a_pool() {
+        let v: Vec<u32> = (0..300_000u32)
+            .map(|i| i.wrapping_mul(2_654_435_761))
+            .collect();
+        assert_eq!(copy_of(&v), v);
+        for threads in [1, 2, 3] {
+            assert_eq!(crate::test_util::in_pool(threads, || copy_of(&v)), v);
+        }
+        assert!(copy_of::<f32>(&[]).is_empty());
+    }
 
     #[test]
     fn small_loops_stay_on_the_calling_thread() {

@@ -41,27 +41,11 @@ pub struct Layer {
     pub energy: LayerEnergy,
 }
 
-/// A copy of `v`, split across threads when large: every training call
-/// copies the network (so that a failed call changes nothing), and a
-/// serial copy of a large layer, with the page faults of its fresh memory,
-/// would be the part of a short call that a second thread cannot share.
-/// Only inside a thread pool (a kernel call): a copy made elsewhere stays
-/// on the calling thread rather than start rayon's global pool.
-fn copy_of(v: &[f32]) -> Vec<f32> {
-    use rayon::prelude::*;
-    if rayon::current_thread_index().is_none() || !SPLIT.parallel(v.len()) {
-        return v.to_vec();
-    }
-    // Zeroed memory is mapped on first write, here by the copying threads.
-    let mut out = vec![0.0f32; v.len()];
-    out.par_chunks_mut(SPLIT.min_task_work)
-        .zip(v.par_chunks(SPLIT.min_task_work))
-        .for_each(|(o, s)| o.copy_from_slice(s));
-    out
-}
-
+/// Copies split across threads when large ([`crate::parallel::copy_of`]):
+/// every training call copies the network.
 impl Clone for Layer {
     fn clone(&self) -> Self {
+        use crate::parallel::copy_of;
         Layer {
             n_in: self.n_in,
             n_out: self.n_out,

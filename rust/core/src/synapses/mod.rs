@@ -29,7 +29,7 @@ use std::sync::OnceLock;
 /// Largest supported neuron count per side (indices are stored as `u32`).
 pub const MAX_NEURONS: usize = u32::MAX as usize;
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct SynapseMatrix {
     n_post: usize,
     n_pre: usize,
@@ -42,6 +42,24 @@ pub struct SynapseMatrix {
     /// only on which synapses exist, so weight updates keep it valid and
     /// structural changes drop it.
     transposed: OnceLock<products::Transposed>,
+}
+
+/// The synapses copied across threads when large
+/// ([`crate::parallel::copy_of`]): a copy of a large network was otherwise
+/// a serial part of a short kernel call.
+impl Clone for SynapseMatrix {
+    fn clone(&self) -> Self {
+        use crate::parallel::copy_of;
+        SynapseMatrix {
+            n_post: self.n_post,
+            n_pre: self.n_pre,
+            indptr: copy_of(&self.indptr),
+            indices: copy_of(&self.indices),
+            weights: self.weights.as_deref().map(copy_of),
+            counters: self.counters,
+            transposed: self.transposed.clone(),
+        }
+    }
 }
 
 /// Equal synapses and counters (the cached index is not part of the value).
