@@ -249,6 +249,13 @@ fn coactivity_trace(n_hidden: usize, n_in: usize) -> Result<Vec<f32>> {
     crate::alloc::filled(crate::error::size_mul(n_hidden, n_in, what)?, 0.0, what)
 }
 
+/// `max(‖w_i‖₂, 1e-6)` of unit `i` (weights `w`, row starts `ip`).
+#[inline]
+fn unit_norm(w: &[f32], ip: &[usize], i: usize) -> f32 {
+    let s: f32 = w[ip[i]..ip[i + 1]].iter().map(|v| v * v).sum();
+    s.sqrt().max(1e-6)
+}
+
 fn check_nonneg_input(x: &[f32]) -> Result<()> {
     // By the bits, a chunk at a time without an early exit so that it
     // vectorises (a pass over all of MNIST per call): finite and ≥ 0 is
@@ -536,16 +543,26 @@ impl StructuralNet {
         let mut wins = vec![0u64; self.n_hidden];
         let mut stats = HiddenStats::default();
         let mut xb = Vec::with_capacity(batch_size * d);
-        // The structure does not change within an epoch: one input-major view.
+        // The structure does not change within an epoch: one input-major view,
+        // and the norms of the units kept up to date with the rows that learn
+        // (a batch changes a few; recomputing all of them was a tenth of the
+        // epoch).
         let mut view = self.view_for(x);
+        let mut norms = self.weight_norms();
         for chunk in order.chunks(batch_size) {
             crate::cancel::check()?; // Ctrl-C: the binding works on a copy
             xb.clear();
             for &s in chunk {
                 xb.extend_from_slice(&x[s as usize * d..(s as usize + 1) * d]);
             }
-            let (w, a) =
-                self.hidden_step_with(&xb, chunk.len(), p, track_coactivity, view.as_mut())?;
+            let (w, a) = self.hidden_step_with(
+                &xb,
+                chunk.len(),
+                p,
+                track_coactivity,
+                view.as_mut(),
+                &mut norms,
+            )?;
             for (t, v) in wins.iter_mut().zip(w) {
                 *t += v;
             }
@@ -573,10 +590,7 @@ impl StructuralNet {
         (0..self.n_hidden)
             .into_par_iter()
             .with_min_len(crate::parallel::DEFAULT.min_items(per_unit))
-            .map(|i| {
-                let s: f32 = w[ip[i]..ip[i + 1]].iter().map(|v| v * v).sum();
-                s.sqrt().max(1e-6)
-            })
+            .map(|i| unit_norm(w, ip, i))
             .collect()
     }
 
@@ -591,7 +605,8 @@ impl StructuralNet {
         n_winners: usize,
     ) -> Result<(Vec<Vec<u32>>, Vec<u32>)> {
         let view = self.view_for(xb);
-        let (w, a, _) = self.competition_with(xb, batch, n_winners, view.as_ref())?;
+        let norms = self.weight_norms();
+        let (w, a, _) = self.competition_with(xb, batch, n_winners, view.as_ref(), &norms)?;
         Ok((w, a))
     }
 
@@ -601,10 +616,11 @@ impl StructuralNet {
         batch: usize,
         n_winners: usize,
         view: Option<&InputMajor>,
+        norms: &[f32],
     ) -> Result<Competition> {
         check_len("input", xb.len(), batch, self.n_in)?;
         let Some(inh) = &self.inhibition else {
-            return self.competition_fused(xb, batch, n_winners, view);
+            return self.competition_fused(xb, batch, n_winners, view, norms);
         };
         // With inhibition the batch's rates interact (u = s − θ − G r), so
         // the drive of the whole batch is held at once.
@@ -613,7 +629,6 @@ impl StructuralNet {
             Some(v) => v.forward(xb, batch, nh),
             None => kernels::forward(&self.hidden, xb, batch)?,
         };
-        let norms = self.weight_norms();
         let all_plastic = self.all_plastic();
         let winners: Vec<Vec<u32>> = s
             .par_chunks(nh)
@@ -621,7 +636,7 @@ impl StructuralNet {
             .map_init(
                 || vec![0.0f32; nh],
                 |score, sb| {
-                    self.scores_into(sb, &norms, all_plastic, score);
+                    self.scores_into(sb, norms, all_plastic, score);
                     top_k(score, n_winners)
                 },
             )
@@ -681,6 +696,7 @@ impl StructuralNet {
         batch: usize,
         n_winners: usize,
         view: Option<&InputMajor>,
+        norms: &[f32],
     ) -> Result<Competition> {
         let nh = self.n_hidden;
         let d = self.n_in;
@@ -691,7 +707,6 @@ impl StructuralNet {
         if view.is_none() {
             self.hidden.forward_into(xb, batch, &mut dense)?;
         }
-        let norms = self.weight_norms();
         let all_plastic = self.all_plastic();
         // Tasks of contiguous samples, at most one per thread and none
         // below the least work of a split: each keeps one set of counts,
@@ -728,7 +743,7 @@ impl StructuralNet {
                         None => &dense[b * nh..(b + 1) * nh],
                     };
                     // (the row is in cache for both passes)
-                    self.scores_into(s, &norms, all_plastic, &mut score);
+                    self.scores_into(s, norms, all_plastic, &mut score);
                     for ((a, &v), &t) in active.iter_mut().zip(s).zip(&self.theta) {
                         *a += u32::from(v - t > 0.0);
                     }
@@ -761,11 +776,13 @@ impl StructuralNet {
         track_coactivity: bool,
     ) -> Result<(Vec<u64>, f64)> {
         let mut view = self.view_for(xb);
-        self.hidden_step_with(xb, batch, p, track_coactivity, view.as_mut())
+        let mut norms = self.weight_norms();
+        self.hidden_step_with(xb, batch, p, track_coactivity, view.as_mut(), &mut norms)
     }
 
-    /// [`Self::hidden_step`] with an input-major view of the synapses that
-    /// is kept up to date with the weights it changes.
+    /// [`Self::hidden_step`] with an input-major view of the synapses and
+    /// the units' norms ([`Self::weight_norms`]), both kept up to date with
+    /// the weights it changes.
     fn hidden_step_with(
         &mut self,
         xb: &[f32],
@@ -773,6 +790,7 @@ impl StructuralNet {
         p: &HiddenParams,
         track_coactivity: bool,
         view: Option<&mut InputMajor>,
+        norms: &mut [f32],
     ) -> Result<(Vec<u64>, f64)> {
         p.validate(self.n_hidden)?;
         check_len("input", xb.len(), batch, self.n_in)?;
@@ -785,7 +803,7 @@ impl StructuralNet {
             )));
         }
         let (winners, active, inhibited) =
-            self.competition_with(xb, batch, p.n_winners, view.as_deref())?;
+            self.competition_with(xb, batch, p.n_winners, view.as_deref(), norms)?;
         if track_coactivity && self.trace.len() != nh * d {
             self.trace = coactivity_trace(nh, d)?;
         }
@@ -818,7 +836,13 @@ impl StructuralNet {
                 max: p.w_max,
             },
         )?;
-
+        let (w, ip) = (
+            self.hidden.weights().expect("weighted"),
+            self.hidden.indptr(),
+        );
+        for &i in &rows {
+            norms[i as usize] = unit_norm(w, ip, i as usize);
+        }
         if let Some(v) = view {
             for group in pairs.chunk_by(|a, b| a.0 == b.0) {
                 v.refresh_row(&self.hidden, group[0].0 as usize);

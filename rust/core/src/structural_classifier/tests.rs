@@ -379,29 +379,33 @@ fn scatter_kernel_and_code_equal_the_blocked_product_bitwise() {
 }
 
 #[test]
-fn epoch_with_kept_input_major_view_equals_step_by_step() {
-    // sparse inputs: hidden_epoch keeps one input-major view up to date
+fn epoch_with_kept_view_and_norms_equals_step_by_step() {
+    // hidden_epoch keeps the units' norms and, for sparse inputs, one
+    // input-major view up to date; each step alone computes them afresh
     let (n, d, nh) = (48, 30, 10);
-    let x: Vec<f32> = data(n, d, 12)
+    let dense: Vec<f32> = data(n, d, 12).iter().map(|v| v + 0.01).collect();
+    let sparse: Vec<f32> = dense
         .iter()
         .enumerate()
         .map(|(k, &v)| if k % 3 == 0 { v } else { 0.0 })
         .collect();
-    assert!(kernels::prefer_scatter(&x));
-    let net0 = new_net(d, nh, 2, 8, 0.05, 0.4, 13).unwrap();
-    let order: Vec<u32> = (0..n as u32).map(|i| (i * 7) % n as u32).collect();
-    let mut a = net0.clone();
-    a.hidden_epoch(&x, n, &order, 8, &params(), true).unwrap();
-    let mut b = net0.clone();
-    for chunk in order.chunks(8) {
-        let xb: Vec<f32> = chunk
-            .iter()
-            .flat_map(|&s| x[s as usize * d..(s as usize + 1) * d].iter().copied())
-            .collect();
-        b.hidden_step(&xb, chunk.len(), &params(), true).unwrap();
+    assert!(kernels::prefer_scatter(&sparse) && !kernels::prefer_scatter(&dense));
+    for x in [sparse, dense] {
+        let net0 = new_net(d, nh, 2, 8, 0.05, 0.4, 13).unwrap();
+        let order: Vec<u32> = (0..n as u32).map(|i| (i * 7) % n as u32).collect();
+        let mut a = net0.clone();
+        a.hidden_epoch(&x, n, &order, 8, &params(), true).unwrap();
+        let mut b = net0.clone();
+        for chunk in order.chunks(8) {
+            let xb: Vec<f32> = chunk
+                .iter()
+                .flat_map(|&s| x[s as usize * d..(s as usize + 1) * d].iter().copied())
+                .collect();
+            b.hidden_step(&xb, chunk.len(), &params(), true).unwrap();
+        }
+        assert_eq!(a, b);
+        assert_ne!(a.hidden, net0.hidden);
     }
-    assert_eq!(a, b);
-    assert_ne!(a.hidden, net0.hidden);
 }
 
 #[test]
