@@ -16,7 +16,9 @@ Three parts (``--parts``), each printing a Markdown table and writing JSON
   StandardScaler.
 
 Usage: ``python benches/structural_defaults.py --parts defaults small``;
-``--n-train`` subsamples MNIST for a quick look.
+``--n-train`` subsamples MNIST for a quick look; ``--set n_hidden=100000
+max_synapses=200000`` changes the rule's parameters in the ``defaults``
+part (one change from the defaults, beside the same MLP).
 """
 
 from __future__ import annotations
@@ -110,7 +112,7 @@ def _table(rows, cols):
 
 def defaults(args):
     Xtr, ytr, Xte, yte = _load(args.n_train)
-    rule, _ = _rule(Xtr, ytr, Xte, yte, args.n_info)
+    rule, _ = _rule(Xtr, ytr, Xte, yte, args.n_info, **args.set)
     mlp = _mlp(Xtr, ytr, Xte, yte, args.n_info)
     rows = [rule, mlp]
     print(_table(rows, ["model", "test_acc", "synapses", "fit_s", "I_XZ_bits", "C_S", "load"]))
@@ -238,6 +240,17 @@ def small(args):
     return rows
 
 
+def _parse_setting(text):
+    """``NAME=VALUE`` with the value as JSON (a bare word stays a string)."""
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise SystemExit(f"--set takes NAME=VALUE, got {text!r}")
+    try:
+        return name, json.loads(value)
+    except json.JSONDecodeError:
+        return name, value
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument(
@@ -252,8 +265,16 @@ def main(argv=None):
     p.add_argument("--mlp-sizes", nargs="+", type=int, default=[10, 30, 100, 300, 1000])
     p.add_argument("--n-train", type=int, default=None, help="first N MNIST training images only")
     p.add_argument("--n-info", type=int, default=3000, help="samples for I(X;Z) (0: skip)")
+    p.add_argument(
+        "--set",
+        nargs="+",
+        default=[],
+        metavar="NAME=VALUE",
+        help="(defaults part) change these parameters of the rule, values as JSON",
+    )
     p.add_argument("--out", default="structural_defaults_out")
     args = p.parse_args(argv)
+    args.set = dict(_parse_setting(s) for s in args.set)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     print(
