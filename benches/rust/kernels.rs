@@ -211,6 +211,48 @@ fn structural_epoch(hidden: usize) -> Workload {
     }
 }
 
+/// One epoch of the classifier's hidden learning in the shape of its
+/// defaults on MNIST (25,000 units with 8 candidate synapses each, batches
+/// of 100, 4 winners, the default rates), over 2,000 pixel-like samples:
+/// the size users run, beside the bench's wider and smaller layers.
+fn structural_epoch_defaults() -> Workload {
+    const N: usize = 2000;
+    const HIDDEN: usize = 25_000;
+    let x = pixels(N, 784, 7);
+    let order: Vec<u32> = (0..N as u32).collect();
+    let params = HiddenParams {
+        n_winners: 4,
+        learning_rate: 0.05,
+        homeostasis_rate: 0.05,
+        competition_rate: 10.0,
+        target_activity: 0.3,
+        w_max: 1.0,
+        w_consolidate: None,
+        inhibition_rate: 0.0,
+        weight_dependence: sc::WeightDependence::Additive,
+    };
+    let cfg = sc::Config {
+        n_in: 784,
+        n_hidden: HIDDEN,
+        n_classes: 10,
+        init_per_unit: 8,
+        init_weights: (0.01, 0.1),
+        direct: false,
+    };
+    let net = StructuralNet::new(&cfg, 0).expect("a network");
+    Workload {
+        kernel: "structural_epoch_defaults",
+        size: HIDDEN,
+        run: Box::new(move || {
+            let mut net = net.clone();
+            black_box(
+                net.hidden_epoch(&x, N, &order, 100, &params, false)
+                    .expect("epoch"),
+            );
+        }),
+    }
+}
+
 /// Every kernel compared across thread counts.
 fn thread_workloads() -> Vec<Workload> {
     let mut w = sparse_products();
@@ -220,6 +262,7 @@ fn thread_workloads() -> Vec<Workload> {
     for hidden in [100, 400, 1600, 6400] {
         w.push(structural_epoch(hidden));
     }
+    w.push(structural_epoch_defaults());
     w
 }
 
