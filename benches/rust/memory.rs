@@ -11,12 +11,14 @@
 //! over sizes, BCPNN store and retrieve on the 32 x 32 modular workload and
 //! an e-prop training run over network sizes, and prints the fastest of
 //! each, their ratio and, from each worker's CPU time, the busiest thread's
-//! (as `THREAD_RATIOS` of the kernels bench); `RATIO_KERNELS=a,b` limits it
-//! to those kernels, `EPROP_SIZES=300,3000` sets the e-prop network sizes
-//! and `RATIO_FORCE=1` makes the 2-thread runs split every loop
+//! (as `THREAD_RATIOS` of the kernels bench; a kernel gets at least 50 ms
+//! of repetitions). `RATIO_KERNELS=a,b` limits it to those kernels,
+//! `EPROP_SIZES=300,3000` sets the e-prop network sizes and `RATIO_FORCE=1`
+//! makes the 2-thread runs split every loop
 //! (`synaplast_core::parallel::force_split`: the cost of splitting below
-//! each kernel's work threshold, to measure the threshold). Every run's result is hashed, and a 2-thread result
-//! that differs from the 1-thread one stops the bench. `SAME_BITS=1` only
+//! each kernel's work threshold, to measure the threshold). Every run's
+//! result is hashed (after its timing), and a 2-thread result that differs
+//! from the 1-thread one stops the bench. `SAME_BITS=1` only
 //! prints those hashes for 1, 2 and 3 threads (to compare builds).
 
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
@@ -207,12 +209,15 @@ criterion_group! {
         .measurement_time(Duration::from_secs(2));
     targets = bcpnn_kernel, threads_over_sizes, willshaw_scale
 }
+/// What a timed run leaves: its result's hash, computed after the timing.
+type Digest = Box<dyn FnOnce() -> u64 + Send>;
+
 /// A kernel at one size for the thread ratios: `prepare` (not timed) makes
-/// a run, whose result comes back as a hash.
+/// a run (timed), whose result is hashed after it (not timed).
 struct Workload {
     kernel: &'static str,
     size: usize,
-    prepare: Box<dyn Fn() -> Box<dyn FnOnce() -> u64 + Send> + Sync>,
+    prepare: Box<dyn Fn() -> Box<dyn FnOnce() -> Digest + Send> + Sync>,
 }
 
 fn hash_patterns(p: &Patterns, h: &mut DefaultHasher) {
@@ -252,7 +257,7 @@ fn willshaw_workloads(n: usize) -> [Workload; 2] {
             Box::new(move || {
                 let mut s = AssocStore::new(n, n, true, false).unwrap();
                 s.store(&u, &v).unwrap();
-                hash_store(&s)
+                Box::new(move || hash_store(&s)) as Digest
             })
         }),
     };
@@ -264,10 +269,12 @@ fn willshaw_workloads(n: usize) -> [Workload; 2] {
             Box::new(move || {
                 let p = params(Rule::Willshaw, Mode::Threshold(None), 1);
                 let r = retrieve(&s, &q, &p).unwrap();
-                let mut h = DefaultHasher::new();
-                hash_patterns(&r.patterns, &mut h);
-                r.iterations.hash(&mut h);
-                h.finish()
+                Box::new(move || {
+                    let mut h = DefaultHasher::new();
+                    hash_patterns(&r.patterns, &mut h);
+                    r.iterations.hash(&mut h);
+                    h.finish()
+                }) as Digest
             })
         }),
     };
@@ -293,7 +300,7 @@ fn bcpnn_workloads() -> [Workload; 2] {
             Box::new(move || {
                 let mut s = AssocStore::new(n, n, false, true).unwrap();
                 s.store(&pats, &pats).unwrap();
-                hash_store(&s)
+                Box::new(move || hash_store(&s)) as Digest
             })
         }),
     };
@@ -305,10 +312,12 @@ fn bcpnn_workloads() -> [Workload; 2] {
             Box::new(move || {
                 let p = params(Rule::Bcpnn, Mode::Hypercolumn(h), 15);
                 let r = retrieve(&s, &cues, &p).unwrap();
-                let mut hs = DefaultHasher::new();
-                hash_patterns(&r.patterns, &mut hs);
-                r.iterations.hash(&mut hs);
-                hs.finish()
+                Box::new(move || {
+                    let mut hs = DefaultHasher::new();
+                    hash_patterns(&r.patterns, &mut hs);
+                    r.iterations.hash(&mut hs);
+                    hs.finish()
+                }) as Digest
             })
         }),
     };
@@ -435,20 +444,22 @@ fn eprop_workload(n_rec: usize) -> Workload {
                     mask,
                 };
                 let out = net.run(&b, &opts).unwrap();
-                let mut h = DefaultHasher::new();
-                for l in &out.loss {
-                    l.to_bits().hash(&mut h);
-                }
-                for w in net.synapses().weights().unwrap().iter().chain(net.w_out()) {
-                    w.to_bits().hash(&mut h);
-                }
-                let st = net.stats();
-                let (c, co) = net.counters();
-                (st.events, st.trace_updates, st.optimizer_calls, st.spikes).hash(&mut h);
-                for c in [c, co] {
-                    (c.writes, c.abs_change.to_bits()).hash(&mut h);
-                }
-                h.finish()
+                Box::new(move || {
+                    let mut h = DefaultHasher::new();
+                    for l in &out.loss {
+                        l.to_bits().hash(&mut h);
+                    }
+                    for w in net.synapses().weights().unwrap().iter().chain(net.w_out()) {
+                        w.to_bits().hash(&mut h);
+                    }
+                    let st = net.stats();
+                    let (c, co) = net.counters();
+                    (st.events, st.trace_updates, st.optimizer_calls, st.spikes).hash(&mut h);
+                    for c in [c, co] {
+                        (c.writes, c.abs_change.to_bits()).hash(&mut h);
+                    }
+                    h.finish()
+                }) as Digest
             })
         }),
     }
@@ -510,6 +521,11 @@ fn thread_ratios() {
         let mut best = [f64::INFINITY; 2];
         let mut cpu = [f64::INFINITY; 2];
         let mut hash = [None; 2];
+        // Short kernels get more repetitions: about 50 ms of each at least.
+        let t = Instant::now();
+        pools[0].install((w.prepare)())();
+        let once = t.elapsed().as_secs_f64() * 1e3;
+        let reps = reps.max(((50.0 / once) as usize).min(1000));
         for _ in 0..reps.max(1) {
             for (k, pool) in pools.iter().enumerate() {
                 let run = (w.prepare)();
@@ -517,7 +533,7 @@ fn thread_ratios() {
                 let _forced = (k == 1 && force).then(synaplast_core::parallel::force_split);
                 let before = pool.broadcast(|_| thread_cpu_ms());
                 let t = Instant::now();
-                let h = pool.install(run);
+                let hash_of = pool.install(run);
                 best[k] = best[k].min(t.elapsed().as_secs_f64() * 1e3);
                 let after = pool.broadcast(|_| thread_cpu_ms());
                 let busiest = before
@@ -526,6 +542,7 @@ fn thread_ratios() {
                     .map(|(b, a)| a - b)
                     .fold(0.0, f64::max);
                 cpu[k] = cpu[k].min(busiest);
+                let h = hash_of();
                 assert!(
                     hash[0].is_none_or(|h0| h0 == h),
                     "{} at {}: {k} threads changed the result",
@@ -554,7 +571,7 @@ fn same_bits() {
     for w in thread_workloads() {
         let h: Vec<String> = pools
             .iter()
-            .map(|p| format!("{:016x}", p.install((w.prepare)())))
+            .map(|p| format!("{:016x}", p.install((w.prepare)())()))
             .collect();
         println!("{} {} {}", w.kernel, w.size, h.join(" "));
     }
