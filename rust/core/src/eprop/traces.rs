@@ -285,9 +285,13 @@ fn finish_row(
     (win.n * (n_syn + n_out)) as u64
 }
 
-/// Split `v` into the segments `[bounds[p], bounds[p+1])` of the sorted rows
-/// `sel` (an empty `v` gives empty segments). Cost: O(|sel|).
-fn segments<'a, T>(v: &'a mut [T], bounds: &[usize], sel: &[usize]) -> Vec<&'a mut [T]> {
+/// Split `v` into the segments `[bounds(p), bounds(p + 1))` of the sorted
+/// rows `sel` (an empty `v` gives empty segments). Cost: O(|sel|).
+fn segments<'a, T>(
+    v: &'a mut [T],
+    bounds: impl Fn(usize) -> usize,
+    sel: &[usize],
+) -> Vec<&'a mut [T]> {
     let mut out = Vec::with_capacity(sel.len());
     if v.is_empty() {
         out.resize_with(sel.len(), <&mut [T]>::default);
@@ -296,7 +300,7 @@ fn segments<'a, T>(v: &'a mut [T], bounds: &[usize], sel: &[usize]) -> Vec<&'a m
     let mut rest = v;
     let mut pos = 0usize;
     for &p in sel {
-        let (lo, hi) = (bounds[p], bounds[p + 1]);
+        let (lo, hi) = (bounds(p), bounds(p + 1));
         let tmp = std::mem::take(&mut rest);
         let (_, tail) = tmp.split_at_mut(lo - pos);
         let (seg, tail) = tail.split_at_mut(hi - lo);
@@ -580,32 +584,48 @@ fn take_run<'a: 'b, 'b>(row: &mut Row<'a>, k: usize, pre: &'b mut Pre) -> Row<'b
 impl Network {
     /// The selected rows (sorted) as mutable views.
     fn rows(&mut self, sel: &[usize]) -> Vec<Row<'_>> {
-        let (n_in, n_out, n_pre) = (self.cfg.n_in, self.cfg.n_out, self.cfg.n_pre());
-        let indptr = self.syn.indptr().to_vec();
+        let (n_in, n_out) = (self.cfg.n_in, self.cfg.n_out);
+        // Only the selected rows are visited (no pass over all rows: a
+        // step's call touches a few of 10,000 or more).
+        let Network {
+            ref mut syn,
+            ref mut ebar,
+            ref mut ebar_reg,
+            ref mut eps,
+            ref mut grad,
+            ref mut m1,
+            ref mut m2,
+            ref mut nsteps,
+            ref mut w_out,
+            ref mut grad_out,
+            ref mut m1_out,
+            ref mut m2_out,
+            ref mut nsteps_out,
+            ref mut pre,
+            ..
+        } = *self;
+        let (indptr, indices, weights) = syn.parts_mut();
+        let Some(weights) = weights else {
+            return Vec::new();
+        };
+        let ib = |p: usize| indptr[p];
         // Readout synapses: rows of recurrent presynaptic neurons only.
-        let out_bounds = |p: usize| p.saturating_sub(n_in) * n_out;
-        let mut ob = vec![0usize; n_pre + 1];
-        for &p in sel {
-            ob[p] = out_bounds(p);
-            ob[p + 1] = out_bounds(p + 1);
-        }
-        let pb: Vec<usize> = (0..=n_pre).collect();
-        let mut ebar = segments(&mut self.ebar, &indptr, sel).into_iter();
-        let mut ebar_reg = segments(&mut self.ebar_reg, &indptr, sel).into_iter();
-        let mut eps = segments(&mut self.eps, &indptr, sel).into_iter();
-        let mut grad = segments(&mut self.grad, &indptr, sel).into_iter();
-        let mut m1 = segments(&mut self.m1, &indptr, sel).into_iter();
-        let mut m2 = segments(&mut self.m2, &indptr, sel).into_iter();
-        let mut nsteps = segments(&mut self.nsteps, &indptr, sel).into_iter();
-        let mut w_out = segments(&mut self.w_out, &ob, sel).into_iter();
-        let mut grad_out = segments(&mut self.grad_out, &ob, sel).into_iter();
-        let mut m1_out = segments(&mut self.m1_out, &ob, sel).into_iter();
-        let mut m2_out = segments(&mut self.m2_out, &ob, sel).into_iter();
-        let mut nsteps_out = segments(&mut self.nsteps_out, &ob, sel).into_iter();
-        let mut pre = segments(&mut self.pre, &pb, sel).into_iter();
-        let syn_rows = self.syn.rows_mut().unwrap_or_default();
+        let ob = |p: usize| p.saturating_sub(n_in) * n_out;
+        let mut w = segments(weights, ib, sel).into_iter();
+        let mut ebar = segments(ebar, ib, sel).into_iter();
+        let mut ebar_reg = segments(ebar_reg, ib, sel).into_iter();
+        let mut eps = segments(eps, ib, sel).into_iter();
+        let mut grad = segments(grad, ib, sel).into_iter();
+        let mut m1 = segments(m1, ib, sel).into_iter();
+        let mut m2 = segments(m2, ib, sel).into_iter();
+        let mut nsteps = segments(nsteps, ib, sel).into_iter();
+        let mut w_out = segments(w_out, ob, sel).into_iter();
+        let mut grad_out = segments(grad_out, ob, sel).into_iter();
+        let mut m1_out = segments(m1_out, ob, sel).into_iter();
+        let mut m2_out = segments(m2_out, ob, sel).into_iter();
+        let mut nsteps_out = segments(nsteps_out, ob, sel).into_iter();
+        let mut pre = segments(pre, |p| p, sel).into_iter();
         let mut out = Vec::with_capacity(sel.len());
-        let mut want = sel.iter().peekable();
         macro_rules! next {
             ($it:ident) => {
                 match $it.next() {
@@ -614,15 +634,11 @@ impl Network {
                 }
             };
         }
-        for (p, (post, w)) in syn_rows.into_iter().enumerate() {
-            if want.peek() != Some(&&p) {
-                continue;
-            }
-            want.next();
+        for &p in sel {
             out.push(Row {
                 p,
-                post,
-                w,
+                post: &indices[indptr[p]..indptr[p + 1]],
+                w: next!(w),
                 ebar: next!(ebar),
                 ebar_reg: next!(ebar_reg),
                 eps: next!(eps),
