@@ -12,20 +12,24 @@ use rayon::prelude::*;
 /// Recurrent neurons per parallel task of the neuron update.
 const CHUNK: usize = 256;
 
-/// Recurrent neurons below which the per-neuron phases run on the calling
-/// thread (a step of a few thousand neurons takes microseconds, less than
-/// waking a second thread).
-const PARALLEL_MIN_NEURONS: usize = 4096;
+/// Least recurrent neurons of a parallel task of the per-neuron phases (a
+/// step of a few thousand neurons takes microseconds, less than waking a
+/// second thread).
+const NEURON_SPLIT: crate::parallel::Split = crate::parallel::Split::new(2048);
 
 /// Minimum items per parallel task: all of them (one task, no other
 /// thread woken) for small networks.
 fn min_len(n_rec: usize, items: usize, per_task: usize) -> usize {
-    if n_rec < PARALLEL_MIN_NEURONS {
-        items.max(1)
-    } else {
+    if NEURON_SPLIT.parallel(n_rec) {
         per_task
+    } else {
+        items.max(1)
     }
 }
+
+/// Least synaptic events (scattered additions) of a task of the synaptic
+/// input: about 40 µs on one core.
+const INPUT_SPLIT: crate::parallel::Split = crate::parallel::Split::new(16_384);
 
 /// The spike exchange of a partition: `(this partition's spikes, all spikes)`.
 pub type Exchange<'a> = dyn FnMut(&[u8], &mut [u8]) -> Result<()> + 'a;
@@ -315,19 +319,22 @@ impl Network {
         };
         let n_rec = self.z.len();
         let fb = &fb[self.first * n_out..(self.first + n_rec) * n_out];
-        self.archive
-            .lsig
+        // The ring's slot and its entry-major copy together (the copy, a
+        // gather across the rings, was a serial pass of its own).
+        let arch = &mut self.archive;
+        arch.lsig
             .par_chunks_mut(w)
+            .zip(arch.lsig_t[sp * n_rec..(sp + 1) * n_rec].par_iter_mut())
             .zip(fb.par_chunks(n_out))
             .with_min_len(min_len(n_rec, n_rec, 256))
-            .for_each(|(lj, bj)| {
+            .for_each(|((lj, lt), bj)| {
                 let mut l = 0.0f64;
                 for k in 0..n_out {
                     l += bj[k] as f64 * errv[k];
                 }
                 lj[sp] = l as f32;
+                *lt = l as f32;
             });
-        self.archive.mirror(sp, false);
     }
 
     /// Phase 3: time-driven, every synapse integrates entry `g − 1`; event-driven:
@@ -351,18 +358,38 @@ impl Network {
     /// The synaptic input current of every recurrent neuron from the
     /// arriving spikes (counting the transmission events).
     fn synaptic_input(&mut self, arriving: &[usize]) -> Vec<f64> {
-        let mut input = vec![0.0f64; self.z.len()];
+        let n_rec = self.z.len();
+        let mut input = vec![0.0f64; n_rec];
         let indptr = self.syn.indptr();
         let idx = self.syn.indices();
         let ws = self.syn.weights().unwrap_or(&[]);
-        let mut events = 0u64;
-        for &p in arriving {
-            for s in indptr[p]..indptr[p + 1] {
-                input[idx[s] as usize] += ws[s] as f64;
+        let events: usize = arriving.iter().map(|&p| indptr[p + 1] - indptr[p]).sum();
+        if INPUT_SPLIT.parallel(events) {
+            // Each task sums the inputs of a run of neurons: per neuron the
+            // same additions in the same order (rows are sorted, so a run's
+            // synapses in a row are found by bisection).
+            let tasks =
+                (events / INPUT_SPLIT.min_task_work).clamp(2, 4 * rayon::current_num_threads());
+            let per = n_rec.div_ceil(tasks).max(1);
+            input.par_chunks_mut(per).enumerate().for_each(|(c, x)| {
+                let (lo, hi) = ((c * per) as u32, (c * per + x.len()) as u32);
+                for &p in arriving {
+                    let row = &idx[indptr[p]..indptr[p + 1]];
+                    let a = row.partition_point(|&j| j < lo);
+                    let b = a + row[a..].partition_point(|&j| j < hi);
+                    for s in a..b {
+                        x[(row[s] - lo) as usize] += ws[indptr[p] + s] as f64;
+                    }
+                }
+            });
+        } else {
+            for &p in arriving {
+                for s in indptr[p]..indptr[p + 1] {
+                    input[idx[s] as usize] += ws[s] as f64;
+                }
             }
-            events += (indptr[p + 1] - indptr[p]) as u64;
         }
-        self.stats.events += events;
+        self.stats.events += events as u64;
         input
     }
 
@@ -370,15 +397,12 @@ impl Network {
     /// neurons; when learning, `ψ(g)` and the regularisation term of step
     /// `g` into the archive. Returns the number of spikes.
     fn update_neurons(&mut self, input: &[f64], learn: bool) -> u64 {
-        let count = self.update_neuron_chunks(input, learn);
-        if learn {
-            let sg = slot(self.g, self.archive.width);
-            self.archive.mirror(sg, true);
-        }
-        count
+        self.update_neuron_chunks(input, learn)
     }
 
-    /// [`Self::update_neurons`] without the entry-major archive copies.
+    /// [`Self::update_neurons`]: each task writes its neurons' entries into
+    /// the rings and into the entry-major copies (a copy after the update,
+    /// a gather across the rings, was a serial pass of its own).
     fn update_neuron_chunks(&mut self, input: &[f64], learn: bool) -> u64 {
         let cfg = &self.cfg;
         let (alpha, rho, c_in) = (self.alpha, self.rho, self.c_in);
@@ -398,50 +422,59 @@ impl Network {
             .zip(arch.psi.par_chunks_mut(CHUNK * w))
             .zip(arch.reg.par_chunks_mut(CHUNK * w))
             .zip(arch.lsig.par_chunks_mut(CHUNK * w))
+            .zip(arch.psi_t[sg * n_rec..(sg + 1) * n_rec].par_chunks_mut(CHUNK))
+            .zip(arch.reg_t[sg * n_rec..(sg + 1) * n_rec].par_chunks_mut(CHUNK))
+            .zip(arch.lsig_t[sg * n_rec..(sg + 1) * n_rec].par_chunks_mut(CHUNK))
             .with_min_len(min_len(n_rec, chunks, 1))
-            .map(|((((((((c, z), v), a), r), f), ps), rg), ls)| {
-                let mut count = 0u64;
-                for i in 0..z.len() {
-                    let j = c * CHUNK + i;
-                    let zp = z[i] as f64;
-                    if cfg.adapt_beta > 0.0 {
-                        a[i] = rho * a[i] + zp;
+            .map(
+                |(((((((((((c, z), v), a), r), f), ps), rg), ls), pt), rt), lt)| {
+                    let mut count = 0u64;
+                    for i in 0..z.len() {
+                        let j = c * CHUNK + i;
+                        let zp = z[i] as f64;
+                        if cfg.adapt_beta > 0.0 {
+                            a[i] = rho * a[i] + zp;
+                        }
+                        let thr = cfg.v_th + cfg.adapt_beta * a[i];
+                        // NEST resets in the step of the spike, the paper in the next one
+                        let reset = if nest { 0.0 } else { cfg.v_th * zp };
+                        let mut vv = alpha * v[i] + c_in * input[j] - reset;
+                        vv = vv.max(cfg.v_min);
+                        let psi = if r[i] > 0 {
+                            0.0
+                        } else {
+                            cfg.surrogate
+                                .eval(vv - thr, cfg.surrogate_height, cfg.surrogate_width)
+                        };
+                        let spike = vv >= thr && r[i] == 0;
+                        if spike {
+                            count += 1;
+                            r[i] = cfg.t_ref as u32;
+                        }
+                        z[i] = spike as u8;
+                        v[i] = if spike && nest {
+                            (vv - cfg.v_th).max(cfg.v_min)
+                        } else {
+                            vv
+                        };
+                        if r[i] > 0 {
+                            r[i] -= 1;
+                        }
+                        let zn = if spike { 1.0 } else { 0.0 };
+                        f[i] = cfg.kappa_reg * f[i] + (1.0 - cfg.kappa_reg) * zn / cfg.dt;
+                        if learn {
+                            let reg = (cfg.c_reg * (f[i] - cfg.f_target * cfg.dt)) as f32;
+                            ps[i * w + sg] = psi as f32;
+                            rg[i * w + sg] = reg;
+                            ls[i * w + sg] = 0.0;
+                            pt[i] = psi as f32;
+                            rt[i] = reg;
+                            lt[i] = 0.0;
+                        }
                     }
-                    let thr = cfg.v_th + cfg.adapt_beta * a[i];
-                    // NEST resets in the step of the spike, the paper in the next one
-                    let reset = if nest { 0.0 } else { cfg.v_th * zp };
-                    let mut vv = alpha * v[i] + c_in * input[j] - reset;
-                    vv = vv.max(cfg.v_min);
-                    let psi = if r[i] > 0 {
-                        0.0
-                    } else {
-                        cfg.surrogate
-                            .eval(vv - thr, cfg.surrogate_height, cfg.surrogate_width)
-                    };
-                    let spike = vv >= thr && r[i] == 0;
-                    if spike {
-                        count += 1;
-                        r[i] = cfg.t_ref as u32;
-                    }
-                    z[i] = spike as u8;
-                    v[i] = if spike && nest {
-                        (vv - cfg.v_th).max(cfg.v_min)
-                    } else {
-                        vv
-                    };
-                    if r[i] > 0 {
-                        r[i] -= 1;
-                    }
-                    let zn = if spike { 1.0 } else { 0.0 };
-                    f[i] = cfg.kappa_reg * f[i] + (1.0 - cfg.kappa_reg) * zn / cfg.dt;
-                    if learn {
-                        ps[i * w + sg] = psi as f32;
-                        rg[i * w + sg] = (cfg.c_reg * (f[i] - cfg.f_target * cfg.dt)) as f32;
-                        ls[i * w + sg] = 0.0;
-                    }
-                }
-                count
-            })
+                    count
+                },
+            )
             .sum()
     }
 }

@@ -201,6 +201,67 @@ fn deterministic_across_thread_counts() {
     assert_eq!(a.2, b.2);
 }
 
+/// A network large enough for every parallel path of a step (rows split
+/// into runs of synapses, the synaptic input, the neuron update) gives the
+/// same weights, losses, counts and energy counters on 1, 2 and 3 threads.
+/// (Half a minute unoptimised: run by `cargo test --release`.)
+#[test]
+#[cfg_attr(debug_assertions, ignore = "8,000 neurons: run with --release")]
+fn large_network_is_deterministic_across_thread_counts() {
+    // Sparse input: a few heavy rows per step, split into runs; dense
+    // input: many rows, and enough events for a split synaptic input.
+    for (adam, adapt, rate) in [(false, 0.0, 0.03), (true, 0.2, 0.03), (false, 0.0, 0.3)] {
+        let mut c = cfg(100, 8000, 2);
+        c.nest_compatible = true;
+        c.update_at_spike = true;
+        c.reset_each_sequence = false;
+        c.cutoff = Some(40);
+        c.adapt_beta = adapt;
+        if adam {
+            c.optimizer = OptimizerKind::Adam;
+        }
+        let net0 =
+            Network::random(c.clone(), &conn(1.0, 0.01, [3.0, 1.5, 1.0, 1.0], None), 5).unwrap();
+        let run = || {
+            let mut net = net0.clone();
+            let (x, y, m) = inputs(1, 45, 100, 2, rate, 6);
+            let b = Batch {
+                n_seq: 1,
+                n_steps: 45,
+                x: &x,
+                target: &y,
+                mask: &m,
+            };
+            let out = net.run(&b, &opts(true, 1, false, false)).unwrap();
+            let bits = |v: &[f32]| v.iter().map(|w| w.to_bits()).collect::<Vec<_>>();
+            let (cn, co) = net.counters();
+            (
+                bits(net.synapses().weights().unwrap()),
+                bits(net.w_out()),
+                out.loss.iter().map(|l| l.to_bits()).collect::<Vec<_>>(),
+                net.stats(),
+                (
+                    cn.writes,
+                    cn.abs_change.to_bits(),
+                    co.writes,
+                    co.abs_change.to_bits(),
+                ),
+            )
+        };
+        let one = in_pool(1, run);
+        assert!(
+            one.3.spikes > 0 && one.4 .0 > 0,
+            "the run must spike and learn"
+        );
+        for threads in [2, 3] {
+            assert!(
+                in_pool(threads, run) == one,
+                "{threads} threads, case {adam} {rate}"
+            );
+        }
+    }
+}
+
 #[test]
 fn dale_signs_are_kept() {
     let mut c = cfg(5, 10, 1);

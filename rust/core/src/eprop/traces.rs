@@ -6,7 +6,7 @@
 use super::archive::slot;
 use super::lanes::{lif_blocks, Lif};
 use super::network::Network;
-use super::optimizer::{optimize_row, Opt};
+use super::optimizer::{optimize_deltas, optimize_readout, optimize_row, tally, Opt};
 use rayon::prelude::*;
 
 /// "No spike yet".
@@ -230,6 +230,15 @@ fn integrate(ctx: &Ctx<'_>, row: &mut Row<'_>, upto: i64, zbuf: &mut Vec<f64>) -
     }
     let win = presynaptic(ctx, row, upto, zbuf);
     let n_syn = row.post.len();
+    integrate_synapses(ctx, row, &win, zbuf);
+    finish_row(ctx, row, upto, &win, zbuf, n_syn)
+}
+
+/// The synapses of `row` (a whole row or a run of its synapses) over the
+/// window `win`: every synapse on its own, so any split of a row into runs
+/// gives the same bits.
+fn integrate_synapses(ctx: &Ctx<'_>, row: &mut Row<'_>, win: &Window, zbuf: &[f64]) {
+    let n_syn = row.post.len();
     let lanes_done = if !ctx.adaptive && win.n > 0 {
         let lif = Lif {
             kappa: ctx.kappa,
@@ -243,16 +252,29 @@ fn integrate(ctx: &Ctx<'_>, row: &mut Row<'_>, upto: i64, zbuf: &mut Vec<f64>) -
             lsig_t: ctx.lsig_t,
             reg_t: ctx.reg_t,
         };
-        lif_blocks(&lif, row, &win, zbuf)
+        lif_blocks(&lif, row, win, zbuf)
     } else {
         0
     };
     for s in lanes_done..n_syn {
-        one_synapse(ctx, row, &win, zbuf, s);
+        one_synapse(ctx, row, win, zbuf, s);
     }
+}
+
+/// After a row's `n_syn` synapses integrated the window: the readout
+/// gradients of a recurrent row, the row's trace position; returns the
+/// number of synapse-entry integrations.
+fn finish_row(
+    ctx: &Ctx<'_>,
+    row: &mut Row<'_>,
+    upto: i64,
+    win: &Window,
+    zbuf: &[f64],
+    n_syn: usize,
+) -> u64 {
     let recurrent = row.p >= ctx.n_in;
     if recurrent {
-        readout_gradients(ctx, row, &win, zbuf);
+        readout_gradients(ctx, row, win, zbuf);
     }
     row.pre.trace_at = upto;
     let n_out = if recurrent && ctx.counts_readout {
@@ -263,9 +285,13 @@ fn integrate(ctx: &Ctx<'_>, row: &mut Row<'_>, upto: i64, zbuf: &mut Vec<f64>) -
     (win.n * (n_syn + n_out)) as u64
 }
 
-/// Split `v` into the segments `[bounds[p], bounds[p+1])` of the sorted rows
-/// `sel` (an empty `v` gives empty segments). Cost: O(|sel|).
-fn segments<'a, T>(v: &'a mut [T], bounds: &[usize], sel: &[usize]) -> Vec<&'a mut [T]> {
+/// Split `v` into the segments `[bounds(p), bounds(p + 1))` of the sorted
+/// rows `sel` (an empty `v` gives empty segments). Cost: O(|sel|).
+fn segments<'a, T>(
+    v: &'a mut [T],
+    bounds: impl Fn(usize) -> usize,
+    sel: &[usize],
+) -> Vec<&'a mut [T]> {
     let mut out = Vec::with_capacity(sel.len());
     if v.is_empty() {
         out.resize_with(sel.len(), <&mut [T]>::default);
@@ -274,7 +300,7 @@ fn segments<'a, T>(v: &'a mut [T], bounds: &[usize], sel: &[usize]) -> Vec<&'a m
     let mut rest = v;
     let mut pos = 0usize;
     for &p in sel {
-        let (lo, hi) = (bounds[p], bounds[p + 1]);
+        let (lo, hi) = (bounds(p), bounds(p + 1));
         let tmp = std::mem::take(&mut rest);
         let (_, tail) = tmp.split_at_mut(lo - pos);
         let (seg, tail) = tail.split_at_mut(hi - lo);
@@ -289,11 +315,15 @@ fn segments<'a, T>(v: &'a mut [T], bounds: &[usize], sel: &[usize]) -> Vec<&'a m
 /// Σ|Δw|)` of the input/recurrent and of the readout synapses, optimizer calls.
 type RowTally = (u64, [(u64, f64); 2], u64);
 
-/// Synapse-entry integrations below which a call runs on the calling
-/// thread: waking a second thread costs more than it saves (measured on the
-/// sine task, about 16,000 entries per step, where two threads were slower
-/// than one).
-const PARALLEL_MIN_ENTRIES: u64 = 200_000;
+/// Least synapse-entry integrations (an upper bound of them) of a parallel
+/// task: a call of less than twice this runs on the calling thread, where
+/// waking a second thread costs more than it saves. Measured on the sine
+/// task (`THREAD_RATIOS=6 EPROP_SIZES=1000,3000,10000 cargo bench --bench
+/// memory`): with 1,000 neurons (calls of 80,000-430,000 entries) a
+/// threshold of 200,000 split a fifth of the calls and two threads were
+/// 0.93-0.98x of one, 50,000 gave 0.81x; at 500,000 they run serially
+/// (0.99-1.01x) while the 10,000-neuron calls (median 1.5 million) split.
+const ENTRY_SPLIT: crate::parallel::Split = crate::parallel::Split::new(250_000);
 
 /// `v[lo..hi]`, or an empty slice when `v` is (an unused state array).
 #[inline]
@@ -316,6 +346,145 @@ struct Pass<'a> {
 }
 
 impl Pass<'_> {
+    /// The rows on all threads, in tasks of about equal `work` (one per
+    /// row): runs of whole rows, and runs of the synapses of a row heavier
+    /// than a task. Every row and every synapse is computed as on one
+    /// thread; returns each row's tally.
+    fn parallel(&self, rows: &mut [Row<'_>], work: &[u64]) -> Vec<RowTally> {
+        let total: u64 = work.iter().sum();
+        let threads = rayon::current_num_threads() as u64;
+        let target = (total / (threads * TASKS_PER_THREAD)).max(1);
+        let mut per_row = vec![(0, [(0, 0.0); 2], 0); rows.len()];
+        // Rows heavier than two tasks: their window first (on this thread).
+        let mut split: Vec<SplitRow> = Vec::new();
+        for (index, row) in rows.iter_mut().enumerate() {
+            let n_syn = row.post.len();
+            if work[index] < 2 * target || n_syn < 2 * RUN_ALIGN {
+                continue;
+            }
+            let upto = (self.upto_of)(row.pre);
+            if upto <= row.pre.trace_at || row.pre.last == NONE {
+                continue; // nothing to integrate: done whole
+            }
+            let mut zbuf = Vec::new();
+            let win = presynaptic(&self.ctx, row, upto, &mut zbuf);
+            let optimize =
+                self.optimize.is_some() && (!self.opt_only_if_prev || row.pre.last != NONE);
+            split.push(SplitRow {
+                index,
+                upto,
+                win,
+                zbuf,
+                n_syn,
+                optimize,
+                deltas: if optimize {
+                    vec![0.0; n_syn]
+                } else {
+                    Vec::new()
+                },
+            });
+        }
+        let runs: usize = split
+            .iter()
+            .map(|s| (work[s.index] / target).max(1) as usize)
+            .sum();
+        let mut spare = vec![Pre::reset(0); runs];
+        let mut spare = spare.iter_mut();
+        let mut tasks: Vec<Task<'_, '_>> = Vec::new();
+        let mut wins: Vec<(&Window, &[f64])> = Vec::new();
+        let mut rest = &mut *rows;
+        let mut done = 0usize;
+        let mut next_split = split.iter_mut().peekable();
+        while !rest.is_empty() {
+            if let Some(sr) = next_split.next_if(|s| s.index == done) {
+                let (row, tail) = std::mem::take(&mut rest).split_first_mut().expect("a row");
+                rest = tail;
+                let n = (work[sr.index] / target).max(1) as usize;
+                let per = sr.n_syn.div_ceil(n).next_multiple_of(RUN_ALIGN);
+                let mut deltas = &mut sr.deltas[..];
+                let mut left = sr.n_syn;
+                while left > 0 {
+                    let k = per.min(left);
+                    left -= k;
+                    let run = take_run(row, k, spare.next().expect("a spare"));
+                    let d = if sr.optimize {
+                        let (head, tail) = std::mem::take(&mut deltas).split_at_mut(k);
+                        deltas = tail;
+                        head
+                    } else {
+                        &mut []
+                    };
+                    tasks.push(Task::Run(wins.len(), run, d));
+                }
+                wins.push((&sr.win, &sr.zbuf));
+                done += 1;
+                continue;
+            }
+            // Whole rows up to the next split row or about one task's work.
+            let stop = next_split.peek().map_or(done + rest.len(), |s| s.index);
+            let mut end = done;
+            let mut w = 0u64;
+            while end < stop && (end == done || w < target) {
+                w += work[end];
+                end += 1;
+            }
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(end - done);
+            rest = tail;
+            tasks.push(Task::Rows(done, head));
+            done = end;
+        }
+        let results: Vec<Vec<(usize, RowTally)>> = tasks
+            .into_par_iter()
+            .map(|task| match task {
+                Task::Rows(first, rows) => {
+                    let mut zbuf = Vec::new();
+                    rows.iter_mut()
+                        .enumerate()
+                        .map(|(i, row)| {
+                            let mut acc: RowTally = (0, [(0, 0.0); 2], 0);
+                            self.row(row, &mut zbuf, &mut acc);
+                            (first + i, acc)
+                        })
+                        .collect()
+                }
+                Task::Run(w, mut run, d) => {
+                    let (win, zbuf) = wins[w];
+                    integrate_synapses(&self.ctx, &mut run, win, zbuf);
+                    if !d.is_empty() {
+                        let scale = self.optimize.expect("optimizing");
+                        let sign = self.sign[run.p];
+                        optimize_deltas(&self.opt, &mut run, scale, sign, d);
+                    }
+                    Vec::new()
+                }
+            })
+            .collect();
+        for (i, t) in results.into_iter().flatten() {
+            per_row[i] = t;
+        }
+        // The split rows' readout synapses and counts, as `row` does them.
+        for sr in &split {
+            let row = &mut rows[sr.index];
+            let acc = &mut per_row[sr.index];
+            acc.0 += finish_row(&self.ctx, row, sr.upto, &sr.win, &sr.zbuf, sr.n_syn);
+            if sr.optimize {
+                let scale = self.optimize.expect("optimizing");
+                let c = [tally(&sr.deltas), optimize_readout(&self.opt, row, scale)];
+                for q in 0..2 {
+                    acc.1[q].0 += c[q].0;
+                    acc.1[q].1 += c[q].1;
+                }
+                let n_out = if self.ctx.counts_readout {
+                    row.w_out.len()
+                } else {
+                    0
+                };
+                acc.2 += (sr.n_syn + n_out) as u64;
+            }
+        }
+        per_row
+    }
+
     /// Integrate (to `upto_of`) and optionally optimize one row; adds to the tally.
     #[inline]
     fn row(&self, row: &mut Row<'_>, zbuf: &mut Vec<f64>, acc: &mut RowTally) {
@@ -342,35 +511,121 @@ impl Pass<'_> {
 /// then the groups in order, whatever runs them.
 const GROUP: usize = 16;
 
+/// Add one row's tally to a group's (as [`Pass::row`] adds to it).
+fn add(acc: &mut RowTally, r: &RowTally) {
+    acc.0 += r.0;
+    for q in 0..2 {
+        acc.1[q].0 += r.1[q].0;
+        acc.1[q].1 += r.1[q].1;
+    }
+    acc.2 += r.2;
+}
+
+/// Parallel tasks per thread of a parallel call (rayon balances them).
+const TASKS_PER_THREAD: u64 = 4;
+
+/// Synapses per run of a split row: whole blocks of the lane kernels.
+const RUN_ALIGN: usize = 16;
+
+/// A row split into runs of synapses: its window, done once.
+struct SplitRow {
+    /// Position in the selection.
+    index: usize,
+    upto: i64,
+    win: Window,
+    zbuf: Vec<f64>,
+    n_syn: usize,
+    optimize: bool,
+    /// Each synapse's `|Δw|` when optimizing.
+    deltas: Vec<f64>,
+}
+
+/// One parallel task: whole rows, or a run of a split row's synapses (a
+/// call has a few of them, so the runs are kept unboxed).
+#[allow(clippy::large_enum_variant)]
+enum Task<'r, 'a> {
+    Rows(usize, &'r mut [Row<'a>]),
+    Run(usize, Row<'r>, &'r mut [f64]),
+}
+
+/// The first `k` synapses of `row` as a row of their own (with `pre` in
+/// place of the row's; no readout synapses), leaving the rest in `row`.
+fn take_run<'a: 'b, 'b>(row: &mut Row<'a>, k: usize, pre: &'b mut Pre) -> Row<'b> {
+    fn cut<'a, T>(v: &mut &'a mut [T], k: usize) -> &'a mut [T] {
+        if v.is_empty() {
+            return &mut [];
+        }
+        let (head, tail) = std::mem::take(v).split_at_mut(k);
+        *v = tail;
+        head
+    }
+    let (post, rest) = row.post.split_at(k);
+    row.post = rest;
+    Row {
+        p: row.p,
+        post,
+        w: cut(&mut row.w, k),
+        ebar: cut(&mut row.ebar, k),
+        ebar_reg: cut(&mut row.ebar_reg, k),
+        eps: cut(&mut row.eps, k),
+        grad: cut(&mut row.grad, k),
+        m1: cut(&mut row.m1, k),
+        m2: cut(&mut row.m2, k),
+        nsteps: cut(&mut row.nsteps, k),
+        w_out: &mut [],
+        grad_out: &mut [],
+        m1_out: &mut [],
+        m2_out: &mut [],
+        nsteps_out: &mut [],
+        pre,
+    }
+}
+
 impl Network {
     /// The selected rows (sorted) as mutable views.
     fn rows(&mut self, sel: &[usize]) -> Vec<Row<'_>> {
-        let (n_in, n_out, n_pre) = (self.cfg.n_in, self.cfg.n_out, self.cfg.n_pre());
-        let indptr = self.syn.indptr().to_vec();
+        let (n_in, n_out) = (self.cfg.n_in, self.cfg.n_out);
+        // Only the selected rows are visited (no pass over all rows: a
+        // step's call touches a few of 10,000 or more).
+        let Network {
+            ref mut syn,
+            ref mut ebar,
+            ref mut ebar_reg,
+            ref mut eps,
+            ref mut grad,
+            ref mut m1,
+            ref mut m2,
+            ref mut nsteps,
+            ref mut w_out,
+            ref mut grad_out,
+            ref mut m1_out,
+            ref mut m2_out,
+            ref mut nsteps_out,
+            ref mut pre,
+            ..
+        } = *self;
+        let (indptr, indices, weights) = syn.parts_mut();
+        let Some(weights) = weights else {
+            return Vec::new();
+        };
+        let ib = |p: usize| indptr[p];
         // Readout synapses: rows of recurrent presynaptic neurons only.
-        let out_bounds = |p: usize| p.saturating_sub(n_in) * n_out;
-        let mut ob = vec![0usize; n_pre + 1];
-        for &p in sel {
-            ob[p] = out_bounds(p);
-            ob[p + 1] = out_bounds(p + 1);
-        }
-        let pb: Vec<usize> = (0..=n_pre).collect();
-        let mut ebar = segments(&mut self.ebar, &indptr, sel).into_iter();
-        let mut ebar_reg = segments(&mut self.ebar_reg, &indptr, sel).into_iter();
-        let mut eps = segments(&mut self.eps, &indptr, sel).into_iter();
-        let mut grad = segments(&mut self.grad, &indptr, sel).into_iter();
-        let mut m1 = segments(&mut self.m1, &indptr, sel).into_iter();
-        let mut m2 = segments(&mut self.m2, &indptr, sel).into_iter();
-        let mut nsteps = segments(&mut self.nsteps, &indptr, sel).into_iter();
-        let mut w_out = segments(&mut self.w_out, &ob, sel).into_iter();
-        let mut grad_out = segments(&mut self.grad_out, &ob, sel).into_iter();
-        let mut m1_out = segments(&mut self.m1_out, &ob, sel).into_iter();
-        let mut m2_out = segments(&mut self.m2_out, &ob, sel).into_iter();
-        let mut nsteps_out = segments(&mut self.nsteps_out, &ob, sel).into_iter();
-        let mut pre = segments(&mut self.pre, &pb, sel).into_iter();
-        let syn_rows = self.syn.rows_mut().unwrap_or_default();
+        let ob = |p: usize| p.saturating_sub(n_in) * n_out;
+        let mut w = segments(weights, ib, sel).into_iter();
+        let mut ebar = segments(ebar, ib, sel).into_iter();
+        let mut ebar_reg = segments(ebar_reg, ib, sel).into_iter();
+        let mut eps = segments(eps, ib, sel).into_iter();
+        let mut grad = segments(grad, ib, sel).into_iter();
+        let mut m1 = segments(m1, ib, sel).into_iter();
+        let mut m2 = segments(m2, ib, sel).into_iter();
+        let mut nsteps = segments(nsteps, ib, sel).into_iter();
+        let mut w_out = segments(w_out, ob, sel).into_iter();
+        let mut grad_out = segments(grad_out, ob, sel).into_iter();
+        let mut m1_out = segments(m1_out, ob, sel).into_iter();
+        let mut m2_out = segments(m2_out, ob, sel).into_iter();
+        let mut nsteps_out = segments(nsteps_out, ob, sel).into_iter();
+        let mut pre = segments(pre, |p| p, sel).into_iter();
         let mut out = Vec::with_capacity(sel.len());
-        let mut want = sel.iter().peekable();
         macro_rules! next {
             ($it:ident) => {
                 match $it.next() {
@@ -379,15 +634,11 @@ impl Network {
                 }
             };
         }
-        for (p, (post, w)) in syn_rows.into_iter().enumerate() {
-            if want.peek() != Some(&&p) {
-                continue;
-            }
-            want.next();
+        for &p in sel {
             out.push(Row {
                 p,
-                post,
-                w,
+                post: &indices[indptr[p]..indptr[p + 1]],
+                w: next!(w),
                 ebar: next!(ebar),
                 ebar_reg: next!(ebar_reg),
                 eps: next!(eps),
@@ -408,15 +659,20 @@ impl Network {
 
     /// Synapse-entry integrations a call on `sel` will do (an upper bound).
     fn entries(&self, sel: &[usize], upto_of: &(dyn Fn(&Pre) -> i64 + Sync)) -> u64 {
-        let cutoff = self.cfg.cutoff_steps();
+        sel.iter().map(|&p| self.row_entries(p, upto_of)).sum()
+    }
+
+    /// Synapse-entry integrations of row `p` (an upper bound).
+    fn row_entries(&self, p: usize, upto_of: &(dyn Fn(&Pre) -> i64 + Sync)) -> u64 {
+        let pr = &self.pre[p];
+        let n = (upto_of(pr) - pr.trace_at).clamp(0, self.cfg.cutoff_steps()) as u64 + 1;
+        n * self.row_len(p)
+    }
+
+    /// Synapses of row `p`.
+    fn row_len(&self, p: usize) -> u64 {
         let indptr = self.syn.indptr();
-        sel.iter()
-            .map(|&p| {
-                let pr = &self.pre[p];
-                let n = (upto_of(pr) - pr.trace_at).clamp(0, cutoff) as u64 + 1;
-                n * (indptr[p + 1] - indptr[p]) as u64
-            })
-            .sum()
+        (indptr[p + 1] - indptr[p]) as u64
     }
 
     /// Integrate (to `upto_of(pre)`) and optionally optimize the rows `sel`
@@ -433,8 +689,8 @@ impl Network {
         if sel.is_empty() {
             return;
         }
-        let parallel =
-            rayon::current_num_threads() > 1 && self.entries(sel, upto_of) >= PARALLEL_MIN_ENTRIES;
+        let entries = usize::try_from(self.entries(sel, upto_of)).unwrap_or(usize::MAX);
+        let parallel = ENTRY_SPLIT.parallel(entries);
         let cfg = &self.cfg;
         let archive = std::mem::take(&mut self.archive);
         let sign = std::mem::take(&mut self.sign);
@@ -470,13 +726,19 @@ impl Network {
             opt_only_if_prev,
         };
         let results: Vec<RowTally> = if parallel {
+            let work: Vec<u64> = sel
+                .iter()
+                .map(|&p| self.row_entries(p, upto_of) + optimize.map_or(0, |_| self.row_len(p)))
+                .collect();
             let mut rows = self.rows(sel);
-            rows.par_chunks_mut(GROUP)
-                .map(|chunk| {
-                    let mut zbuf = Vec::new();
+            let per_row = pass.parallel(&mut rows, &work);
+            // Counters per group of GROUP rows, in order (the serial path's sums).
+            per_row
+                .chunks(GROUP)
+                .map(|group| {
                     let mut acc: RowTally = (0, [(0, 0.0); 2], 0);
-                    for row in chunk.iter_mut() {
-                        pass.row(row, &mut zbuf, &mut acc);
+                    for r in group {
+                        add(&mut acc, r);
                     }
                     acc
                 })

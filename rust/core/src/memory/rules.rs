@@ -539,16 +539,30 @@ impl<'a> Weights<'a> {
         // The counts of the synapses kept (the dropped self-connections of
         // auto-association count every pattern of their unit: large values
         // that the table never holds).
-        let mut present: Vec<bool> = Vec::new();
-        for i in 0..store.m() {
-            self.for_stored(i, |_, a| {
-                let a = (a as usize).min(1 << 16);
-                if a >= present.len() {
-                    present.resize(a + 1, false);
+        // A set, so the rows can be scanned in any order: in parallel above
+        // the work threshold of retrieval (one read per stored synapse).
+        let m = store.m();
+        let min_len = super::retrieval::serial_len(m, store.stored_entries() as u64 + m as u64);
+        let present: Vec<bool> = (0..m)
+            .into_par_iter()
+            .with_min_len(min_len)
+            .fold(Vec::new, |mut present: Vec<bool>, i| {
+                self.for_stored(i, |_, a| {
+                    let a = (a as usize).min(1 << 16);
+                    if a >= present.len() {
+                        present.resize(a + 1, false);
+                    }
+                    present[a] = true;
+                });
+                present
+            })
+            .reduce(Vec::new, |a, b| {
+                let (mut long, short) = if a.len() >= b.len() { (a, b) } else { (b, a) };
+                for (x, y) in long.iter_mut().zip(short) {
+                    *x |= y;
                 }
-                present[a] = true;
+                long
             });
-        }
         if present.len() > 1 << 16 {
             return None;
         }
