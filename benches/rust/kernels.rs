@@ -12,7 +12,12 @@
 //! of the 1-thread CPU time to the busiest thread's bounds the speed-up
 //! (serial parts and imbalance count; waiting for a wake-up does not);
 //! `RATIO_KERNELS=competitive_step,structural_epoch` limits it to those
-//! kernels. `THREAD_CROSSOVER=1 cargo bench --bench kernels` sweeps each
+//! kernels. Each run is timed around `pool.install`, so it includes handing
+//! the call to the pool and back (on 2 cores, with a second worker waking
+//! and spinning, that hand-off alone can cost 10–20 µs); `RATIO_INSIDE=1`
+//! times the kernel on the pool's thread instead, which tells a kernel that
+//! runs serially (the same on both pools) from the cost of reaching the
+//! pool. `THREAD_CROSSOVER=1 cargo bench --bench kernels` sweeps each
 //! kernel over small sizes with 1 thread and with 2 threads splitting every
 //! loop (`synaplast_core::parallel::force_split`) and prints the work from
 //! which the split pays: the measurement behind each kernel's `Split`.
@@ -346,15 +351,25 @@ fn thread_ratios() {
     // `RATIO_KERNELS=a,b`: only the kernels named (a quicker look at one).
     let only = std::env::var("RATIO_KERNELS").unwrap_or_default();
     let wanted = |k: &str| only.is_empty() || only.split(',').any(|o| o.trim() == k);
+    let inside = std::env::var_os("RATIO_INSIDE").is_some();
     for w in thread_workloads().into_iter().filter(|w| wanted(w.kernel)) {
         let mut best = [f64::INFINITY; 2];
         let mut cpu = [f64::INFINITY; 2];
         for _ in 0..reps.max(1) {
             for (k, (_, pool)) in pools.iter().enumerate() {
                 let before = pool.broadcast(|_| thread_cpu_ms());
-                let t = Instant::now();
-                pool.install(|| (w.run)());
-                best[k] = best[k].min(t.elapsed().as_secs_f64() * 1e3);
+                let ms = if inside {
+                    pool.install(|| {
+                        let t = Instant::now();
+                        (w.run)();
+                        t.elapsed().as_secs_f64() * 1e3
+                    })
+                } else {
+                    let t = Instant::now();
+                    pool.install(|| (w.run)());
+                    t.elapsed().as_secs_f64() * 1e3
+                };
+                best[k] = best[k].min(ms);
                 let after = pool.broadcast(|_| thread_cpu_ms());
                 let busiest = before
                     .iter()
