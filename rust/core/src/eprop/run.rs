@@ -5,7 +5,7 @@
 use super::archive::slot;
 use super::config::Loss;
 use super::network::Network;
-use super::traces::{Pre, NONE};
+use super::traces::NONE;
 use crate::error::{check_len, Error, Result};
 use crate::synapses::SynapseMatrix;
 use rayon::prelude::*;
@@ -202,11 +202,11 @@ impl Network {
 
     /// One time step `g`; returns the loss contribution.
     fn step(&mut self, x: &[u8], target: &[f32], mask: f64, learn: bool, first: bool) -> f64 {
-        let arriving = self.arrivals(x, learn);
+        let (arriving, due) = self.arrivals(x, learn);
         let (errv, loss) = self.readout_error(target, mask);
         let input = if learn {
             self.archive_error(&errv, first);
-            self.integrate_due(&arriving)
+            self.integrate_due(&due, &arriving)
         } else {
             self.synaptic_input(&arriving)
         };
@@ -220,8 +220,9 @@ impl Network {
 
     /// Phase 1: the presynaptic spikes arriving at `g` (inputs `x(g)`, recurrent
     /// `z(g−1)`); when learning, their synapses integrate up to `g − 1` (and
-    /// update, in NEST's scheme) before the spike is recorded.
-    fn arrivals(&mut self, x: &[u8], learn: bool) -> Vec<usize> {
+    /// update, in NEST's scheme) before the spike is recorded; then the
+    /// rows due at `g` ([`Self::ensure_width`]; none when not learning).
+    fn arrivals(&mut self, x: &[u8], learn: bool) -> (Vec<usize>, Vec<usize>) {
         let (n_in, g) = (self.cfg.n_in, self.g);
         let mut arriving = std::mem::take(&mut self.sel);
         arriving.clear();
@@ -244,9 +245,10 @@ impl Network {
                 pr.before = pr.last;
                 pr.last = g;
             }
-            self.ensure_width();
+            let due = self.ensure_width();
+            return (arriving, due);
         }
-        arriving
+        (arriving, Vec::new())
     }
 
     /// The spikes of all recurrent neurons in the last step.
@@ -339,27 +341,19 @@ impl Network {
             });
     }
 
-    /// Phase 3: time-driven, every synapse integrates entry `g − 1`; event-driven:
-    /// the synapses whose cutoff window just closed do. Returns the synaptic
+    /// Phase 3: the `due` rows ([`Self::arrivals`]) integrate: time-driven,
+    /// every synapse entry `g − 1`; event-driven, the synapses whose cutoff
+    /// window just closed (found with the oldest archive entry still
+    /// needed, in one pass over the rows: two passes were a serial part of
+    /// the step). Returns the synaptic
     /// input of the `arriving` spikes, summed meanwhile on another thread
     /// in a large network when the integration is too small to split (it
     /// changes no weight): the integration was a serial part of the step.
-    fn integrate_due(&mut self, arriving: &[usize]) -> Vec<f64> {
-        let (g, cutoff) = (self.g, self.cfg.cutoff_steps());
-        let due: Vec<usize> = if self.cfg.event_driven {
-            let closes = |p: &Pre| p.last.saturating_add(cutoff - 1);
-            (0..self.cfg.n_pre())
-                .filter(|&i| {
-                    let p = &self.pre[i];
-                    p.last != NONE && closes(p) <= g && p.trace_at < closes(p)
-                })
-                .collect()
-        } else {
-            (0..self.cfg.n_pre()).collect()
-        };
+    fn integrate_due(&mut self, due: &[usize], arriving: &[usize]) -> Vec<f64> {
+        let g = self.g;
         let n_rec = self.z.len();
         let overlap = NEURON_SPLIT.parallel(n_rec);
-        let (input, events) = self.process_rows_beside(&due, &|_| g, None, false, overlap, |syn| {
+        let (input, events) = self.process_rows_beside(due, &|_| g, None, false, overlap, |syn| {
             synaptic_input(syn, arriving, n_rec)
         });
         self.stats.events += events as u64;
