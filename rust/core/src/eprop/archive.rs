@@ -112,23 +112,35 @@ impl Archive {
 }
 
 impl Network {
-    /// Oldest archive entry some open window still needs.
-    fn oldest_needed(&self) -> i64 {
-        let cutoff = self.cfg.cutoff_steps();
-        self.pre
-            .iter()
-            .filter(|p| p.last != NONE && p.trace_at < p.last.saturating_add(cutoff - 1))
-            .map(|p| p.trace_at)
-            .min()
-            .unwrap_or(self.g)
+    /// Oldest archive entry some open window still needs (`self.g` if
+    /// none), and the rows whose open window the cutoff closes by `self.g`
+    /// (the synapses to integrate at this step), in one pass over the rows.
+    fn open_windows(&self) -> (i64, Vec<usize>) {
+        let (g, cutoff) = (self.g, self.cfg.cutoff_steps());
+        let mut oldest = g;
+        let mut due = Vec::new();
+        for (i, p) in self.pre.iter().enumerate() {
+            let closes = p.last.saturating_add(cutoff - 1);
+            if p.last != NONE && p.trace_at < closes {
+                oldest = oldest.min(p.trace_at);
+                if closes <= g {
+                    due.push(i);
+                }
+            }
+        }
+        (oldest, due)
     }
 
-    /// Make room in the ring for entry `self.g` (grow when a window needs more).
-    pub(super) fn ensure_width(&mut self) {
-        let oldest = if self.cfg.event_driven {
-            self.oldest_needed().min(self.g - 1)
+    /// Make room in the ring for entry `self.g` (grow when a window needs
+    /// more); returns the rows to integrate at this step: event-driven,
+    /// those whose cutoff window closes by `self.g` (found in the same pass
+    /// over the rows), time-driven, all.
+    pub(super) fn ensure_width(&mut self) -> Vec<usize> {
+        let (oldest, due) = if self.cfg.event_driven {
+            let (oldest, due) = self.open_windows();
+            (oldest.min(self.g - 1), due)
         } else {
-            self.g - 1
+            (self.g - 1, (0..self.cfg.n_pre()).collect())
         };
         let need = (self.g - oldest + 1).max(2) as usize;
         if need > self.archive.width {
@@ -136,5 +148,6 @@ impl Network {
             self.archive.widen(new_w, oldest, self.g);
         }
         self.stats.peak_archive_steps = self.stats.peak_archive_steps.max(need as u64);
+        due
     }
 }

@@ -5,8 +5,9 @@
 use super::archive::slot;
 use super::config::Loss;
 use super::network::Network;
-use super::traces::{Pre, NONE};
+use super::traces::NONE;
 use crate::error::{check_len, Error, Result};
+use crate::synapses::SynapseMatrix;
 use rayon::prelude::*;
 
 /// Recurrent neurons per parallel task of the neuron update.
@@ -201,13 +202,14 @@ impl Network {
 
     /// One time step `g`; returns the loss contribution.
     fn step(&mut self, x: &[u8], target: &[f32], mask: f64, learn: bool, first: bool) -> f64 {
-        let arriving = self.arrivals(x, learn);
+        let (arriving, due) = self.arrivals(x, learn);
         let (errv, loss) = self.readout_error(target, mask);
-        if learn {
+        let input = if learn {
             self.archive_error(&errv, first);
-            self.integrate_due();
-        }
-        let input = self.synaptic_input(&arriving);
+            self.integrate_due(&due, &arriving)
+        } else {
+            self.synaptic_input(&arriving)
+        };
         self.sel = arriving;
         let spikes = self.update_neurons(&input, learn);
         self.stats.spikes += spikes;
@@ -218,8 +220,9 @@ impl Network {
 
     /// Phase 1: the presynaptic spikes arriving at `g` (inputs `x(g)`, recurrent
     /// `z(g−1)`); when learning, their synapses integrate up to `g − 1` (and
-    /// update, in NEST's scheme) before the spike is recorded.
-    fn arrivals(&mut self, x: &[u8], learn: bool) -> Vec<usize> {
+    /// update, in NEST's scheme) before the spike is recorded; then the
+    /// rows due at `g` ([`Self::ensure_width`]; none when not learning).
+    fn arrivals(&mut self, x: &[u8], learn: bool) -> (Vec<usize>, Vec<usize>) {
         let (n_in, g) = (self.cfg.n_in, self.g);
         let mut arriving = std::mem::take(&mut self.sel);
         arriving.clear();
@@ -242,9 +245,10 @@ impl Network {
                 pr.before = pr.last;
                 pr.last = g;
             }
-            self.ensure_width();
+            let due = self.ensure_width();
+            return (arriving, due);
         }
-        arriving
+        (arriving, Vec::new())
     }
 
     /// The spikes of all recurrent neurons in the last step.
@@ -337,58 +341,29 @@ impl Network {
             });
     }
 
-    /// Phase 3: time-driven, every synapse integrates entry `g − 1`; event-driven:
-    /// the synapses whose cutoff window just closed do.
-    fn integrate_due(&mut self) {
-        let (g, cutoff) = (self.g, self.cfg.cutoff_steps());
-        let due: Vec<usize> = if self.cfg.event_driven {
-            let closes = |p: &Pre| p.last.saturating_add(cutoff - 1);
-            (0..self.cfg.n_pre())
-                .filter(|&i| {
-                    let p = &self.pre[i];
-                    p.last != NONE && closes(p) <= g && p.trace_at < closes(p)
-                })
-                .collect()
-        } else {
-            (0..self.cfg.n_pre()).collect()
-        };
-        self.process_rows(&due, &|_| g, None, false);
+    /// Phase 3: the `due` rows ([`Self::arrivals`]) integrate: time-driven,
+    /// every synapse entry `g − 1`; event-driven, the synapses whose cutoff
+    /// window just closed (found with the oldest archive entry still
+    /// needed, in one pass over the rows: two passes were a serial part of
+    /// the step). Returns the synaptic
+    /// input of the `arriving` spikes, summed meanwhile on another thread
+    /// in a large network when the integration is too small to split (it
+    /// changes no weight): the integration was a serial part of the step.
+    fn integrate_due(&mut self, due: &[usize], arriving: &[usize]) -> Vec<f64> {
+        let g = self.g;
+        let n_rec = self.z.len();
+        let overlap = NEURON_SPLIT.parallel(n_rec);
+        let (input, events) = self.process_rows_beside(due, &|_| g, None, false, overlap, |syn| {
+            synaptic_input(syn, arriving, n_rec)
+        });
+        self.stats.events += events as u64;
+        input
     }
 
     /// The synaptic input current of every recurrent neuron from the
     /// arriving spikes (counting the transmission events).
     fn synaptic_input(&mut self, arriving: &[usize]) -> Vec<f64> {
-        let n_rec = self.z.len();
-        let mut input = vec![0.0f64; n_rec];
-        let indptr = self.syn.indptr();
-        let idx = self.syn.indices();
-        let ws = self.syn.weights().unwrap_or(&[]);
-        let events: usize = arriving.iter().map(|&p| indptr[p + 1] - indptr[p]).sum();
-        if INPUT_SPLIT.parallel(events) {
-            // Each task sums the inputs of a run of neurons: per neuron the
-            // same additions in the same order (rows are sorted, so a run's
-            // synapses in a row are found by bisection).
-            let tasks =
-                (events / INPUT_SPLIT.min_task_work).clamp(2, 4 * rayon::current_num_threads());
-            let per = n_rec.div_ceil(tasks).max(1);
-            input.par_chunks_mut(per).enumerate().for_each(|(c, x)| {
-                let (lo, hi) = ((c * per) as u32, (c * per + x.len()) as u32);
-                for &p in arriving {
-                    let row = &idx[indptr[p]..indptr[p + 1]];
-                    let a = row.partition_point(|&j| j < lo);
-                    let b = a + row[a..].partition_point(|&j| j < hi);
-                    for s in a..b {
-                        x[(row[s] - lo) as usize] += ws[indptr[p] + s] as f64;
-                    }
-                }
-            });
-        } else {
-            for &p in arriving {
-                for s in indptr[p]..indptr[p + 1] {
-                    input[idx[s] as usize] += ws[s] as f64;
-                }
-            }
-        }
+        let (input, events) = synaptic_input(&self.syn, arriving, self.z.len());
         self.stats.events += events as u64;
         input
     }
@@ -477,4 +452,39 @@ impl Network {
             )
             .sum()
     }
+}
+
+/// The synaptic input current of each of the `n_rec` recurrent neurons
+/// from the arriving spikes, and the number of transmission events.
+fn synaptic_input(syn: &SynapseMatrix, arriving: &[usize], n_rec: usize) -> (Vec<f64>, usize) {
+    let mut input = vec![0.0f64; n_rec];
+    let indptr = syn.indptr();
+    let idx = syn.indices();
+    let ws = syn.weights().unwrap_or(&[]);
+    let events: usize = arriving.iter().map(|&p| indptr[p + 1] - indptr[p]).sum();
+    if INPUT_SPLIT.parallel(events) {
+        // Each task sums the inputs of a run of neurons: per neuron the
+        // same additions in the same order (rows are sorted, so a run's
+        // synapses in a row are found by bisection).
+        let tasks = (events / INPUT_SPLIT.min_task_work).clamp(2, 4 * rayon::current_num_threads());
+        let per = n_rec.div_ceil(tasks).max(1);
+        input.par_chunks_mut(per).enumerate().for_each(|(c, x)| {
+            let (lo, hi) = ((c * per) as u32, (c * per + x.len()) as u32);
+            for &p in arriving {
+                let row = &idx[indptr[p]..indptr[p + 1]];
+                let a = row.partition_point(|&j| j < lo);
+                let b = a + row[a..].partition_point(|&j| j < hi);
+                for s in a..b {
+                    x[(row[s] - lo) as usize] += ws[indptr[p] + s] as f64;
+                }
+            }
+        });
+    } else {
+        for &p in arriving {
+            for s in indptr[p]..indptr[p + 1] {
+                input[idx[s] as usize] += ws[s] as f64;
+            }
+        }
+    }
+    (input, events)
 }

@@ -7,6 +7,7 @@ use super::archive::slot;
 use super::lanes::{lif_blocks, Lif};
 use super::network::Network;
 use super::optimizer::{optimize_deltas, optimize_readout, optimize_row, tally, Opt};
+use crate::synapses::SynapseMatrix;
 use rayon::prelude::*;
 
 /// "No spike yet".
@@ -686,11 +687,31 @@ impl Network {
         optimize: Option<f64>,
         opt_only_if_prev: bool,
     ) {
+        self.process_rows_beside(sel, upto_of, optimize, opt_only_if_prev, false, |_| ());
+    }
+
+    /// [`Self::process_rows`], and `beside(synapses)`: when `overlap`, the
+    /// rows run on the calling thread and only integrate (no optimizer:
+    /// the weights do not change), `beside` runs meanwhile on another
+    /// thread (a call too small to split still keeps a second thread
+    /// busy); else after the rows. Either way the same result.
+    pub(super) fn process_rows_beside<R: Send>(
+        &mut self,
+        sel: &[usize],
+        upto_of: &(dyn Fn(&Pre) -> i64 + Sync),
+        optimize: Option<f64>,
+        opt_only_if_prev: bool,
+        overlap: bool,
+        beside: impl FnOnce(&SynapseMatrix) -> R + Send,
+    ) -> R {
         if sel.is_empty() {
-            return;
+            return beside(&self.syn);
         }
         let entries = usize::try_from(self.entries(sel, upto_of)).unwrap_or(usize::MAX);
         let parallel = ENTRY_SPLIT.parallel(entries);
+        let overlap = overlap && optimize.is_none() && !parallel;
+        let mut beside = Some(beside);
+        let mut beside_out = None;
         let cfg = &self.cfg;
         let archive = std::mem::take(&mut self.archive);
         let sign = std::mem::take(&mut self.sign);
@@ -744,8 +765,6 @@ impl Network {
                 })
                 .collect()
         } else {
-            let (n_in, n_out) = (cfg.n_in, cfg.n_out);
-            let ob = |p: usize| p.saturating_sub(n_in) * n_out;
             let Network {
                 ref mut syn,
                 ref mut ebar,
@@ -764,37 +783,51 @@ impl Network {
                 ref mut zbuf,
                 ..
             } = *self;
-            let (indptr, indices, weights) = syn.parts_mut();
-            let weights = weights.unwrap_or_default();
-            let mut out = Vec::with_capacity(sel.len().div_ceil(GROUP));
-            for group in sel.chunks(GROUP) {
-                let mut acc: RowTally = (0, [(0, 0.0); 2], 0);
-                for &p in group {
-                    let (lo, hi) = (indptr[p], indptr[p + 1]);
-                    let (olo, ohi) = (ob(p), ob(p + 1));
-                    let mut row = Row {
-                        p,
-                        post: &indices[lo..hi],
-                        w: seg(weights, lo, hi),
-                        ebar: seg(ebar, lo, hi),
-                        ebar_reg: seg(ebar_reg, lo, hi),
-                        eps: seg(eps, lo, hi),
-                        grad: seg(grad, lo, hi),
-                        m1: seg(m1, lo, hi),
-                        m2: seg(m2, lo, hi),
-                        nsteps: seg(nsteps, lo, hi),
-                        w_out: seg(w_out, olo, ohi),
-                        grad_out: seg(grad_out, olo, ohi),
-                        m1_out: seg(m1_out, olo, ohi),
-                        m2_out: seg(m2_out, olo, ohi),
-                        nsteps_out: seg(nsteps_out, olo, ohi),
-                        pre: &mut pre[p],
-                    };
-                    pass.row(&mut row, zbuf, &mut acc);
+            // The rows only integrate when overlapping: no weight is read
+            // or written, and `beside` may read them.
+            type Parts<'s> = (
+                &'s [usize],
+                &'s [u32],
+                &'s mut [f32],
+                Option<&'s SynapseMatrix>,
+            );
+            let (indptr, indices, weights, shared): Parts<'_> = if overlap {
+                let syn = &*syn;
+                (syn.indptr(), syn.indices(), &mut [], Some(syn))
+            } else {
+                let (indptr, indices, weights) = syn.parts_mut();
+                (indptr, indices, weights.unwrap_or_default(), None)
+            };
+            let state = RowState {
+                n_in: cfg.n_in,
+                n_out: cfg.n_out,
+                indptr,
+                indices,
+                weights,
+                ebar,
+                ebar_reg,
+                eps,
+                grad,
+                m1,
+                m2,
+                nsteps,
+                w_out,
+                grad_out,
+                m1_out,
+                m2_out,
+                nsteps_out,
+                pre,
+                zbuf,
+            };
+            match shared {
+                Some(syn) => {
+                    let beside = beside.take().expect("not run yet");
+                    let (out, r) = rayon::join(|| state.serial(&pass, sel), || beside(syn));
+                    beside_out = Some(r);
+                    out
                 }
-                out.push(acc);
+                None => state.serial(&pass, sel),
             }
-            out
         };
         self.archive = archive;
         self.sign = sign;
@@ -804,5 +837,91 @@ impl Network {
             self.syn.counters_mut().record(c[0].0, c[0].1);
             self.out_counters.record(c[1].0, c[1].1);
         }
+        match beside_out {
+            Some(r) => r,
+            None => (beside.take().expect("not run yet"))(&self.syn),
+        }
+    }
+}
+
+/// The learning state a serial pass over rows borrows.
+struct RowState<'a> {
+    n_in: usize,
+    n_out: usize,
+    indptr: &'a [usize],
+    indices: &'a [u32],
+    /// Empty when the rows only integrate.
+    weights: &'a mut [f32],
+    ebar: &'a mut [Tr],
+    ebar_reg: &'a mut [Tr],
+    eps: &'a mut [Tr],
+    grad: &'a mut [Tr],
+    m1: &'a mut [f32],
+    m2: &'a mut [f32],
+    nsteps: &'a mut [u32],
+    w_out: &'a mut [f32],
+    grad_out: &'a mut [Tr],
+    m1_out: &'a mut [f32],
+    m2_out: &'a mut [f32],
+    nsteps_out: &'a mut [u32],
+    pre: &'a mut [Pre],
+    zbuf: &'a mut Vec<f64>,
+}
+
+impl RowState<'_> {
+    /// The rows `sel` one after the other on the calling thread; the
+    /// tallies per group of [`GROUP`] rows.
+    fn serial(self, pass: &Pass<'_>, sel: &[usize]) -> Vec<RowTally> {
+        let RowState {
+            n_in,
+            n_out,
+            indptr,
+            indices,
+            weights,
+            ebar,
+            ebar_reg,
+            eps,
+            grad,
+            m1,
+            m2,
+            nsteps,
+            w_out,
+            grad_out,
+            m1_out,
+            m2_out,
+            nsteps_out,
+            pre,
+            zbuf,
+        } = self;
+        let ob = |p: usize| p.saturating_sub(n_in) * n_out;
+        let mut out = Vec::with_capacity(sel.len().div_ceil(GROUP));
+        for group in sel.chunks(GROUP) {
+            let mut acc: RowTally = (0, [(0, 0.0); 2], 0);
+            for &p in group {
+                let (lo, hi) = (indptr[p], indptr[p + 1]);
+                let (olo, ohi) = (ob(p), ob(p + 1));
+                let mut row = Row {
+                    p,
+                    post: &indices[lo..hi],
+                    w: seg(weights, lo, hi),
+                    ebar: seg(ebar, lo, hi),
+                    ebar_reg: seg(ebar_reg, lo, hi),
+                    eps: seg(eps, lo, hi),
+                    grad: seg(grad, lo, hi),
+                    m1: seg(m1, lo, hi),
+                    m2: seg(m2, lo, hi),
+                    nsteps: seg(nsteps, lo, hi),
+                    w_out: seg(w_out, olo, ohi),
+                    grad_out: seg(grad_out, olo, ohi),
+                    m1_out: seg(m1_out, olo, ohi),
+                    m2_out: seg(m2_out, olo, ohi),
+                    nsteps_out: seg(nsteps_out, olo, ohi),
+                    pre: &mut pre[p],
+                };
+                pass.row(&mut row, zbuf, &mut acc);
+            }
+            out.push(acc);
+        }
+        out
     }
 }
