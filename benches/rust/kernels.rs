@@ -24,6 +24,8 @@
 //! `TOPP_RATIOS=1 cargo bench --bench kernels` alternates the plain and the
 //! top-fraction competitive steps on one thread and prints their ratios.
 
+mod common;
+use common::thread_cpu_ms;
 use criterion::{criterion_group, BenchmarkId, Criterion};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -177,12 +179,63 @@ fn competitive_step(kernel: &'static str, hidden: usize, p: f64) -> Workload {
     }
 }
 
+/// The shape of a structural-epoch workload.
+struct EpochShape {
+    kernel: &'static str,
+    hidden: usize,
+    samples: usize,
+    batch: usize,
+    init_per_unit: usize,
+    /// Seed of the pixel-like samples.
+    seed: u64,
+}
+
+/// One epoch of the structural classifier's hidden learning with `params`
+/// from a copy of a fresh network of the given shape.
+fn structural_epoch_of(shape: EpochShape, params: HiddenParams) -> Workload {
+    let EpochShape {
+        kernel,
+        hidden,
+        samples,
+        batch,
+        init_per_unit,
+        seed,
+    } = shape;
+    let x = pixels(samples, 784, seed);
+    let order: Vec<u32> = (0..samples as u32).collect();
+    let cfg = sc::Config {
+        n_in: 784,
+        n_hidden: hidden,
+        n_classes: 10,
+        init_per_unit,
+        init_weights: (0.01, 0.1),
+        direct: false,
+    };
+    let net = StructuralNet::new(&cfg, 0).expect("a network");
+    Workload {
+        kernel,
+        size: hidden,
+        run: Box::new(move || {
+            let mut net = net.clone();
+            black_box(
+                net.hidden_epoch(&x, samples, &order, batch, &params, false)
+                    .expect("epoch"),
+            );
+        }),
+    }
+}
+
 /// One epoch of the structural classifier's hidden learning (512 samples,
 /// batches of 32, 100 synapses per unit) from a copy of a fresh network.
 fn structural_epoch(hidden: usize) -> Workload {
-    const N: usize = 512;
-    let x = pixels(N, 784, 5);
-    let order: Vec<u32> = (0..N as u32).collect();
+    let shape = EpochShape {
+        kernel: "structural_epoch",
+        hidden,
+        samples: 512,
+        batch: 32,
+        init_per_unit: 100,
+        seed: 5,
+    };
     let params = HiddenParams {
         n_winners: 2,
         learning_rate: 0.05,
@@ -194,26 +247,7 @@ fn structural_epoch(hidden: usize) -> Workload {
         inhibition_rate: 0.0,
         weight_dependence: sc::WeightDependence::Additive,
     };
-    let cfg = sc::Config {
-        n_in: 784,
-        n_hidden: hidden,
-        n_classes: 10,
-        init_per_unit: 100,
-        init_weights: (0.01, 0.1),
-        direct: false,
-    };
-    let net = StructuralNet::new(&cfg, 0).expect("a network");
-    Workload {
-        kernel: "structural_epoch",
-        size: hidden,
-        run: Box::new(move || {
-            let mut net = net.clone();
-            black_box(
-                net.hidden_epoch(&x, N, &order, 32, &params, false)
-                    .expect("epoch"),
-            );
-        }),
-    }
+    structural_epoch_of(shape, params)
 }
 
 /// One epoch of the classifier's hidden learning in the shape of its
@@ -221,10 +255,14 @@ fn structural_epoch(hidden: usize) -> Workload {
 /// of 100, 4 winners, the default rates), over 2,000 pixel-like samples:
 /// the size users run, beside the bench's wider and smaller layers.
 fn structural_epoch_defaults() -> Workload {
-    const N: usize = 2000;
-    const HIDDEN: usize = 25_000;
-    let x = pixels(N, 784, 7);
-    let order: Vec<u32> = (0..N as u32).collect();
+    let shape = EpochShape {
+        kernel: "structural_epoch_defaults",
+        hidden: 25_000,
+        samples: 2000,
+        batch: 100,
+        init_per_unit: 8,
+        seed: 7,
+    };
     let params = HiddenParams {
         n_winners: 4,
         learning_rate: 0.05,
@@ -236,26 +274,7 @@ fn structural_epoch_defaults() -> Workload {
         inhibition_rate: 0.0,
         weight_dependence: sc::WeightDependence::Additive,
     };
-    let cfg = sc::Config {
-        n_in: 784,
-        n_hidden: HIDDEN,
-        n_classes: 10,
-        init_per_unit: 8,
-        init_weights: (0.01, 0.1),
-        direct: false,
-    };
-    let net = StructuralNet::new(&cfg, 0).expect("a network");
-    Workload {
-        kernel: "structural_epoch_defaults",
-        size: HIDDEN,
-        run: Box::new(move || {
-            let mut net = net.clone();
-            black_box(
-                net.hidden_epoch(&x, N, &order, 100, &params, false)
-                    .expect("epoch"),
-            );
-        }),
-    }
+    structural_epoch_of(shape, params)
 }
 
 /// Every kernel compared across thread counts.
@@ -390,16 +409,6 @@ fn thread_ratios() {
             cpu[0] / cpu[1]
         );
     }
-}
-
-/// CPU time of the calling thread so far (Linux's per-thread scheduler
-/// statistics; NaN elsewhere). On a loaded machine the busiest thread's CPU
-/// time bounds what a second thread can save, whatever the wall clock says.
-fn thread_cpu_ms() -> f64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
-        .map_or(f64::NAN, |ns| ns / 1e6)
 }
 
 /// `p` patterns of `n` units with `k` distinct active units each.

@@ -21,6 +21,8 @@
 //! from the 1-thread one stops the bench. `SAME_BITS=1` only
 //! prints those hashes for 1, 2 and 3 threads (to compare builds).
 
+mod common;
+use common::thread_cpu_ms;
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use rand::seq::index::sample;
 use rand::{Rng, SeedableRng};
@@ -490,15 +492,6 @@ fn thread_workloads() -> Vec<Workload> {
     }
     w.retain(|w| wanted(w.kernel));
     w
-}
-
-/// CPU time of the calling thread so far (Linux's per-thread scheduler
-/// statistics; NaN elsewhere).
-fn thread_cpu_ms() -> f64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
-        .map_or(f64::NAN, |ns| ns / 1e6)
 }
 
 /// Alternate 1- and 2-thread runs of every workload; print the fastest of
