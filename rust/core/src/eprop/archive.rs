@@ -56,9 +56,9 @@ impl Archive {
         self.psi.len().checked_div(self.width).unwrap_or(0)
     }
 
-    /// Copy slot `s` of the rings (ψ and the regularisation term if
-    /// `all`, the learning signal always) into the entry-major copies.
-    pub fn mirror(&mut self, s: usize, all: bool) {
+    /// Copy slot `s` of the rings into the entry-major copies (the steps
+    /// write both; a widened ring rebuilds its copies from the rings).
+    fn mirror(&mut self, s: usize) {
         let (w, n) = (self.width, self.n_rec());
         let ring = |v: &[f32], t: &mut [f32]| {
             for (i, x) in t[s * n..(s + 1) * n].iter_mut().enumerate() {
@@ -66,10 +66,8 @@ impl Archive {
             }
         };
         ring(&self.lsig, &mut self.lsig_t);
-        if all {
-            ring(&self.psi, &mut self.psi_t);
-            ring(&self.reg, &mut self.reg_t);
-        }
+        ring(&self.psi, &mut self.psi_t);
+        ring(&self.reg, &mut self.reg_t);
     }
 
     pub fn bytes(&self) -> usize {
@@ -106,7 +104,7 @@ impl Archive {
             *t = vec![0.0; n * new_w];
         }
         for s in 0..new_w {
-            self.mirror(s, true);
+            self.mirror(s);
         }
     }
 }

@@ -370,15 +370,11 @@ impl Network {
 
     /// Phase 4: membranes, adaptation, spikes and refractoriness of the recurrent
     /// neurons; when learning, `ψ(g)` and the regularisation term of step
-    /// `g` into the archive. Returns the number of spikes.
+    /// `g` into the archive: each task writes its neurons' entries into the
+    /// rings and into the entry-major copies (a copy after the update, a
+    /// gather across the rings, was a serial pass of its own). Returns the
+    /// number of spikes.
     fn update_neurons(&mut self, input: &[f64], learn: bool) -> u64 {
-        self.update_neuron_chunks(input, learn)
-    }
-
-    /// [`Self::update_neurons`]: each task writes its neurons' entries into
-    /// the rings and into the entry-major copies (a copy after the update,
-    /// a gather across the rings, was a serial pass of its own).
-    fn update_neuron_chunks(&mut self, input: &[f64], learn: bool) -> u64 {
         let cfg = &self.cfg;
         let (alpha, rho, c_in) = (self.alpha, self.rho, self.c_in);
         let nest = cfg.nest_compatible;

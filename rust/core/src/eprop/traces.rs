@@ -471,16 +471,12 @@ impl Pass<'_> {
             if sr.optimize {
                 let scale = self.optimize.expect("optimizing");
                 let c = [tally(&sr.deltas), optimize_readout(&self.opt, row, scale)];
-                for q in 0..2 {
-                    acc.1[q].0 += c[q].0;
-                    acc.1[q].1 += c[q].1;
-                }
                 let n_out = if self.ctx.counts_readout {
                     row.w_out.len()
                 } else {
                     0
                 };
-                acc.2 += (sr.n_syn + n_out) as u64;
+                add(acc, &(0, c, (sr.n_syn + n_out) as u64));
             }
         }
         per_row
@@ -872,53 +868,32 @@ impl RowState<'_> {
     /// The rows `sel` one after the other on the calling thread; the
     /// tallies per group of [`GROUP`] rows.
     fn serial(self, pass: &Pass<'_>, sel: &[usize]) -> Vec<RowTally> {
-        let RowState {
-            n_in,
-            n_out,
-            indptr,
-            indices,
-            weights,
-            ebar,
-            ebar_reg,
-            eps,
-            grad,
-            m1,
-            m2,
-            nsteps,
-            w_out,
-            grad_out,
-            m1_out,
-            m2_out,
-            nsteps_out,
-            pre,
-            zbuf,
-        } = self;
-        let ob = |p: usize| p.saturating_sub(n_in) * n_out;
+        let ob = |p: usize| p.saturating_sub(self.n_in) * self.n_out;
         let mut out = Vec::with_capacity(sel.len().div_ceil(GROUP));
         for group in sel.chunks(GROUP) {
             let mut acc: RowTally = (0, [(0, 0.0); 2], 0);
             for &p in group {
-                let (lo, hi) = (indptr[p], indptr[p + 1]);
+                let (lo, hi) = (self.indptr[p], self.indptr[p + 1]);
                 let (olo, ohi) = (ob(p), ob(p + 1));
                 let mut row = Row {
                     p,
-                    post: &indices[lo..hi],
-                    w: seg(weights, lo, hi),
-                    ebar: seg(ebar, lo, hi),
-                    ebar_reg: seg(ebar_reg, lo, hi),
-                    eps: seg(eps, lo, hi),
-                    grad: seg(grad, lo, hi),
-                    m1: seg(m1, lo, hi),
-                    m2: seg(m2, lo, hi),
-                    nsteps: seg(nsteps, lo, hi),
-                    w_out: seg(w_out, olo, ohi),
-                    grad_out: seg(grad_out, olo, ohi),
-                    m1_out: seg(m1_out, olo, ohi),
-                    m2_out: seg(m2_out, olo, ohi),
-                    nsteps_out: seg(nsteps_out, olo, ohi),
-                    pre: &mut pre[p],
+                    post: &self.indices[lo..hi],
+                    w: seg(self.weights, lo, hi),
+                    ebar: seg(self.ebar, lo, hi),
+                    ebar_reg: seg(self.ebar_reg, lo, hi),
+                    eps: seg(self.eps, lo, hi),
+                    grad: seg(self.grad, lo, hi),
+                    m1: seg(self.m1, lo, hi),
+                    m2: seg(self.m2, lo, hi),
+                    nsteps: seg(self.nsteps, lo, hi),
+                    w_out: seg(self.w_out, olo, ohi),
+                    grad_out: seg(self.grad_out, olo, ohi),
+                    m1_out: seg(self.m1_out, olo, ohi),
+                    m2_out: seg(self.m2_out, olo, ohi),
+                    nsteps_out: seg(self.nsteps_out, olo, ohi),
+                    pre: &mut self.pre[p],
                 };
-                pass.row(&mut row, zbuf, &mut acc);
+                pass.row(&mut row, self.zbuf, &mut acc);
             }
             out.push(acc);
         }
