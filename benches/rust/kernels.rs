@@ -25,7 +25,7 @@
 //! top-fraction competitive steps on one thread and prints their ratios.
 
 mod common;
-use common::thread_cpu_ms;
+use common::{print_ratio_header, print_ratio_row, wanted, with_busiest_cpu};
 use criterion::{criterion_group, BenchmarkId, Criterion};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -362,52 +362,31 @@ fn thread_ratios() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(15);
     let pools = pools();
-    println!(
-        "| kernel | size | 1 thread (ms) | 2 threads (ms) | 1 / 2 threads | \
-         busiest of 2 threads, CPU (ms) | 1 thread CPU / busiest |"
-    );
-    println!("|---|---|---|---|---|---|---|");
-    // `RATIO_KERNELS=a,b`: only the kernels named (a quicker look at one).
-    let only = std::env::var("RATIO_KERNELS").unwrap_or_default();
-    let wanted = |k: &str| only.is_empty() || only.split(',').any(|o| o.trim() == k);
+    print_ratio_header();
     let inside = std::env::var_os("RATIO_INSIDE").is_some();
     for w in thread_workloads().into_iter().filter(|w| wanted(w.kernel)) {
         let mut best = [f64::INFINITY; 2];
         let mut cpu = [f64::INFINITY; 2];
         for _ in 0..reps.max(1) {
             for (k, (_, pool)) in pools.iter().enumerate() {
-                let before = pool.broadcast(|_| thread_cpu_ms());
-                let ms = if inside {
-                    pool.install(|| {
+                let (ms, busiest) = with_busiest_cpu(pool, || {
+                    if inside {
+                        pool.install(|| {
+                            let t = Instant::now();
+                            (w.run)();
+                            t.elapsed().as_secs_f64() * 1e3
+                        })
+                    } else {
                         let t = Instant::now();
-                        (w.run)();
+                        pool.install(|| (w.run)());
                         t.elapsed().as_secs_f64() * 1e3
-                    })
-                } else {
-                    let t = Instant::now();
-                    pool.install(|| (w.run)());
-                    t.elapsed().as_secs_f64() * 1e3
-                };
+                    }
+                });
                 best[k] = best[k].min(ms);
-                let after = pool.broadcast(|_| thread_cpu_ms());
-                let busiest = before
-                    .iter()
-                    .zip(&after)
-                    .map(|(b, a)| a - b)
-                    .fold(0.0, f64::max);
                 cpu[k] = cpu[k].min(busiest);
             }
         }
-        println!(
-            "| {} | {} | {:.3} | {:.3} | {:.2}x | {:.3} | {:.2}x |",
-            w.kernel,
-            w.size,
-            best[0],
-            best[1],
-            best[0] / best[1],
-            cpu[1],
-            cpu[0] / cpu[1]
-        );
+        print_ratio_row(w.kernel, w.size, best, cpu);
     }
 }
 

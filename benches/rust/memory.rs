@@ -22,7 +22,7 @@
 //! prints those hashes for 1, 2 and 3 threads (to compare builds).
 
 mod common;
-use common::thread_cpu_ms;
+use common::{print_ratio_header, print_ratio_row, wanted, with_busiest_cpu};
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use rand::seq::index::sample;
 use rand::{Rng, SeedableRng};
@@ -239,38 +239,39 @@ fn hash_store(s: &AssocStore) -> u64 {
     h.finish()
 }
 
-/// Willshaw store and retrieve at `n` (the pairs of `threads_over_sizes`).
-fn willshaw_workloads(n: usize) -> [Workload; 2] {
-    let k = (n as f64).log2().round() as usize;
-    let u = Arc::new(k_patterns(n, n, k, 5));
-    let v = Arc::new(k_patterns(n, n, k, 6));
-    let nq = (n / 10).max(10);
-    let q = Arc::new(
-        Patterns::from_rows(n, &(0..nq).map(|r| u.row(r).to_vec()).collect::<Vec<_>>()).unwrap(),
-    );
-    let mut s = AssocStore::new(n, n, true, false).unwrap();
+/// Storing `u → v` in a fresh memory of `n` units (`binary`, `auto` as in
+/// [`AssocStore::new`]), and retrieving `cues` from the full memory with
+/// `p`, as the workloads `names`.
+fn memory_workloads(
+    names: [&'static str; 2],
+    n: usize,
+    (binary, auto): (bool, bool),
+    (u, v, cues): (Patterns, Patterns, Patterns),
+    p: RetrieveParams,
+) -> [Workload; 2] {
+    let (u, v, cues) = (Arc::new(u), Arc::new(v), Arc::new(cues));
+    let mut s = AssocStore::new(n, n, binary, auto).unwrap();
     s.store(&u, &v).unwrap();
     let s = Arc::new(s);
     let store = Workload {
-        kernel: "willshaw_store",
+        kernel: names[0],
         size: n,
         prepare: Box::new(move || {
             let (u, v) = (u.clone(), v.clone());
             Box::new(move || {
-                let mut s = AssocStore::new(n, n, true, false).unwrap();
+                let mut s = AssocStore::new(n, n, binary, auto).unwrap();
                 s.store(&u, &v).unwrap();
                 Box::new(move || hash_store(&s)) as Digest
             })
         }),
     };
     let retrieve_w = Workload {
-        kernel: "willshaw_retrieve",
+        kernel: names[1],
         size: n,
         prepare: Box::new(move || {
-            let (s, q) = (s.clone(), q.clone());
+            let (s, cues) = (s.clone(), cues.clone());
             Box::new(move || {
-                let p = params(Rule::Willshaw, Mode::Threshold(None), 1);
-                let r = retrieve(&s, &q, &p).unwrap();
+                let r = retrieve(&s, &cues, &p).unwrap();
                 Box::new(move || {
                     let mut h = DefaultHasher::new();
                     hash_patterns(&r.patterns, &mut h);
@@ -283,47 +284,36 @@ fn willshaw_workloads(n: usize) -> [Workload; 2] {
     [store, retrieve_w]
 }
 
+/// Willshaw store and retrieve at `n` (the pairs of `threads_over_sizes`).
+fn willshaw_workloads(n: usize) -> [Workload; 2] {
+    let k = (n as f64).log2().round() as usize;
+    let u = k_patterns(n, n, k, 5);
+    let v = k_patterns(n, n, k, 6);
+    let nq = (n / 10).max(10);
+    let q =
+        Patterns::from_rows(n, &(0..nq).map(|r| u.row(r).to_vec()).collect::<Vec<_>>()).unwrap();
+    memory_workloads(
+        ["willshaw_store", "willshaw_retrieve"],
+        n,
+        (true, false),
+        (u, v, q),
+        params(Rule::Willshaw, Mode::Threshold(None), 1),
+    )
+}
+
 /// BCPNN store and 15-iteration retrieval on ptBCPNN2's workload (32 x 32
 /// hypercolumns, 1,775 patterns, 4 hypercolumns of each cue corrupted).
 fn bcpnn_workloads() -> [Workload; 2] {
     let (h, sz) = (32, 32);
-    let n = h * sz;
-    let pats = Arc::new(modular(1775, h, sz, 3));
-    let cues = Arc::new(corrupt(&pats, h, sz, 4, 4));
-    let mut s = AssocStore::new(n, n, false, true).unwrap();
-    s.store(&pats, &pats).unwrap();
-    let s = Arc::new(s);
-    let p2 = pats.clone();
-    let store = Workload {
-        kernel: "bcpnn_store",
-        size: n,
-        prepare: Box::new(move || {
-            let pats = p2.clone();
-            Box::new(move || {
-                let mut s = AssocStore::new(n, n, false, true).unwrap();
-                s.store(&pats, &pats).unwrap();
-                Box::new(move || hash_store(&s)) as Digest
-            })
-        }),
-    };
-    let retrieve_w = Workload {
-        kernel: "bcpnn_retrieve",
-        size: n,
-        prepare: Box::new(move || {
-            let (s, cues) = (s.clone(), cues.clone());
-            Box::new(move || {
-                let p = params(Rule::Bcpnn, Mode::Hypercolumn(h), 15);
-                let r = retrieve(&s, &cues, &p).unwrap();
-                Box::new(move || {
-                    let mut hs = DefaultHasher::new();
-                    hash_patterns(&r.patterns, &mut hs);
-                    r.iterations.hash(&mut hs);
-                    hs.finish()
-                }) as Digest
-            })
-        }),
-    };
-    [store, retrieve_w]
+    let pats = modular(1775, h, sz, 3);
+    let cues = corrupt(&pats, h, sz, 4, 4);
+    memory_workloads(
+        ["bcpnn_store", "bcpnn_retrieve"],
+        h * sz,
+        (false, true),
+        (pats.clone(), pats, cues),
+        params(Rule::Bcpnn, Mode::Hypercolumn(h), 15),
+    )
 }
 
 /// Steps of one e-prop sequence of the sine task (NEST's example).
@@ -469,8 +459,6 @@ fn eprop_workload(n_rec: usize) -> Workload {
 
 /// Every kernel compared across thread counts, cheapest first.
 fn thread_workloads() -> Vec<Workload> {
-    let only = std::env::var("RATIO_KERNELS").unwrap_or_default();
-    let wanted = |k: &str| only.is_empty() || only.split(',').any(|o| o.trim() == k);
     let mut w = Vec::new();
     if wanted("willshaw_store") || wanted("willshaw_retrieve") {
         for n in [100usize, 1_000, 10_000, 100_000] {
@@ -505,11 +493,7 @@ fn thread_ratios() {
         .unwrap_or(15);
     let pools = [pool(1), pool(2)];
     let force = std::env::var_os("RATIO_FORCE").is_some();
-    println!(
-        "| kernel | size | 1 thread (ms) | 2 threads (ms) | 1 / 2 threads | \
-         busiest of 2 threads, CPU (ms) | 1 thread CPU / busiest |"
-    );
-    println!("|---|---|---|---|---|---|---|");
+    print_ratio_header();
     for w in thread_workloads() {
         let mut best = [f64::INFINITY; 2];
         let mut cpu = [f64::INFINITY; 2];
@@ -524,16 +508,12 @@ fn thread_ratios() {
                 let run = (w.prepare)();
                 // `RATIO_FORCE=1`: 2 threads split every loop (calibration).
                 let _forced = (k == 1 && force).then(synaplast_core::parallel::force_split);
-                let before = pool.broadcast(|_| thread_cpu_ms());
-                let t = Instant::now();
-                let hash_of = pool.install(run);
-                best[k] = best[k].min(t.elapsed().as_secs_f64() * 1e3);
-                let after = pool.broadcast(|_| thread_cpu_ms());
-                let busiest = before
-                    .iter()
-                    .zip(&after)
-                    .map(|(b, a)| a - b)
-                    .fold(0.0, f64::max);
+                let ((ms, hash_of), busiest) = with_busiest_cpu(pool, || {
+                    let t = Instant::now();
+                    let hash_of = pool.install(run);
+                    (t.elapsed().as_secs_f64() * 1e3, hash_of)
+                });
+                best[k] = best[k].min(ms);
                 cpu[k] = cpu[k].min(busiest);
                 let h = hash_of();
                 assert!(
@@ -545,16 +525,7 @@ fn thread_ratios() {
                 hash[k] = Some(h);
             }
         }
-        println!(
-            "| {} | {} | {:.3} | {:.3} | {:.2}x | {:.3} | {:.2}x |",
-            w.kernel,
-            w.size,
-            best[0],
-            best[1],
-            best[0] / best[1],
-            cpu[1],
-            cpu[0] / cpu[1]
-        );
+        print_ratio_row(w.kernel, w.size, best, cpu);
     }
 }
 
